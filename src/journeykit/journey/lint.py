@@ -1,0 +1,57 @@
+"""Lints: a journey that loads but that a journey designer would want to look at again.
+
+These are warnings, never errors: a team may choose any of them on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from journeykit.errors import Problem
+from journeykit.journey.catalog import milestone_kinds
+from journeykit.journey.load import line_of
+from journeykit.journey.schema import PHASE_ORDER, Journey, Loc, _dotted
+
+
+def lint(journey: Journey) -> list[Problem]:
+    """Warnings about the design, each pointing at its line when the journey came from a file."""
+    source = journey._source
+    return [
+        Problem(_dotted(loc) or "(journey)", msg, line_of(source, loc) if source else None)
+        for loc, msg in _lints(journey)
+    ]
+
+
+def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
+    if not any(m.phase == "post" for m in j.milestones):
+        yield ("milestones",), (
+            "no post-purchase milestone: the purchase is the fulcrum, not the end "
+            "(add a survey, repeat purchase, testimonial, referral, upsell or renewal)"
+        )
+    used = {m.stage for m in j.milestones}
+    for i, s in enumerate(j.stages):
+        if s.id not in used:
+            yield ("stages", i), f"lifecycle stage {s.id!r} has no milestone"
+    kinds = milestone_kinds()
+    for i, m in enumerate(j.milestones):
+        if m.when is None:
+            yield ("milestones", i), f"milestone {m.id!r} has no 'when' rule, so it cannot be measured"
+        usual = kinds[m.kind].phase
+        if usual is not None and usual != m.phase:
+            yield ("milestones", i, "kind"), (
+                f"kind {m.kind!r} is usually a {usual} milestone, but {m.id!r} is {m.phase}"
+            )
+    yield from _phase_order(j)
+
+
+def _phase_order(j: Journey) -> Iterator[tuple[Loc, str]]:
+    phases = {m.id: m.phase for m in j.milestones}
+    for i, p in enumerate(j.paths):
+        highest = "pre"
+        for k, step in enumerate(p.steps):
+            phase = phases.get(step.milestone, "pre")
+            if PHASE_ORDER[phase] < PHASE_ORDER[highest]:
+                yield ("paths", i, "steps", k), (
+                    f"path {p.id!r} goes back from {highest} to {phase} at {step.milestone!r}"
+                )
+            highest = max(highest, phase, key=PHASE_ORDER.__getitem__)

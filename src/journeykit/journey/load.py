@@ -1,0 +1,232 @@
+"""Journey files: YAML in with errors that point at the line, YAML out that keeps the comments."""
+
+from __future__ import annotations
+
+import io
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from journeykit.errors import DurationError, JourneyFileError, Problem, did_you_mean
+from journeykit.journey.durations import parse_duration
+from journeykit.journey.schema import Journey, Loc, ReferenceProblems, _dotted
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "none"}
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-flow the user's long lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load_journey(path: str | Path) -> Journey:
+    """Read and validate a journey file.
+
+    Raises ``JourneyFileError`` listing every problem as ``FILE:LINE: field: what was expected``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JourneyFileError(path, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
+    except OSError as exc:
+        raise JourneyFileError(path, [Problem("", f"cannot read: {exc.strerror}")]) from None
+    return parse_journey(text, path)
+
+
+def parse_journey(text: str, path: str | Path | None = None) -> Journey:
+    """Validate journey YAML held in a string; ``path`` only names it in messages."""
+    try:
+        data = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise JourneyFileError(path, [Problem("", f"not valid YAML: {exc.problem}", line)]) from None
+    if not isinstance(data, Mapping):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        msg = f"expected a mapping of journey fields (id, title, milestones, ...), got {got}"
+        raise JourneyFileError(path, [Problem("", msg, 1)])
+    try:
+        journey = Journey.model_validate(data)
+    except ValidationError as exc:
+        raise JourneyFileError(path, _problems(exc, data)) from None
+    journey._source = data
+    journey._source_path = path
+    return journey
+
+
+def line_of(data: Any, loc: Loc) -> int | None:
+    """The 1-based line of the deepest part of ``loc`` that exists in the loaded YAML."""
+    line: int | None = None
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+        else:
+            break
+        node = node[part]
+    return line
+
+
+def _clean_loc(loc: Sequence[str | int]) -> Loc:
+    """Drop pydantic's union and validator tags so the location matches the file's keys."""
+    return tuple(
+        p for p in loc
+        if isinstance(p, int) or not (p in _TYPE_TAGS or "[" in p or p[:1].isupper())
+    )  # fmt: skip
+
+
+def _problems(exc: ValidationError, data: Any) -> list[Problem]:
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for err in exc.errors():
+        error = err.get("ctx", {}).get("error")
+        if isinstance(error, ReferenceProblems):
+            base = _clean_loc(err["loc"])
+            for loc, msg in error.problems:
+                full = base + loc
+                out.append(Problem(_dotted(full), msg, line_of(data, full)))
+            continue
+        loc = _clean_loc(err["loc"])
+        field = _dotted(loc)
+        if field in seen:  # one message per place: a failed union reports each member
+            continue
+        seen.add(field)
+        out.append(Problem(field or "(top level)", _message(err, loc), line_of(data, loc)))
+    return out
+
+
+def _message(err: ErrorDetails, loc: Loc) -> str:
+    kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = did_you_mean(str(loc[-1]), allowed)
+        return f"unknown key{hint}" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}, got {value!r}"
+    if kind == "string_pattern_mismatch":
+        return (
+            "expected an id of lowercase letters, digits, '_' or '-' (such as 'free_trial'), "
+            f"got {value!r}"
+        )
+    if kind == "string_too_short":
+        return "expected some text, got an empty string"
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length', 1)} item(s), got none"
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        return str(error) if error is not None else err["msg"]
+    got = "" if isinstance(value, Mapping | list) else f", got {value!r}"
+    return f"{err['msg'][0].lower()}{err['msg'][1:]}{got}"
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    tp: Any = Journey
+    for part in loc:
+        tp = _descend(tp, part)
+        if tp is None:
+            return []
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or name for name, f in tp.model_fields.items()]
+    return []
+
+
+def _descend(tp: Any, part: str | int) -> Any:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, f in tp.model_fields.items():
+            if part in (name, f.alias):
+                return f.annotation
+        return None
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (tuple, list) and isinstance(part, int):
+        return args[0]
+    if origin is dict:
+        return args[1]
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is typing.Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
+
+
+# --- saving -------------------------------------------------------------------------------
+
+
+def dump_yaml(journey: Journey) -> str:
+    data = journey.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    source = journey._source
+    merged = _merge(source, data) if isinstance(source, CommentedMap) else data
+    out = io.StringIO()
+    _yaml().dump(merged, out)
+    return out.getvalue()
+
+
+def _merge(old: Any, new: Any) -> Any:
+    """Write ``new`` into the loaded YAML tree in place, so comments and key order survive."""
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for key in [k for k in old if k not in new]:
+            del old[key]
+        for key, value in new.items():
+            old[key] = _merge(old[key], value) if key in old else value
+        return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        for i, value in enumerate(new):
+            if i < len(old):
+                old[i] = _merge(old[i], value)
+            else:
+                old.append(value)
+        del old[len(new):]
+        return old
+    return old if _equivalent(old, new) else new
+
+
+_SHORTHAND_KEYS = ("event", "eq", "in", "milestone")
+
+
+def _equivalent(old: Any, new: Any) -> bool:
+    """Whether ``old`` says the same as ``new``, perhaps in the long form of a shorthand."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(_equivalent(old[k], new[k]) for k in old)
+    if isinstance(old, Mapping) and len(old) == 1 and next(iter(old)) in _SHORTHAND_KEYS:
+        return _equivalent(next(iter(old.values())), new)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(map(_equivalent, old, new))
+    if isinstance(old, list) and len(old) == 1:
+        return _equivalent(old[0], new)
+    return _same_scalar(old, new)
+
+
+def _same_scalar(old: Any, new: Any) -> bool:
+    if isinstance(old, Mapping | list) or isinstance(new, Mapping | list):
+        return False
+    if old == new or str(old) == str(new):
+        return True
+    try:  # '2w' and '14d' are the same duration: keep what the person wrote
+        return parse_duration(str(old)) == parse_duration(str(new))
+    except DurationError:
+        return False

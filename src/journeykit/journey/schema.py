@@ -1,0 +1,453 @@
+"""The journey as typed, strict, frozen models.
+
+Closed models (unknown keys are errors), literal vocabularies, and cross-references checked once
+when a journey is built, so every later step (analytics, reports, the web app) can trust it.
+Shorthands that people write by hand (``when: purchase``, ``steps: [opt_in, purchase]``,
+``plan: pro`` as a property condition) are normalised on the way in and written back the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from journeykit.errors import did_you_mean
+from journeykit.journey.catalog import default_stages, milestone_kinds
+from journeykit.journey.durations import DURATION_PATTERN, format_duration, parse_duration
+
+Loc = tuple[str | int, ...]
+Phase = Literal["pre", "core", "post"]
+Moment = Literal["celebrate", "breakdown", "neutral"]
+KindId = Literal[
+    "opt_in", "download", "free_trial", "consultation", "demo", "quote", "webinar",
+    "purchase", "survey", "repeat_purchase", "testimonial", "referral", "upsell", "renewal",
+    "custom",
+]  # fmt: skip
+PHASE_ORDER: dict[str, int] = {"pre": 0, "core": 1, "post": 2}
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64),
+    Field(description="An id: lowercase letters, digits, '_' or '-', such as 'free_trial'."),
+]
+
+
+def _to_duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["14d", "36h", "2w"]}
+    ),
+]
+Scalar = str | bool | int | float
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _drop_empty(data: Any) -> Any:
+    # pydantic may hand an already-shortened value back through a wrapped field: pass it on.
+    if not isinstance(data, dict):
+        return data
+    return {k: v for k, v in data.items() if v is not None and v != () and v != {} and v != []}
+
+
+class Condition(Strict):
+    """A test on one property or on the event value; several operators must all hold."""
+
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    in_: tuple[Scalar, ...] | None = Field(None, alias="in")
+    not_in: tuple[Scalar, ...] | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    exists: bool | None = None
+
+    @model_validator(mode="after")
+    def _has_an_operator(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError(
+                "a condition needs an operator: eq, ne, in, not_in, gt, gte, lt, lte or exists"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _shorthand(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = _drop_empty(handler(self))
+        if not isinstance(data, dict):
+            return data
+        if list(data) == ["eq"]:
+            return data["eq"]
+        if list(data) == ["in"]:
+            return list(data["in"])
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        full = handler(core_schema)
+        scalar = {"type": ["string", "number", "boolean"]}
+        return {"anyOf": [scalar, {"type": "array", "items": scalar}, full]}
+
+
+def _condition_shorthand(value: Any) -> Any:
+    if isinstance(value, str | bool | int | float):
+        return {"eq": value}
+    if isinstance(value, list | tuple):
+        return {"in": list(value)}
+    return value
+
+
+ConditionField = Annotated[Condition, BeforeValidator(_condition_shorthand)]
+
+
+class EventRule(Strict):
+    """Which events reach a milestone (or mark a persona): all given parts must hold.
+
+    ``event`` is one name or a list (any of them); ``properties`` tests event properties;
+    ``value`` tests the event value; ``any`` holds when at least one sub-rule holds. The rule
+    compiles to a query expression, so it runs on every engine.
+    """
+
+    event: Annotated[
+        tuple[str, ...] | None,
+        WithJsonSchema({"anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        ]}),
+    ] = None
+    properties: dict[str, ConditionField] = Field(default_factory=dict)
+    value: ConditionField | None = None
+    any_of: tuple[EventRule, ...] | None = Field(None, alias="any")
+
+    @field_validator("event", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("event")
+    @classmethod
+    def _names_not_blank(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and (not value or any(not v.strip() for v in value)):
+            raise ValueError("expected one or more non-empty event names")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not (self.event or self.properties or self.value or self.any_of):
+            raise ValueError("a rule needs at least one of: event, properties, value, any")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _shorthand(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = _drop_empty(handler(self))
+        if not isinstance(data, dict):
+            return data
+        if "event" in data and len(data["event"]) == 1:
+            data["event"] = data["event"][0]
+        if list(data) == ["event"]:
+            return data["event"]
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        full = handler(core_schema)
+        names = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+        return {"anyOf": [{"type": "string"}, names, full]}
+
+    def event_names(self) -> set[str]:
+        """Every event name the rule can match (empty when it matches on properties alone)."""
+        names = set(self.event or ())
+        for sub in self.any_of or ():
+            names |= sub.event_names()
+        return names
+
+
+def _rule_shorthand(value: Any) -> Any:
+    if isinstance(value, str | list | tuple):
+        return {"event": value}
+    return value
+
+
+RuleField = Annotated[EventRule, BeforeValidator(_rule_shorthand)]
+
+
+class Transformation(Strict):
+    """FROM point A TO point B, in the member's own words."""
+
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+
+
+class Persona(Strict):
+    """Who travels: what they fear, what frustrates them, what they want, what they must get done."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    description: str = ""
+    fears: tuple[str, ...] = ()
+    frustrations: tuple[str, ...] = ()
+    desires: tuple[str, ...] = ()
+    jobs: tuple[str, ...] = ()
+    segment: RuleField | None = None
+
+
+class Stage(Strict):
+    id: Slug
+    title: str = Field(min_length=1)
+    description: str = ""
+
+
+def _default_stages() -> tuple[Stage, ...]:
+    return tuple(Stage(id=s.id, title=s.title, description=s.description) for s in default_stages())
+
+
+class Milestone(Strict):
+    """A juncture worth measuring; ``when`` is how we recognise it in an event log."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    phase: Phase
+    moment: Moment = "neutral"
+    kind: KindId = "custom"
+    stage: Slug | None = None
+    description: str = ""
+    when: RuleField | None = None
+    expected_within: Duration | None = None
+    purchase: bool | None = Field(
+        None, description="Counts as a purchase for CLV; defaults to the kind's (purchase, ...)."
+    )
+
+    @property
+    def is_purchase(self) -> bool:
+        if self.purchase is not None:
+            return self.purchase
+        return self.phase == "core" or milestone_kinds()[self.kind].purchase
+
+
+class PathStep(Strict):
+    milestone: Slug
+    optional: bool = False
+    within: Duration | None = Field(
+        None, description="Per-step window: at most this long after the previous step."
+    )
+
+    @model_serializer(mode="wrap")
+    def _shorthand(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if v is not None and not (k == "optional" and not v)}
+        return data["milestone"] if list(data) == ["milestone"] else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "string"}, handler(core_schema)]}
+
+
+def _step_shorthand(value: Any) -> Any:
+    return {"milestone": value} if isinstance(value, str) else value
+
+
+StepField = Annotated[PathStep, BeforeValidator(_step_shorthand)]
+
+
+class JourneyPath(Strict):
+    """A designed route through milestones; several paths make branches."""
+
+    id: Slug
+    title: str = ""
+    description: str = ""
+    steps: tuple[StepField, ...] = Field(min_length=1)
+
+    @property
+    def milestone_ids(self) -> tuple[str, ...]:
+        return tuple(s.milestone for s in self.steps)
+
+
+class Touchpoint(Strict):
+    """A channel and action that moves a member from one milestone to the next."""
+
+    from_: Slug = Field(alias="from")
+    to: Slug
+    channel: str = Field(min_length=1)
+    action: str = Field(min_length=1)
+    owner: str = ""
+    description: str = ""
+
+
+class NorthStar(Strict):
+    """The metric that measures the community's role for the business."""
+
+    title: str = ""
+    metric: Literal["share_reaching", "per_customer", "median_days_to"] = "share_reaching"
+    milestone: Slug
+    target: float
+    direction: Literal["up", "down"] = "up"
+
+
+class Community(Strict):
+    """Purpose: why members belong. Role: what the community does for the business."""
+
+    purpose: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    north_star: NorthStar | None = None
+    milestones: tuple[Slug, ...] = Field(
+        (), description="Milestones that mark a member as participating (joined, first post)."
+    )
+
+
+class ReferenceProblems(ValueError):
+    """Cross-reference problems, each at its own place in the file."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{_dotted(loc)}: {msg}" for loc, msg in problems))
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class Journey(Strict):
+    """One designed transformation for one audience."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    description: str = ""
+    transformation: Transformation
+    personas: tuple[Persona, ...] = ()
+    stages: tuple[Stage, ...] = Field(default_factory=_default_stages)
+    milestones: tuple[Milestone, ...] = Field(min_length=1)
+    paths: tuple[JourneyPath, ...] = ()
+    touchpoints: tuple[Touchpoint, ...] = ()
+    community: Community | None = None
+
+    # Where the journey came from, so saving keeps the file's comments and key order.
+    _source: Any = PrivateAttr(default=None)
+    _source_path: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _references_hold(self) -> Self:
+        problems = list(_check_references(self))
+        if problems:
+            raise ReferenceProblems(problems)
+        return self
+
+    def milestone(self, milestone_id: str) -> Milestone:
+        for m in self.milestones:
+            if m.id == milestone_id:
+                return m
+        known = [m.id for m in self.milestones]
+        raise KeyError(f"no milestone {milestone_id!r}{did_you_mean(milestone_id, known)}")
+
+    def path(self, path_id: str | None = None) -> JourneyPath:
+        """A path by id; with no id, the first designed path (or all milestones in file order)."""
+        if not self.paths:
+            main = JourneyPath(id="main", title=self.title, steps=tuple(
+                PathStep(milestone=m.id) for m in self.milestones))  # fmt: skip
+            if path_id in (None, "main"):
+                return main
+            raise KeyError(f"no path {path_id!r}: this journey designs no paths (use 'main')")
+        if path_id is None:
+            return self.paths[0]
+        for p in self.paths:
+            if p.id == path_id:
+                return p
+        known = [p.id for p in self.paths]
+        raise KeyError(f"no path {path_id!r}{did_you_mean(path_id, known)}")
+
+    def milestones_by_phase(self) -> dict[str, tuple[Milestone, ...]]:
+        return {ph: tuple(m for m in self.milestones if m.phase == ph) for ph in PHASE_ORDER}
+
+    def to_yaml(self) -> str:
+        """The journey as YAML; a journey loaded from a file keeps its comments and key order."""
+        from journeykit.journey.load import dump_yaml
+
+        return dump_yaml(self)
+
+
+def _duplicates(items: tuple[Any, ...], section: str) -> Iterator[tuple[Loc, str]]:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.id in seen:
+            yield (section, i, "id"), f"id {item.id!r} is used twice in {section}"
+        seen.add(item.id)
+
+
+def _unknown(kind: str, name: str, known: set[str]) -> str:
+    return f"unknown {kind} {name!r}{did_you_mean(name, known)}"
+
+
+def _check_references(j: Journey) -> Iterator[tuple[Loc, str]]:
+    for section in ("personas", "stages", "milestones", "paths"):
+        yield from _duplicates(getattr(j, section), section)
+    milestones = {m.id for m in j.milestones}
+    stages = {s.id for s in j.stages}
+    for i, m in enumerate(j.milestones):
+        if m.stage is not None and m.stage not in stages:
+            yield ("milestones", i, "stage"), _unknown("stage", m.stage, stages)
+    if not any(m.phase == "core" for m in j.milestones):
+        yield ("milestones",), "expected at least one milestone with phase 'core' (the core offer)"
+    yield from _check_paths(j, milestones)
+    for i, t in enumerate(j.touchpoints):
+        for key, end in (("from", t.from_), ("to", t.to)):
+            if end not in milestones:
+                yield ("touchpoints", i, key), _unknown("milestone", end, milestones)
+    if j.community is not None:
+        for i, mid in enumerate(j.community.milestones):
+            if mid not in milestones:
+                yield ("community", "milestones", i), _unknown("milestone", mid, milestones)
+        ns = j.community.north_star
+        if ns is not None and ns.milestone not in milestones:
+            loc: Loc = ("community", "north_star", "milestone")
+            yield loc, _unknown("milestone", ns.milestone, milestones)
+
+
+def _check_paths(j: Journey, milestones: set[str]) -> Iterator[tuple[Loc, str]]:
+    for i, p in enumerate(j.paths):
+        seen: set[str] = set()
+        for k, step in enumerate(p.steps):
+            where: Loc = ("paths", i, "steps", k)
+            if step.milestone not in milestones:
+                yield where, _unknown("milestone", step.milestone, milestones)
+            elif step.milestone in seen:
+                yield where, f"milestone {step.milestone!r} is listed twice in path {p.id!r}"
+            seen.add(step.milestone)
+        if p.steps[0].optional:
+            yield ("paths", i, "steps", 0), "the first step of a path cannot be optional"
