@@ -1,6 +1,6 @@
 """journeykit: customer and community journeys as code, measured against event data."""
 
-from journeykit.errors import JourneykitError, JourneyFileError
+from journeykit.errors import JourneyFileError, JourneykitError
 from journeykit.journey import Journey, lint, load_journey, parse_journey
 
 __version__ = "0.1.0"

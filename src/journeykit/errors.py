@@ -34,7 +34,9 @@ class Problem:
         where = Path(path).name if path is not None else "<journey>"
         if self.line is not None:
             where = f"{where}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class JourneyFileError(JourneykitError):

@@ -33,7 +33,7 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest exact spelling in days, hours, minutes or seconds (``2w`` reads back as ``14d``)."""
+    """The shortest exact spelling in days, hours, minutes or seconds (``2w`` reads as ``14d``)."""
     seconds = int(value.total_seconds())
     if seconds != value.total_seconds():
         return f"{value.total_seconds()}s"

@@ -24,9 +24,12 @@ def lint(journey: Journey) -> list[Problem]:
 
 def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
     if not any(m.phase == "post" for m in j.milestones):
-        yield ("milestones",), (
-            "no post-purchase milestone: the purchase is the fulcrum, not the end "
-            "(add a survey, repeat purchase, testimonial, referral, upsell or renewal)"
+        yield (
+            ("milestones",),
+            (
+                "no post-purchase milestone: the purchase is the fulcrum, not the end "
+                "(add a survey, repeat purchase, testimonial, referral, upsell or renewal)"
+            ),
         )
     used = {m.stage for m in j.milestones}
     for i, s in enumerate(j.stages):
@@ -35,11 +38,15 @@ def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
     kinds = milestone_kinds()
     for i, m in enumerate(j.milestones):
         if m.when is None:
-            yield ("milestones", i), f"milestone {m.id!r} has no 'when' rule, so it cannot be measured"
+            yield (
+                ("milestones", i),
+                f"milestone {m.id!r} has no 'when' rule, so it cannot be measured",
+            )
         usual = kinds[m.kind].phase
         if usual is not None and usual != m.phase:
-            yield ("milestones", i, "kind"), (
-                f"kind {m.kind!r} is usually a {usual} milestone, but {m.id!r} is {m.phase}"
+            yield (
+                ("milestones", i, "kind"),
+                (f"kind {m.kind!r} is usually a {usual} milestone, but {m.id!r} is {m.phase}"),
             )
     yield from _phase_order(j)
 
@@ -51,7 +58,8 @@ def _phase_order(j: Journey) -> Iterator[tuple[Loc, str]]:
         for k, step in enumerate(p.steps):
             phase = phases.get(step.milestone, "pre")
             if PHASE_ORDER[phase] < PHASE_ORDER[highest]:
-                yield ("paths", i, "steps", k), (
-                    f"path {p.id!r} goes back from {highest} to {phase} at {step.milestone!r}"
+                yield (
+                    ("paths", i, "steps", k),
+                    (f"path {p.id!r} goes back from {highest} to {phase} at {step.milestone!r}"),
                 )
             highest = max(highest, phase, key=PHASE_ORDER.__getitem__)

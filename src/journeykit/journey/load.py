@@ -51,7 +51,9 @@ def parse_journey(text: str, path: str | Path | None = None) -> Journey:
         data = _yaml().load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise JourneyFileError(path, [Problem("", f"not valid YAML: {exc.problem}", line)]) from None
+        raise JourneyFileError(
+            path, [Problem("", f"not valid YAML: {exc.problem}", line)]
+        ) from None
     if not isinstance(data, Mapping):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         msg = f"expected a mapping of journey fields (id, title, milestones, ...), got {got}"
@@ -113,7 +115,9 @@ def _message(err: ErrorDetails, loc: Loc) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = did_you_mean(str(loc[-1]), allowed)
-        return f"unknown key{hint}" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
+        return f"unknown key{hint}" + (
+            f" (expected one of: {', '.join(allowed)})" if allowed else ""
+        )
     if kind == "missing":
         return "required, but missing"
     if kind == "literal_error":
@@ -200,7 +204,7 @@ def _merge(old: Any, new: Any) -> Any:
                 old[i] = _merge(old[i], value)
             else:
                 old.append(value)
-        del old[len(new):]
+        del old[len(new) :]
         return old
     return old if _equivalent(old, new) else new
 

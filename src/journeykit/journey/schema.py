@@ -139,10 +139,14 @@ class EventRule(Strict):
 
     event: Annotated[
         tuple[str, ...] | None,
-        WithJsonSchema({"anyOf": [
-            {"type": "string", "minLength": 1},
-            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-        ]}),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                ]
+            }
+        ),
     ] = None
     properties: dict[str, ConditionField] = Field(default_factory=dict)
     value: ConditionField | None = None
@@ -210,7 +214,7 @@ class Transformation(Strict):
 
 
 class Persona(Strict):
-    """Who travels: what they fear, what frustrates them, what they want, what they must get done."""
+    """Who travels: what they fear, what frustrates them, what they want, what they must do."""
 
     id: Slug
     name: str = Field(min_length=1)

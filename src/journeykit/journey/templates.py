@@ -1,4 +1,4 @@
-"""Complete example journeys shipped with the package, usable with ``journeykit init --template``."""
+"""Complete example journeys shipped as package data, for ``journeykit init --template``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def _folder() -> Traversable:
 
 
 def template_names() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in _folder().iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in _folder().iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def template_text(name: str) -> str:

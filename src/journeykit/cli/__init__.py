@@ -1,0 +1,39 @@
+"""The ``journeykit`` command: thin adapters over the library; errors translated in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from journeykit import __version__
+from journeykit.errors import JourneykitError
+
+
+class JourneykitGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except JourneykitError as exc:
+            # A user's input problem: one clear message, exit 1, no traceback.
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=JourneykitGroup)
+@click.version_option(__version__, prog_name="journeykit")
+def cli() -> None:
+    """Customer and community journeys as code: design, measure, act."""
+
+
+def _register() -> None:
+    from journeykit.cli import demo, journey_cmds
+
+    for module in (journey_cmds, demo):
+        module.register(cli)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="journeykit")
