@@ -20,7 +20,9 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     if isinstance(text, timedelta):
         return text
     if not isinstance(text, str):
-        raise DurationError(f"expected a duration such as '14d' or '36h', got {text!r}")
+        raise DurationError(
+            f"expected a duration such as '14d', '36h', '2w' or '1d12h', got {text!r}"
+        )
     compact = text.strip().lower()
     if not re.fullmatch(DURATION_PATTERN, compact):
         raise DurationError(

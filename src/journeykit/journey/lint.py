@@ -32,9 +32,13 @@ def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
             ),
         )
     used = {m.stage for m in j.milestones}
-    for i, s in enumerate(j.stages):
-        if s.id not in used:
-            yield ("stages", i), f"lifecycle stage {s.id!r} has no milestone"
+    if "stages" not in j.model_fields_set and used == {None}:
+        # One warning, not nine, for a journey that does not use stages at all yet.
+        yield ("milestones",), "no milestone names a lifecycle stage, so no stage is covered"
+    else:
+        for i, s in enumerate(j.stages):
+            if s.id not in used:
+                yield ("stages", i), f"lifecycle stage {s.id!r} has no milestone"
     kinds = milestone_kinds()
     for i, m in enumerate(j.milestones):
         if m.when is None:

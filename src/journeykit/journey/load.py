@@ -102,6 +102,8 @@ def _problems(exc: ValidationError, data: Any) -> list[Problem]:
                 out.append(Problem(_dotted(full), msg, line_of(data, full)))
             continue
         loc = _clean_loc(err["loc"])
+        if err["type"] == "too_short" and _has_deeper(exc, loc):
+            continue  # "no items left" only because its items failed: those errors say why
         field = _dotted(loc)
         if field in seen:  # one message per place: a failed union reports each member
             continue
@@ -110,14 +112,21 @@ def _problems(exc: ValidationError, data: Any) -> list[Problem]:
     return out
 
 
+def _has_deeper(exc: ValidationError, loc: Loc) -> bool:
+    return any(
+        len(other := _clean_loc(e["loc"])) > len(loc) and other[: len(loc)] == loc
+        for e in exc.errors()
+    )
+
+
 def _message(err: ErrorDetails, loc: Loc) -> str:
     kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = did_you_mean(str(loc[-1]), allowed)
-        return f"unknown key{hint}" + (
-            f" (expected one of: {', '.join(allowed)})" if allowed else ""
-        )
+        if hint or not allowed:
+            return f"unknown key{hint}"
+        return f"unknown key (expected one of: {', '.join(allowed)})"
     if kind == "missing":
         return "required, but missing"
     if kind == "literal_error":
@@ -144,6 +153,7 @@ def _allowed_keys(loc: Loc) -> list[str]:
         tp = _descend(tp, part)
         if tp is None:
             return []
+    tp = _unwrap(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return [f.alias or name for name, f in tp.model_fields.items()]
     return []

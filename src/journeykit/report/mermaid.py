@@ -13,7 +13,8 @@ PHASE_TITLES = {"pre": "Before the core offer", "core": "The core offer", "post"
 
 def _text(value: str) -> str:
     """Mermaid journey lines split on ':' and break on newlines and '#', ';'."""
-    return re.sub(r"\s+", " ", re.sub(r"[:;#]", " -", value)).strip()
+    value = value.replace(":", " -").replace(";", ",").replace("#", "")
+    return re.sub(r"\s+", " ", value).strip()
 
 
 def mermaid_journey(journey: Journey, *, by: str = "phase", path_id: str | None = None) -> str:
