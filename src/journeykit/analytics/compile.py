@@ -1,0 +1,149 @@
+"""Milestone rules compiled to Ibis boolean expressions, so they run on every engine.
+
+Property semantics follow SQL: a property that is missing, JSON null, or of another type than the
+rule's value fails every comparison (``ne`` and ``not_in`` included); only ``exists: false`` holds
+for it. Numbers compare as numbers (``1`` equals ``1.0``), strings as strings (``"1"`` is not
+``1``), booleans as booleans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from journeykit.journey.schema import Condition, EventRule
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+_COMPARE = ("gt", "gte", "lt", "lte")
+
+
+def _all(preds: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
+    return reduce(lambda a, b: a & b, preds) if preds else ibis.literal(True)
+
+
+def _any(preds: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
+    return reduce(lambda a, b: a | b, preds) if preds else ibis.literal(False)
+
+
+class _Scalar:
+    """One JSON property, seen through each of its possible scalar types."""
+
+    def __init__(self, events: ir.Table, key: str) -> None:
+        raw = events.properties.cast("json")[key]
+        self.text = raw.str
+        self.number = raw.unwrap_as("float64")
+        self.flag = raw.bool
+        self.present = self.text.notnull() | self.number.notnull() | self.flag.notnull()
+
+    def typed(self, value: Any) -> ir.Value:
+        if isinstance(value, bool):
+            return self.flag
+        if isinstance(value, int | float):
+            return self.number
+        return self.text
+
+
+def _member(column: ir.Value, values: Sequence[Any]) -> ir.BooleanValue:
+    return column.isin(list(values)).fill_null(False)
+
+
+def _property(events: ir.Table, key: str, cond: Condition) -> ir.BooleanValue:
+    prop = _Scalar(events, key)
+    preds: list[ir.BooleanValue] = []
+    if cond.exists is not None:
+        preds.append(prop.present if cond.exists else ~prop.present)
+    if cond.eq is not None:
+        preds.append((prop.typed(cond.eq) == cond.eq).fill_null(False))
+    if cond.ne is not None:
+        preds.append(prop.present & ~(prop.typed(cond.ne) == cond.ne).fill_null(False))
+    if cond.in_ is not None:
+        preds.append(_any([_member(prop.typed(v), [v]) for v in cond.in_]))
+    if cond.not_in is not None:
+        hits = _any([_member(prop.typed(v), [v]) for v in cond.not_in])
+        preds.append(prop.present & ~hits)
+    preds += [
+        _compare(prop.number, op, getattr(cond, op))
+        for op in _COMPARE
+        if getattr(cond, op) is not None
+    ]
+    return _all(preds)
+
+
+def _compare(column: ir.NumericValue, op: str, bound: float) -> ir.BooleanValue:
+    result = {
+        "gt": column > bound,
+        "gte": column >= bound,
+        "lt": column < bound,
+        "lte": column <= bound,
+    }[op]
+    return result.fill_null(False)
+
+
+def _value(events: ir.Table, cond: Condition) -> ir.BooleanValue:
+    column = events.value
+    preds: list[ir.BooleanValue] = []
+
+    def numeric(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if cond.exists is not None:
+        preds.append(column.notnull() if cond.exists else column.isnull())
+    if cond.eq is not None:
+        preds.append(
+            (column == cond.eq).fill_null(False) if numeric(cond.eq) else ibis.literal(False)
+        )
+    if cond.ne is not None:
+        same = (column == cond.ne).fill_null(False) if numeric(cond.ne) else ibis.literal(False)
+        preds.append(column.notnull() & ~same)
+    if cond.in_ is not None:
+        preds.append(_member(column, [v for v in cond.in_ if numeric(v)]))
+    if cond.not_in is not None:
+        preds.append(column.notnull() & ~_member(column, [v for v in cond.not_in if numeric(v)]))
+    preds += [
+        _compare(column, op, getattr(cond, op)) for op in _COMPARE if getattr(cond, op) is not None
+    ]
+    return _all(preds)
+
+
+def compile_rule(events: ir.Table, rule: EventRule) -> ir.BooleanValue:
+    """The rule as a boolean expression over the canonical events table."""
+    preds: list[ir.BooleanValue] = []
+    if rule.event:
+        preds.append(events.event.isin(list(rule.event)))
+    preds += [_property(events, key, cond) for key, cond in rule.properties.items()]
+    if rule.value is not None:
+        preds.append(_value(events, rule.value))
+    if rule.any_of:
+        preds.append(_any([compile_rule(events, sub) for sub in rule.any_of]))
+    return _all(preds).fill_null(False)
+
+
+def event_prefilter(rules: Sequence[EventRule]) -> list[str] | None:
+    """Event names that every matching event must have, or None when a rule matches any name.
+
+    Filtering on names first lets the engine skip most rows before any JSON is parsed.
+    """
+    names: set[str] = set()
+    for rule in rules:
+        if not _has_names(rule):
+            return None
+        names |= rule.event_names()
+    return sorted(names)
+
+
+def _has_names(rule: EventRule) -> bool:
+    if rule.event:
+        return True
+    return bool(rule.any_of) and all(_has_names(sub) for sub in rule.any_of or ())
+
+
+def may_overlap(a: EventRule, b: EventRule) -> bool:
+    """Whether one event could match both rules (conservatively: shared or unknown names)."""
+    if not (_has_names(a) and _has_names(b)):
+        return True
+    return bool(a.event_names() & b.event_names())

@@ -1,0 +1,189 @@
+"""Funnels along a designed path: ordered, strict or any order, with conversion windows.
+
+A customer reaches step k when events e1..ek match steps 1..k with t1 <= ... <= tk and
+tk - t1 <= window (DESIGN "Funnel"); the start is the first-step event that goes furthest, ties
+earliest. docs/metrics.md settles optional steps, per-step windows, exclusions and `in_progress`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from journeykit.analytics import _kernels
+from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetch_milestones
+from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
+from journeykit.journey.schema import Journey, JourneyPath
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+Mode = Literal["ordered", "strict", "any"]
+MODES: tuple[str, ...] = ("ordered", "strict", "any")
+
+
+def _us(value: timedelta | None) -> int:
+    return -1 if value is None else int(value / timedelta(microseconds=1))
+
+
+def _resolve_path(journey: Journey, path: str | None) -> JourneyPath:
+    try:
+        return journey.path(path)
+    except KeyError as exc:
+        raise AnalyticsError(str(exc.args[0])) from None
+
+
+def funnel(
+    events: ir.Table | MilestoneFrame,
+    journey: Journey,
+    *,
+    path: str | None = None,
+    mode: Mode = "ordered",
+    window: timedelta | None = timedelta(days=30),
+    now: datetime | None = None,
+    exclude: Sequence[str] = (),
+    breakdown: dict[str, Sequence[str]] | None = None,
+    breakdown_by: str | None = None,
+) -> FunnelResult:
+    """How many customers reached each step of ``path`` within ``window``.
+
+    ``events`` is the canonical events table on any engine (or an already fetched
+    ``MilestoneFrame``). ``exclude`` names milestones that break an attempt between two steps.
+    ``breakdown`` maps a group name to the customer ids in it (see ``breakdowns``).
+    """
+    if mode not in MODES:
+        raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
+    chosen = _resolve_path(journey, path)
+    ids = list(chosen.milestone_ids)
+    _check_exclusions(journey, ids, exclude)
+    frame = (
+        events
+        if isinstance(events, MilestoneFrame)
+        else fetch_milestones(events, journey, [*ids, *exclude], now=now)
+    )
+    level, is_open, times, customers = _run(frame, journey, chosen, mode, window, exclude)
+    steps = _steps(journey, chosen, level, is_open, times)
+    groups = None
+    if breakdown is not None:
+        index = {str(c): i for i, c in enumerate(customers)}
+        groups = {}
+        for name, members in breakdown.items():
+            rows = np.array([index[m] for m in members if m in index], dtype=np.int64)
+            groups[name] = _steps(
+                journey, chosen, level[rows], is_open[rows], None if times is None else times[rows]
+            )
+    return FunnelResult(
+        path=chosen.id,
+        mode=mode,
+        window=window,
+        now=frame.now,
+        steps=steps,
+        customer_ids=customers,
+        furthest=level,
+        open=is_open,
+        step_times=times,
+        breakdown=groups,
+        breakdown_by=breakdown_by,
+    )
+
+
+def _check_exclusions(journey: Journey, ids: list[str], exclude: Sequence[str]) -> None:
+    for mid in exclude:
+        try:
+            journey.milestone(mid)
+        except KeyError as exc:
+            raise AnalyticsError(f"exclude: {exc.args[0]}") from None
+        if mid in ids:
+            raise AnalyticsError(f"exclude: {mid!r} is a step of the path; it cannot also exclude")
+    for mid in ids:
+        if journey.milestone(mid).when is None:
+            raise AnalyticsError(f"milestone {mid!r} has no 'when' rule, so it cannot be measured")
+
+
+def _run(
+    frame: MilestoneFrame,
+    journey: Journey,
+    chosen: JourneyPath,
+    mode: str,
+    window: timedelta | None,
+    exclude: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    index = {m.id: i for i, m in enumerate(journey.milestones)}
+    code = np.full(len(journey.milestones), -2, dtype=np.int8)
+    for k, mid in enumerate(chosen.milestone_ids):
+        code[index[mid]] = k
+    for mid in exclude:
+        code[index[mid]] = _kernels.EXCLUDED
+    step = code[frame.milestone]
+    keep = step > -2
+    cust = frame.cust[keep]
+    offsets = np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64)
+    step, ts, key = step[keep], frame.ts[keep], frame.event_key[keep]
+    k_steps = len(chosen.steps)
+    optional = np.array([s.optional for s in chosen.steps], dtype=np.bool_)
+    level = np.empty(frame.customers, dtype=np.int64)
+    is_open = np.empty(frame.customers, dtype=np.bool_)
+    times: np.ndarray | None = None
+    if mode == "any":
+        _kernels.any_order_funnel(
+            offsets, step, ts, k_steps, optional, _us(window), frame.now, level, is_open
+        )
+    else:
+        within = np.array([_us(s.within) for s in chosen.steps] + [-1], dtype=np.int64)
+        times = np.full((frame.customers, k_steps), _kernels.NONE, dtype=np.int64)
+        _kernels.ordered_funnel(
+            offsets,
+            step,
+            ts,
+            key,
+            k_steps,
+            optional,
+            within,
+            _us(window),
+            mode == "strict",
+            frame.now,
+            level,
+            is_open,
+            times,
+        )
+    entered = level >= 0
+    customers = frame.customer_ids[entered]
+    return level[entered], is_open[entered], None if times is None else times[entered], customers
+
+
+def _steps(
+    journey: Journey,
+    chosen: JourneyPath,
+    level: np.ndarray,
+    is_open: np.ndarray,
+    times: np.ndarray | None,
+) -> tuple[FunnelStep, ...]:
+    k_steps = len(chosen.steps)
+    reached = [int((level >= k).sum()) for k in range(k_steps)]
+    steps = []
+    for k, mid in enumerate(chosen.milestone_ids):
+        here = level == k
+        last = k == k_steps - 1
+        prev_n = reached[k - 1] if k else reached[0]
+        from_prev = from_start = None
+        if times is not None and k > 0:
+            ok = level >= k
+            from_prev = TimeStats.of((times[ok, k] - times[ok, k - 1]) / 1e6)
+            from_start = TimeStats.of((times[ok, k] - times[ok, 0]) / 1e6)
+        steps.append(
+            FunnelStep(
+                milestone=mid,
+                title=journey.milestone(mid).title,
+                customers=reached[k],
+                dropped=0 if last else int((here & ~is_open).sum()),
+                in_progress=0 if last else int((here & is_open).sum()),
+                share_of_start=reached[k] / reached[0] if reached[0] else 0.0,
+                share_of_previous=reached[k] / prev_n if prev_n else 0.0,
+                time_from_previous=from_prev,
+                time_from_start=from_start,
+            )
+        )
+    return tuple(steps)

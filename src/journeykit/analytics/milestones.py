@@ -1,0 +1,171 @@
+"""The milestone log: raw events reduced to the events that reach a milestone, in one scan.
+
+Every analysis starts here. The log is built on the engine (DuckDB, Spark, any Ibis backend) as
+one query, then fetched once as Arrow; the much smaller log is what the analyses work on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeykit.analytics.compile import compile_rule, event_prefilter, may_overlap
+from journeykit.errors import JourneykitError
+from journeykit.journey.schema import Journey, Milestone
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+_US = np.timedelta64(1, "us")
+
+
+class AnalyticsError(JourneykitError):
+    """An analysis asked for something the journey or the data cannot give."""
+
+
+def _measurable(journey: Journey, ids: Sequence[str] | None) -> list[tuple[int, Milestone]]:
+    wanted = set(ids) if ids is not None else None
+    return [
+        (i, m)
+        for i, m in enumerate(journey.milestones)
+        if m.when is not None and (wanted is None or m.id in wanted)
+    ]
+
+
+def milestone_log(
+    events: ir.Table,
+    journey: Journey,
+    milestones: Sequence[str] | None = None,
+    *,
+    now: datetime | None = None,
+) -> ir.Table:
+    """One row per (event, milestone it reaches): customer_id, milestone, timestamp, value.
+
+    ``milestone`` is the milestone's index in ``journey.milestones``. When two rules could match
+    the same event, an ``event_key`` column identifies the event, so that one event serves one
+    step of a funnel.
+    """
+    chosen = _measurable(journey, milestones)
+    if not chosen:
+        raise AnalyticsError("none of the chosen milestones has a 'when' rule to measure")
+    t = events
+    if now is not None:
+        t = t.filter(t.timestamp <= now)
+    names = event_prefilter([m.when for _, m in chosen if m.when is not None])
+    if names is not None:
+        t = t.filter(t.event.isin(names))
+    preds = [(i, compile_rule(t, m.when)) for i, m in chosen if m.when is not None]
+    overlap = any(
+        may_overlap(a.when, b.when)  # type: ignore[arg-type]
+        for (_, a), (_, b) in combinations(chosen, 2)
+    )
+    keep = ["customer_id", "timestamp", "value"]
+    if not overlap:
+        tag = ibis.cases(*[(p, i) for i, p in preds], else_=ibis.null("int16"))
+        tagged = t.select(*keep, milestone=tag.cast("int16"))
+        return tagged.filter(tagged.milestone.notnull())
+    key = (
+        ibis.literal("|")
+        .join(
+            [
+                t.customer_id,
+                t.event,
+                t.timestamp.cast("string"),
+                t.properties.fill_null(""),
+                t.value.cast("string").fill_null(""),
+            ]
+        )
+        .hash()
+    )
+    tags = ibis.array(
+        [ibis.ifelse(p, ibis.literal(i, "int16"), ibis.null("int16")) for i, p in preds]
+    )
+    wide = t.select(*keep, event_key=key, milestone=tags).unnest("milestone")
+    return wide.filter(wide.milestone.notnull())
+
+
+@dataclass(frozen=True)
+class MilestoneFrame:
+    """The fetched milestone log, as arrays sorted by customer then time.
+
+    ``customer_ids[cust[i]]`` is row i's customer; ``ts`` is microseconds since the epoch (UTC);
+    ``offsets`` delimit each customer's rows. ``now`` is the time the analysis is "as of".
+    """
+
+    journey: Journey
+    customer_ids: np.ndarray
+    cust: np.ndarray
+    milestone: np.ndarray
+    ts: np.ndarray
+    value: np.ndarray
+    event_key: np.ndarray
+    offsets: np.ndarray
+    now: int
+
+    @property
+    def customers(self) -> int:
+        return len(self.customer_ids)
+
+
+def fetch_milestones(
+    events: ir.Table,
+    journey: Journey,
+    milestones: Sequence[str] | None = None,
+    *,
+    now: datetime | None = None,
+) -> MilestoneFrame:
+    """Run the milestone log on the events' engine and fetch it, sorted, as arrays."""
+    log = milestone_log(events, journey, milestones, now=now)
+    table = log.order_by(["customer_id", "timestamp"]).to_pyarrow()
+    if now is None:
+        latest = events.timestamp.max().to_pyarrow().as_py()
+        now_us = _to_us(latest) if latest is not None else 0
+    else:
+        now_us = _to_us(now)
+    return frame_from_arrow(table, journey, now_us)
+
+
+def _to_us(value: Any) -> int:
+    return int(np.datetime64(value, "us").astype(np.int64))
+
+
+def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> MilestoneFrame:
+    ids = table.column("customer_id").combine_chunks()
+    n = len(ids)
+    if n:
+        changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+        starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    cust = np.zeros(n, dtype=np.int64)
+    if n:
+        marks = np.zeros(n, dtype=np.int64)
+        marks[starts[1:]] = 1
+        cust = np.cumsum(marks)
+    ts_col = table.column("timestamp").combine_chunks().cast(pa.timestamp("us"))
+    ts = ts_col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    milestone = table.column("milestone").to_numpy().astype(np.int16)
+    value = table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
+    if "event_key" in table.column_names:
+        event_key = table.column("event_key").to_numpy(zero_copy_only=False).astype(np.int64)
+    else:
+        event_key = np.arange(n, dtype=np.int64)
+    return MilestoneFrame(
+        journey=journey,
+        customer_ids=ids.take(pa.array(starts)).to_numpy(zero_copy_only=False),
+        cust=cust,
+        milestone=milestone,
+        ts=ts,
+        value=value,
+        event_key=event_key,
+        offsets=np.append(starts, n).astype(np.int64),
+        now=now_us,
+    )

@@ -1,0 +1,145 @@
+"""Which routes customers really take: path variants and milestone-to-milestone transitions.
+
+Per customer the milestones reached in time order (ties in journey order), consecutive repeats
+collapsed (DESIGN "Paths"). Variants are counted with a 128-bit polynomial hash of each sequence,
+so a million customers never become a million Python tuples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from journeykit.analytics._kernels import tie_order
+from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones
+from journeykit.analytics.results import _Tabular
+from journeykit.journey.schema import Journey
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+_BASES = (np.uint64(1_000_003), np.uint64(998_244_353))
+
+
+@dataclass(frozen=True)
+class Variant:
+    steps: tuple[str, ...]
+    customers: int
+    share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": list(self.steps), "customers": self.customers, "share": self.share}
+
+
+@dataclass(frozen=True)
+class Transition:
+    from_: str
+    to: str
+    count: int
+    median_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.from_,
+            "to": self.to,
+            "count": self.count,
+            "median_seconds": self.median_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class PathsResult(_Tabular):
+    customers: int
+    variants: tuple[Variant, ...]
+    transitions: tuple[Transition, ...]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"steps": " > ".join(v.steps), "customers": v.customers, "share": v.share}
+            for v in self.variants
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customers": self.customers,
+            "variants": [v.to_dict() for v in self.variants],
+            "transitions": [t.to_dict() for t in self.transitions],
+        }
+
+
+def _collapsed(frame: MilestoneFrame) -> tuple[np.ndarray, ...]:
+    """Runs of the same milestone per customer: (cust, milestone, first ts, last ts)."""
+    n = len(frame.ts)
+    order = tie_order(frame.offsets, frame.ts, frame.milestone)
+    cust, m, ts = frame.cust[order], frame.milestone[order], frame.ts[order]
+    new_run = np.r_[True, (cust[1:] != cust[:-1]) | (m[1:] != m[:-1])] if n else np.zeros(0, bool)
+    starts = np.flatnonzero(new_run)
+    ends = np.r_[starts[1:] - 1, n - 1] if n else starts
+    return cust[starts], m[starts], ts[starts], ts[ends]
+
+
+def paths(
+    events: ir.Table,
+    journey: Journey,
+    *,
+    top: int | None = 20,
+    now: datetime | None = None,
+    frame: MilestoneFrame | None = None,
+) -> PathsResult:
+    """The most common milestone sequences and every directly-follows transition."""
+    if frame is None:
+        frame = fetch_milestones(events, journey, now=now)
+    cust, m, t_first, t_last = _collapsed(frame)
+    ids = [x.id for x in journey.milestones]
+    total = len(np.unique(cust))
+    return PathsResult(
+        customers=total,
+        variants=_variants(cust, m, ids, total, top),
+        transitions=_transitions(cust, m, t_first, t_last, ids),
+    )
+
+
+def _variants(
+    cust: np.ndarray, m: np.ndarray, ids: list[str], total: int, top: int | None
+) -> tuple[Variant, ...]:
+    if not len(cust):
+        return ()
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+    pos = np.arange(len(cust)) - np.repeat(starts, np.diff(np.r_[starts, len(cust)]))
+    keys = []
+    with np.errstate(over="ignore"):
+        for base in _BASES:
+            powers = np.cumprod(np.r_[np.uint64(1), np.full(pos.max(), base, dtype=np.uint64)])
+            terms = (m.astype(np.uint64) + np.uint64(1)) * powers[pos]
+            keys.append(np.add.reduceat(terms, starts))
+    lengths = np.diff(np.r_[starts, len(cust)])
+    stacked = np.stack([keys[0], keys[1], lengths.astype(np.uint64)], axis=1)
+    _, first, counts = np.unique(stacked, axis=0, return_index=True, return_counts=True)
+    seqs = [tuple(ids[i] for i in m[starts[f] : starts[f] + lengths[f]]) for f in first]
+    ranked = sorted(zip(counts.tolist(), seqs, strict=True), key=lambda x: (-x[0], x[1]))
+    chosen = ranked if top is None else ranked[:top]
+    return tuple(Variant(seq, n, n / total) for n, seq in chosen)
+
+
+def _transitions(
+    cust: np.ndarray, m: np.ndarray, t_first: np.ndarray, t_last: np.ndarray, ids: list[str]
+) -> tuple[Transition, ...]:
+    follows = cust[1:] == cust[:-1]
+    a, b = m[:-1][follows].astype(np.int64), m[1:][follows].astype(np.int64)
+    gap = (t_first[1:][follows] - t_last[:-1][follows]) / 1e6
+    pair = a * len(ids) + b
+    order = np.argsort(pair, kind="stable")
+    pair, gap = pair[order], gap[order]
+    cuts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, int)
+    out = []
+    for lo, hi in zip(cuts, np.r_[cuts[1:], len(pair)], strict=True):
+        p = int(pair[lo])
+        out.append(
+            Transition(
+                ids[p // len(ids)], ids[p % len(ids)], int(hi - lo), float(np.median(gap[lo:hi]))
+            )
+        )
+    return tuple(sorted(out, key=lambda t: (-t.count, t.from_, t.to)))

@@ -1,0 +1,177 @@
+"""Typed results shared by the Python API, the CLI, the reports and the web app.
+
+Each result has one JSON shape (``to_dict``) and table views (``to_pandas``/``to_polars``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
+
+def _iso(us: int | None) -> str | None:
+    if us is None:
+        return None
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).replace(tzinfo=None).isoformat()
+
+
+class _Tabular:
+    """``to_pandas``/``to_polars``/notebook HTML from one list of row dicts."""
+
+    def rows(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def to_pandas(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.rows())
+
+    def to_polars(self) -> pl.DataFrame:
+        from journeykit._optional import require
+
+        polars = require("polars", extra="polars")
+        frame: pl.DataFrame = polars.DataFrame(self.rows())
+        return frame
+
+    def _repr_html_(self) -> str:
+        rows = self.rows()[:50]
+        if not rows:
+            return "<p>(no rows)</p>"
+        head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>"
+            for r in rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+@dataclass(frozen=True)
+class TimeStats:
+    """Distribution of durations in seconds: quantiles by linear interpolation, and a histogram."""
+
+    count: int
+    median: float
+    p25: float
+    p75: float
+    p90: float
+    histogram: tuple[tuple[float, float, int], ...]  # (from_seconds, to_seconds, customers)
+
+    @classmethod
+    def of(cls, seconds: np.ndarray, bins: int = 10) -> TimeStats | None:
+        if len(seconds) == 0:
+            return None
+        q = np.percentile(seconds, [50, 25, 75, 90])
+        counts, edges = np.histogram(seconds, bins=bins)
+        hist = tuple(
+            (float(edges[i]), float(edges[i + 1]), int(counts[i])) for i in range(len(counts))
+        )
+        return cls(len(seconds), float(q[0]), float(q[1]), float(q[2]), float(q[3]), hist)
+
+    @property
+    def median_timedelta(self) -> timedelta:
+        return timedelta(seconds=self.median)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "median_seconds": self.median,
+            "p25_seconds": self.p25,
+            "p75_seconds": self.p75,
+            "p90_seconds": self.p90,
+            "histogram": [
+                {"from_seconds": a, "to_seconds": b, "customers": n} for a, b, n in self.histogram
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    milestone: str
+    title: str
+    customers: int
+    dropped: int  # furthest step here, and no attempt has time left at `now`
+    in_progress: int  # furthest step here, but an attempt's window is still open at `now`
+    share_of_start: float
+    share_of_previous: float
+    time_from_previous: TimeStats | None
+    time_from_start: TimeStats | None
+
+    def to_dict(self) -> dict[str, Any]:
+        prev, start = self.time_from_previous, self.time_from_start
+        return {
+            "milestone": self.milestone,
+            "title": self.title,
+            "customers": self.customers,
+            "dropped": self.dropped,
+            "in_progress": self.in_progress,
+            "share_of_start": self.share_of_start,
+            "share_of_previous": self.share_of_previous,
+            "median_seconds_from_previous": prev.median if prev else None,
+            "median_seconds_from_start": start.median if start else None,
+            "time_from_previous": prev.to_dict() if prev else None,
+            "time_from_start": start.to_dict() if start else None,
+        }
+
+
+@dataclass(frozen=True)
+class FunnelResult(_Tabular):
+    """How many customers reached each step of a path, and how long it took (docs/metrics.md)."""
+
+    path: str
+    mode: str
+    window: timedelta | None
+    now: int  # microseconds since the epoch: the "as of" time
+    steps: tuple[FunnelStep, ...]
+    customer_ids: np.ndarray
+    furthest: np.ndarray  # per customer: index of the furthest step
+    open: np.ndarray  # per customer: an attempt is still in progress
+    step_times: np.ndarray | None  # per customer x step: microseconds, or NONE
+    breakdown: dict[str, tuple[FunnelStep, ...]] | None = None
+    breakdown_by: str | None = None
+
+    @property
+    def counts(self) -> list[int]:
+        return [s.customers for s in self.steps]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in s.to_dict().items() if not isinstance(v, dict)} for s in self.steps
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "mode": self.mode,
+            "window_seconds": self.window.total_seconds() if self.window else None,
+            "now": _iso(self.now),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+        if self.breakdown is not None:
+            out["breakdown_by"] = self.breakdown_by
+            out["breakdown"] = {
+                group: [s.to_dict() for s in steps] for group, steps in self.breakdown.items()
+            }
+        return out
+
+    def customer_rows(self) -> list[dict[str, Any]]:
+        """Per customer: furthest step and its state (completed, in_progress, dropped)."""
+        ids = [s.milestone for s in self.steps]
+        last = len(ids) - 1
+        out = []
+        for cid, level, is_open in zip(self.customer_ids, self.furthest, self.open, strict=True):
+            state = "completed" if level == last else ("in_progress" if is_open else "dropped")
+            out.append({"customer_id": str(cid), "furthest": ids[level], "state": state})
+        return out
+
+
+def stats_from(seconds: Sequence[float] | np.ndarray) -> TimeStats | None:
+    return TimeStats.of(np.asarray(seconds, dtype=np.float64))
