@@ -91,7 +91,7 @@ class RFM:
         return pd.DataFrame(cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v.tolist() for k, v in self.to_pandas().items()}
+        return {str(k): v.tolist() for k, v in self.to_pandas().items()}
 
     @classmethod
     def from_pandas(cls, df: pd.DataFrame, *, time_unit: str | None = None) -> RFM:
@@ -135,10 +135,10 @@ def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | N
     for needed in ("frequency", "recency", "T"):
         if needed not in found:
             spelled = " or ".join(repr(a) for a in _ALIASES[needed])
-            raise RFMError(
-                f"missing column {spelled} (have: {', '.join(columns)})", column=needed
-            )
-    numeric = {k: _as_float(name, values) for k, (name, values) in found.items() if k != "customer_id"}
+            raise RFMError(f"missing column {spelled} (have: {', '.join(columns)})", column=needed)
+    numeric = {
+        k: _as_float(name, values) for k, (name, values) in found.items() if k != "customer_id"
+    }
     return RFM(
         frequency=numeric["frequency"],  # type: ignore[arg-type]  # checked and cast on creation
         recency=numeric["recency"],
@@ -176,10 +176,16 @@ def _require(bad: npt.NDArray[np.bool_], column: str, what: str, values: npt.NDA
 def _normalise_and_check(rfm: RFM) -> None:
     raw_x = np.asarray(rfm.frequency)
     if raw_x.ndim != 1:
-        raise RFMError(f"has shape {raw_x.shape}, expected one value per customer", column="frequency")
+        raise RFMError(
+            f"has shape {raw_x.shape}, expected one value per customer", column="frequency"
+        )
     x = np.asarray(raw_x, dtype=np.float64)
-    _require(~np.isfinite(x) | (x < 0) | (x != np.floor(x)), "frequency",
-             "is not a non-negative whole number", raw_x)
+    _require(
+        ~np.isfinite(x) | (x < 0) | (x != np.floor(x)),
+        "frequency",
+        "is not a non-negative whole number",
+        raw_x,
+    )
     t_x = _float_column(rfm.recency, "recency", len(x))
     age = _float_column(rfm.T, "T", len(x))
     _require(~np.isfinite(age) | (age < 0), "T", "is not a finite number >= 0", age)
@@ -192,8 +198,12 @@ def _normalise_and_check(rfm: RFM) -> None:
     if rfm.monetary_value is not None:
         m = _float_column(rfm.monetary_value, "monetary_value", len(x))
         _require(~np.isfinite(m) | (m < 0), "monetary_value", "is not a finite number >= 0", m)
-        _require((x > 0) & (m <= 0), "monetary_value",
-                 "must be > 0 for a customer with repeat purchases", m)
+        _require(
+            (x > 0) & (m <= 0),
+            "monetary_value",
+            "must be > 0 for a customer with repeat purchases",
+            m,
+        )
         object.__setattr__(rfm, "monetary_value", _frozen(m))
     if rfm.customer_id is not None:
         ids = np.asarray(rfm.customer_id)

@@ -87,7 +87,9 @@ def rfm_from_transactions(
         counts), else up to ``observation_end``, else up to the last purchase; T is measured
         to that end. Customers whose first purchase is later are left out.
     """
-    periods = _read_periods(data, customer_id_col, datetime_col, monetary_col, freq, datetime_format)
+    periods = _read_periods(
+        data, customer_id_col, datetime_col, monetary_col, freq, datetime_format
+    )
     end = calibration_end if calibration_end is not None else observation_end
     end_p = _end_period(end, periods, freq, datetime_format)
     rfm, _ = _summarise(periods, end_p, freq, time_unit or freq)
@@ -111,7 +113,9 @@ def calibration_holdout(
     Holdout counts purchase periods in (calibration_end, observation_end] for customers seen in
     calibration, as lifetimes' ``calibration_and_holdout_data``; new customers are not counted.
     """
-    periods = _read_periods(data, customer_id_col, datetime_col, monetary_col, freq, datetime_format)
+    periods = _read_periods(
+        data, customer_id_col, datetime_col, monetary_col, freq, datetime_format
+    )
     cal_p = _end_period(calibration_end, periods, freq, datetime_format)
     obs_p = _end_period(observation_end, periods, freq, datetime_format)
     if obs_p < cal_p:
@@ -155,7 +159,7 @@ def _summarise(p: _Periods, end_p: int, freq: str, unit: str) -> tuple[RFM, IntA
     rfm = RFM(
         frequency=frequency,
         recency=(last - first) * scale,
-        T=(end_p - first) * scale,
+        T=np.asarray((end_p - first) * scale, dtype=np.float64),
         monetary_value=money,
         customer_id=p.ids[cust[starts]],
         time_unit=unit,
@@ -163,7 +167,9 @@ def _summarise(p: _Periods, end_p: int, freq: str, unit: str) -> tuple[RFM, IntA
     return rfm, cust[starts]
 
 
-def _distinct_periods(p: _Periods, mask: npt.NDArray[np.bool_]) -> tuple[IntArray, FloatArray | None]:
+def _distinct_periods(
+    p: _Periods, mask: npt.NDArray[np.bool_]
+) -> tuple[IntArray, FloatArray | None]:
     n = p.ids.size
     codes, period = p.codes[mask], p.period[mask]
     if codes.size == 0:
@@ -172,8 +178,9 @@ def _distinct_periods(p: _Periods, mask: npt.NDArray[np.bool_]) -> tuple[IntArra
     span = int(period.max()) - pmin + 1
     keys = _sorted_unique(codes * span + (period - pmin))
     counts = np.bincount(keys // span, minlength=n).astype(np.int64)
-    values = None if p.value is None else np.bincount(codes, weights=p.value[mask], minlength=n)
-    return counts, values
+    if p.value is None:
+        return counts, None
+    return counts, np.bincount(codes, weights=p.value[mask], minlength=n).astype(np.float64)
 
 
 def _sorted_unique(keys: IntArray) -> IntArray:
@@ -212,7 +219,9 @@ def _read_periods(
         value = np.asarray(columns[value_col], dtype=np.float64)
         bad = ~np.isfinite(value)
         if bad.any():
-            raise RFMError("value is not a finite number", column=value_col, row=int(np.argmax(bad)))
+            raise RFMError(
+                "value is not a finite number", column=value_col, row=int(np.argmax(bad))
+            )
     return _Periods(codes.astype(np.int64), np.asarray(uniques), _to_period(stamps, freq), value)
 
 

@@ -84,14 +84,20 @@ class Summary:
 
     def by_x(self, values: FloatArray) -> FloatArray:
         top = int(self.x.max()) + 1 if self.x.size else 1
-        return np.bincount(self.x, weights=values, minlength=top)
+        return np.bincount(self.x, weights=values, minlength=top).astype(np.float64)
 
     def subsample(self, size: int) -> Summary:
         """Every k-th row: deterministic, and keeps the mix of frequencies."""
         step = max(1, int(np.ceil(self.x.size / size)))
         pick = slice(None, None, step)
-        w = self.weight[pick]
-        return Summary(self.x[pick], self.t_x[pick], self.T[pick], w, float(w.sum()))
+        w = np.ascontiguousarray(self.weight[pick])
+        return Summary(
+            np.ascontiguousarray(self.x[pick]),
+            np.ascontiguousarray(self.t_x[pick]),
+            np.ascontiguousarray(self.T[pick]),
+            w,
+            float(w.sum()),
+        )
 
     @classmethod
     def from_rfm(cls, rfm: RFM) -> Summary:
@@ -126,7 +132,7 @@ def _merged(x: IntArray, t_x: FloatArray, age: FloatArray) -> Summary:
         np.asarray(idx.get_level_values("x"), np.int64),
         np.asarray(idx.get_level_values("t"), np.float64),
         np.asarray(idx.get_level_values("T"), np.float64),
-        counts.to_numpy(np.float64),
+        np.asarray(counts.to_numpy(), dtype=np.float64),
         float(x.size),
     )
 
@@ -178,11 +184,13 @@ class Model(Generic[P]):
 
     def _fitted(self) -> P:
         if not hasattr(self, "params_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() or from_params()")
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted; call fit() or from_params()"
+            )
         return self.params_
 
     def check_converged(self) -> Self:
-        """Raise ConvergenceError if the fit is not trustworthy (for callers who want lifetimes' way)."""
+        """Raise ConvergenceError if the fit is not trustworthy (lifetimes' way, on request)."""
         from journeykit.clv.errors import ConvergenceError
 
         self._fitted()
@@ -230,7 +238,8 @@ class Model(Generic[P]):
         try:
             payload = json.loads(text if text is not None else Path(source).read_text("utf-8"))
             if payload.get("model") != cls.name:
-                raise ModelFileError(f"{where}: holds a {payload.get('model')!r} model, not {cls.name!r}")
+                found = payload.get("model")
+                raise ModelFileError(f"{where}: holds a {found!r} model, not {cls.name!r}")
             names = cls.params_type._fields
             model = cls.from_params(tuple(payload["params"][k] for k in names))
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -248,6 +257,12 @@ class Model(Generic[P]):
             model.diagnosis_ = FitDiagnosis(**(d | {"at_bound": tuple(d["at_bound"])}))
             model.converged_ = model.diagnosis_.converged
         return model
+
+
+def dot(a: FloatArray, b: FloatArray) -> float:
+    """Inner product without BLAS: with numpy's and scipy's OpenBLAS both loaded, their thread
+    pools fight and a 100k-element ``a @ b`` was measured at 8 ms instead of 0.02 ms."""
+    return float(np.einsum("i,i->", a, b))
 
 
 def chunks(n: int, size: int = CHUNK) -> Iterator[slice]:

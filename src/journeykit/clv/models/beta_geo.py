@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from journeykit.clv._optim import maximise
 from journeykit.clv._scipy import special
-from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked
+from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
 
 
@@ -31,7 +31,7 @@ class BetaGeoParams(NamedTuple):
 def _beta_terms(
     a: float, b: float, xs: FloatArray, k: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """log B(a, b+x+k)/B(a,b), log B(a+1, b+x+k-1)/B(a,b) (−inf where it does not apply), ψ terms."""
+    """log B(a, b+x+k)/B(a,b) and log B(a+1, b+x+k-1)/B(a,b) (−inf where x + k = 0)."""
     sp = special()
     base = sp.betaln(a, b)
     first = sp.betaln(a, b + xs + k) - base
@@ -41,9 +41,7 @@ def _beta_terms(
     return first, second, has.astype(np.float64)
 
 
-def log_likelihood_terms(
-    params: BetaGeoParams, d: Summary, k: int
-) -> tuple[float, FloatArray]:
+def log_likelihood_terms(params: BetaGeoParams, d: Summary, k: int) -> tuple[float, FloatArray]:
     """Total log-likelihood and its gradient in log-parameters (FHL 2005 eq. 6; MBG eq. 3).
 
     Per customer: ``log Γ(r+x)α^r/Γ(r) + log[B1·(α+T)^-(r+x) + B2·(α+t_x)^-(r+x)]``, written as
@@ -59,19 +57,17 @@ def log_likelihood_terms(
     p2 = sp.expit(gap)  # share of the likelihood from "dropped out after the last purchase"
     w, wx = d.weight, d.weight_by_x
     per_x = sp.gammaln(r + xs) - sp.gammaln(r) + r * np.log(alpha) + first
-    ll = float(per_x @ wx - w @ (rx * log_t) + w @ np.logaddexp(0.0, gap))
+    ll = dot(per_x, wx) - dot(w, rx * log_t) + dot(w, np.logaddexp(0.0, gap))
     s2 = d.by_x(w * p2)
     s1 = wx - s2
-    grad_r = (sp.digamma(r + xs) - sp.digamma(r) + np.log(alpha)) @ wx - w @ (
-        log_t + p2 * (log_tx - log_t)
-    )
+    grad_r = dot(sp.digamma(r + xs) - sp.digamma(r) + np.log(alpha), wx)
+    grad_r -= dot(w, log_t + p2 * (log_tx - log_t))
     inv_t, inv_tx = 1.0 / (alpha + d.T), 1.0 / (alpha + d.t_x)
-    grad_alpha = r / alpha * d.customers - w @ (rx * (inv_t + p2 * (inv_tx - inv_t)))
+    grad_alpha = r / alpha * d.customers - dot(w, rx * (inv_t + p2 * (inv_tx - inv_t)))
     dig_ab = sp.digamma(a + b + xs + k)
-    grad_a = (sp.digamma(a) - dig_ab) @ s1 + (sp.digamma(a + 1) - dig_ab) @ s2
-    grad_b = (sp.digamma(b + xs + k) - dig_ab) @ s1 + (
-        _masked_digamma(b + xs + k - 1, has) - dig_ab
-    ) @ s2
+    grad_a = dot(sp.digamma(a) - dig_ab, s1) + dot(sp.digamma(a + 1) - dig_ab, s2)
+    grad_b = dot(sp.digamma(b + xs + k) - dig_ab, s1)
+    grad_b += dot(_masked_digamma(b + xs + k - 1, has) - dig_ab, s2)
     total = d.customers
     grad_a -= (sp.digamma(a) - sp.digamma(a + b)) * total
     grad_b -= (sp.digamma(b) - sp.digamma(a + b)) * total
@@ -134,7 +130,9 @@ class BetaGeo(Model[BetaGeoParams]):
         p = self._fitted()
         return chunked(
             lambda x, t, age: individual_log_likelihood(p, x, t, age, self._shift),
-            rfm.frequency.astype(np.float64), rfm.recency, rfm.T,
+            rfm.frequency.astype(np.float64),
+            rfm.recency,
+            rfm.T,
         )
 
     def probability_alive(self, rfm: RFM) -> FloatArray:
@@ -146,7 +144,9 @@ class BetaGeo(Model[BetaGeoParams]):
     ) -> FloatArray:
         p = self._fitted()
         k = self._shift
-        return chunked(lambda x, t, a: _p_alive(p, x, t, a, k), *broadcast_rfm(frequency, recency, age))
+        return chunked(
+            lambda x, t, a: _p_alive(p, x, t, a, k), *broadcast_rfm(frequency, recency, age)
+        )
 
     def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray:
         """E[purchases in (T, T + horizon] | x, t_x, T] (FHL 2005 eq. 10), in the RFM time unit."""
@@ -172,8 +172,12 @@ class BetaGeo(Model[BetaGeoParams]):
         tt = np.atleast_1d(np.asarray(t, dtype=np.float64))
         zeros = np.zeros_like(tt)
         return np.asarray(
-            [_conditional_expected(p, zeros[i : i + 1], zeros[i : i + 1], zeros[i : i + 1],
-                                   float(h), k)[0] for i, h in enumerate(tt)]
+            [
+                _conditional_expected(
+                    p, zeros[i : i + 1], zeros[i : i + 1], zeros[i : i + 1], float(h), k
+                )[0]
+                for i, h in enumerate(tt)
+            ]
         )
 
 
@@ -196,7 +200,9 @@ def _starts(d: Summary) -> list[list[float]]:
     ]
 
 
-def _log_ratio(p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, k: int) -> FloatArray:
+def _log_ratio(
+    p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, k: int
+) -> FloatArray:
     """log(term2/term1) of the likelihood; P(alive) = 1/(1 + exp of it); −inf when x + k = 0."""
     r, alpha, a, b = p
     with np.errstate(divide="ignore"):
@@ -204,7 +210,9 @@ def _log_ratio(p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray
     return np.asarray(log_a + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x)))
 
 
-def _p_alive(p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, k: int) -> FloatArray:
+def _p_alive(
+    p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, k: int
+) -> FloatArray:
     return np.asarray(special().expit(-_log_ratio(p, x, t_x, age, k)))
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from journeykit.clv._optim import maximise
 from journeykit.clv._scipy import special
 from journeykit.clv.errors import RFMError
-from journeykit.clv.models._base import Model, chunked
+from journeykit.clv.models._base import Model, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray, IntArray
 
 
@@ -33,7 +33,9 @@ def _repeat(rfm: RFM) -> tuple[IntArray, FloatArray]:
     return rfm.frequency[keep], rfm.monetary_value[keep]
 
 
-def log_likelihood_terms(params: GammaGammaParams, x: IntArray, m: FloatArray) -> tuple[float, FloatArray]:
+def log_likelihood_terms(
+    params: GammaGammaParams, x: IntArray, m: FloatArray
+) -> tuple[float, FloatArray]:
     """Total log density of zbar over repeat buyers and its log-parameter gradient (note 025 eq. 4).
 
     ``log Γ(px+q) − log Γ(px) − log Γ(q) + q log v + (px−1) log m + px log x − (px+q) log(v + x m)``
@@ -46,11 +48,12 @@ def log_likelihood_terms(params: GammaGammaParams, x: IntArray, m: FloatArray) -
     log_xm_v = np.log(v + x * m)
     log_m, log_x = np.log(m), np.log(x)
     per_x = sp.gammaln(p * xs + q) - sp.gammaln(p * xs)
-    ll = per_x @ n_x + x.size * (q * np.log(v) - sp.gammaln(q))
+    ll = dot(per_x, n_x) + x.size * (q * np.log(v) - sp.gammaln(q))
     ll += float(np.sum((px - 1) * log_m + px * log_x - (px + q) * log_xm_v))
     dig = sp.digamma(p * xs + q) - sp.digamma(p * xs)
-    grad_p = (dig * xs) @ n_x + float(x @ (log_m + log_x - log_xm_v))
-    grad_q = sp.digamma(p * xs + q) @ n_x + x.size * (np.log(v) - sp.digamma(q)) - log_xm_v.sum()
+    grad_p = dot(dig * xs, n_x) + dot(x.astype(np.float64), log_m + log_x - log_xm_v)
+    grad_q = dot(sp.digamma(p * xs + q), n_x) + x.size * (np.log(v) - sp.digamma(q))
+    grad_q -= log_xm_v.sum()
     grad_v = x.size * q / v - float(np.sum((px + q) / (v + x * m)))
     return float(ll), np.array([grad_p, grad_q, grad_v]) * np.asarray(params)
 
@@ -65,7 +68,9 @@ class GammaGamma(Model[GammaGammaParams]):
         """Fit on the repeat buyers (frequency > 0) of an RFM with monetary values."""
         x, m = _repeat(rfm)
         if x.size == 0:
-            raise RFMError("no customer has repeat purchases to learn spend from", column="frequency")
+            raise RFMError(
+                "no customer has repeat purchases to learn spend from", column="frequency"
+            )
         start_v = float(np.log(np.mean(m)))
         optimum = maximise(
             lambda theta: log_likelihood_terms(GammaGammaParams(*np.exp(theta)), x, m),
@@ -87,7 +92,9 @@ class GammaGamma(Model[GammaGammaParams]):
         """
         p, q, v = self._fitted()
         x, m = np.broadcast_arrays(np.asarray(frequency, float), np.asarray(monetary_value, float))
-        return chunked(lambda xx, mm: p * (v + xx * mm) / (p * xx + q - 1), np.ravel(x), np.ravel(m))
+        return chunked(
+            lambda xx, mm: p * (v + xx * mm) / (p * xx + q - 1), np.ravel(x), np.ravel(m)
+        )
 
     def population_mean_value(self) -> float:
         """E[Z] = pv/(q−1): the mean transaction value across customers (needs q > 1)."""

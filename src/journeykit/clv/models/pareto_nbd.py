@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from journeykit.clv._optim import maximise, numeric_gradient
 from journeykit.clv._scipy import special
-from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked
+from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
 
 
@@ -78,7 +78,7 @@ class ParetoNBD(Model[ParetoNBDParams]):
         def loglik_on(data: Summary):  # type: ignore[no-untyped-def]
             def total(theta: FloatArray) -> float:
                 p = ParetoNBDParams(*np.exp(theta))
-                return float(data.weight @ individual_log_likelihood(p, data.xf, data.t_x, data.T))
+                return dot(data.weight, individual_log_likelihood(p, data.xf, data.t_x, data.T))
 
             return lambda theta: (total(theta), numeric_gradient(total, theta))
 
@@ -100,7 +100,9 @@ class ParetoNBD(Model[ParetoNBDParams]):
         p = self._fitted()
         return chunked(
             lambda x, t, a: individual_log_likelihood(p, x, t, a),
-            rfm.frequency.astype(np.float64), rfm.recency, rfm.T,
+            rfm.frequency.astype(np.float64),
+            rfm.recency,
+            rfm.T,
         )
 
     def probability_alive(self, rfm: RFM) -> FloatArray:
@@ -111,7 +113,9 @@ class ParetoNBD(Model[ParetoNBDParams]):
         self, frequency: npt.ArrayLike, recency: npt.ArrayLike, age: npt.ArrayLike
     ) -> FloatArray:
         p = self._fitted()
-        return chunked(lambda x, t, a: _p_alive(p, x, t, a), *broadcast_rfm(frequency, recency, age))
+        return chunked(
+            lambda x, t, a: _p_alive(p, x, t, a), *broadcast_rfm(frequency, recency, age)
+        )
 
     def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray:
         """E[purchases in (T, T + horizon] | x, t_x, T] (note 008 eq. 22)."""
@@ -149,8 +153,5 @@ def _rate_while_alive(
     """(r+x)(β+T)/((α+T)(s−1))·[1 − ((β+T)/(β+T+t))^(s−1)], with the s → 1 limit."""
     r, alpha, s, beta = p
     span = np.log1p(t / (beta + age))
-    if abs(s - 1) < 1e-9:
-        integral = span
-    else:
-        integral = -np.expm1(-(s - 1) * span) / (s - 1)
+    integral = span if abs(s - 1) < 1e-9 else -np.expm1(-(s - 1) * span) / (s - 1)
     return np.asarray((r + x) * (beta + age) / (alpha + age) * integral)

@@ -56,8 +56,11 @@ class Renewals:
             raise RFMError("periods and churned must be 1-D and the same length", column="periods")
         bad = (t < 1) | (t != np.floor(t))
         if bad.any():
-            raise RFMError(f"{t[np.argmax(bad)]!r} is not a whole number >= 1", column="periods",
-                           row=int(np.argmax(bad)))
+            raise RFMError(
+                f"{t[np.argmax(bad)]!r} is not a whole number >= 1",
+                column="periods",
+                row=int(np.argmax(bad)),
+            )
         ti = t.astype(np.int64)
         top = int(ti.max())
         return cls(
@@ -81,7 +84,9 @@ def log_likelihood_terms(params: ShiftedBetaGeoParams, data: Renewals) -> tuple[
     ll = float(data.churned @ log_p + data.censored @ log_s)
     dig_abt, n = sp.digamma(a + b + t), data.customers
     base_a, base_b = sp.digamma(a) - sp.digamma(a + b), sp.digamma(b) - sp.digamma(a + b)
-    grad_a = data.churned @ (sp.digamma(a + 1) - dig_abt) + data.censored @ (sp.digamma(a) - dig_abt)
+    grad_a = data.churned @ (sp.digamma(a + 1) - dig_abt) + data.censored @ (
+        sp.digamma(a) - dig_abt
+    )
     grad_b = data.churned @ (sp.digamma(b + t - 1) - dig_abt) + data.censored @ (
         sp.digamma(b + t) - dig_abt
     )
@@ -95,7 +100,7 @@ class ShiftedBetaGeometric(Model[ShiftedBetaGeoParams]):
     name: ClassVar[str] = "ShiftedBetaGeometric"
     params_type: ClassVar[type[ShiftedBetaGeoParams]] = ShiftedBetaGeoParams
 
-    def fit(self, data: Renewals) -> Self:  # type: ignore[override]
+    def fit(self, data: Renewals) -> Self:
         """Maximum likelihood on churn counts (see Renewals.from_alive / from_lifetimes)."""
         optimum = maximise(
             lambda theta: log_likelihood_terms(ShiftedBetaGeoParams(*np.exp(theta)), data),
