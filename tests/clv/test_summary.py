@@ -60,7 +60,9 @@ def test_hand_computed_summary_with_same_day_merge_and_weeks() -> None:
     assert list(rfm.T) == [28.0, 26.0]
     assert list(rfm.monetary_value) == [30.0, 0.0]  # type: ignore[arg-type]
     weekly = rfm_from_transactions(log, freq="W", calibration_end="2024-01-29")
-    assert list(weekly.recency) == [2.0, 0.0] and list(weekly.T) == [4.0, 4.0]
+    # Mon 2024-01-29 ends calibration; its whole week counts, so cy (Thu 1 Feb) is in, aged 0.
+    assert list(weekly.customer_id) == ["ana", "ben", "cy"]
+    assert list(weekly.recency) == [2.0, 0.0, 0.0] and list(weekly.T) == [4.0, 4.0, 0.0]
 
 
 def test_calibration_holdout_counts_holdout_periods(cdnow_transactions: pd.DataFrame) -> None:
