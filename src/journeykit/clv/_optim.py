@@ -143,7 +143,10 @@ def _diagnose(
     hessian = _hessian(loglik, theta) - 2 * penalizer * n * np.eye(theta.size)
     covariance, positive = _covariance(-hessian, np.exp(theta))
     at_bound = tuple(nm for nm, t in zip(names, theta, strict=True) if abs(t) >= _BOUND - 1e-6)
-    converged = ok and gnorm < _GRADIENT_TOLERANCE and positive and not at_bound
+    # The gradient decides, not the optimiser's flag: L-BFGS-B reports "ABNORMAL" when its line
+    # search cannot improve at float precision, at an optimum as good as a "converged" one.
+    del ok
+    converged = gnorm < _GRADIENT_TOLERANCE and positive and not at_bound
     diagnosis = FitDiagnosis(converged, message, gnorm, positive, iterations, starts, at_bound)
     return Optimum(theta, float(ll), covariance, diagnosis)
 
