@@ -1,4 +1,4 @@
-"""Shared CLV fixtures: the CDNOW files, from tests/data (copied) or the shared folder beside the repo."""
+"""CDNOW fixtures: from tests/data (a copy), else the shared folder beside the repo root."""
 
 from __future__ import annotations
 

@@ -18,8 +18,15 @@ from journeykit.clv import (
 from journeykit.clv.models import beta_geo, gamma_gamma, pareto_nbd, shifted_beta_geo
 from journeykit.clv.models._base import Summary
 
-CUSTOMERS = [(0, 0.0, 38.86), (1, 1.71, 38.86), (2, 30.43, 38.86), (7, 38.0, 38.86),
-             (25, 20.0, 30.0), (60, 35.5, 38.86), (3, 12.0, 12.0)]
+CUSTOMERS = [
+    (0, 0.0, 38.86),
+    (1, 1.71, 38.86),
+    (2, 30.43, 38.86),
+    (7, 38.0, 38.86),
+    (25, 20.0, 30.0),
+    (60, 35.5, 38.86),
+    (3, 12.0, 12.0),
+]
 
 
 def _bg_plain(p: BetaGeoParams, x: int, t_x: float, age: float, k: int) -> float:
@@ -41,7 +48,9 @@ def test_bg_and_mbg_likelihood_match_plain_formula(k: int) -> None:
     got = beta_geo.individual_log_likelihood(p, x, t_x, age, k)
     want = [_bg_plain(p, int(a), b, c, k) for a, b, c in CUSTOMERS]
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    total, _ = beta_geo.log_likelihood_terms(p, Summary.from_arrays(x.astype(np.int64), t_x, age), k)
+    total, _ = beta_geo.log_likelihood_terms(
+        p, Summary.from_arrays(x.astype(np.int64), t_x, age), k
+    )
     assert total == pytest.approx(sum(want), rel=1e-12)
 
 
@@ -53,8 +62,9 @@ def test_bg_likelihood_integrates_lambda_and_p_out() -> None:
     def integrand(lam: float, q: float) -> float:
         stay = (1 - q) ** x * lam**x * math.exp(-lam * age)
         left = q * (1 - q) ** (x - 1) * lam**x * math.exp(-lam * t_x)
-        g = math.exp(p.r * math.log(p.alpha) + (p.r - 1) * math.log(lam) - p.alpha * lam
-                     - math.lgamma(p.r))
+        g = math.exp(
+            p.r * math.log(p.alpha) + (p.r - 1) * math.log(lam) - p.alpha * lam - math.lgamma(p.r)
+        )
         f = q ** (p.a - 1) * (1 - q) ** (p.b - 1) / special.beta(p.a, p.b)
         return (stay + left) * g * f
 
@@ -64,14 +74,19 @@ def test_bg_likelihood_integrates_lambda_and_p_out() -> None:
 
 
 def _pareto_by_quadrature(p: ParetoNBDParams, x: int, t_x: float, age: float) -> float:
-    """log of Γ(r+x)α^r β^s/Γ(r) [ (α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ ],
+    """log Γ(r+x)α^r β^s/Γ(r) [(α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^T (α+τ)^-(r+x) (β+τ)^-(s+1) dτ],
     integrated numerically after factoring out the integrand's value at t_x (heavy buyers)."""
     r, alpha, s, beta = p
     log_top = -(r + x) * math.log(alpha + t_x) - (s + 1) * math.log(beta + t_x)
     scaled, _ = integrate.quad(
-        lambda tau: math.exp(-(r + x) * math.log(alpha + tau) - (s + 1) * math.log(beta + tau)
-                             - log_top),
-        t_x, age, epsabs=0, epsrel=1e-12, limit=200,
+        lambda tau: math.exp(
+            -(r + x) * math.log(alpha + tau) - (s + 1) * math.log(beta + tau) - log_top
+        ),
+        t_x,
+        age,
+        epsabs=0,
+        epsrel=1e-12,
+        limit=200,
     )
     alive = -(r + x) * math.log(alpha + age) - s * math.log(beta + age)
     died = math.log(s) + log_top + math.log(scaled) if scaled > 0 else -math.inf
@@ -81,8 +96,11 @@ def _pareto_by_quadrature(p: ParetoNBDParams, x: int, t_x: float, age: float) ->
 
 @pytest.mark.parametrize(
     "params",
-    [ParetoNBDParams(0.553, 10.578, 0.606, 11.669), ParetoNBDParams(0.9, 20.0, 1.4, 3.0),
-     ParetoNBDParams(2.0, 5.0, 0.5, 5.0)],
+    [
+        ParetoNBDParams(0.553, 10.578, 0.606, 11.669),
+        ParetoNBDParams(0.9, 20.0, 1.4, 3.0),
+        ParetoNBDParams(2.0, 5.0, 0.5, 5.0),
+    ],
     ids=["cdnow-alpha<beta", "alpha>beta", "alpha=beta"],
 )
 def test_pareto_likelihood_matches_quadrature(params: ParetoNBDParams) -> None:
@@ -101,8 +119,12 @@ def test_gamma_gamma_likelihood_is_the_zbar_density() -> None:
     def density(xi: int, mi: float) -> float:
         p, q, v = params
         f = lambda nu: (  # noqa: E731
-            math.exp((p * xi) * math.log(xi * nu) + (p * xi - 1) * math.log(mi) - xi * nu * mi
-                     - math.lgamma(p * xi))
+            math.exp(
+                (p * xi) * math.log(xi * nu)
+                + (p * xi - 1) * math.log(mi)
+                - xi * nu * mi
+                - math.lgamma(p * xi)
+            )
             * math.exp(q * math.log(v) + (q - 1) * math.log(nu) - v * nu - math.lgamma(q))
         )
         return integrate.quad(f, 0, np.inf, epsabs=0, epsrel=1e-11, limit=200)[0]
@@ -118,8 +140,14 @@ def test_sbg_likelihood_matches_beta_integral() -> None:
     a, b = params
 
     def p_churn(t: int) -> float:
-        return integrate.quad(lambda th: th * (1 - th) ** (t - 1) * th ** (a - 1) * (1 - th) ** (b - 1)
-                              / special.beta(a, b), 0, 1, epsrel=1e-12)[0]
+        return integrate.quad(
+            lambda th: (
+                th * (1 - th) ** (t - 1) * th ** (a - 1) * (1 - th) ** (b - 1) / special.beta(a, b)
+            ),
+            0,
+            1,
+            epsrel=1e-12,
+        )[0]
 
     survive_3 = 1 - sum(p_churn(t) for t in (1, 2, 3))
     want = 40 * math.log(p_churn(1)) + 15 * math.log(p_churn(2)) + 5 * math.log(p_churn(3))

@@ -33,9 +33,15 @@ def _bg_posterior_expectation(p: BetaGeoParams, x: int, t_x: float, age: float, 
     E[Y(t) | λ, q, alive] = (1 − e^{−λqt}) / q (FHL 2005 eq. 7)."""
 
     def prior(lam: float, q: float) -> float:
-        return math.exp(p.r * math.log(p.alpha) + (p.r - 1) * math.log(lam) - p.alpha * lam
-                        - math.lgamma(p.r) + (p.a - 1) * math.log(q) + (p.b - 1) * math.log1p(-q)
-                        - (math.lgamma(p.a) + math.lgamma(p.b) - math.lgamma(p.a + p.b)))
+        return math.exp(
+            p.r * math.log(p.alpha)
+            + (p.r - 1) * math.log(lam)
+            - p.alpha * lam
+            - math.lgamma(p.r)
+            + (p.a - 1) * math.log(q)
+            + (p.b - 1) * math.log1p(-q)
+            - (math.lgamma(p.a) + math.lgamma(p.b) - math.lgamma(p.a + p.b))
+        )
 
     def alive(lam: float, q: float) -> float:
         return (1 - q) ** x * lam**x * math.exp(-lam * age) * prior(lam, q)
@@ -44,8 +50,9 @@ def _bg_posterior_expectation(p: BetaGeoParams, x: int, t_x: float, age: float, 
         return q * (1 - q) ** (x - 1) * lam**x * math.exp(-lam * t_x) * prior(lam, q) if x else 0.0
 
     opts = {"epsabs": 0, "epsrel": 1e-9}
-    top = integrate.dblquad(lambda lam, q: alive(lam, q) * -math.expm1(-lam * q * t) / q,
-                            0, 1, 0, 15, **opts)[0]
+    top = integrate.dblquad(
+        lambda lam, q: alive(lam, q) * -math.expm1(-lam * q * t) / q, 0, 1, 0, 15, **opts
+    )[0]
     bottom = integrate.dblquad(lambda lam, q: alive(lam, q) + died(lam, q), 0, 1, 0, 15, **opts)[0]
     return top / bottom
 
@@ -64,7 +71,12 @@ def test_pareto_conditional_expectation_by_monte_carlo() -> None:
     lam = rng.gamma(PARETO.r + x, 1 / (PARETO.alpha + age), n)  # λ posterior given alive to T
     mu = rng.gamma(PARETO.s, 1 / PARETO.beta, n)
     # weight: P(data | λ, μ) / (λ^x e^{-λT}) ∝ e^{-μT} + μ ∫_{t_x}^{T} e^{-(λ+μ)τ} dτ · e^{λT}
-    died = mu / (lam + mu) * (np.exp(-(lam + mu) * t_x) - np.exp(-(lam + mu) * age)) * np.exp(lam * age)
+    died = (
+        mu
+        / (lam + mu)
+        * (np.exp(-(lam + mu) * t_x) - np.exp(-(lam + mu) * age))
+        * np.exp(lam * age)
+    )
     alive_w = np.exp(-mu * age)
     weight = alive_w + died
     p_alive = alive_w / weight
@@ -78,8 +90,11 @@ def test_pareto_conditional_expectation_by_monte_carlo() -> None:
 
 
 def test_probability_alive_properties(cdnow: RFM) -> None:
-    for model in (BetaGeo.from_params(BG), ModifiedBetaGeo.from_params(BG),
-                  ParetoNBD.from_params(PARETO)):
+    for model in (
+        BetaGeo.from_params(BG),
+        ModifiedBetaGeo.from_params(BG),
+        ParetoNBD.from_params(PARETO),
+    ):
         alive = model.probability_alive(cdnow)
         assert np.all((alive >= 0) & (alive <= 1)), model
         recent = model.probability_alive_at([5, 5], [38.0, 5.0], [38.86, 38.86])
@@ -90,8 +105,11 @@ def test_probability_alive_properties(cdnow: RFM) -> None:
 
 def test_heavy_buyers_stay_finite() -> None:
     x, t_x, age = [500, 2000], [38.0, 38.8], [38.86, 38.86]
-    for model in (BetaGeo.from_params(BG), ModifiedBetaGeo.from_params(BG),
-                  ParetoNBD.from_params(PARETO)):
+    for model in (
+        BetaGeo.from_params(BG),
+        ModifiedBetaGeo.from_params(BG),
+        ParetoNBD.from_params(PARETO),
+    ):
         got = model.expected_purchases_at(x, t_x, age, horizon=10.0)
         assert np.all(np.isfinite(got)) and np.all(got > 0), model
         # never more than the observed rate x/T over the horizon (silence since t_x can only
@@ -110,8 +128,12 @@ def test_discounted_clv_matches_a_hand_loop(cdnow: RFM) -> None:
     bg, gg = BetaGeo().fit(cdnow), GammaGamma().fit(cdnow)
     result = discounted_clv(bg, gg, cdnow, horizon=12, discount_rate=0.01, time_unit="W")
     i = 1  # customer 2: x=1
-    value = gg.params_.p * (gg.params_.v + cdnow.frequency[i] * cdnow.monetary_value[i]) / (  # type: ignore[index]
-        gg.params_.p * cdnow.frequency[i] + gg.params_.q - 1
+    value = (
+        gg.params_.p
+        * (gg.params_.v + cdnow.frequency[i] * cdnow.monetary_value[i])
+        / (  # type: ignore[index]
+            gg.params_.p * cdnow.frequency[i] + gg.params_.q - 1
+        )
     )
     hand, previous = 0.0, 0.0
     for month in range(1, 13):
@@ -125,9 +147,15 @@ def test_discounted_clv_matches_a_hand_loop(cdnow: RFM) -> None:
 
 def test_holdout_check_table(cdnow_transactions) -> None:  # type: ignore[no-untyped-def]
     split = calibration_holdout(
-        cdnow_transactions, "customer_index", "date", "value",
-        calibration_end="19970930", observation_end="19980630",
-        freq="D", time_unit="W", datetime_format="%Y%m%d",
+        cdnow_transactions,
+        "customer_index",
+        "date",
+        "value",
+        calibration_end="19970930",
+        observation_end="19980630",
+        freq="D",
+        time_unit="W",
+        datetime_format="%Y%m%d",
     )
     check = holdout_check(BetaGeo().fit(split.calibration), split)
     table = check.to_pandas()
@@ -140,8 +168,12 @@ def test_holdout_check_table(cdnow_transactions) -> None:  # type: ignore[no-unt
 
 def test_sbg_published_retention_data() -> None:
     """Fader & Hardie (2007) Table 1, first 7 years; estimates as printed in the paper."""
-    high_end = ShiftedBetaGeometric().fit(Renewals.from_alive([1000, 869, 743, 653, 593, 551, 517, 491]))
-    regular = ShiftedBetaGeometric().fit(Renewals.from_alive([1000, 631, 468, 382, 326, 289, 262, 241]))
+    high_end = ShiftedBetaGeometric().fit(
+        Renewals.from_alive([1000, 869, 743, 653, 593, 551, 517, 491])
+    )
+    regular = ShiftedBetaGeometric().fit(
+        Renewals.from_alive([1000, 631, 468, 382, 326, 289, 262, 241])
+    )
     assert high_end.params_.alpha == pytest.approx(0.668, abs=5e-4)
     assert high_end.params_.beta == pytest.approx(3.806, abs=5e-4)
     assert regular.params_.alpha == pytest.approx(0.704, abs=5e-4)

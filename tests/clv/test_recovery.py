@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from journeykit.clv import (
+    RFM,
     BetaGeo,
     BetaGeoParams,
     GammaGamma,
@@ -13,7 +14,6 @@ from journeykit.clv import (
     ModifiedBetaGeo,
     ParetoNBD,
     ParetoNBDParams,
-    RFM,
     ShiftedBetaGeometric,
     ShiftedBetaGeoParams,
     simulate_beta_geo,
@@ -29,16 +29,20 @@ def _ages(n: int, seed: int) -> np.ndarray:
 
 def _within_standard_errors(model, truth, n_se: float = 4.0) -> None:  # type: ignore[no-untyped-def]
     assert model.converged_, model.diagnosis_
-    for name, got, se, want in zip(truth._fields, model.params_, model.standard_errors_, truth,
-                                   strict=True):
+    for name, got, se, want in zip(
+        truth._fields, model.params_, model.standard_errors_, truth, strict=True
+    ):
         assert abs(got - want) < n_se * se, (name, got, want, se)
         assert abs(got - want) < 0.25 * want, (name, got, want)  # and the SEs are not huge
 
 
 @pytest.mark.parametrize(
     ("truth", "seed"),
-    [(BetaGeoParams(0.243, 4.414, 0.793, 2.426), 1), (BetaGeoParams(1.5, 8.0, 0.5, 4.0), 2),
-     (BetaGeoParams(0.6, 2.0, 2.0, 6.0), 3)],
+    [
+        (BetaGeoParams(0.243, 4.414, 0.793, 2.426), 1),
+        (BetaGeoParams(1.5, 8.0, 0.5, 4.0), 2),
+        (BetaGeoParams(0.6, 2.0, 2.0, 6.0), 3),
+    ],
 )
 def test_bg_nbd_recovers_parameters(truth: BetaGeoParams, seed: int) -> None:
     n = 60_000
@@ -62,7 +66,9 @@ def test_pareto_nbd_recovers_parameters(truth: ParetoNBDParams, seed: int) -> No
     _within_standard_errors(ParetoNBD().fit(rfm), truth)
 
 
-@pytest.mark.parametrize("truth", [GammaGammaParams(6.25, 3.74, 15.44), GammaGammaParams(2.0, 5.0, 40.0)])
+@pytest.mark.parametrize(
+    "truth", [GammaGammaParams(6.25, 3.74, 15.44), GammaGammaParams(2.0, 5.0, 40.0)]
+)
 def test_gamma_gamma_recovers_parameters(truth: GammaGammaParams) -> None:
     n = 20_000
     x = np.random.default_rng(8).integers(1, 15, n)
@@ -71,7 +77,9 @@ def test_gamma_gamma_recovers_parameters(truth: GammaGammaParams) -> None:
     _within_standard_errors(GammaGamma().fit(rfm), truth)
 
 
-@pytest.mark.parametrize("truth", [ShiftedBetaGeoParams(0.668, 3.806), ShiftedBetaGeoParams(2.0, 1.0)])
+@pytest.mark.parametrize(
+    "truth", [ShiftedBetaGeoParams(0.668, 3.806), ShiftedBetaGeoParams(2.0, 1.0)]
+)
 def test_sbg_recovers_parameters(truth: ShiftedBetaGeoParams) -> None:
     data = simulate_renewals(20_000, truth, periods=8, seed=10)
     _within_standard_errors(ShiftedBetaGeometric().fit(data), truth)

@@ -47,8 +47,14 @@ def test_hand_computed_summary_with_same_day_merge_and_weeks() -> None:
         {
             "customer_id": ["ana", "ana", "ana", "ana", "ben", "cy"],
             "timestamp": pd.to_datetime(
-                ["2024-01-01 09:00", "2024-01-01 18:00", "2024-01-08 00:00", "2024-01-15 00:00",
-                 "2024-01-03 00:00", "2024-02-01 00:00"]
+                [
+                    "2024-01-01 09:00",
+                    "2024-01-01 18:00",
+                    "2024-01-08 00:00",
+                    "2024-01-15 00:00",
+                    "2024-01-03 00:00",
+                    "2024-02-01 00:00",
+                ]
             ),
             "value": [10.0, 5.0, 20.0, 40.0, 7.0, 1.0],
         }
@@ -67,12 +73,20 @@ def test_hand_computed_summary_with_same_day_merge_and_weeks() -> None:
 
 def test_calibration_holdout_counts_holdout_periods(cdnow_transactions: pd.DataFrame) -> None:
     split = calibration_holdout(
-        cdnow_transactions, "customer_index", "date", "value",
-        calibration_end="19970930", observation_end="19980630",
-        freq="D", time_unit="W", datetime_format="%Y%m%d",
+        cdnow_transactions,
+        "customer_index",
+        "date",
+        "value",
+        calibration_end="19970930",
+        observation_end="19980630",
+        freq="D",
+        time_unit="W",
+        datetime_format="%Y%m%d",
     )
     assert split.duration_holdout == pytest.approx(39.0)
-    tx = cdnow_transactions.assign(day=pd.to_datetime(cdnow_transactions.date.astype(str), format="%Y%m%d"))
+    tx = cdnow_transactions.assign(
+        day=pd.to_datetime(cdnow_transactions.date.astype(str), format="%Y%m%d")
+    )
     late = tx[tx.day > "1997-09-30"].groupby("customer_index").day.nunique()
     expected = late.reindex(split.calibration.customer_id, fill_value=0).to_numpy()
     np.testing.assert_array_equal(split.frequency_holdout, expected)
@@ -104,7 +118,7 @@ def test_bad_summary_files_name_file_row_and_column(tmp_path: Path, text: str, w
 
 
 def test_in_memory_rfm_is_validated() -> None:
-    with pytest.raises(RFMError, match="recency.*must be 0 when frequency is 0"):
+    with pytest.raises(RFMError, match=r"recency.*must be 0 when frequency is 0"):
         RFM(frequency=np.array([0]), recency=np.array([1.0]), T=np.array([5.0]))
     rfm = RFM(frequency=np.array([1, 0]), recency=np.array([1.0, 0.0]), T=np.array([5.0, 3.0]))
     assert rfm.frequency.dtype == np.int64 and not rfm.T.flags.writeable
