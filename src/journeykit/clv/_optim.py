@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -57,6 +58,32 @@ def maximise(
     best one is then optimised on all customers. The penalty ``penalizer * sum(log θ²)`` is on
     the per-customer objective, as lifetimes does (lifetimes penalises θ², not log θ).
     """
+    with _single_threaded_blas():
+        return _maximise(loglik, starts, names, customers, penalizer, screen)
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """numpy and scipy each load an OpenBLAS; their idle threads spin against each other and
+    L-BFGS-B's tiny BLAS calls (measured: a 100k-customer BG/NBD fit took 0.6 CPU-s instead of
+    0.25). The work here is 4-dimensional, so one BLAS thread loses nothing."""
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    except ImportError:  # optional: only speed is at stake
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _maximise(
+    loglik: LogLik,
+    starts: Sequence[Sequence[float]],
+    names: Sequence[str],
+    customers: float,
+    penalizer: float,
+    screen: tuple[LogLik, float] | None,
+) -> Optimum:
     first, first_n = screen if screen is not None else (loglik, customers)
     runs = [_minimise(first, np.asarray(s, float), first_n, penalizer) for s in starts]
     best = min(runs, key=lambda run: float(run.fun))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 P = TypeVar("P", bound=NamedTuple)
 
 CHUNK = 1 << 18  # rows per prediction chunk: bounds temporaries to a few MB per array
-_SCREEN_SIZE = 50_000  # starts are compared on a subsample this big, then polished on all
+_SCREEN_SIZE = 20_000  # starts are compared on a subsample this big, then polished on all
 
 
 @dataclass(frozen=True)
