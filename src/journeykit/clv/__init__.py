@@ -1,1 +1,84 @@
-"""clv"""
+"""Customer lifetime value: RFM summaries, the simple formula and probabilistic models.
+
+scipy (the ``clv`` extra) is imported only when a model is fitted or predicts.
+"""
+
+from journeykit.clv._optim import FitDiagnosis
+from journeykit.clv.errors import ConvergenceError, ModelFileError, NotFittedError, RFMError
+from journeykit.clv.models import (
+    BetaGeo,
+    BetaGeoParams,
+    FitResult,
+    GammaGamma,
+    GammaGammaParams,
+    ModifiedBetaGeo,
+    ParetoNBD,
+    ParetoNBDParams,
+    Renewals,
+    ShiftedBetaGeometric,
+    ShiftedBetaGeoParams,
+)
+from journeykit.clv.rfm import RFM, read_summary
+from journeykit.clv.simple import (
+    Factor,
+    SimpleCLV,
+    SimpleCLVByGroup,
+    simple_clv,
+    simple_clv_by_group,
+)
+from journeykit.clv.simulate import (
+    simulate_beta_geo,
+    simulate_pareto_nbd,
+    simulate_renewals,
+    simulate_spend,
+)
+from journeykit.clv.transactions import (
+    CalibrationHoldout,
+    calibration_holdout,
+    rfm_from_transactions,
+)
+from journeykit.clv.value import (
+    CLVResult,
+    HoldoutBucket,
+    HoldoutCheck,
+    discounted_clv,
+    holdout_check,
+)
+
+__all__ = [
+    "RFM",
+    "BetaGeo",
+    "BetaGeoParams",
+    "CLVResult",
+    "CalibrationHoldout",
+    "ConvergenceError",
+    "Factor",
+    "FitDiagnosis",
+    "FitResult",
+    "GammaGamma",
+    "GammaGammaParams",
+    "HoldoutBucket",
+    "HoldoutCheck",
+    "ModelFileError",
+    "ModifiedBetaGeo",
+    "NotFittedError",
+    "ParetoNBD",
+    "ParetoNBDParams",
+    "RFMError",
+    "Renewals",
+    "ShiftedBetaGeoParams",
+    "ShiftedBetaGeometric",
+    "SimpleCLV",
+    "SimpleCLVByGroup",
+    "calibration_holdout",
+    "discounted_clv",
+    "holdout_check",
+    "read_summary",
+    "rfm_from_transactions",
+    "simple_clv",
+    "simple_clv_by_group",
+    "simulate_beta_geo",
+    "simulate_pareto_nbd",
+    "simulate_renewals",
+    "simulate_spend",
+]
