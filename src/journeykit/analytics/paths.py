@@ -127,6 +127,8 @@ def _variants(
 def _transitions(
     cust: np.ndarray, m: np.ndarray, t_first: np.ndarray, t_last: np.ndarray, ids: list[str]
 ) -> tuple[Transition, ...]:
+    if len(cust) < 2:
+        return ()
     follows = cust[1:] == cust[:-1]
     a, b = m[:-1][follows].astype(np.int64), m[1:][follows].astype(np.int64)
     gap = (t_first[1:][follows] - t_last[:-1][follows]) / 1e6
