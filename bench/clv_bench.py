@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from journeykit.clv import RFM, BetaGeo, BetaGeoParams, simulate_beta_geo
+from journeykit.clv import RFM, BetaGeo, BetaGeoParams, rfm_from_transactions, simulate_beta_geo
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -84,11 +84,42 @@ def significant_digits_agreeing(a: list[float], b: list[float]) -> float:
     return float(-np.log10(rel)) if rel > 0 else 16.0
 
 
+def time_summary(n: int) -> dict[str, float]:
+    """rfm_from_transactions on n random purchases by n/10 customers over a year."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    log = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, n // 10, n),
+            "timestamp": np.datetime64("2024-01-01")
+            + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]"),
+            "value": rng.gamma(2.0, 10.0, n),
+        }
+    )
+    c, w = time.process_time(), time.perf_counter()
+    rfm = rfm_from_transactions(log, monetary_col="value", freq="D")
+    return {
+        "transactions": n,
+        "customers": len(rfm),
+        "cpu_s": time.process_time() - c,
+        "wall_s": time.perf_counter() - w,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--transactions",
+        type=int,
+        default=0,
+        help="also time rfm_from_transactions on this many purchases",
+    )
     args = parser.parse_args()
+    if args.transactions:
+        print(json.dumps(time_summary(args.transactions)), flush=True)
     OUT.mkdir(exist_ok=True)
     rows = []
     for n in args.sizes:

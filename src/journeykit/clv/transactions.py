@@ -268,5 +268,5 @@ def _to_period(stamps: npt.NDArray[Any], freq: str) -> IntArray:
 def _end_period(end: Any, p: _Periods, freq: str, fmt: str | None) -> int:
     if end is None:
         return int(p.period.max())
-    stamp = _to_datetime64(np.asarray([end], dtype=object), "calibration_end", fmt)
+    stamp = _to_datetime64(np.asarray([end], dtype=object), "calibration_end/observation_end", fmt)
     return int(_to_period(stamp, freq)[0])

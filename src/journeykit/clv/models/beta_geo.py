@@ -13,7 +13,7 @@ from typing import ClassVar, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
-from journeykit.clv._optim import maximise
+from journeykit.clv._optim import LogLik, maximise
 from journeykit.clv._scipy import special
 from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
@@ -110,7 +110,7 @@ class BetaGeo(Model[BetaGeoParams]):
         d = Summary.from_rfm(rfm)
         k = self._shift
 
-        def loglik_on(data: Summary):  # type: ignore[no-untyped-def]
+        def loglik_on(data: Summary) -> LogLik:
             return lambda theta: log_likelihood_terms(BetaGeoParams(*np.exp(theta)), data, k)
 
         screen = d.screen

@@ -10,7 +10,7 @@ from typing import ClassVar, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
-from journeykit.clv._optim import maximise, numeric_gradient
+from journeykit.clv._optim import LogLik, maximise, numeric_gradient
 from journeykit.clv._scipy import special
 from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
@@ -75,7 +75,7 @@ class ParetoNBD(Model[ParetoNBDParams]):
         """Maximum likelihood; the gradient is by central differences (2F1 has no cheap one)."""
         d = Summary.from_rfm(rfm)
 
-        def loglik_on(data: Summary):  # type: ignore[no-untyped-def]
+        def loglik_on(data: Summary) -> LogLik:
             def total(theta: FloatArray) -> float:
                 p = ParetoNBDParams(*np.exp(theta))
                 return dot(data.weight, individual_log_likelihood(p, data.xf, data.t_x, data.T))
