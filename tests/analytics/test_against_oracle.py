@@ -53,8 +53,12 @@ def test_funnel_agrees_with_oracle(con: ibis.BaseBackend, mode: str, case: Scena
     expected = oracle.funnel(events, journey, mode=mode, window=window, now=now)  # type: ignore[arg-type]
     got = funnel(_table(con, events), journey, mode=mode, window=window, now=now)  # type: ignore[arg-type]
     assert [
-        {"milestone": s.milestone, "customers": s.customers, "dropped": s.dropped,
-         "in_progress": s.in_progress}
+        {
+            "milestone": s.milestone,
+            "customers": s.customers,
+            "dropped": s.dropped,
+            "in_progress": s.in_progress,
+        }
         for s in got.steps
     ] == expected["steps"]
     furthest = {str(c): int(k) + 1 for c, k in zip(got.customer_ids, got.furthest, strict=True)}
@@ -99,8 +103,9 @@ def test_paths_and_cohorts_agree_with_oracle(con: ibis.BaseBackend, case: Scenar
     got = paths(table, journey, top=None, now=now)
     assert [(v.steps, v.customers) for v in got.variants] == expected["variants"]
     assert got.customers == expected["total"]
-    assert {(t.from_, t.to): (t.count, pytest.approx(t.median_seconds)) for t in got.transitions} \
-        == expected["transitions"]
+    assert {
+        (t.from_, t.to): (t.count, pytest.approx(t.median_seconds)) for t in got.transitions
+    } == expected["transitions"]
     want = oracle.cohorts(events, journey, days=3, now=now)
     have = cohorts(table, journey, days=3, now=now)
     assert {c.week: {"customers": c.customers, "reached": c.reached} for c in have.cohorts} == want

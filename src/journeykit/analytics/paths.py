@@ -127,15 +127,15 @@ def _variants(
 def _transitions(
     cust: np.ndarray, m: np.ndarray, t_first: np.ndarray, t_last: np.ndarray, ids: list[str]
 ) -> tuple[Transition, ...]:
-    if len(cust) < 2:
-        return ()
     follows = cust[1:] == cust[:-1]
+    if not follows.any():
+        return ()
     a, b = m[:-1][follows].astype(np.int64), m[1:][follows].astype(np.int64)
     gap = (t_first[1:][follows] - t_last[:-1][follows]) / 1e6
     pair = a * len(ids) + b
     order = np.argsort(pair, kind="stable")
     pair, gap = pair[order], gap[order]
-    cuts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]]) if len(pair) else np.zeros(0, int)
+    cuts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
     out = []
     for lo, hi in zip(cuts, np.r_[cuts[1:], len(pair)], strict=True):
         p = int(pair[lo])
