@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.events.importer import ImportOptions, ImportReport, import_files
@@ -30,7 +30,7 @@ def progress_bar() -> Iterator[ProgressFn]:
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), console=err_console, transient=True,
     )  # fmt: skip
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def report(phase: str, done: float) -> None:
         if time.monotonic() - started < 1.0:
@@ -124,7 +124,7 @@ def _emit(report: ImportReport, fmt: str) -> None:
 @click.option("--duplicates", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of rows written twice.")  # fmt: skip
 @click.option("--late", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Share of rows that arrive hours late (file order is not time order).")  # fmt: skip
+              help="Share of rows arriving hours late (file order is not time order).")  # fmt: skip
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
     help="Output file: .csv, .csv.gz, .parquet or .jsonl.",

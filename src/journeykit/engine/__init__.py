@@ -3,7 +3,7 @@
 Schemes
 -------
 ``duckdb://``                    embedded DuckDB in memory (the default)
-``duckdb:///path/file.duckdb``   a DuckDB database file (a workspace's ``journeykit.duckdb``)
+``duckdb:///path/file.duckdb``   a DuckDB database file (a workspace's database)
 ``spark://...``                  Spark, imported only when used (the ``spark`` extra)
 anything else                    handed to ``ibis.connect(url)`` (``postgres://``, ``clickhouse://``, ...)
 
@@ -12,7 +12,8 @@ Example
 >>> import journeykit.engine as je
 >>> engine = je.connect()                           # doctest: +SKIP
 >>> events = engine.events("workspace-dir")         # doctest: +SKIP
->>> events = engine.events("export.csv", mapping=ColumnMap(customer_id=("user_id",)))  # doctest: +SKIP
+>>> mapping = ColumnMap(customer_id=("user_id",))
+>>> events = engine.events("export.csv", mapping=mapping)  # doctest: +SKIP
 >>> events.group_by("event").count().to_pandas()    # doctest: +SKIP
 """
 

@@ -179,7 +179,9 @@ def _number_lines(
     steps = list(broken)
     steps += [(r.record - 1 - base - j, 1 + r.extra_lines) for j, r in enumerate(rejects)]
     steps.sort()
-    thresholds, totals, total = [], [], 0
+    thresholds: list[int] = []
+    totals: list[int] = []
+    total = 0
     for after, more in steps:
         total += more
         if thresholds and thresholds[-1] == after:

@@ -296,10 +296,11 @@ def _values(
     is_purchase = np.array(
         [s.event in purchase_events and s.value is None for s in catalog.samples]
     )
-    values = fixed[code].copy()
+    values: np.ndarray = fixed[code].copy()
     buy = is_purchase[code]
     values[buy] = np.round(rng.lognormal(3.5, 0.6, int(buy.sum())), 2)
-    return values
+    result: np.ndarray = values
+    return result
 
 
 def write_table(table: pa.Table, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Quoting for the few names and literals that cannot be query parameters (identifiers, struct keys)."""
+"""Quoting for names and literals that cannot be query parameters (identifiers, struct keys)."""
 
 from __future__ import annotations
 
