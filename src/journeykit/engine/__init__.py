@@ -5,7 +5,7 @@ Schemes
 ``duckdb://``                    embedded DuckDB in memory (the default)
 ``duckdb:///path/file.duckdb``   a DuckDB database file (a workspace's database)
 ``spark://...``                  Spark, imported only when used (the ``spark`` extra)
-anything else                    handed to ``ibis.connect(url)`` (``postgres://``, ``clickhouse://``, ...)
+anything else                    handed to ``ibis.connect(url)`` (postgres, clickhouse, ...)
 
 Example
 -------
