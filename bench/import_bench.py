@@ -33,7 +33,9 @@ def duckdb_baseline(csv: Path, scratch: Path) -> float:
     return elapsed
 
 
-def journeykit_import(csv: Path, scratch: Path, customer_id: str) -> tuple[float, dict[str, object]]:
+def journeykit_import(
+    csv: Path, scratch: Path, customer_id: str
+) -> tuple[float, dict[str, object]]:
     ws = create_workspace(scratch / "ws", template="saas-trial")
     options = ImportOptions(mapping=column_map(customer_id=customer_id))
     started = time.perf_counter()

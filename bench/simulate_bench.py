@@ -1,6 +1,6 @@
 """Time the simulator for about 10M events (saas-trial template), writing Parquet.
 
-    python bench/simulate_bench.py --customers 1150000 --out /tmp/jk-bench/sim_10m.parquet
+python bench/simulate_bench.py --customers 1150000 --out /tmp/jk-bench/sim_10m.parquet
 """
 
 from __future__ import annotations
