@@ -12,7 +12,7 @@ from journeykit.cli.output import out_console
 from journeykit.journey import Journey, lint, load_journey
 from journeykit.journey.durations import format_duration
 from journeykit.journey.templates import template_names
-from journeykit.workspace import create_workspace
+from journeykit.workspace import Workspace, create_workspace
 
 PHASE_LABELS = {"pre": "before the core offer", "core": "the core offer", "post": "after it"}
 MOMENT_MARKS = {"celebrate": "+", "breakdown": "-", "neutral": " "}
@@ -59,7 +59,26 @@ def demo(directory: Path, template: str) -> None:
         shutil.rmtree(directory)  # the demo folder is ours: start clean every time
     ws = create_workspace(directory, template=template)
     out_console.print(f"workspace: {ws.root}\n", highlight=False)
-    print_outline(load_journey(ws.journey_file), out_console, source=ws.journey_file.name)
+    journey = load_journey(ws.journey_file)
+    print_outline(journey, out_console, source=ws.journey_file.name)
+    _simulate_and_import(journey, ws)
+
+
+def _simulate_and_import(journey: Journey, ws: Workspace) -> None:
+    """Simulated customers for the template, imported as a user would import their export."""
+    from journeykit.events.importer import import_files
+    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+
+    events_file = ws.root / "events.csv"
+    options = SimulationOptions(customers=2_000, seed=7, duplicates=0.005, late=0.01)
+    simulate_to_file(journey, options, events_file)
+    (report,) = import_files(ws, [events_file])
+    out_console.print(
+        f"\n  events: simulated {options.customers:,} customers into {events_file.name}; "
+        f"{report.summary()}",
+        highlight=False,
+        markup=False,
+    )
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,129 @@
+"""The embedded DuckDB engine: the default, in memory or in a workspace's database file.
+
+This module (with ``engine/__init__.py``) is the only place that imports duckdb; the events code
+talks to it through :class:`journeykit.engine.SqlRunner`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from journeykit.events.sqltext import quote_literal
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends.duckdb import Backend
+
+    from journeykit.events.sources import ColumnMap
+
+Params = Mapping[str, Any] | None
+ProgressFn = Callable[[float], None]
+
+
+class DuckDBEngine:
+    """Events and analyses on DuckDB: ``duckdb://`` (in memory) or ``duckdb:///path/file.duckdb``."""
+
+    def __init__(self, database: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        self.database = str(database)
+        self.raw = duckdb.connect(self.database, read_only=read_only)
+        # One convention for naive times: UTC (see events.schema).
+        self.raw.execute("SET TimeZone = 'UTC'")
+        self._ibis: Backend | None = None
+        self._attached = 0
+
+    @classmethod
+    def from_url(cls, url: str) -> DuckDBEngine:
+        path = url.removeprefix("duckdb://")
+        if path in ("", "/", ":memory:"):
+            return cls()
+        return cls(Path(path))
+
+    @property
+    def con(self) -> Backend:
+        """The ibis backend over the same connection (lazy: ibis is slow to import)."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.raw)
+        return self._ibis
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self.raw.execute(sql, params)
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return self.raw.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Params = None) -> tuple[Any, ...]:
+        row = self.raw.execute(sql, params).fetchone()
+        assert row is not None, sql
+        return row
+
+    def execute_with_progress(
+        self, sql: str, params: Params = None, progress: ProgressFn | None = None
+    ) -> None:
+        """Run a long statement, reporting DuckDB's own progress; Ctrl-C interrupts the query."""
+        if progress is None:
+            self.execute(sql, params)
+            return
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self.raw.execute(sql, params)
+            except BaseException as exc:  # handed to the calling thread below
+                failure.append(exc)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+                done = self.raw.query_progress()
+                if done >= 0:
+                    progress(done)
+        except BaseException:
+            self.raw.interrupt()
+            worker.join()
+            raise
+        if failure:
+            raise failure[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: a failure (or a killed process) leaves the database as it was."""
+        self.raw.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.raw.execute("ROLLBACK")
+            raise
+        self.raw.execute("COMMIT")
+
+    def events(
+        self,
+        source: str | Path,
+        *,
+        mapping: ColumnMap | None = None,
+        timezone: str = "UTC",
+        delimiter: str | None = None,
+    ) -> ir.Table:
+        """Events in the canonical schema from a workspace, an events file or a table name."""
+        from journeykit.engine import resolve_events
+
+        return resolve_events(self, source, mapping=mapping, timezone=timezone, delimiter=delimiter)
+
+    def attach_read_only(self, database: Path) -> str:
+        """Attach another DuckDB file under a fresh alias and return the alias."""
+        self._attached += 1
+        alias = f"jk_ws_{self._attached}"
+        self.raw.execute(f"ATTACH {quote_literal(str(database))} AS {alias} (READ_ONLY)")
+        return alias
+
+    def close(self) -> None:
+        self.raw.close()

@@ -1,0 +1,313 @@
+"""Import event files into a workspace: all or nothing, and the same file twice changes nothing.
+
+One command is one DuckDB transaction: the rows of every file, their rejects and the history
+entries are committed together, so a failure, Ctrl-C or a killed process leaves the database as
+it was (DuckDB's write-ahead log only replays committed transactions). The rejected rows' CSV is
+written under a temporary name and renamed after the commit.
+
+A file is known by the SHA-256 of its bytes plus the reading options; importing it again reports
+every row as already there. ``replace=True`` first removes what earlier imports of the same file
+(by path or by content) loaded, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from journeykit.events.errors import StrictImportError
+from journeykit.events.reader import Progress, ReadResult, Staged, read_file
+from journeykit.events.sources import ColumnMap
+from journeykit.events.sqltext import quote_literal
+from journeykit.workspace import Workspace
+
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS events (customer_id VARCHAR NOT NULL, event VARCHAR NOT NULL, "
+    "timestamp TIMESTAMP NOT NULL, value DOUBLE, properties VARCHAR NOT NULL, "
+    "source VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rejected (import_id VARCHAR NOT NULL, source VARCHAR NOT NULL, "
+    "line BIGINT, field VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS imports (import_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, "
+    "sha256 VARCHAR NOT NULL, options VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, "
+    "read BIGINT, loaded BIGINT, duplicates BIGINT, rejected BIGINT, rejected_file VARCHAR, "
+    "replaced_by VARCHAR)",
+)
+_KEY = "customer_id, event, timestamp, value, properties"
+_NOT_STORED = (
+    "NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = t.customer_id "
+    "AND e.event = t.event AND e.timestamp = t.timestamp "
+    "AND e.value IS NOT DISTINCT FROM t.value AND e.properties = t.properties)"
+)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mapping: ColumnMap = field(default_factory=ColumnMap)
+    timezone: str = "UTC"
+    delimiter: str | None = None
+    strict: bool = False
+    replace: bool = False
+
+    def key(self) -> str:
+        """What besides the bytes decides the result: the same file read differently is new."""
+        return json.dumps(
+            {"mapping": json.loads(self.mapping.to_json()), "timezone": self.timezone,
+             "delimiter": self.delimiter}, sort_keys=True,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The counts of one file's import; always ``read = loaded + duplicates + rejected``."""
+
+    source: str
+    import_id: str
+    read: int
+    loaded: int
+    duplicates: int
+    rejected: int
+    rejected_file: Path | None = None
+    already_imported: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_file": str(self.rejected_file) if self.rejected_file else None,
+            "source": self.source,
+            "import_id": self.import_id,
+            "already_imported": self.already_imported,
+        }
+
+    def summary(self) -> str:
+        text = (
+            f"read {self.read:,}, loaded {self.loaded:,}, duplicates {self.duplicates:,}, "
+            f"rejected {self.rejected:,}"
+        )
+        if self.rejected_file:
+            text += f" (see {self.rejected_file})"
+        if self.already_imported:
+            text += "; already imported, nothing changed (use --replace to load it again)"
+        return text
+
+
+def ensure_tables(ws: Workspace) -> None:
+    from journeykit.engine.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(ws.database)
+    try:
+        for sql in _TABLES:
+            engine.execute(sql)
+    finally:
+        engine.close()
+
+
+def import_files(
+    ws: Workspace,
+    paths: Sequence[Path],
+    options: ImportOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> list[ImportReport]:
+    """Import ``paths`` into the workspace in one transaction; see the module docstring."""
+    from journeykit.engine.duckdb import DuckDBEngine
+
+    opts = options or ImportOptions()
+    engine = DuckDBEngine(ws.database)
+    pending: list[tuple[Path, Path]] = []
+    try:
+        for sql in _TABLES:
+            engine.execute(sql)
+        # Reading happens before the transaction: it writes only to in-memory staging, and a
+        # DuckDB transaction may write to one database only.
+        plans = [_plan(engine, p, i, opts, progress) for i, p in enumerate(paths)]
+        with engine.transaction():
+            reports = [_load(engine, ws, plan, opts, progress, pending) for plan in plans]
+        for tmp, final in pending:
+            tmp.replace(final)
+        return reports
+    finally:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        engine.close()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    source: str
+    digest: str
+    earlier: ImportReport | None = None
+    result: ReadResult | None = None
+
+
+def _plan(
+    engine: Any, path: Path, index: int, opts: ImportOptions, progress: Progress | None
+) -> _Plan:
+    source = str(path.resolve())
+    digest, lines = fingerprint(path)
+    if not opts.replace:
+        earlier = _earlier(engine, digest, opts.key())
+        if earlier is not None:
+            return _Plan(source, digest, earlier=earlier)
+    result = read_file(
+        engine, path, mapping=opts.mapping, timezone=opts.timezone, delimiter=opts.delimiter,
+        progress=progress, name=f"f{index}", physical_lines=lines,
+    )  # fmt: skip
+    if opts.strict and result.rejected:
+        raise StrictImportError(_strict_message(engine, result))
+    return _Plan(source, digest, result=result)
+
+
+def _load(
+    engine: Any,
+    ws: Workspace,
+    plan: _Plan,
+    opts: ImportOptions,
+    progress: Progress | None,
+    pending: list[tuple[Path, Path]],
+) -> ImportReport:
+    if plan.earlier is not None:
+        return plan.earlier
+    assert plan.result is not None
+    if opts.replace:
+        _forget(engine, plan.source, plan.digest, opts.key())
+    result, import_id = plan.result, uuid.uuid4().hex[:12]
+    loaded = _insert_events(engine, result.tables, plan.source, import_id, progress)
+    rejected_file = _save_rejected(engine, ws, result.tables, plan.source, import_id, pending)
+    report = ImportReport(
+        plan.source, import_id, result.read, loaded, result.kept - loaded, result.rejected,
+        rejected_file,
+    )  # fmt: skip
+    engine.execute(
+        "INSERT INTO imports VALUES ($id, $source, $sha, $options, $at, $read, $loaded, "
+        "$duplicates, $rejected, $file, NULL)",
+        {"id": import_id, "source": plan.source, "sha": plan.digest, "options": opts.key(),
+         "at": datetime.now(UTC).replace(tzinfo=None), "read": report.read,
+         "loaded": report.loaded, "duplicates": report.duplicates, "rejected": report.rejected,
+         "file": str(rejected_file) if rejected_file else None},
+    )  # fmt: skip
+    return report
+
+
+def fingerprint(path: Path) -> tuple[str, int | None]:
+    """SHA-256 of the file's bytes and, for an uncompressed file, its physical line count."""
+    digest = hashlib.sha256()
+    plain = not path.name.lower().endswith(".gz")
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(4 << 20):
+            digest.update(chunk)
+            if plain:
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    return digest.hexdigest(), (lines + (last != b"\n")) if plain else None
+
+
+def _earlier(engine: Any, digest: str, key: str) -> ImportReport | None:
+    rows = engine.fetchall(
+        "SELECT import_id, source, read, loaded, duplicates, rejected, rejected_file "
+        "FROM imports WHERE sha256 = $sha AND options = $key AND replaced_by IS NULL "
+        "ORDER BY imported_at DESC LIMIT 1",
+        {"sha": digest, "key": key},
+    )
+    if not rows:
+        return None
+    import_id, source, read, loaded, duplicates, rejected, rejected_file = rows[0]
+    # Every row that was kept is now a duplicate of what the earlier import stored.
+    return ImportReport(
+        source, import_id, read, 0, loaded + duplicates, rejected,
+        Path(rejected_file) if rejected_file else None, already_imported=True,
+    )  # fmt: skip
+
+
+def _forget(engine: Any, source: str, digest: str, key: str) -> None:
+    """Remove what earlier imports of this file loaded, before loading it again."""
+    earlier = (
+        "SELECT import_id FROM imports WHERE replaced_by IS NULL "
+        "AND (source = $source OR (sha256 = $sha AND options = $key))"
+    )
+    params = {"source": source, "sha": digest, "key": key}
+    for table in ("events", "rejected"):
+        engine.execute(f"DELETE FROM {table} WHERE import_id IN ({earlier})", params)
+    engine.execute(
+        f"UPDATE imports SET replaced_by = 'replaced' WHERE import_id IN ({earlier})", params
+    )
+
+
+def _insert_events(
+    engine: Any, t: Staged, source: str, import_id: str, progress: Progress | None
+) -> int:
+    """Insert the kept rows once each: exact duplicates, in the file or stored, stay out.
+
+    Rows are grouped by a 64-bit hash first, so only rows whose hash repeats (the duplicates and
+    the rare collision) go through the exact comparison on all five columns.
+    """
+    stored = engine.fetchone("SELECT count(*) > 0 FROM events")[0]
+    not_stored = f"AND {_NOT_STORED}" if stored else ""
+    sql = (
+        f"INSERT INTO events SELECT {_KEY}, $source, line, $id FROM {t.lined} t "
+        f"WHERE reason IS NULL AND _h NOT IN (SELECT _h FROM {t.repeated}) {not_stored} "
+        f"UNION ALL SELECT {_KEY}, $source, min(line), $id FROM {t.lined} t "
+        f"WHERE reason IS NULL AND _h IN (SELECT _h FROM {t.repeated}) {not_stored} "
+        f"GROUP BY {_KEY}"
+    )
+    params = {"source": source, "id": import_id}
+    before = engine.fetchone("SELECT count(*) FROM events")[0]
+    engine.execute_with_progress(sql, params, _loading(progress))
+    return int(engine.fetchone("SELECT count(*) FROM events")[0]) - int(before)
+
+
+def _loading(progress: Progress | None) -> Any:
+    if progress is None:
+        return None
+    return lambda done: progress("loading", done)
+
+
+def _save_rejected(
+    engine: Any,
+    ws: Workspace,
+    t: Staged,
+    source: str,
+    import_id: str,
+    pending: list[tuple[Path, Path]],
+) -> Path | None:
+    count = engine.fetchone(f"SELECT count(*) FROM {t.rejected}")[0]
+    if not count:
+        return None
+    engine.execute(
+        f"INSERT INTO rejected SELECT $id, $source, line, field, reason, raw FROM {t.rejected}",
+        {"id": import_id, "source": source},
+    )
+    folder = ws.root / "rejected"
+    folder.mkdir(exist_ok=True)
+    final = folder / f"rejected-{Path(source).name}-{import_id}.csv"
+    tmp = folder / f".{final.name}.tmp"
+    pending.append((tmp, final))
+    # COPY cannot take parameters; the source path and file name are quoted literals.
+    engine.execute(
+        f"COPY (SELECT {quote_literal(source)} AS source, line, field, reason, raw "
+        f"FROM {t.rejected} ORDER BY line) TO {quote_literal(str(tmp))} (HEADER, DELIMITER ',')"
+    )
+    return final
+
+
+def _strict_message(engine: Any, result: ReadResult) -> str:
+    path, count = result.path, result.rejected
+    rows = engine.fetchall(
+        f"SELECT line, field, reason FROM {result.tables.rejected} ORDER BY line LIMIT 5"
+    )
+    lines = [f"  {path}:{line}: {fld + ': ' if fld else ''}{reason}" for line, fld, reason in rows]
+    more = f"\n  ... and {count - len(rows):,} more" if count > len(rows) else ""
+    return (
+        f"{path}: {count:,} row(s) rejected and --strict is on; nothing was imported\n"
+        + "\n".join(lines)
+        + more
+    )

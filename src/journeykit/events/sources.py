@@ -1,0 +1,329 @@
+"""Event files as DuckDB relations: format detection, file-level checks, column mapping, presets.
+
+Every reader yields the same thing, a :class:`Scan`: a FROM clause with an ``_ord`` column (the
+row's position, 1-based) and SQL snippets for a column's text, its JSON value, the row's raw form
+and "every other column as a JSON object". ``clean`` builds the typed query from those.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from journeykit.errors import did_you_mean
+from journeykit.events.errors import ColumnMappingError, EventFileError
+from journeykit.events.sqltext import quote_ident, quote_literal
+
+Format = Literal["csv", "parquet", "jsonl"]
+_SNIFF_BYTES = 65_536
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which file columns hold the canonical fields.
+
+    ``customer_id`` may name several columns: the first non-empty one wins (Segment's
+    ``userId`` then ``anonymousId``). With ``properties`` unset, a column called ``properties`` is
+    used if there is one; otherwise every column not mapped becomes a property. ``value`` defaults
+    to a column called ``value`` when there is one.
+    """
+
+    customer_id: tuple[str, ...] = ("customer_id",)
+    event: str = "event"
+    timestamp: str = "timestamp"
+    value: str | None = None
+    properties: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+PRESETS: dict[str, ColumnMap] = {
+    "segment": ColumnMap(("userId", "anonymousId"), "event", "timestamp", None, "properties"),
+    "posthog": ColumnMap(("distinct_id",), "event", "timestamp", None, "properties"),
+}
+
+
+def column_map(
+    *,
+    preset: str | None = None,
+    customer_id: str | None = None,
+    event: str | None = None,
+    timestamp: str | None = None,
+    value: str | None = None,
+    properties: str | None = None,
+) -> ColumnMap:
+    """A mapping from a preset (or the defaults) with any options given on top."""
+    if preset is not None and preset not in PRESETS:
+        raise ColumnMappingError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}")
+    base = PRESETS[preset] if preset else ColumnMap()
+    return ColumnMap(
+        customer_id=(customer_id,) if customer_id else base.customer_id,
+        event=event or base.event,
+        timestamp=timestamp or base.timestamp,
+        value=value or base.value,
+        properties=properties or base.properties,
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A mapping checked against a file's actual column names."""
+
+    customer_id: tuple[str, ...]
+    event: str
+    timestamp: str
+    value: str | None
+    properties: str | None
+    rest: tuple[str, ...]
+
+
+def _find(name: str, columns: Sequence[str], path: Path, option: str) -> str:
+    if name in columns:
+        return name
+    folded = {c.lower(): c for c in columns}
+    if name.lower() in folded:
+        return folded[name.lower()]
+    raise ColumnMappingError(
+        f"{path}: no column {name!r} for {option}{did_you_mean(name, columns)} "
+        f"(columns: {', '.join(columns)}); choose one with {option} COL"
+    )
+
+
+def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path) -> Resolved:
+    ids = tuple(c for c in mapping.customer_id if c in columns) or (
+        _find(mapping.customer_id[0], columns, path, "--customer-id"),
+    )
+    event = _find(mapping.event, columns, path, "--event")
+    timestamp = _find(mapping.timestamp, columns, path, "--timestamp")
+    value = _optional(mapping.value, "value", columns, path, "--value")
+    props = _optional(mapping.properties, "properties", columns, path, "--properties")
+    used = {*ids, event, timestamp, value, props}
+    rest = tuple(c for c in columns if c not in used)
+    return Resolved(ids, event, timestamp, value, props, rest)
+
+
+def _optional(
+    given: str | None, default: str, columns: Sequence[str], path: Path, option: str
+) -> str | None:
+    if given is not None:
+        return _find(given, columns, path, option)
+    return default if default in columns else None
+
+
+def detect_format(path: Path) -> Format:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    return "csv"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One file as a relation; see the module docstring."""
+
+    path: Path
+    format: Format
+    columns: dict[str, str]
+    from_sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+    delimiter: str = ","
+
+    def text(self, column: str) -> str:
+        if self.format == "jsonl":
+            return f"(_j ->> {quote_literal(column)})"
+        ident = quote_ident(column)
+        return ident if self.columns[column] == "VARCHAR" else f"CAST({ident} AS VARCHAR)"
+
+    def json_value(self, column: str) -> str:
+        if self.format == "jsonl":
+            return f"CAST(_j -> {quote_literal(column)} AS VARCHAR)"
+        return f"CAST(to_json({quote_ident(column)}) AS VARCHAR)"
+
+    def rest_as_json(self, used: Sequence[str], rest: Sequence[str]) -> str:
+        """Every column not mapped, as one JSON object text; NULLs are left out."""
+        if self.format == "jsonl":
+            patch = json.dumps(dict.fromkeys(used))  # null in a merge patch removes the key
+            return f"CAST(json_merge_patch(_j, {quote_literal(patch)}) AS VARCHAR)"
+        if not rest:
+            return "'{}'"
+        parts = ", ".join(
+            f"CASE WHEN {quote_ident(c)} IS NOT NULL THEN "
+            f"{quote_literal(json.dumps(c))} || ':' || {self.json_value(c)} END"
+            for c in rest
+        )
+        return f"'{{' || concat_ws(',', {parts}) || '}}'"
+
+    def raw(self) -> str:
+        """The row as the user would recognise it: the CSV line, the JSON line, the Parquet row."""
+        if self.format == "jsonl":
+            return "_text"
+        if self.format == "parquet":
+            pairs = ", ".join(f"{quote_literal(c)}, {quote_ident(c)}" for c in self.columns)
+            return f"CAST(json_object({pairs}) AS VARCHAR)"
+        d = quote_literal(self.delimiter)
+        fields = ", ".join(_csv_field(quote_ident(c), d) for c in self.columns)
+        return f"concat_ws({d}, {fields})"
+
+    def newlines(self) -> str:
+        """How many line breaks the row's quoted fields hold (CSV only; for line numbers)."""
+        if self.format != "csv":
+            return "0"
+        cols = [quote_ident(c) for c in self.columns]
+        test = " OR ".join(f"contains({c}, chr(10))" for c in cols)
+        count = " + ".join(
+            f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cols
+        )
+        return f"CASE WHEN {test} THEN {count} ELSE 0 END"
+
+
+def count_lines(path: Path) -> int | None:
+    """Physical lines of a plain (not compressed) file: a cheap pass, no parsing."""
+    if path.name.lower().endswith(".gz"):
+        return None
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(4 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def _csv_field(ident: str, delim: str) -> str:
+    needs_quotes = (
+        f"(contains({ident}, '\"') OR contains({ident}, {delim}) OR contains({ident}, chr(10)))"
+    )
+    return (
+        f"CASE WHEN {ident} IS NULL THEN '' WHEN {needs_quotes} "
+        f"THEN '\"' || replace({ident}, '\"', '\"\"') || '\"' ELSE {ident} END"
+    )
+
+
+def open_scan(runner: Any, path: Path, *, delimiter: str | None = None) -> Scan:
+    """Check the file as a whole and describe it; nothing is read into the database yet."""
+    if not path.is_file():
+        raise EventFileError(path, "no such file")
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        return _parquet_scan(runner, path)
+    head = _head_bytes(path)
+    if fmt == "jsonl":
+        return _jsonl_scan(runner, path, head)
+    return _csv_scan(path, head, delimiter)
+
+
+def _head_bytes(path: Path) -> bytes:
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:
+        raise EventFileError(path, f"cannot be read: {exc}") from None
+    if not head.strip():
+        raise EventFileError(path, "the file is empty")
+    if b"\x00" in head:
+        raise EventFileError(path, "this looks like a binary file, not text (CSV or JSON lines)")
+    return head
+
+
+def _first_line(path: Path, head: bytes) -> str:
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        return line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EventFileError(path, f"invalid UTF-8 in the header ({exc.reason})", line=1) from None
+
+
+def _csv_scan(path: Path, head: bytes, delimiter: str | None) -> Scan:
+    header_line = _first_line(path, head)
+    delim = delimiter or _guess_delimiter(path, header_line)
+    if len(delim) != 1:
+        raise EventFileError(path, f"the delimiter must be one character, got {delim!r}")
+    names = next(csv.reader(io.StringIO(header_line), delimiter=delim))
+    columns = _header_names(path, names)
+    struct = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in columns) + "}"
+    # The file is read as text with the dialect fixed (no sniffing: a dirty file would defeat it);
+    # DuckDB records rows it cannot split in reject tables, with their line numbers.
+    from_sql = (
+        f"SELECT row_number() OVER () AS _ord, * FROM read_csv($path, columns = {struct}, "
+        "auto_detect = false, header = true, delim = $delim, quote = '\"', escape = '\"', "
+        "store_rejects = true, rejects_table = 'jk_reject_errors', "
+        "rejects_scan = 'jk_reject_scans')"
+    )
+    return Scan(path, "csv", dict.fromkeys(columns, "VARCHAR"), from_sql,
+                {"path": str(path), "delim": delim}, delim)  # fmt: skip
+
+
+def _guess_delimiter(path: Path, header: str) -> str:
+    if path.name.lower().removesuffix(".gz").endswith(".tsv"):
+        return "\t"
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _header_names(path: Path, names: list[str]) -> list[str]:
+    columns = [n.strip() or f"column{i + 1}" for i, n in enumerate(names)]
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise EventFileError(path, f"column {name!r} appears twice in the header", line=1)
+        seen.add(name)
+    return columns
+
+
+def _jsonl_scan(runner: Any, path: Path, head: bytes) -> Scan:
+    _first_line(path, head)
+    # Each physical line is one text value; JSON is parsed per row so a bad line is a rejected
+    # row with its line number, not a failed import.
+    from_sql = (
+        "SELECT row_number() OVER () AS _ord, line AS _text, "
+        "CASE WHEN json_valid(line) THEN CASE WHEN json_type(line) = 'OBJECT' THEN line END END "
+        "AS _j FROM read_csv($path, "
+        "columns = {'line': 'VARCHAR'}, auto_detect = false, header = false, delim = $delim, "
+        "quote = '', escape = '', store_rejects = true, "
+        "rejects_table = 'jk_reject_errors', rejects_scan = 'jk_reject_scans')"
+    )
+    params = {"path": str(path), "delim": "\x1f"}
+    keys = runner.fetchall(
+        f"SELECT DISTINCT unnest(json_keys(_j)) FROM ({from_sql} LIMIT 10000) WHERE _j IS NOT NULL",
+        params,
+    )
+    columns = {k[0]: "JSON" for k in keys}
+    if not columns:
+        raise EventFileError(path, "no JSON objects in the first 10,000 lines")
+    return Scan(path, "jsonl", columns, from_sql, params)
+
+
+def _parquet_scan(runner: Any, path: Path) -> Scan:
+    from_sql = (
+        "SELECT file_row_number + 1 AS _ord, * EXCLUDE (file_row_number) "
+        "FROM read_parquet($path, file_row_number = true)"
+    )
+    params = {"path": str(path)}
+    try:
+        described = runner.fetchall(f"DESCRIBE {from_sql}", params)
+    except Exception as exc:  # duckdb's errors are not ours to name here
+        raise EventFileError(
+            path, f"not a readable Parquet file ({_first_sentence(exc)})"
+        ) from None
+    columns = {str(r[0]): str(r[1]) for r in described if r[0] != "_ord"}
+    if not columns:
+        raise EventFileError(path, "the Parquet file has no columns")
+    return Scan(path, "parquet", columns, from_sql, params)
+
+
+def _first_sentence(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200]

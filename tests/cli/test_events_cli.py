@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from journeykit.cli import cli
+
+
+def init(tmp_path: Path) -> Path:
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "ws"
+
+
+def test_import_prints_json_counts_and_reimport_says_so(tmp_path: Path) -> None:
+    ws = init(tmp_path)
+    events = tmp_path / "e.csv"
+    events.write_text(
+        "user,name,at\na,open,2024-01-01\nb,open,2024-01-01\nb,open,2024-01-01\n,x,y\n"
+    )
+    args = ["import", str(events), "--workspace", str(ws), "--customer-id", "user",
+            "--event", "name", "--timestamp", "at", "--format", "json"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert {k: got[k] for k in ("read", "loaded", "duplicates", "rejected")} == {
+        "read": 4,
+        "loaded": 2,
+        "duplicates": 1,
+        "rejected": 1,
+    }
+    assert Path(got["rejected_file"]).is_file()
+    assert "read 4, loaded 2, duplicates 1, rejected 1 (see" in result.stderr
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["loaded"] == 0
+    assert "already imported" in again.stderr
+
+
+def test_import_errors_are_one_line_naming_the_file(tmp_path: Path) -> None:
+    ws = init(tmp_path)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = CliRunner().invoke(cli, ["import", str(empty), "--workspace", str(ws)])
+    assert result.exit_code == 1
+    assert "empty.csv: the file is empty" in result.stderr
+
+
+def test_strict_exit_code(tmp_path: Path) -> None:
+    ws = init(tmp_path)
+    events = tmp_path / "e.csv"
+    events.write_text("customer_id,event,timestamp\na,open,2024-01-01\na,open,never\n")
+    result = CliRunner().invoke(cli, ["import", str(events), "--workspace", str(ws), "--strict"])
+    assert result.exit_code == 1
+    assert "e.csv:3: timestamp: unparseable timestamp" in result.stderr
+
+
+def test_simulate_then_import(tmp_path: Path) -> None:
+    ws = init(tmp_path)
+    out = tmp_path / "sim.parquet"
+    result = CliRunner().invoke(
+        cli, ["simulate", str(ws / "journey.yaml"), "--customers", "300", "--seed", "4",
+              "--duplicates", "0.01", "-o", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    imported = CliRunner().invoke(
+        cli, ["import", str(out), "--workspace", str(ws), "--format", "json"]
+    )
+    assert imported.exit_code == 0, imported.output
+    counts = json.loads(imported.stdout)
+    assert counts["loaded"] > 1000 and counts["duplicates"] > 0 and counts["rejected"] == 0
+
+
+def test_demo_imports_simulated_events(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "FROM " in result.stdout and "simulated 2,000 customers" in result.stdout
+    assert "rejected 0" in result.stdout

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import journeykit.engine as je
+from journeykit.events.errors import UnknownEngineError
+from journeykit.events.importer import import_files
+from journeykit.events.schema import EVENT_COLUMNS
+from journeykit.workspace import Workspace
+
+
+def test_events_from_workspace_file_and_table(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("customer_id,event,timestamp\na,x,2024-01-01\na,x,2024-01-01\n,x,2024-01-01\n")
+    import_files(ws, [path])
+    engine = je.connect()
+    from_ws = engine.events(ws.root)
+    from_file = engine.events(path)
+    assert list(from_ws.columns) == list(EVENT_COLUMNS) == list(from_file.columns)
+    assert from_ws.count().to_pyarrow().as_py() == 1 == from_file.count().to_pyarrow().as_py()
+    engine.con.create_table("mine", from_file.to_pyarrow())
+    assert engine.events("mine").count().to_pyarrow().as_py() == 1
+
+
+def test_unknown_scheme_is_an_error() -> None:
+    with pytest.raises(UnknownEngineError):
+        je.connect("not a url")
+
+
+def test_duckdb_file_url(tmp_path: Path) -> None:
+    from journeykit.engine.duckdb import DuckDBEngine
+
+    engine = je.connect(f"duckdb:///{tmp_path / 'x.duckdb'}")
+    assert isinstance(engine, DuckDBEngine)
+    engine.execute("CREATE TABLE t AS SELECT 1 AS a")
+    assert (tmp_path / "x.duckdb").is_file()

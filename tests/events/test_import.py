@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from journeykit.events.errors import ColumnMappingError, EventFileError, StrictImportError
+from journeykit.events.importer import ImportOptions, import_files
+from journeykit.events.sources import column_map
+from journeykit.workspace import Workspace
+
+from .conftest import db_rows, snapshot
+
+HEADER = "customer_id,event,timestamp,value,plan\n"
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def rejected(ws: Workspace) -> list[tuple[object, ...]]:
+    return db_rows(ws, "SELECT line, field, reason FROM rejected ORDER BY line")
+
+
+def test_each_bad_row_is_rejected_with_its_line_and_reason(ws: Workspace, tmp_path: Path) -> None:
+    body = (
+        (
+            HEADER
+            + 'a,signup,2024-01-01,,"multi\nline note"\n'  # lines 2-3: good, quoted newline
+            + ",signup,2024-01-01,,\n"  # 4 missing customer id
+            + "b,,2024-01-01,,\n"  # 5 missing event
+            + "c,signup,not a time,,\n"  # 6 unparseable timestamp
+            + "d,buy,2024-01-02,12.5,pro,extra\n"  # 7 wrong number of fields
+            + "e,buy,2024-01-02,abc,\n"  # 8 non-numeric value
+            + 'f,buy,2024-01-02,1,"pro"x"\n'  # 9 broken quoting
+        ).encode()
+        + b"g,buy,2024-01-02,1,\xff\xfe\n"
+        + b"h,buy,2024-01-03,2,basic\n"
+    )  # 10 bad UTF-8
+    path = write(tmp_path, "bad.csv", body)
+    (report,) = import_files(ws, [path])
+    assert rejected(ws) == [
+        (4, "customer_id", "missing customer id"),
+        (5, "event", "missing event"),
+        (6, "timestamp", "unparseable timestamp"),
+        (7, "", "wrong number of fields (expected 5, found 6)"),
+        (8, "value", "non-numeric value"),
+        (9, "plan", "broken quoting"),
+        (10, "plan", "invalid UTF-8"),
+    ]
+    assert (report.read, report.loaded, report.duplicates, report.rejected) == (9, 2, 0, 7)
+    assert db_rows(ws, "SELECT customer_id, source_row FROM events ORDER BY 2") == [
+        ("a", 2),
+        ("h", 11),
+    ]
+    assert report.rejected_file is not None and report.rejected_file.is_file()
+    assert "missing customer id" in report.rejected_file.read_text()
+
+
+def test_counts_add_up_and_duplicates_stay_out(ws: Workspace, tmp_path: Path) -> None:
+    rows = "a,open,2024-01-01 10:00:00,,x\n" * 3 + "b,open,2024-01-01 10:00:00,,x\n,bad,,,\n"
+    (report,) = import_files(ws, [write(tmp_path, "d.csv", HEADER + rows)])
+    assert report.read == report.loaded + report.duplicates + report.rejected
+    assert (report.read, report.loaded, report.duplicates, report.rejected) == (5, 2, 2, 1)
+    # The same events in another file are duplicates of what is stored.
+    (again,) = import_files(ws, [write(tmp_path, "e.csv", HEADER + rows + "c,open,2024-01-02,,\n")])
+    assert (again.loaded, again.duplicates) == (1, 4)
+
+
+def test_reimport_changes_nothing_and_replace_reloads(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path, "e.csv", HEADER + "a,open,2024-01-01,,x\nb,open,2024-01-01,,x\n")
+    import_files(ws, [path])
+    before = snapshot(ws)
+    (again,) = import_files(ws, [path])
+    assert again.already_imported and again.loaded == 0 and again.duplicates == 2
+    assert snapshot(ws) == before
+    path.write_text(HEADER + "a,open,2024-01-01,,x\nc,open,2024-01-05,,y\n")
+    (replaced,) = import_files(ws, [path], ImportOptions(replace=True))
+    assert replaced.loaded == 2
+    assert db_rows(ws, "SELECT customer_id FROM events ORDER BY 1") == [("a",), ("c",)]
+
+
+def test_strict_refuses_the_whole_import(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path, "s.csv", HEADER + "a,open,2024-01-01,,\n,open,2024-01-01,,\n")
+    with pytest.raises(StrictImportError, match=r"s\.csv:3: customer_id: missing customer id"):
+        import_files(ws, [path], ImportOptions(strict=True))
+    assert db_rows(ws, "SELECT count(*) FROM events") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("header.csv", HEADER.encode(), "header but no events"),
+        ("binary.csv", bytes(range(256)) * 10, "binary file"),
+        ("wrong.csv", b"who,what\n1,2\n", "no column 'customer_id'"),
+    ],
+)
+def test_unusable_files_fail_clearly_and_change_nothing(
+    ws: Workspace, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    import_files(ws, [write(tmp_path, "ok.csv", HEADER + "a,open,2024-01-01,,\n")])
+    before = snapshot(ws)
+    with pytest.raises((EventFileError, ColumnMappingError), match=message):
+        import_files(ws, [write(tmp_path, name, content)])
+    assert snapshot(ws) == before
+
+
+def test_parquet_with_wrong_columns_fails_clearly(ws: Workspace, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "wrong.parquet"
+    pq.write_table(pa.table({"who": ["a"], "what": ["b"]}), path)
+    with pytest.raises(ColumnMappingError, match=r"wrong\.parquet: no column 'customer_id'"):
+        import_files(ws, [path])
+    assert snapshot(ws) == ((), (), ())
+
+
+def test_timestamp_forms_and_time_zones(ws: Workspace, tmp_path: Path) -> None:
+    stamps = [
+        "2024-03-01T09:30:00+02:00",
+        "2024-03-01 09:30:00Z",
+        "2024-03-01T09:30:00",
+        "2024-03-01",
+        "1709285400",
+        "1709285400123",
+        "2024-07-01 12:00:00",
+    ]
+    body = "customer_id,event,timestamp\n" + "".join(f"c{i},e,{s}\n" for i, s in enumerate(stamps))
+    path = write(tmp_path, "t.csv", body)
+    import_files(ws, [path], ImportOptions(timezone="Europe/Berlin"))
+    got = dict(db_rows(ws, "SELECT customer_id, timestamp FROM events"))
+    assert got == {
+        "c0": datetime(2024, 3, 1, 7, 30),  # offset given: converted
+        "c1": datetime(2024, 3, 1, 9, 30),
+        "c2": datetime(2024, 3, 1, 8, 30),  # naive: Berlin winter time, UTC+1
+        "c3": datetime(2024, 2, 29, 23, 0),
+        "c4": datetime(2024, 3, 1, 9, 30),  # epoch seconds
+        "c5": datetime(2024, 3, 1, 9, 30, 0, 123000),  # epoch milliseconds
+        "c6": datetime(2024, 7, 1, 10, 0),  # Berlin summer time, UTC+2
+    }
+
+
+def test_presets_gzip_and_json_lines(ws: Workspace, tmp_path: Path) -> None:
+    segment = tmp_path / "segment.csv.gz"
+    with gzip.open(segment, "wt") as fh:
+        fh.write('userId,anonymousId,event,timestamp,properties\n,anon1,Viewed,2024-01-01,"{}"\n')
+        fh.write('u2,anon2,Bought,2024-01-02,"{""plan"":""pro""}"\n')
+    (report,) = import_files(ws, [segment], ImportOptions(mapping=column_map(preset="segment")))
+    assert report.loaded == 2
+    posthog = tmp_path / "posthog.jsonl"
+    lines = [
+        {"distinct_id": "p1", "event": "$pageview", "timestamp": "2024-01-03T00:00:00Z",
+         "properties": {"path": "/"}},
+        {"distinct_id": "p2", "event": "signup", "timestamp": 1704326400, "properties": []},
+    ]  # fmt: skip
+    posthog.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    (report,) = import_files(ws, [posthog], ImportOptions(mapping=column_map(preset="posthog")))
+    assert (report.loaded, report.rejected) == (1, 2)
+    assert db_rows(ws, "SELECT customer_id, properties FROM events ORDER BY 1") == [
+        ("anon1", "{}"),
+        ("p1", '{"path":"/"}'),
+        ("u2", '{"plan":"pro"}'),
+    ]
+    assert db_rows(ws, "SELECT line, reason FROM rejected ORDER BY line") == [
+        (2, "properties is not a JSON object"),
+        (3, "not a JSON object"),
+    ]
+
+
+def test_remaining_columns_become_properties(ws: Workspace, tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "p.csv", "customer_id,event,timestamp,plan,seats\na,buy,2024-01-01,pro,\n"
+    )
+    import_files(ws, [path])
+    assert db_rows(ws, "SELECT properties FROM events") == [('{"plan":"pro"}',)]
