@@ -26,9 +26,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from journeykit.cli import demo, events_cmds, journey_cmds
+    from journeykit.cli import analytics_cmds, demo, events_cmds, journey_cmds
 
-    for module in (journey_cmds, events_cmds, demo):
+    for module in (journey_cmds, events_cmds, analytics_cmds, demo):
         module.register(cli)
 
 

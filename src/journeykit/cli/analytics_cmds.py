@@ -1,0 +1,337 @@
+"""Measure commands: funnel, positions, stuck, paths, cohorts. Thin adapters over analytics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from journeykit.cli.output import err_console, out_console
+from journeykit.errors import JourneykitError
+from journeykit.journey import Journey, load_journey
+from journeykit.journey.durations import parse_duration
+
+FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class InputError(JourneykitError):
+    """The command line names no events, or several sources at once."""
+
+
+def parse_window(text: str) -> timedelta | None:
+    return None if text.strip().lower() in ("none", "0", "off") else parse_duration(text)
+
+
+def parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"--now: expected an ISO date or time such as 2024-03-31, got {text!r}"
+        raise InputError(msg) from None
+    # Stored times are UTC without a zone: convert an offset, never just drop it.
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every measure command shares: where the events are, and "as of" when."""
+    options = [
+        click.argument("journey_file", type=FilePath),
+        click.option(
+            "--events",
+            "events_path",
+            type=FilePath,
+            help="Event log: CSV, Parquet or JSON lines (canonical columns).",
+        ),
+        click.option(
+            "--workspace",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A workspace folder with imported events.",
+        ),
+        click.option("--table", help="A table of events on the engine (with --engine)."),
+        click.option(
+            "--engine",
+            "engine_url",
+            default="duckdb://",
+            show_default=True,
+            envvar="JOURNEYKIT_ENGINE",
+            help="Where queries run: duckdb://, spark://local, or any Ibis backend URL.",
+        ),
+        click.option("--path", "path_id", default=None, help="Path id (default: the first)."),
+        click.option(
+            "--now", default=None, help="Results as of this time (default: latest event)."
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["table", "json", "csv"]),
+            default="table",
+            show_default=True,
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def load_inputs(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+) -> tuple[Journey, Any]:
+    given = [x for x in (events_path, workspace, table) if x is not None]
+    if len(given) != 1:
+        raise InputError("give exactly one of --events FILE, --workspace DIR or --table NAME")
+    journey = load_journey(journey_file)
+    from journeykit.engine import connect
+
+    engine = connect(engine_url)
+    return journey, engine.events(str(given[0]))
+
+
+def emit(result: Any, fmt: str, table: Callable[[], Table] | None = None) -> None:
+    """Data to stdout: a table for people, JSON or CSV for tools."""
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        rows = result.rows()
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        out_console.print(table() if table else _generic_table(result.rows()))
+
+
+def _generic_table(rows: Sequence[dict[str, Any]]) -> Table:
+    grid = Table(show_edge=False)
+    for key in rows[0] if rows else ["(no rows)"]:
+        grid.add_column(str(key))
+    for row in rows:
+        grid.add_row(*(_cell(v) for v in row.values()))
+    return grid
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _days(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 86400:.1f}d"
+
+
+def funnel_table(result: Any) -> Table:
+    grid = Table(title=f"funnel: path {result.path} ({result.mode})", show_edge=False)
+    for name in (
+        "step",
+        "customers",
+        "from start",
+        "from previous",
+        "dropped",
+        "in progress",
+        "median time from previous",
+    ):
+        grid.add_column(name, justify="left" if name == "step" else "right")
+    for s in result.steps:
+        grid.add_row(
+            s.title,
+            f"{s.customers:,}",
+            f"{s.share_of_start:.1%}",
+            f"{s.share_of_previous:.1%}",
+            f"{s.dropped:,}",
+            f"{s.in_progress:,}",
+            _days(s.time_from_previous.median if s.time_from_previous else None),
+        )
+    return grid
+
+
+@click.command()
+@source_options
+@click.option(
+    "--window",
+    default="30d",
+    show_default=True,
+    help="Conversion window from the first step ('none' for no window).",
+)
+@click.option(
+    "--mode", type=click.Choice(["ordered", "strict", "any"]), default="ordered", show_default=True
+)
+@click.option("--exclude", multiple=True, help="A milestone that breaks an attempt (repeatable).")
+def funnel(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    fmt: str,
+    window: str,
+    mode: str,
+    exclude: tuple[str, ...],
+) -> None:
+    """How many customers reached each milestone of a path, and how long it took."""
+    from journeykit.analytics import funnel as run
+
+    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
+    result = run(
+        events,
+        journey,
+        path=path_id,
+        mode=mode,  # type: ignore[arg-type]
+        window=parse_window(window),
+        now=parse_now(now),
+        exclude=exclude,
+    )
+    emit(result, fmt, lambda: funnel_table(result))
+
+
+def _positions(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    lapsed_after: str,
+) -> Any:
+    from journeykit.analytics import positions as run
+
+    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
+    return run(
+        events, journey, path=path_id, now=parse_now(now), lapsed_after=parse_duration(lapsed_after)
+    )
+
+
+@click.command()
+@source_options
+@click.option(
+    "--lapsed-after",
+    default="90d",
+    show_default=True,
+    help="No event of any kind for this long: lapsed.",
+)
+def positions(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    fmt: str,
+    lapsed_after: str,
+) -> None:
+    """Where every customer is on the path, with status and strays."""
+    result = _positions(
+        journey_file, events_path, workspace, table, engine_url, path_id, now, lapsed_after
+    )
+    summary = ", ".join(f"{k} {v:,}" for k, v in result.summary.items())
+    err_console.print(f"{len(result.customers):,} customers: {summary}", highlight=False)
+    emit(result, fmt)
+
+
+class _StuckList:
+    """The stuck customers, longest stuck first, in the positions JSON shape."""
+
+    def __init__(self, result: Any, top: int | None) -> None:
+        self.result = result
+        self.stuck = result.stuck()[:top] if top else result.stuck()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in c.to_dict().items() if k != "strays"} for c in self.stuck]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.result.path,
+            "summary": self.result.summary,
+            "customers": [c.to_dict() for c in self.stuck],
+        }
+
+
+@click.command()
+@source_options
+@click.option("--lapsed-after", default="90d", show_default=True)
+@click.option("--top", type=int, default=None, help="Only the N longest stuck.")
+def stuck(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    fmt: str,
+    lapsed_after: str,
+    top: int | None,
+) -> None:
+    """Customers stuck at a milestone, longest stuck first: the list someone acts on."""
+    result = _positions(
+        journey_file, events_path, workspace, table, engine_url, path_id, now, lapsed_after
+    )
+    emit(_StuckList(result, top), fmt)
+
+
+@click.command()
+@source_options
+@click.option("--top", type=int, default=20, show_default=True, help="How many variants.")
+def paths(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    fmt: str,
+    top: int,
+) -> None:
+    """The routes customers really take between milestones, and the transitions."""
+    from journeykit.analytics import paths as run
+
+    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
+    emit(run(events, journey, top=top, now=parse_now(now)), fmt)
+
+
+@click.command()
+@source_options
+@click.option(
+    "--days",
+    type=int,
+    default=30,
+    show_default=True,
+    help="Count a milestone reached within this many days of entry.",
+)
+def cohorts(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    fmt: str,
+    days: int,
+) -> None:
+    """Weekly entry cohorts and the share reaching each milestone within N days."""
+    from journeykit.analytics import cohorts as run
+
+    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
+    emit(run(events, journey, path=path_id, days=days, now=parse_now(now)), fmt)
+
+
+def register(group: click.Group) -> None:
+    for command in (funnel, positions, stuck, paths, cohorts):
+        group.add_command(command)

@@ -1,0 +1,84 @@
+"""Spark through Ibis, for event logs that outgrow one machine. Imported only for spark:// URLs.
+
+``spark://local`` (or ``spark://local[4]``) starts an in-process local session, as the tests do;
+``spark://HOST:PORT`` connects to a cluster master. The session runs in UTC so that timestamps,
+stored as UTC without a zone, mean the same as on DuckDB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from journeykit._optional import require
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+
+    from journeykit.events.sources import ColumnMap
+
+_LOCAL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.ui.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+}
+
+
+def master_of(url: str) -> str:
+    """``spark://local[2]`` -> ``local[2]``; ``spark://host:7077`` -> ``spark://host:7077``."""
+    rest = url.partition("://")[2]
+    if rest in ("", "local") or rest.startswith("local["):
+        return rest or "local[*]"
+    return url
+
+
+def session(master: str, conf: dict[str, str] | None = None) -> Any:
+    pyspark_sql = require("pyspark.sql", extra="spark")
+    builder = pyspark_sql.SparkSession.builder.master(master).appName("journeykit")
+    for key, value in {**_LOCAL_CONF, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+class SparkEngine:
+    """Events on Spark: tables in place; files and workspaces read locally and uploaded."""
+
+    def __init__(self, backend: BaseBackend) -> None:
+        self._backend = backend
+
+    @classmethod
+    def from_url(cls, url: str) -> SparkEngine:
+        import ibis
+
+        return cls(ibis.pyspark.connect(session(master_of(url))))
+
+    @property
+    def con(self) -> BaseBackend:
+        return self._backend
+
+    def events(
+        self,
+        source: str | Path,
+        *,
+        mapping: ColumnMap | None = None,
+        timezone: str = "UTC",
+        delimiter: str | None = None,
+    ) -> ir.Table:
+        if not Path(source).exists():
+            return self._backend.table(str(source))
+        from journeykit.engine.duckdb import DuckDBEngine
+
+        local = DuckDBEngine().events(
+            source, mapping=mapping, timezone=timezone, delimiter=delimiter
+        )
+        return self.upload(local.to_pyarrow())
+
+    def upload(self, table: Any, name: str = "journeykit_events") -> ir.Table:
+        """Put an Arrow table of events on the cluster as a temporary view."""
+        return self._backend.create_view(
+            name, self._backend.create_table(f"{name}_data", table, overwrite=True), overwrite=True
+        )
