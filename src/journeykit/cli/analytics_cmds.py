@@ -142,7 +142,7 @@ def funnel_table(result: Any) -> Table:
         "in progress",
         "median time from previous",
     ):
-        grid.add_column(name, justify="left" if name == "step" else "right")
+        grid.add_column(name, justify="left" if name == "step" else "right", no_wrap=True)
     for s in result.steps:
         grid.add_row(
             s.title,

@@ -62,6 +62,29 @@ def demo(directory: Path, template: str) -> None:
     journey = load_journey(ws.journey_file)
     print_outline(journey, out_console, source=ws.journey_file.name)
     _simulate_and_import(journey, ws)
+    _measure(journey, ws)
+
+
+def _measure(journey: Journey, ws: Workspace) -> None:
+    """The funnel of the first path and the stuck list, from the imported events."""
+    from datetime import timedelta
+
+    from journeykit.analytics import fetch_milestones, funnel, positions
+    from journeykit.cli.analytics_cmds import funnel_table
+    from journeykit.engine import connect
+
+    events = connect().events(ws.root)
+    frame = fetch_milestones(events, journey)  # one scan serves both analyses
+    result = funnel(frame, journey, window=timedelta(days=30))
+    out_console.print()
+    out_console.print(funnel_table(result))
+    placed = positions(events, journey, frame=frame)
+    summary = ", ".join(f"{k} {v:,}" for k, v in placed.summary.items())
+    out_console.print(f"\n  positions on path {placed.path}: {summary}", highlight=False)
+    out_console.print("  longest stuck (journeykit stuck ... for the full list):", highlight=False)
+    for c in placed.stuck()[:5]:
+        line = f"   {c.customer_id}: at {c.milestone!r} for {c.waiting_seconds / 86400:.0f} days"
+        out_console.print(line, highlight=False, markup=False)
 
 
 def _simulate_and_import(journey: Journey, ws: Workspace) -> None:
