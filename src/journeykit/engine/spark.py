@@ -7,6 +7,8 @@ stored as UTC without a zone, mean the same as on DuckDB.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,9 @@ def master_of(url: str) -> str:
 
 def session(master: str, conf: dict[str, str] | None = None) -> Any:
     pyspark_sql = require("pyspark.sql", extra="spark")
+    # Python workers must run this interpreter (with its packages), not whatever `python3` is.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = pyspark_sql.SparkSession.builder.master(master).appName("journeykit")
     for key, value in {**_LOCAL_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
@@ -78,7 +83,7 @@ class SparkEngine:
         return self.upload(local.to_pyarrow())
 
     def upload(self, table: Any, name: str = "journeykit_events") -> ir.Table:
-        """Put an Arrow table of events on the cluster as a temporary view."""
-        return self._backend.create_view(
-            name, self._backend.create_table(f"{name}_data", table, overwrite=True), overwrite=True
-        )
+        """Put an Arrow table of events on the cluster as a temporary view (nothing on disk)."""
+        session = self._backend._session
+        session.createDataFrame(table).createOrReplaceTempView(name)
+        return self._backend.table(name)
