@@ -133,16 +133,10 @@ def _days(seconds: float | None) -> str:
 
 def funnel_table(result: Any) -> Table:
     grid = Table(title=f"funnel: path {result.path} ({result.mode})", show_edge=False)
-    for name in (
-        "step",
-        "customers",
-        "from start",
-        "from previous",
-        "dropped",
-        "in progress",
-        "median time from previous",
-    ):
-        grid.add_column(name, justify="left" if name == "step" else "right", no_wrap=True)
+    # Titles may wrap; numbers never are cut.
+    grid.add_column("step", min_width=14)
+    for name in ("customers", "of start", "of prev", "dropped", "in prog.", "median"):
+        grid.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for s in result.steps:
         grid.add_row(
             s.title,
