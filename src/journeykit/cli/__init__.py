@@ -26,9 +26,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from journeykit.cli import demo, journey_cmds
+    from journeykit.cli import demo, discover_cmds, journey_cmds
 
-    for module in (journey_cmds, demo):
+    for module in (journey_cmds, demo, discover_cmds):
         module.register(cli)
 
 

@@ -60,6 +60,9 @@ def demo(directory: Path, template: str) -> None:
     ws = create_workspace(directory, template=template)
     out_console.print(f"workspace: {ws.root}\n", highlight=False)
     print_outline(load_journey(ws.journey_file), out_console, source=ws.journey_file.name)
+    from journeykit.cli.discover_cmds import print_demo_themes
+
+    print_demo_themes(out_console)
 
 
 def register(group: click.Group) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,12 @@ def read_answers(
     path = Path(path)
     cols = columns or AnswerColumns()
     suffix = path.suffix.lower()
-    readers = {".csv": _csv_rows, ".xlsx": _xlsx_rows, ".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows}
+    readers = {
+        ".csv": _csv_rows,
+        ".xlsx": _xlsx_rows,
+        ".jsonl": _jsonl_rows,
+        ".ndjson": _jsonl_rows,
+    }
     if suffix not in readers:
         raise AnswerFileError(path, f"unsupported file type {suffix!r} (csv, xlsx, jsonl)")
     try:
@@ -167,7 +172,7 @@ def _guess_text_column(records: list[Mapping[str, Any]]) -> str:
 
 
 def _build(
-    raw: list[RawRow], cols: AnswerColumns, source: Path | None, default_language: Language
+    raw: Sequence[RawRow], cols: AnswerColumns, source: Path | None, default_language: Language
 ) -> Answers:
     kept: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -176,7 +181,9 @@ def _build(
         if problem is not None or record is None:
             rejected.append({"row": row, "line": line, "reason": problem, "raw": _raw(values)})
             continue
-        record["language"] = record["language"] or detect_language(record["text"] or "", default_language)
+        record["language"] = record["language"] or detect_language(
+            record["text"] or "", default_language
+        )
         kept.append({"row": row, "line": line, **record})
     table = pd.DataFrame(kept, columns=list(TABLE_COLUMNS))
     table["tenure"] = table["tenure"].astype("float64")
@@ -197,7 +204,9 @@ def _cell(values: Mapping[str, Any], column: str | None) -> Any:
     return value.strip() or None if isinstance(value, str) else value
 
 
-def _record(values: Mapping[str, Any], cols: AnswerColumns) -> tuple[dict[str, Any] | None, str | None]:
+def _record(
+    values: Mapping[str, Any], cols: AnswerColumns
+) -> tuple[dict[str, Any] | None, str | None]:
     text = _cell(values, cols.text)
     if text is not None and not isinstance(text, str | int | float):
         return None, f"{cols.text}: expected text, found {type(text).__name__}"
@@ -234,4 +243,8 @@ def _tenure(value: Any, column: str | None) -> tuple[float | None, str | None]:
         number = float(value)
     except (TypeError, ValueError):
         return None, f"{column}: expected a number (tenure), found {value!r}"
-    return (None, f"{column}: expected a finite number") if not math.isfinite(number) else (number, None)
+    return (
+        (None, f"{column}: expected a finite number")
+        if not math.isfinite(number)
+        else (number, None)
+    )

@@ -32,9 +32,11 @@ def knn_graph(x: Any, nn: int) -> Any:
     sp = require("scipy.sparse", extra="discover")
     nbrs = require("sklearn.neighbors", extra="discover")
     n = x.shape[0]
-    dist, idx = nbrs.NearestNeighbors(n_neighbors=nn + 1, metric="cosine", algorithm="brute").fit(
-        x
-    ).kneighbors(x)
+    dist, idx = (
+        nbrs.NearestNeighbors(n_neighbors=nn + 1, metric="cosine", algorithm="brute")
+        .fit(x)
+        .kneighbors(x)
+    )
     weights = np.clip(1.0 - dist[:, 1:], 1e-3, 1.0).ravel()  # keep an edge even at 0 similarity
     g = sp.csr_matrix((weights, (np.repeat(np.arange(n), nn), idx[:, 1:].ravel())), shape=(n, n))
     return (g + g.T) * 0.5

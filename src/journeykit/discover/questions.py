@@ -105,7 +105,9 @@ def question_kit(
     """
     _check_stage(journey, stage)
     questions = tuple(
-        q for q in _all_questions(journey, language) if stage is None or stage in (q.stage, q.milestone)
+        q
+        for q in _all_questions(journey, language)
+        if stage is None or stage in (q.stage, q.milestone)
     )
     return QuestionKit(journey=journey.id, language=language, questions=questions)
 
@@ -114,7 +116,8 @@ def _check_stage(journey: Journey, stage: str | None) -> None:
     known = {s.id for s in journey.stages} | {m.id for m in journey.milestones}
     if stage is not None and stage not in known:
         raise UnknownStageError(
-            f"journey {journey.id!r} has no stage or milestone {stage!r}{did_you_mean(stage, known)}"
+            f"journey {journey.id!r} has no stage or milestone {stage!r}"
+            f"{did_you_mean(stage, known)}"
         )
 
 

@@ -27,20 +27,80 @@ from journeykit.discover.text import Language, strip_accents, tokens
 Moment = Literal["celebrate", "breakdown", "neutral"]
 
 NEGATORS = frozenset(
-    """not no never without nobody nothing none hardly barely cannot cant didnt dont doesnt isnt
-    wasnt werent couldnt wont wouldnt havent hasnt hadnt shouldnt aint nunca jamas ni sin tampoco
-    nada nadie""".split()
+    [
+        "not",
+        "no",
+        "never",
+        "without",
+        "nobody",
+        "nothing",
+        "none",
+        "hardly",
+        "barely",
+        "cannot",
+        "cant",
+        "didnt",
+        "dont",
+        "doesnt",
+        "isnt",
+        "wasnt",
+        "werent",
+        "couldnt",
+        "wont",
+        "wouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "shouldnt",
+        "aint",
+        "nunca",
+        "jamas",
+        "ni",
+        "sin",
+        "tampoco",
+        "nada",
+        "nadie",
+    ]
 )
 CONTRAST = frozenset({"but", "however", "although", "though", "yet", "pero", "aunque", "sino"})
 ACHIEVEMENT = frozenset({"finally", "finalmente"})
 ACHIEVEMENT_PAIRS = frozenset({("at", "last"), ("por", "fin"), ("al", "fin")})
-INTENSIFIERS = {"very": 1.3, "really": 1.3, "so": 1.2, "super": 1.4, "extremely": 1.5,
-                "muy": 1.3, "tan": 1.2, "realmente": 1.3, "bastante": 1.2, "totally": 1.3}  # fmt: skip
+INTENSIFIERS = {
+    "very": 1.3,
+    "really": 1.3,
+    "so": 1.2,
+    "super": 1.4,
+    "extremely": 1.5,
+    "muy": 1.3,
+    "tan": 1.2,
+    "realmente": 1.3,
+    "bastante": 1.2,
+    "totally": 1.3,
+}
 # Words that are neutral alone ("I work at a bank") but a low when negated ("it didn't work").
-NEGATED_ONLY = {"work": 1.5, "help": 1.0, "funcionar": 1.5, "funciona": 1.5, "funciono": 1.5,
-                "sirvio": 1.5, "sirve": 1.5, "ayudo": 1.0, "happen": 0.5, "click": 1.0}  # fmt: skip
-PHRASES = {("gave", "up"): -2.0, ("give", "up"): -2.0, ("fell", "through"): -2.0,
-           ("no", "way"): -1.0, ("me", "rendi"): -2.0, ("tire", "la", "toalla"): -2.0}  # fmt: skip
+NEGATED_ONLY = {
+    "work": 1.5,
+    "help": 1.0,
+    "funcionar": 1.5,
+    "funciona": 1.5,
+    "funciono": 1.5,
+    "sirvio": 1.5,
+    "sirve": 1.5,
+    "ayudo": 1.0,
+    "happen": 0.5,
+    "click": 1.0,
+}
+PHRASES = {
+    ("gave", "up"): -2.0,
+    ("give", "up"): -2.0,
+    ("fell", "through"): -2.0,
+    ("no", "way"): -1.0,
+    ("me", "rendi"): -2.0,
+    ("tire", "la", "toalla"): -2.0,
+    ("lose", "weight"): 0.5,
+    ("perder", "peso"): 0.5,
+    ("bajar", "de", "peso"): 0.5,
+}
 NEGATION_SCOPE = 3
 PRIOR = {"high": 0.35, "low": -0.35, "goal": 0.0, "next": 0.0}
 THRESHOLD = 0.2

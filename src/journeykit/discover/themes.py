@@ -9,6 +9,7 @@ central and different from each other, the stages where the theme comes up, and 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -39,7 +40,7 @@ class Quote:
 
 @dataclass(frozen=True)
 class Theme:
-    """One recurring idea: ``stages`` counts where it is raised; ``position`` orders the timeline."""
+    """A recurring idea: ``stages`` counts where it is raised; ``position`` orders the timeline."""
 
     id: str
     label: str
@@ -133,18 +134,15 @@ def find_themes(
     used = _method(method)
     edits = edits or ThemeEdits()
     pinned = edits.pinned_rows([text_hash(t) for t in texts])
-    free = np.array([i for i in range(len(texts)) if i not in pinned], dtype=np.int64)
     vectors, views = _views(texts, used, model, cache_dir)
-    labels = np.full(len(texts), -1, dtype=np.int64)
-    if len(free):
-        sub_views = [(x[free], w) for x, w in views]
-        found, _ = clustering.cluster(sub_views, k=k, seed=seed)
-        labels[free] = found
-    groups = _groups(labels, pinned, len(texts))
+    labels = clustering.cluster(views, k=k, seed=seed)[0] if texts else np.zeros(0, np.int64)
+    # Ids come from the grouping before any edit, so a re-run finds the themes edits name.
+    groups = _groups(labels, len(texts))
+    ids = _ids(groups, texts)
+    groups, ids = _pin(groups, ids, pinned)
     groups, names, notes = apply_edits(
-        groups, edits, lambda members: theme_id(members, texts), _ids(groups, texts),
-        _spectral_split(vectors),
-    )  # fmt: skip
+        groups, edits, lambda members: theme_id(members, texts), ids, _spectral_split(vectors)
+    )
     keyed = _describe(groups, names, pinned, table, vectors, stage_order or {})
     return _result(keyed, groups, table, answers, used, seed, notes)
 
@@ -165,27 +163,37 @@ def _views(
     return words, [(words, 1.0)]
 
 
-def _groups(labels: np.ndarray, pinned: dict[int, str], n: int) -> dict[str, list[int]]:
+def _groups(labels: np.ndarray, n: int) -> dict[str, list[int]]:
     """Member indices per group; singletons are outliers (no theme) unless the survey is tiny."""
     groups: dict[str, list[int]] = {}
     for i in range(n):
-        key = f"pin:{pinned[i]}" if i in pinned else (f"c{labels[i]}" if labels[i] >= 0 else None)
-        if key is not None:
-            groups.setdefault(key, []).append(i)
+        groups.setdefault(f"c{labels[i]}", []).append(i)
     min_size = 2 if n >= 10 else 1
-    return {k: v for k, v in groups.items() if len(v) >= min_size or k.startswith("pin:")}
+    return {k: v for k, v in groups.items() if len(v) >= min_size}
 
 
 def _ids(groups: dict[str, list[int]], texts: list[str]) -> dict[str, str]:
-    return {
-        key: key.removeprefix("pin:") if key.startswith("pin:") else theme_id(members, texts)
-        for key, members in groups.items()
-    }
+    return {key: theme_id(members, texts) for key, members in groups.items()}
+
+
+def _pin(
+    groups: dict[str, list[int]], ids: dict[str, str], pinned: dict[int, str]
+) -> tuple[dict[str, list[int]], dict[str, str]]:
+    """Move pinned answers into their pinned themes, which keep their saved ids."""
+    if not pinned:
+        return groups, ids
+    out = {k: [i for i in v if i not in pinned] for k, v in groups.items()}
+    for i, theme in sorted(pinned.items()):
+        out.setdefault(f"pin:{theme}", []).append(i)
+    ids = {k: ids.get(k) or k.removeprefix("pin:") for k in out if out[k]}
+    return {k: v for k, v in out.items() if v}, ids
 
 
 def theme_id(members: Sequence[int], texts: list[str]) -> str:
     """A stable id: the two top keywords and a hash of the members' texts (order-free)."""
-    words = [w for w, _ in Counter(w for i in members for w in content_words(texts[i])).most_common(2)]
+    words = [
+        w for w, _ in Counter(w for i in members for w in content_words(texts[i])).most_common(2)
+    ]
     digest = hashlib.sha1("\n".join(sorted(texts[i] for i in members)).encode()).hexdigest()[:6]
     stem = "-".join(_slug(w) for w in words) or "theme"
     return f"{stem}-{digest}"
@@ -203,7 +211,9 @@ def _spectral_split(vectors: Any) -> Any:
         if len(members) <= parts:
             return [[m] for m in members]
         labels, _ = clustering.cluster([(sub, 1.0)], k=parts, seed=0)
-        return [[m for m, lab in zip(members, labels, strict=True) if lab == p] for p in range(parts)]
+        return [
+            [m for m, lab in zip(members, labels, strict=True) if lab == p] for p in range(parts)
+        ]
 
     return split
 
@@ -242,7 +252,9 @@ def short_label(keywords: Sequence[str], n: int = 3) -> str:
     return " · ".join(picked)
 
 
-def class_keywords(groups: dict[str, list[int]], texts: list[str], top: int = 5) -> dict[str, list[str]]:
+def class_keywords(
+    groups: dict[str, list[int]], texts: list[str], top: int = 5
+) -> dict[str, list[str]]:
     """Top words of each group by class-based TF-IDF: frequent here, rare in other groups."""
     counts = {key: Counter(_terms(texts, members)) for key, members in groups.items()}
     spread: Counter[str] = Counter()
@@ -262,7 +274,7 @@ def _terms(texts: list[str], members: list[int]) -> list[str]:
     for i in members:
         words = content_words(texts[i])
         terms.extend(dict.fromkeys(words))
-        terms.extend(dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:], strict=False)))
+        terms.extend(dict.fromkeys(f"{a} {b}" for a, b in itertools.pairwise(words)))
     return terms
 
 
@@ -300,7 +312,9 @@ def _majority(values: list[str]) -> str | None:
     return top if count * 2 > len(values) else None
 
 
-def representative(members: list[int], vectors: Any, n_max: int = 5, balance: float = 0.7) -> list[int]:
+def representative(
+    members: list[int], vectors: Any, n_max: int = 5, balance: float = 0.7
+) -> list[int]:
     """3-5 quotes: the most central first, then each one close to the centre but unlike those
     already chosen (maximal marginal relevance)."""
     x = _dense(vectors[members])
@@ -341,9 +355,7 @@ def _result(
     themes = [t for _, t in keyed]
     of_index = {i: t.id for key, t in keyed for i in groups[key]}
     theme_of_row = {int(table.at[i, "row"]): tid for i, tid in of_index.items()}
-    assignments = tuple(
-        (int(r), theme_of_row.get(int(r))) for r in answers.table["row"]
-    )
+    assignments = tuple((int(r), theme_of_row.get(int(r))) for r in answers.table["row"])
     counts = answers.counts() | {"themes": len(themes), "outliers": len(table) - len(of_index)}
     rejected = tuple(answers.rejected[["row", "line", "reason"]].to_dict("records"))
     return ThemeResult(tuple(themes), assignments, counts, method, seed, tuple(notes), rejected)

