@@ -23,7 +23,7 @@ import pandas as pd
 from journeykit.discover import cluster as clustering
 from journeykit.discover.answers import Answers
 from journeykit.discover.edits import ThemeEdits, apply_edits, text_hash
-from journeykit.discover.sentiment import Moment, moment_of, sentiment
+from journeykit.discover.sentiment import Moment, Sentiment, moment_of, sentiment
 from journeykit.discover.text import content_words
 from journeykit.discover.vectors import DEFAULT_MODEL, embed, embeddings_available, tfidf
 
@@ -227,13 +227,16 @@ def _describe(
     stage_order: dict[str, int],
 ) -> list[tuple[str, Theme]]:
     keywords = class_keywords(groups, table["text"].astype(str).tolist())
+    cols = table[["text", "language", "reveals"]].itertuples(index=False)
+    moods = [sentiment(str(t), lang, r if isinstance(r, str) else None) for t, lang, r in cols]
     pinned_keys = {f"pin:{p}" for p in pinned.values()}
     keyed = []
     for key, members in groups.items():
         tid, label = names[key]
         words = keywords[key]
         theme = _theme(tid, label or short_label(words), tuple(words), members, table, vectors,
-                       stage_order, pinned=key in pinned_keys)  # fmt: skip
+                       stage_order, [moods[i] for i in members],
+                       pinned=key in pinned_keys)  # fmt: skip
         keyed.append((key, theme))
     return sorted(keyed, key=lambda kt: (-kt[1].size, kt[1].id))
 
@@ -280,13 +283,9 @@ def _terms(texts: list[str], members: list[int]) -> list[str]:
 
 def _theme(
     tid: str, label: str, words: tuple[str, ...], members: list[int], table: pd.DataFrame,
-    vectors: Any, stage_order: dict[str, int], *, pinned: bool,
+    vectors: Any, stage_order: dict[str, int], scores: list[Sentiment], *, pinned: bool,
 ) -> Theme:  # fmt: skip
     rows = table.iloc[members]
-    scores = [
-        sentiment(str(t), lang, rev)
-        for t, lang, rev in zip(rows["text"], rows["language"], rows["reveals"], strict=True)
-    ]
     mean = float(np.mean([s.score for s in scores])) if scores else 0.0
     prior = _majority([r for r in rows["reveals"] if isinstance(r, str)])
     quotes = tuple(

@@ -141,7 +141,8 @@ def tfidf(texts: list[str], *, stop_words: bool = False) -> csr_matrix:
     vectorizer = text_mod.TfidfVectorizer(
         sublinear_tf=True, ngram_range=(1, 2), min_df=1 if len(texts) < 500 else 2,
         strip_accents="unicode", stop_words=sorted(_ascii_stopwords()) if stop_words else None,
-        token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",
+        # Numbers stay in ("24 hours", "pin 1234"): letters-only tokens measured 0.002 NMI lower.
+        token_pattern=r"(?u)\b\w\w+\b",
     )  # fmt: skip
     matrix: csr_matrix = vectorizer.fit_transform(texts)
     return matrix
