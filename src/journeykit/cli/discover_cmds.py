@@ -1,0 +1,271 @@
+"""``journeykit discover``: question kit, themes, edits and the draft journey from answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from journeykit.cli.output import err_console, out_console, warn
+from journeykit.errors import MissingExtraError
+
+ANSWERS = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--text-column",
+            default="answer",
+            show_default=True,
+            help="Column with the answer text.",
+        ),
+        click.option(
+            "--stage-column", default=None, help="Column with the member's stage or milestone."
+        ),
+        click.option(
+            "--tenure-column", default=None, help="Column with tenure (a number, e.g. months)."
+        ),
+        click.option("--respondent-column", default=None, help="Column with the respondent id."),
+        click.option(
+            "--question-column", default=None, help="Column with the question (id or text)."
+        ),
+        click.option(
+            "--language-column", default=None, help="Column with en/es; detected when absent."
+        ),
+        click.option(
+            "--themes",
+            "k",
+            type=click.IntRange(1),
+            default=None,
+            help="Number of themes (default: automatic).",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option(
+            "--method",
+            type=click.Choice(["auto", "embeddings", "tfidf"]),
+            default="auto",
+            show_default=True,
+        ),
+        click.option(
+            "--model",
+            default="minilm",
+            show_default=True,
+            help="'minilm' or the folder of a local sentence-transformers model.",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            envvar="JOURNEYKIT_CACHE",
+            help="Embedding cache folder.",
+        ),
+        click.option(
+            "--edits",
+            "edits_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Theme edits file (default: ANSWERS.themes.edits.yaml).",
+        ),
+        click.option(
+            "--rejects",
+            "rejects_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write rejected rows here (CSV).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def edits_file(answers: Path, given: Path | None) -> Path:
+    return given or answers.with_name(answers.stem + ".themes.edits.yaml")
+
+
+def _run_themes(answers_path: Path, opts: dict[str, Any], journey: Any = None) -> Any:
+    from journeykit.discover import AnswerColumns, find_themes, load_edits, read_answers
+    from journeykit.discover.draft import stage_order
+
+    columns = AnswerColumns(
+        text=opts["text_column"],
+        respondent=opts["respondent_column"],
+        question=opts["question_column"],
+        stage=opts["stage_column"],
+        tenure=opts["tenure_column"],
+        language=opts["language_column"],
+    )
+    answers = read_answers(answers_path, columns)
+    _report_rejects(answers, opts.get("rejects_path"))
+    result = find_themes(
+        answers,
+        k=opts["k"],
+        seed=opts["seed"],
+        method=opts["method"],
+        model=opts["model"],
+        cache_dir=opts["cache_dir"],
+        edits=load_edits(edits_file(answers_path, opts["edits_path"])),
+        stage_order=stage_order(journey) if journey is not None else None,
+    )
+    for note in result.edit_notes:
+        warn(note)
+    return answers, result
+
+
+def _report_rejects(answers: Any, path: Path | None) -> None:
+    c = answers.counts()
+    err_console.print(
+        f"read {c['read']} rows: {c['answers']} answers, {c['empty']} empty, "
+        f"{c['non_answers']} non-answers, rejected {c['rejected']}",
+        highlight=False,
+        markup=False,
+    )
+    if c["rejected"]:
+        if path is not None:
+            answers.rejected.to_csv(path, index=False)
+            err_console.print(f"rejected rows written to {path}", markup=False)
+        for r in answers.rejected.head(10).itertuples():
+            warn(f"line {r.line}: {r.reason}")
+
+
+@click.group()
+def discover() -> None:
+    """Ask members, find themes in their answers, draft a community journey map."""
+
+
+@discover.command()
+@click.argument("journey_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--stage", default=None, help="Only this stage (or milestone) id.")
+@click.option("--language", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True
+)
+def questions(journey_file: Path, stage: str | None, language: str, fmt: str) -> None:
+    """The questions to ask members at each stage and milestone, ready for a survey tool."""
+    from journeykit.discover import question_kit
+    from journeykit.journey import load_journey
+
+    kit = question_kit(load_journey(journey_file), stage=stage, language=language)  # type: ignore[arg-type]
+    text = {"md": kit.to_markdown, "csv": kit.to_csv, "json": kit.to_json}[fmt]()
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+@discover.command()
+@click.argument("answers_path", metavar="FILE", type=ANSWERS)
+@_answer_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def themes(answers_path: Path, fmt: str, **opts: Any) -> None:
+    """Recurring ideas in answers: label, size, moment, quotes, and each row's theme."""
+    _, result = _run_themes(answers_path, opts)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(result.to_pandas().to_csv(index=False), nl=False)
+    else:
+        print_themes(result, out_console)
+
+
+def print_themes(result: Any, console: Console, *, quotes: int = 2) -> None:
+    table = Table("id", "label", "size", "moment", "stages", "quotes", show_lines=True)
+    for t in result.timeline():
+        stages = ", ".join(f"{s} ({n})" for s, n in t.stages)
+        shown = "\n".join(f"“{q.text}”" for q in t.quotes[:quotes])
+        table.add_row(t.id, t.label, str(t.size), t.moment, stages, shown)
+    console.print(table)
+    c = result.counts
+    console.print(
+        f"{c['themes']} themes from {c['answers']} answers ({c['empty'] + c['non_answers']} empty "
+        f"or non-answers, {c['outliers']} outliers) by {result.method}",
+        markup=False,
+    )
+
+
+@discover.command()
+@click.argument("answers_path", metavar="ANSWERS", type=ANSWERS)
+@click.option(
+    "--journey",
+    "journey_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_answer_options
+def draft(answers_path: Path, journey_file: Path, output: Path, **opts: Any) -> None:
+    """Write a journey file whose proposed milestones carry members' quotes as evidence."""
+    from journeykit.discover.draft import draft_yaml
+    from journeykit.journey import load_journey
+
+    journey = load_journey(journey_file)
+    _, result = _run_themes(answers_path, opts, journey)
+    output.write_text(draft_yaml(journey, result), encoding="utf-8")
+    err_console.print(f"wrote {output} with {len(result.themes)} proposed milestones", markup=False)
+
+
+@discover.command()
+@click.argument("answers_path", metavar="ANSWERS", type=ANSWERS)
+@click.argument("operation", type=click.Choice(["merge", "split", "rename", "pin"]))
+@click.argument("theme_ids", nargs=-1, required=True)
+@click.option("--label", default=None, help="New label (rename, merge, pin).")
+@click.option("--into", type=click.IntRange(2), default=2, show_default=True, help="Parts (split).")
+@_answer_options
+def edit(
+    answers_path: Path,
+    operation: str,
+    theme_ids: tuple[str, ...],
+    label: str | None,
+    into: int,
+    **opts: Any,
+) -> None:
+    """Save a merge, split, rename or pin of themes; later runs replay it."""
+    from journeykit.discover import Edit, load_edits, save_edits
+    from journeykit.discover.edits import text_hash
+
+    path = edits_file(answers_path, opts["edits_path"])
+    members: tuple[str, ...] = ()
+    if operation == "pin":
+        answers, result = _run_themes(answers_path, opts)
+        rows = {r for r, t in result.assignments if t == theme_ids[0]}
+        table = answers.table
+        members = tuple(
+            text_hash(str(t)) for r, t in zip(table["row"], table["text"], strict=True) if r in rows
+        )
+        if not members:
+            raise click.ClickException(f"no theme {theme_ids[0]!r} in this run")
+    new = Edit(operation, theme_ids, label, into, members)  # type: ignore[arg-type]
+    save_edits(load_edits(path).add(new), path)
+    err_console.print(f"saved {operation} to {path}", markup=False)
+
+
+def demo_answers_path() -> Path:
+    return Path(str(resources.files("journeykit.discover").joinpath("data", "demo_answers.csv")))
+
+
+def print_demo_themes(console: Console) -> None:
+    """Themes from the bundled answer set, for ``journeykit demo``."""
+    from journeykit.discover import AnswerColumns, find_themes, read_answers
+
+    try:
+        cols = AnswerColumns(text="answer", question="question", stage="stage")
+        result = find_themes(read_answers(demo_answers_path(), cols), seed=0)
+    except MissingExtraError as exc:
+        console.print(f"\n  discovery themes skipped: {exc}", markup=False)
+        return
+    console.print("\n  themes in members' answers (bundled demo set):", markup=False)
+    print_themes(result, console, quotes=1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(discover)

@@ -1,0 +1,161 @@
+"""Grouping answers: spectral embedding of a k-nearest-neighbour graph, then Ward.
+
+Why this and not k-means on the embeddings: short answers sit on a few dense, curved regions of
+embedding space that k-means cuts badly. A cosine kNN graph keeps only close neighbours; its
+leading eigenvectors (Ng-Jordan-Weiss, rows normalised) turn those regions into compact blobs, and
+Ward's agglomeration groups them without a random start. A final neighbour vote moves boundary
+answers to the theme most of their neighbours are in. Measured on Banking77 (docs/
+benchmarks-discover.md) this matches BERTopic with k-means on UMAP and does not depend on the seed:
+the seed only changes the eigen-solver's start vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from journeykit._optional import require
+
+WARD_DENSE_LIMIT = 8000  # above this, Ward follows the kNN graph (memory grows as n^2 otherwise)
+GRAPH_WEIGHTS_TFIDF = 0.25  # weight of the word-overlap graph next to the embedding graph
+DIMS_PER_THEME = 0.8  # eigenvectors per theme; measured best between 0.7 and 0.9
+
+
+def neighbours(n: int) -> int:
+    return int(min(10, max(3, n // 8), n - 1))
+
+
+def knn_graph(x: Any, nn: int, chunk: int = 1024) -> Any:
+    """Symmetric cosine-similarity graph of each row's ``nn`` nearest neighbours (scipy CSR).
+
+    Rows must be unit length (dense embeddings or sparse TF-IDF). Exact search by blocks of
+    dot products: for up to ~50k answers this is faster than building an index.
+    """
+    sp = require("scipy.sparse", extra="discover")
+    n = x.shape[0]
+    cols = np.empty((n, nn), dtype=np.int64)
+    sims = np.empty((n, nn), dtype=np.float32)
+    # Transpose once: a sparse product would otherwise convert x.T on every block.
+    xt = x.T.tocsr() if hasattr(x, "tocsr") else x.T
+    for start in range(0, n, chunk):
+        block = x[start : start + chunk] @ xt
+        block = np.asarray(block.toarray() if hasattr(block, "toarray") else block, np.float32)
+        rows = np.arange(block.shape[0])
+        block[rows, rows + start] = -np.inf  # not your own neighbour
+        top = np.argpartition(block, -nn, axis=1)[:, -nn:]
+        cols[start : start + chunk] = top
+        sims[start : start + chunk] = block[rows[:, None], top]
+    weights = np.clip(sims, 1e-3, 1.0).ravel()  # keep an edge even at 0 similarity
+    g = sp.csr_matrix((weights, (np.repeat(np.arange(n), nn), cols.ravel())), shape=(n, n))
+    return (g + g.T) * 0.5
+
+
+def spectral_rows(graph: Any, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Leading eigenvectors of the normalised graph (without the trivial one), rows unit-length."""
+    sp = require("scipy.sparse", extra="discover")
+    linalg = require("scipy.sparse.linalg", extra="discover")
+    n = graph.shape[0]
+    dims = max(1, min(dims, n - 2))
+    degree = np.asarray(graph.sum(axis=1)).ravel()
+    scale = sp.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
+    start = np.random.default_rng(seed).uniform(0.5, 1.5, n)
+    if n <= 400:
+        dense = (scale @ graph @ scale).toarray()
+        values, vectors = np.linalg.eigh(dense)
+        values, vectors = values[-(dims + 1) :], vectors[:, -(dims + 1) :]
+    else:
+        values, vectors = linalg.eigsh(scale @ graph @ scale, k=dims + 1, which="LA", v0=start)
+    order = np.argsort(-values)
+    rows = vectors[:, order][:, 1:]
+    return _unit(rows), values[order]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    out: np.ndarray = x / np.where(norms == 0, 1.0, norms)
+    return out
+
+
+def ward(rows: np.ndarray, k: int, graph: Any | None = None) -> np.ndarray:
+    cluster = require("sklearn.cluster", extra="discover")
+    k = max(1, min(k, rows.shape[0]))
+    big = rows.shape[0] > WARD_DENSE_LIMIT
+    model = cluster.AgglomerativeClustering(
+        n_clusters=k, linkage="ward", connectivity=graph if big else None
+    )
+    labels: np.ndarray = model.fit_predict(rows)
+    return labels
+
+
+def neighbour_vote(graph: Any, labels: np.ndarray, rounds: int = 10) -> np.ndarray:
+    """Move each answer to the theme with most neighbour weight, until nothing moves."""
+    sp = require("scipy.sparse", extra="discover")
+    n, k = len(labels), int(labels.max()) + 1
+    g = graph + sp.eye(n)
+    for _ in range(rounds):
+        onehot = sp.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
+        moved = np.asarray((g @ onehot).argmax(axis=1)).ravel()
+        if np.array_equal(moved, labels):
+            break
+        labels = moved
+    return _dense_ids(labels)
+
+
+def _dense_ids(labels: np.ndarray) -> np.ndarray:
+    _, dense = np.unique(labels, return_inverse=True)
+    out: np.ndarray = dense.astype(np.int64)
+    return out
+
+
+def combined_graph(views: Sequence[tuple[Any, float]], n: int) -> Any:
+    """The weighted sum of kNN graphs of several views (embeddings, TF-IDF)."""
+    nn = neighbours(n)
+    total = None
+    for x, weight in views:
+        g = knn_graph(x, nn) * weight
+        total = g if total is None else total + g
+    return total
+
+
+def choose_k(rows: np.ndarray, vectors: Any, seed: int, k_max: int) -> int:
+    """The theme count with the best silhouette (cosine, on the vectors) among Ward cuts."""
+    hierarchy = require("scipy.cluster.hierarchy", extra="discover")
+    metrics = require("sklearn.metrics", extra="discover")
+    n = rows.shape[0]
+    sample = np.random.default_rng(seed).permutation(n)[:2000] if n > 2000 else np.arange(n)
+    tree = hierarchy.linkage(rows[sample], method="ward")
+    best_k, best = 2, -1.0
+    for k in _candidates(k_max):
+        labels = hierarchy.fcluster(tree, k, criterion="maxclust")
+        if len(np.unique(labels)) < 2:
+            continue
+        score = float(metrics.silhouette_score(vectors[sample], labels, metric="cosine"))
+        if score > best + 1e-9:
+            best_k, best = k, score
+    return best_k
+
+
+def _candidates(k_max: int) -> list[int]:
+    small = list(range(2, min(k_max, 12) + 1))
+    large = np.unique(np.geomspace(13, max(13, k_max), num=15).round().astype(int))
+    return small + [int(k) for k in large if 12 < k <= k_max]
+
+
+def cluster(
+    views: Sequence[tuple[Any, float]], *, k: int | None, seed: int
+) -> tuple[np.ndarray, int]:
+    """Theme ids 0..k-1 for each row, and k; ``k=None`` chooses the count by silhouette."""
+    n = views[0][0].shape[0]
+    if n < 3:
+        return np.zeros(n, dtype=np.int64), 1
+    graph = combined_graph(views, n)
+    k_max = max(2, min(100, n // 4))
+    if k is None:
+        rows, _ = spectral_rows(graph, dims=k_max, seed=seed)
+        k = choose_k(rows, views[0][0], seed, k_max)
+    k = max(1, min(k, n))
+    rows, _ = spectral_rows(graph, dims=max(2, round(DIMS_PER_THEME * k)), seed=seed)
+    labels = neighbour_vote(graph, ward(rows, k, graph))
+    return labels, int(labels.max()) + 1

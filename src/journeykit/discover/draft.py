@@ -1,0 +1,104 @@
+"""Timeline to draft: themes become proposed milestones of a journey, with quotes as evidence.
+
+The journey schema is closed, so the proposal marker and the evidence live in each milestone's
+``description``. A journey without designed paths gets its current milestones as an explicit
+``main`` path, so proposals never join what is measured until a person adds them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from journeykit.discover.themes import Theme, ThemeResult
+from journeykit.journey import Journey, parse_journey
+from journeykit.journey.schema import Phase
+
+PROPOSAL_MARK = "PROPOSED from discovery"
+
+
+def stage_order(journey: Journey) -> dict[str, int]:
+    """Position of each stage and milestone id: stages in order, milestones by their stage."""
+    order = {s.id: i for i, s in enumerate(journey.stages)}
+    for i, m in enumerate(journey.milestones):
+        order[m.id] = order.get(m.stage or "", len(journey.stages) + i)
+    return order
+
+
+def draft_journey(journey: Journey, result: ThemeResult, *, quotes: int = 3) -> Journey:
+    """The journey with one proposed milestone per theme, in timeline order."""
+    data: dict[str, Any] = journey.model_dump(by_alias=True, mode="json", exclude_defaults=True)
+    data["stages"] = [s.model_dump(mode="json") for s in journey.stages]
+    if not journey.paths:
+        data["paths"] = [{"id": "main", "steps": [m.id for m in journey.milestones]}]
+    used = {m.id for m in journey.milestones}
+    proposals = [_proposal(t, journey, used, quotes) for t in result.timeline()]
+    data["milestones"] = list(data["milestones"]) + proposals
+    return Journey.model_validate(data)
+
+
+def draft_yaml(journey: Journey, result: ThemeResult) -> str:
+    """The draft as YAML, checked by parsing it back with the journey validator."""
+    text = draft_journey(journey, result).to_yaml()
+    parse_journey(text)
+    return text
+
+
+def _proposal(theme: Theme, journey: Journey, used: set[str], quotes: int) -> dict[str, Any]:
+    stage = _top_stage(theme, journey)
+    milestone: dict[str, Any] = {
+        "id": _unique_id(theme.label, used),
+        "title": theme.label[:1].upper() + theme.label[1:],
+        "phase": _phase(stage, journey),
+        "moment": theme.moment,
+        "description": _evidence(theme, quotes),
+    }
+    if stage is not None:
+        milestone["stage"] = stage
+    return milestone
+
+
+def _top_stage(theme: Theme, journey: Journey) -> str | None:
+    if not theme.stages:
+        return None
+    top = max(theme.stages, key=lambda sc: sc[1])[0]
+    if top in {s.id for s in journey.stages}:
+        return top
+    for m in journey.milestones:
+        if m.id == top:
+            return m.stage
+    return None
+
+
+def _phase(stage: str | None, journey: Journey) -> Phase:
+    phases = Counter(m.phase for m in journey.milestones if stage is not None and m.stage == stage)
+    return phases.most_common(1)[0][0] if phases else "pre"
+
+
+def _unique_id(label: str, used: set[str]) -> str:
+    base = "proposed_" + (re.sub(r"[^a-z0-9]+", "_", _ascii(label.lower())).strip("_") or "theme")
+    base = base[:56]
+    candidate, n = base, 2
+    while candidate in used:
+        candidate, n = f"{base}_{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _ascii(text: str) -> str:
+    from journeykit.discover.text import strip_accents
+
+    return strip_accents(text)
+
+
+def _evidence(theme: Theme, quotes: int) -> str:
+    lines = [
+        f"{PROPOSAL_MARK} (theme {theme.id}, {theme.size} answers, {theme.moment}); "
+        "accept by deleting this line, or delete the milestone.",
+        "Evidence:",
+    ]
+    for q in theme.quotes[:quotes]:
+        where = f" ({q.stage})" if q.stage else ""
+        lines.append(f'- "{q.text}"{where}')
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from journeykit.cli import cli
+from journeykit.discover import question_kit
+from journeykit.discover.errors import UnknownStageError
+from journeykit.journey import load_journey, parse_journey
+
+ROOT = Path(__file__).resolve().parents[2]
+SAAS = ROOT / "examples" / "saas-trial.yaml"
+EN = ROOT / "tests" / "data" / "answers" / "en_answers.csv"
+COLS = ["--stage-column", "stage", "--question-column", "question", "--method", "tfidf"]
+
+
+def test_question_kit_has_catalog_and_milestone_questions() -> None:
+    kit = question_kit(load_journey(SAAS), stage="nurture", language="es")
+    texts = [q.text for q in kit.questions]
+    assert "¿Dónde esperas estar dentro de 3 a 5 años?" in texts
+    assert "¿Qué es lo último que lograste en el camino?" in texts
+    assert any("webinar" in t.lower() for t in texts)  # the journey's own milestone
+    assert {q.reveals for q in kit.questions} == {"goal", "high", "low", "next"}
+
+
+def test_unknown_stage_suggests() -> None:
+    with pytest.raises(UnknownStageError, match="did you mean 'nurture'"):
+        question_kit(load_journey(SAAS), stage="nurtur")
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "json"])
+def test_cli_questions(fmt: str) -> None:
+    result = CliRunner().invoke(cli, ["discover", "questions", str(SAAS), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert "What is your next step?" in result.output
+
+
+def test_cli_themes_json(tmp_path: Path) -> None:
+    args = ["discover", "themes", str(EN), "--text-column", "answer", "--themes", "5", *COLS]
+    result = CliRunner().invoke(
+        cli, [*args, "--format", "json", "--edits", str(tmp_path / "e.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["themes"]) == 5
+    assert {a["row"] for a in data["assignments"] if a["theme"] is None} == {35, 36, 37, 38}
+
+
+def test_cli_draft_validates(tmp_path: Path) -> None:
+    out = tmp_path / "draft.yaml"
+    args = ["discover", "draft", str(EN), "--journey", str(SAAS), "-o", str(out), "--themes", "5"]
+    result = CliRunner().invoke(cli, [*args, *COLS, "--edits", str(tmp_path / "e.yaml")])
+    assert result.exit_code == 0, result.output
+    journey = parse_journey(out.read_text("utf-8"))
+    proposed = [m for m in journey.milestones if m.id.startswith("proposed_")]
+    assert len(proposed) == 5
+    assert all("PROPOSED" in m.description and "Evidence" in m.description for m in proposed)
+    assert CliRunner().invoke(cli, ["validate", str(out)]).exit_code == 0
+
+
+def test_cli_edit_rename(tmp_path: Path) -> None:
+    edits = tmp_path / "e.yaml"
+    base = ["--themes", "5", *COLS, "--edits", str(edits)]
+    data = json.loads(
+        CliRunner().invoke(cli, ["discover", "themes", str(EN), *base, "--format", "json"]).stdout
+    )
+    first = data["themes"][0]["id"]
+    result = CliRunner().invoke(
+        cli, ["discover", "edit", str(EN), "rename", first, "--label", "Renamed", *base]
+    )
+    assert result.exit_code == 0, result.output
+    again = json.loads(
+        CliRunner().invoke(cli, ["discover", "themes", str(EN), *base, "--format", "json"]).stdout
+    )
+    assert again["themes"][0]["label"] == "Renamed"
+
+
+def test_demo_prints_themes(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "themes in members' answers" in result.output

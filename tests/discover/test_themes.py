@@ -1,0 +1,111 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from journeykit.discover import Answers, Edit, ThemeEdits, find_themes
+
+pytest.importorskip("sklearn")
+
+
+def _agreement(answers: Answers, expected: pd.Series, result) -> float:  # type: ignore[no-untyped-def]
+    from sklearn.metrics import adjusted_rand_score
+
+    got = dict(result.assignments)
+    rows = [i for i in range(len(expected)) if isinstance(expected[i], str)]
+    return float(adjusted_rand_score([expected[i] for i in rows], [str(got[i]) for i in rows]))
+
+
+def test_tfidf_finds_the_hand_written_themes(survey: tuple[Answers, pd.Series]) -> None:
+    answers, expected = survey
+    result = find_themes(answers, k=5, method="tfidf")
+    assert result.method == "tfidf"
+    assert _agreement(answers, expected, result) >= 0.8
+    assert len(result.themes) == 5
+    for theme in result.themes:
+        assert 3 <= len(theme.quotes) <= 5
+        assert theme.label
+
+
+def test_non_answers_have_no_theme(survey: tuple[Answers, pd.Series]) -> None:
+    answers, expected = survey
+    got = dict(find_themes(answers, k=5, method="tfidf").assignments)
+    for row in range(len(expected)):
+        if not isinstance(expected[row], str):
+            assert got[row] is None
+
+
+def test_json_shape() -> None:
+    from .conftest import load
+
+    answers, _ = load("en")
+    data = find_themes(answers, k=5, method="tfidf").to_dict()
+    assert {"id", "label", "size", "moment", "quotes"} <= set(data["themes"][0])
+    assert [a["row"] for a in data["assignments"]] == list(range(39))
+
+
+def test_highs_and_lows_per_theme() -> None:
+    from .conftest import load
+
+    answers, _ = load("en")
+    result = find_themes(answers, k=5, method="tfidf")
+    by_word = {t.keywords[0]: t.moment for t in result.themes}
+    assert by_word["onboarding"] == "celebrate"
+    assert by_word["roadmap"] == "celebrate"
+    assert by_word["expensive"] == "breakdown"
+
+
+def test_timeline_follows_stage_order() -> None:
+    from .conftest import load
+
+    answers, _ = load("en")
+    order = {"acquire": 0, "nurture": 1, "convert": 2, "deliver": 3, "maintain": 8}
+    timeline = find_themes(answers, k=5, method="tfidf", stage_order=order).timeline()
+    assert timeline[0].keywords[0] == "onboarding"
+    assert "meetings" in timeline[-1].label or "status" in timeline[-1].label
+
+
+def test_deterministic_and_seed_stable() -> None:
+    from .conftest import load
+
+    answers, _ = load("es")
+    a = find_themes(answers, k=5, method="tfidf", seed=0)
+    assert a == find_themes(answers, k=5, method="tfidf", seed=0)
+    b = find_themes(answers, k=5, method="tfidf", seed=7)
+    assert a.assignments == b.assignments
+
+
+def test_edits_merge_rename_split_pin_survive_reruns(tmp_path: Path) -> None:
+    from journeykit.discover import load_edits, save_edits
+    from journeykit.discover.edits import text_hash
+
+    from .conftest import load
+
+    answers, _ = load("en")
+    first = find_themes(answers, k=5, method="tfidf")
+    a, b, c = (t.id for t in first.themes[:3])
+    members = tuple(
+        text_hash(str(t))
+        for r, t in zip(answers.table["row"], answers.table["text"], strict=True)
+        if dict(first.assignments)[r] == c
+    )
+    edits = (
+        ThemeEdits()
+        .add(Edit("merge", (a, b), label="merged"))
+        .add(Edit("pin", (c,), label="pinned one", members=members))
+        .add(Edit("rename", ("no-such-theme",), label="x"))
+    )
+    path = tmp_path / "answers.themes.edits.yaml"
+    save_edits(edits, path)
+    again = find_themes(answers, k=5, method="tfidf", edits=load_edits(path))
+    labels = {t.label: t for t in again.themes}
+    assert labels["merged"].size == first.themes[0].size + first.themes[1].size
+    assert labels["pinned one"].id == c and labels["pinned one"].pinned
+    assert any("no-such-theme" in n for n in again.edit_notes)
+    split = find_themes(answers, k=5, method="tfidf", edits=ThemeEdits().add(Edit("split", (a,))))
+    assert len(split.themes) == 6
+
+
+def test_automatic_theme_count_is_reasonable(survey: tuple[Answers, pd.Series]) -> None:
+    answers, _ = survey
+    assert 3 <= len(find_themes(answers, method="tfidf").themes) <= 10
