@@ -116,8 +116,11 @@ class IbisEngine:
 
         local = DuckDBEngine()
         table = local.events(source, mapping=mapping, timezone=timezone, delimiter=delimiter)
-        name = f"jk_events_{abs(hash(str(source))):x}"
-        return self._backend.create_table(name, table.to_pyarrow(), temp=True, overwrite=True)
+        return self.upload(table.to_pyarrow(), f"jk_events_{abs(hash(str(source))):x}")
+
+    def upload(self, table: Any, name: str) -> ir.Table:
+        """Put an Arrow table of events on the backend as a temporary table."""
+        return self._backend.create_table(name, table, temp=True, overwrite=True)
 
 
 def resolve_events(

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from journeykit._optional import require
+from journeykit.engine import IbisEngine
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-    from ibis.backends import BaseBackend
 
-    from journeykit.events.sources import ColumnMap
 
 _LOCAL_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -49,38 +47,14 @@ def session(master: str, conf: dict[str, str] | None = None) -> Any:
     return builder.getOrCreate()
 
 
-class SparkEngine:
+class SparkEngine(IbisEngine):
     """Events on Spark: tables in place; files and workspaces read locally and uploaded."""
-
-    def __init__(self, backend: BaseBackend) -> None:
-        self._backend = backend
 
     @classmethod
     def from_url(cls, url: str) -> SparkEngine:
         import ibis
 
         return cls(ibis.pyspark.connect(session(master_of(url))))
-
-    @property
-    def con(self) -> BaseBackend:
-        return self._backend
-
-    def events(
-        self,
-        source: str | Path,
-        *,
-        mapping: ColumnMap | None = None,
-        timezone: str = "UTC",
-        delimiter: str | None = None,
-    ) -> ir.Table:
-        if not Path(source).exists():
-            return self._backend.table(str(source))
-        from journeykit.engine.duckdb import DuckDBEngine
-
-        local = DuckDBEngine().events(
-            source, mapping=mapping, timezone=timezone, delimiter=delimiter
-        )
-        return self.upload(local.to_pyarrow())
 
     def upload(self, table: Any, name: str = "journeykit_events") -> ir.Table:
         """Put an Arrow table of events on the cluster as a temporary view (nothing on disk)."""
