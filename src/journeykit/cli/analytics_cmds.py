@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,8 +43,50 @@ def parse_now(text: str | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every measure command shares: where the events are, and "as of" when."""
+@dataclass(frozen=True)
+class Measure:
+    """What every measure command shares: the journey, its events, the path, "as of" and format."""
+
+    journey: Journey
+    events: Any
+    path: str | None
+    now: datetime | None
+    fmt: str
+
+
+def _measure(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    path_id: str | None,
+    now: str | None,
+    fmt: str,
+) -> Measure:
+    given = [x for x in (events_path, workspace, table) if x is not None]
+    if len(given) != 1:
+        raise InputError("give exactly one of --events FILE, --workspace DIR or --table NAME")
+    moment = parse_now(now)
+    journey = load_journey(journey_file)
+    from journeykit.engine import connect
+
+    events = connect(engine_url).events(str(given[0]))
+    return Measure(journey, events, path_id, moment, fmt)
+
+
+_SOURCE_KEYS = ("journey_file", "events_path", "workspace", "table", "engine_url", "path_id",
+                "now", "fmt")  # fmt: skip
+
+
+def source_options(func: Callable[..., None]) -> Callable[..., None]:
+    """The options every measure command shares, handed to it as one ``Measure``."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        measure = _measure(**{k: kwargs.pop(k) for k in _SOURCE_KEYS})
+        func(measure, **kwargs)
+
     options = [
         click.argument("journey_file", type=FilePath),
         click.option(
@@ -77,26 +121,10 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
         ),
     ]
+    wrapped: Callable[..., None] = command
     for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def load_inputs(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-) -> tuple[Journey, Any]:
-    given = [x for x in (events_path, workspace, table) if x is not None]
-    if len(given) != 1:
-        raise InputError("give exactly one of --events FILE, --workspace DIR or --table NAME")
-    journey = load_journey(journey_file)
-    from journeykit.engine import connect
-
-    engine = connect(engine_url)
-    return journey, engine.events(str(given[0]))
+        wrapped = option(wrapped)
+    return wrapped
 
 
 def emit(result: Any, fmt: str, table: Callable[[], Table] | None = None) -> None:
@@ -162,79 +190,47 @@ def funnel_table(result: Any) -> Table:
     "--mode", type=click.Choice(["ordered", "strict", "any"]), default="ordered", show_default=True
 )
 @click.option("--exclude", multiple=True, help="A milestone that breaks an attempt (repeatable).")
-def funnel(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-    path_id: str | None,
-    now: str | None,
-    fmt: str,
-    window: str,
-    mode: str,
-    exclude: tuple[str, ...],
-) -> None:
+def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...]) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
     from journeykit.analytics import funnel as run
 
-    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
     result = run(
-        events,
-        journey,
-        path=path_id,
+        m.events,
+        m.journey,
+        path=m.path,
         mode=mode,  # type: ignore[arg-type]
         window=parse_window(window),
-        now=parse_now(now),
+        now=m.now,
         exclude=exclude,
     )
-    emit(result, fmt, lambda: funnel_table(result))
+    emit(result, m.fmt, lambda: funnel_table(result))
 
 
-def _positions(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-    path_id: str | None,
-    now: str | None,
-    lapsed_after: str,
-) -> Any:
+def _positions(m: Measure, lapsed_after: str) -> Any:
     from journeykit.analytics import positions as run
 
-    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
     return run(
-        events, journey, path=path_id, now=parse_now(now), lapsed_after=parse_duration(lapsed_after)
+        m.events, m.journey, path=m.path, now=m.now, lapsed_after=parse_duration(lapsed_after)
     )
 
 
-@click.command()
-@source_options
-@click.option(
+_LAPSED = click.option(
     "--lapsed-after",
     default="90d",
     show_default=True,
     help="No event of any kind for this long: lapsed.",
 )
-def positions(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-    path_id: str | None,
-    now: str | None,
-    fmt: str,
-    lapsed_after: str,
-) -> None:
+
+
+@click.command()
+@source_options
+@_LAPSED
+def positions(m: Measure, lapsed_after: str) -> None:
     """Where every customer is on the path, with status and strays."""
-    result = _positions(
-        journey_file, events_path, workspace, table, engine_url, path_id, now, lapsed_after
-    )
+    result = _positions(m, lapsed_after)
     summary = ", ".join(f"{k} {v:,}" for k, v in result.summary.items())
     err_console.print(f"{len(result.customers):,} customers: {summary}", highlight=False)
-    emit(result, fmt)
+    emit(result, m.fmt)
 
 
 class _StuckList:
@@ -257,46 +253,21 @@ class _StuckList:
 
 @click.command()
 @source_options
-@click.option("--lapsed-after", default="90d", show_default=True)
+@_LAPSED
 @click.option("--top", type=int, default=None, help="Only the N longest stuck.")
-def stuck(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-    path_id: str | None,
-    now: str | None,
-    fmt: str,
-    lapsed_after: str,
-    top: int | None,
-) -> None:
+def stuck(m: Measure, lapsed_after: str, top: int | None) -> None:
     """Customers stuck at a milestone, longest stuck first: the list someone acts on."""
-    result = _positions(
-        journey_file, events_path, workspace, table, engine_url, path_id, now, lapsed_after
-    )
-    emit(_StuckList(result, top), fmt)
+    emit(_StuckList(_positions(m, lapsed_after), top), m.fmt)
 
 
 @click.command()
 @source_options
 @click.option("--top", type=int, default=20, show_default=True, help="How many variants.")
-def paths(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-    path_id: str | None,
-    now: str | None,
-    fmt: str,
-    top: int,
-) -> None:
+def paths(m: Measure, top: int) -> None:
     """The routes customers really take between milestones, and the transitions."""
     from journeykit.analytics import paths as run
 
-    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
-    emit(run(events, journey, top=top, now=parse_now(now)), fmt)
+    emit(run(m.events, m.journey, top=top, now=m.now), m.fmt)
 
 
 @click.command()
@@ -308,22 +279,11 @@ def paths(
     show_default=True,
     help="Count a milestone reached within this many days of entry.",
 )
-def cohorts(
-    journey_file: Path,
-    events_path: Path | None,
-    workspace: Path | None,
-    table: str | None,
-    engine_url: str,
-    path_id: str | None,
-    now: str | None,
-    fmt: str,
-    days: int,
-) -> None:
+def cohorts(m: Measure, days: int) -> None:
     """Weekly entry cohorts and the share reaching each milestone within N days."""
     from journeykit.analytics import cohorts as run
 
-    journey, events = load_inputs(journey_file, events_path, workspace, table, engine_url)
-    emit(run(events, journey, path=path_id, days=days, now=parse_now(now)), fmt)
+    emit(run(m.events, m.journey, path=m.path, days=days, now=m.now), m.fmt)
 
 
 def register(group: click.Group) -> None:
