@@ -132,3 +132,14 @@ def test_needs_exactly_one_source(files: tuple[Path, Path]) -> None:
         cli, ["funnel", str(journey), "--events", str(events), "--now", "yesterday"]
     )
     assert bad_now.exit_code == 1 and "--now: expected an ISO date" in bad_now.stderr
+
+
+@pytest.mark.parametrize("command", ["funnel", "positions", "stuck", "cohorts"])
+def test_unknown_path_is_one_line(files: tuple[Path, Path], command: str) -> None:
+    journey, events = files
+    result = CliRunner().invoke(cli, [command, str(journey), "--events", str(events),
+                                      "--path", "mian"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: no path 'mian': this journey designs no paths (use 'main')"
+    )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeykit.analytics._kernels import NONE
-from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones
+from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, resolve_path
 from journeykit.analytics.position import _first_reach
 from journeykit.journey.schema import Journey
 
@@ -79,7 +79,7 @@ def cohorts(
     frame: MilestoneFrame | None = None,
 ) -> CohortsResult:
     """Weekly entry cohorts (ISO weeks, UTC) x share reaching each step within ``days``."""
-    chosen = journey.path(path)
+    chosen = resolve_path(journey, path)
     if frame is None:
         frame = fetch_milestones(events, journey, now=now)
     index = {m.id: i for i, m in enumerate(journey.milestones)}

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from journeykit.analytics import _kernels
-from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetch_milestones
+from journeykit.analytics.milestones import (
+    AnalyticsError,
+    MilestoneFrame,
+    fetch_milestones,
+    resolve_path,
+)
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
 from journeykit.journey.schema import Journey, JourneyPath
 
@@ -27,13 +32,6 @@ MODES: tuple[str, ...] = ("ordered", "strict", "any")
 
 def _us(value: timedelta | None) -> int:
     return -1 if value is None else int(value / timedelta(microseconds=1))
-
-
-def _resolve_path(journey: Journey, path: str | None) -> JourneyPath:
-    try:
-        return journey.path(path)
-    except KeyError as exc:
-        raise AnalyticsError(str(exc.args[0])) from None
 
 
 def funnel(
@@ -56,7 +54,7 @@ def funnel(
     """
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
-    chosen = _resolve_path(journey, path)
+    chosen = resolve_path(journey, path)
     ids = list(chosen.milestone_ids)
     _check_exclusions(journey, ids, exclude)
     frame = (

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from journeykit.analytics.compile import compile_rule, event_prefilter, may_overlap
 from journeykit.errors import JourneykitError
-from journeykit.journey.schema import Journey, Milestone
+from journeykit.journey.schema import Journey, JourneyPath, Milestone
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -29,6 +29,14 @@ _US = np.timedelta64(1, "us")
 
 class AnalyticsError(JourneykitError):
     """An analysis asked for something the journey or the data cannot give."""
+
+
+def resolve_path(journey: Journey, path: str | None) -> JourneyPath:
+    """The journey's path, or an error a user can act on (with a did-you-mean)."""
+    try:
+        return journey.path(path)
+    except KeyError as exc:
+        raise AnalyticsError(str(exc.args[0])) from None
 
 
 def _measurable(journey: Journey, ids: Sequence[str] | None) -> list[tuple[int, Milestone]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeykit.analytics._kernels import NONE
-from journeykit.analytics.milestones import MilestoneFrame, _to_us, fetch_milestones
+from journeykit.analytics.milestones import MilestoneFrame, _to_us, fetch_milestones, resolve_path
 from journeykit.analytics.results import _iso, _Tabular
 from journeykit.journey.schema import Journey, JourneyPath
 
@@ -103,7 +103,7 @@ def positions(
     frame: MilestoneFrame | None = None,
 ) -> PositionsResult:
     """Every customer's furthest milestone on ``path``, its status and their strays."""
-    chosen = journey.path(path)
+    chosen = resolve_path(journey, path)
     if frame is None:
         frame = fetch_milestones(events, journey, now=now)
     seen = last_seen(events, now)
