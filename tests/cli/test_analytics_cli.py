@@ -137,9 +137,20 @@ def test_needs_exactly_one_source(files: tuple[Path, Path]) -> None:
 @pytest.mark.parametrize("command", ["funnel", "positions", "stuck", "cohorts"])
 def test_unknown_path_is_one_line(files: tuple[Path, Path], command: str) -> None:
     journey, events = files
-    result = CliRunner().invoke(cli, [command, str(journey), "--events", str(events),
-                                      "--path", "mian"])
+    result = CliRunner().invoke(
+        cli, [command, str(journey), "--events", str(events), "--path", "mian"]
+    )
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "Error: no path 'mian': this journey designs no paths (use 'main')"
     )
+
+
+def test_any_order_refuses_exclusions(files: tuple[Path, Path]) -> None:
+    journey, events = files
+    result = CliRunner().invoke(
+        cli,
+        ["funnel", str(journey), "--events", str(events), "--mode", "any", "--exclude", "purchase"],
+    )
+    assert result.exit_code == 1
+    assert "exclude works with ordered and strict funnels, not with mode 'any'" in result.stderr

@@ -54,6 +54,9 @@ def funnel(
     """
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
+    if mode == "any" and exclude:
+        # Exclusions sit between two consecutive steps; any-order attempts have no such order.
+        raise AnalyticsError("exclude works with ordered and strict funnels, not with mode 'any'")
     chosen = resolve_path(journey, path)
     ids = list(chosen.milestone_ids)
     _check_exclusions(journey, ids, exclude)
