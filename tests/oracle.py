@@ -328,12 +328,11 @@ def _ordered_outcome(tags: list[_Tagged], spec: _Spec, now: datetime) -> _Outcom
 
 def _has_time_left(spec: _Spec, best: list[Attempt], now: datetime) -> bool:
     """Some attempt reaching the furthest step j can still go on at ``now``."""
-    if spec.window is None:
-        return True
     j = best[0][-1].step
     nxt = spec.steps[j + 1].within if j + 1 < len(spec.steps) else None
     return any(
-        now - a[0].event.time <= spec.window and (nxt is None or now - a[-1].event.time <= nxt)
+        (spec.window is None or now - a[0].event.time <= spec.window)
+        and (nxt is None or now - a[-1].event.time <= nxt)
         for a in best
     )
 
@@ -363,7 +362,7 @@ def funnel(
     For step j (1-based): ``customers`` = customers whose furthest step >= j; ``dropped`` and
     ``in_progress`` split the customers whose furthest step == j < last; a customer is in progress
     when some attempt reaching j has ``now - t1 <= window`` and, if step j+1 has ``within``,
-    ``now - tj <= within``; with ``window=None`` nobody has dropped. The chosen attempt is the
+    ``now - tj <= within`` (with ``window=None`` only the per-step window can close). The chosen attempt is the
     earliest start that reaches the furthest step. Shape: see the module docstring.
     """
     spec = _Spec(journey.path(path).steps, window, mode, frozenset(exclude))

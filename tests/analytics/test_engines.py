@@ -70,11 +70,6 @@ def test_duckdb_and_spark_agree(journey: Journey, log: pa.Table, spark_events: A
     assert _results(spark_events, journey) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ibis 12's PySpark JSON unwrap UDF json.loads()es the already-unquoted string that "
-    "GET_JSON_OBJECT returns, so string property conditions fail on Spark",
-)
 def test_duckdb_and_spark_agree_on_property_rules(
     journey: Journey, log: pa.Table, spark_events: Any
 ) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
+from journeykit.errors import JourneykitError
 from journeykit.journey.schema import Condition, EventRule
 
 if TYPE_CHECKING:
@@ -30,15 +31,73 @@ def _any(preds: Sequence[ir.BooleanValue]) -> ir.BooleanValue:
     return reduce(lambda a, b: a | b, preds) if preds else ibis.literal(False)
 
 
+# Spark's own JSON functions, through its VARIANT type (Spark >= 4.0). Ibis 12's generic JSON
+# unwrapping on PySpark runs a Python UDF that json-decodes the already unquoted text and so loses
+# every string property; these builtins keep the work in the JVM and know each value's type.
+# (The declared types only steer Ibis; Spark sees the nested calls as written.)
+@ibis.udf.scalar.builtin(name="try_parse_json")  # type: ignore[untyped-decorator]
+def _spark_parse(js: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
+@ibis.udf.scalar.builtin(name="variant_get")  # type: ignore[untyped-decorator]
+def _spark_get(v: str, path: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
+@ibis.udf.scalar.builtin(name="schema_of_variant")  # type: ignore[untyped-decorator]
+def _spark_type(v: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
+@ibis.udf.scalar.builtin(name="try_variant_get")  # type: ignore[untyped-decorator]
+def _spark_text(v: str, path: str, type_: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
+@ibis.udf.scalar.builtin(name="try_variant_get")  # type: ignore[untyped-decorator]
+def _spark_number(v: str, path: str, type_: str) -> float:  # type: ignore[empty-body]
+    ...
+
+
+@ibis.udf.scalar.builtin(name="try_variant_get")  # type: ignore[untyped-decorator]
+def _spark_flag(v: str, path: str, type_: str) -> bool:  # type: ignore[empty-body]
+    ...
+
+
+_SPARK_NUMBERS = "^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL)"
+
+
+def _on_spark(events: ir.Table) -> bool:
+    try:
+        return bool(ibis.get_backend(events).name == "pyspark")
+    except Exception:  # an unbound table: compiled for no engine in particular
+        return False
+
+
 class _Scalar:
     """One JSON property, seen through each of its possible scalar types."""
 
-    def __init__(self, events: ir.Table, key: str) -> None:
-        raw = events.properties.cast("json")[key]
-        self.text = raw.str
-        self.number = raw.unwrap_as("float64")
-        self.flag = raw.bool
+    def __init__(self, events: ir.Table, key: str, spark: bool = False) -> None:
+        if spark:
+            self._spark(events, key)
+        else:
+            raw = events.properties.cast("json")[key]
+            self.text = raw.str
+            self.number = raw.unwrap_as("float64")
+            self.flag = raw.bool
         self.present = self.text.notnull() | self.number.notnull() | self.flag.notnull()
+
+    def _spark(self, events: ir.Table, key: str) -> None:
+        if "'" in key or "]" in key:
+            raise JourneykitError(f"property {key!r}: quotes and ']' in keys do not work on Spark")
+        path = f"$['{key}']"
+        doc = _spark_parse(events.properties)
+        kind = _spark_type(_spark_get(doc, path))
+        self.text = ibis.ifelse(kind == "STRING", _spark_text(doc, path, "string"), ibis.null())
+        is_number = kind.re_search(_SPARK_NUMBERS)
+        self.number = ibis.ifelse(is_number, _spark_number(doc, path, "double"), ibis.null())
+        self.flag = ibis.ifelse(kind == "BOOLEAN", _spark_flag(doc, path, "boolean"), ibis.null())
 
     def typed(self, value: Any) -> ir.Value:
         if isinstance(value, bool):
@@ -53,7 +112,7 @@ def _member(column: ir.Value, values: Sequence[Any]) -> ir.BooleanValue:
 
 
 def _property(events: ir.Table, key: str, cond: Condition) -> ir.BooleanValue:
-    prop = _Scalar(events, key)
+    prop = _Scalar(events, key, _on_spark(events))
     preds: list[ir.BooleanValue] = []
     if cond.exists is not None:
         preds.append(prop.present if cond.exists else ~prop.present)

@@ -128,14 +128,18 @@ def _run(
     level = np.empty(frame.customers, dtype=np.int64)
     is_open = np.empty(frame.customers, dtype=np.bool_)
     times: np.ndarray | None = None
+    # Repeated keys mean one event reached several milestones; those customers need the exact
+    # search so that one event serves one step.
+    shared = bool(len(key)) and np.unique(key).size < len(key)
     if mode == "any":
-        _kernels.any_order_funnel(
-            offsets, step, ts, k_steps, optional, _us(window), frame.now, level, is_open
-        )
+        too_many = _kernels.any_order_funnel(
+            offsets, step, ts, key, k_steps, optional, _us(window), frame.now, shared, level,
+            is_open,
+        )  # fmt: skip
     else:
         within = np.array([_us(s.within) for s in chosen.steps] + [-1], dtype=np.int64)
         times = np.full((frame.customers, k_steps), _kernels.NONE, dtype=np.int64)
-        _kernels.ordered_funnel(
+        too_many = _kernels.ordered_funnel(
             offsets,
             step,
             ts,
@@ -146,9 +150,15 @@ def _run(
             _us(window),
             mode == "strict",
             frame.now,
+            shared,
             level,
             is_open,
             times,
+        )
+    if too_many:
+        raise AnalyticsError(
+            f"{too_many} customer(s) have more than 62 events at one timestamp that each reach "
+            "several milestones of the path; make the milestones' rules overlap less"
         )
     entered = level >= 0
     customers = frame.customer_ids[entered]
