@@ -574,9 +574,9 @@ def _check_community(c: Community, milestones: set[str]) -> Iterator[tuple[Loc, 
             )
     for loc, ns in stars:
         for key in ("milestone", "among"):
-            mid = getattr(ns, key, None)
-            if mid is not None and mid not in milestones:
-                yield (*loc, key), _unknown("milestone", mid, milestones)
+            named: str | None = getattr(ns, key, None)
+            if named is not None and named not in milestones:
+                yield (*loc, key), _unknown("milestone", named, milestones)
         if ns is not None and ns.milestone in c.milestones:
             yield (
                 (*loc, "milestone"),
