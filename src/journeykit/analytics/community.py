@@ -35,6 +35,7 @@ from journeykit.analytics.milestones import (
     resolve_path,
 )
 from journeykit.analytics.results import _iso, _Tabular
+from journeykit.errors import did_you_mean
 from journeykit.journey.schema import Community, Journey, NorthStar, Role
 
 if TYPE_CHECKING:
@@ -86,8 +87,11 @@ def choose_role(journey: Journey, role: int | str | None = None) -> tuple[Role, 
     for r, ns in measured:
         if r.objective == role and ns is not None:
             return r, ns
-    known = ", ".join(str(r.objective) for r, _ in measured)
-    raise AnalyticsError(f"no role with objective {role!r} and a north star (known: {known})")
+    known = [str(r.objective) for r, _ in measured]
+    hint = did_you_mean(role, known)
+    raise AnalyticsError(
+        f"no role with objective {role!r} and a north star{hint} (known: {', '.join(known)})"
+    )
 
 
 def _entry_milestone(journey: Journey, ns: NorthStar, path: str | None) -> str:
@@ -275,7 +279,8 @@ def _outcome_values(d: _Data, ns: NorthStar, end: np.ndarray) -> np.ndarray:
     if ns.metric == "median_days_to":
         days: np.ndarray = np.where(reached, (at - d.entry) / DAY_US, np.nan)
         return days
-    return reached.astype(np.float64)
+    flags: np.ndarray = reached.astype(np.float64)
+    return flags
 
 
 def _summary(values: np.ndarray, metric: str) -> float | None:
