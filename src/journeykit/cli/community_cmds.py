@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
 from journeykit.cli.analytics_cmds import InputError, Measure, emit, source_options
-from journeykit.cli.output import err_console
+from journeykit.cli.output import err_console, out_console
 from journeykit.journey.durations import parse_duration
 
 
@@ -176,6 +177,42 @@ def levels(m: Measure, period: str | None, top: int) -> None:
             shown = ", ".join(f"{p.customer_id} ({p.level}, love {p.love:.1f})"
                               for p in people[:top])  # fmt: skip
             err_console.print(f"{name} ({len(people):,}): {shown or '-'}", highlight=False)
+
+
+def print_demo_community(journey: Any, workspace: Path) -> None:
+    """The demo's community section: purpose apart from roles, impact, north star, levels."""
+    from journeykit.analytics.community import impact as run_impact
+    from journeykit.analytics.community import north_star
+    from journeykit.analytics.levels import engagement_levels
+    from journeykit.engine import connect
+
+    c = journey.community
+    if c is None:
+        return
+    out = out_console
+    out.print(f"\n  COMMUNITY\n  purpose (why members belong): {c.purpose}", highlight=False)
+    for r in c.all_roles:
+        ns = f"; north star: {r.north_star.title or r.north_star.milestone}" if r.north_star else ""
+        out.print(f"  role ({r.objective or 'role'}): {r.description}{ns}", highlight=False)
+    if not c.north_stars:
+        return
+    events = connect().events(str(workspace))
+    result = run_impact(events, journey)
+    out.print()
+    out.print(impact_table(result))
+    out.print(f"  {result.caveat}", highlight=False, markup=False)
+    star = north_star(events, journey)
+    series = ", ".join(f"{p.period:%b} {_num(p.value, star.metric)}" for p in star.points)
+    out.print(
+        f"\n  north star {star.title}: {_num(star.value, star.metric)} "
+        f"(target {_num(star.target, star.metric)}); by entry month: {series}",
+        highlight=False,
+    )
+    if c.activity_milestones:
+        lv = engagement_levels(events, journey)
+        counts = ", ".join(f"{k} {v:,}" for k, v in lv.counts.items())
+        out.print(f"  engagement levels now: {counts}; drifting away {len(lv.drifting_away):,}, "
+                  f"new and promising {len(lv.new_and_promising):,}", highlight=False)  # fmt: skip
 
 
 def register(group: click.Group) -> None:
