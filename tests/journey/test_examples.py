@@ -38,7 +38,7 @@ def test_example_uses_every_section(example_path: Path) -> None:
     assert {m.moment for m in j.milestones} >= {"celebrate", "breakdown"}
     assert all(m.when is not None for m in j.milestones)
     assert len(j.paths) >= 2 and any(s.optional for p in j.paths for s in p.steps)
-    assert j.touchpoints and j.community and j.community.north_star
+    assert j.touchpoints and j.community and j.community.north_stars and j.community.activity
     assert "stages" in j.model_fields_set
 
 

@@ -1,7 +1,9 @@
 """Analyses over the canonical events table on any engine: the design meets the data."""
 
 from journeykit.analytics.cohorts import CohortsResult, cohorts
+from journeykit.analytics.community import ImpactResult, NorthStarResult, impact, north_star
 from journeykit.analytics.funnel import funnel
+from journeykit.analytics.levels import LevelsResult, engagement_levels
 from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, milestone_log
 from journeykit.analytics.paths import PathsResult, paths
 from journeykit.analytics.position import PositionsResult, positions
@@ -11,14 +13,20 @@ __all__ = [
     "CohortsResult",
     "FunnelResult",
     "FunnelStep",
+    "ImpactResult",
+    "LevelsResult",
     "MilestoneFrame",
+    "NorthStarResult",
     "PathsResult",
     "PositionsResult",
     "TimeStats",
     "cohorts",
+    "engagement_levels",
     "fetch_milestones",
     "funnel",
+    "impact",
     "milestone_log",
+    "north_star",
     "paths",
     "positions",
 ]

@@ -63,6 +63,9 @@ def demo(directory: Path, template: str) -> None:
     print_outline(journey, out_console, source=ws.journey_file.name)
     _simulate_and_import(journey, ws)
     _measure(journey, ws)
+    from journeykit.cli.community_cmds import print_demo_community
+
+    print_demo_community(journey, ws.root)
     from journeykit.cli.discover_cmds import print_demo_themes
 
     print_demo_themes(out_console)

@@ -6,7 +6,9 @@ lognormal with a median of a third of the step's ``expected_within`` (or ``withi
 arrive on time and about one in eight is late (stuck, as the design judges it). On the way:
 optional steps skipped, some milestones reached but never logged (strays), some earlier milestones
 repeated later (backwards), milestones of no path now and then (off path), noise events whose
-names no rule uses, and a quarter of those who drop off go silent. Every milestone event is drawn
+names no rule uses, and a quarter of those who drop off go silent. When the journey weighs
+community ``activity``, some customers (more of those who go further) join the community and
+take part now and then until they drift away. Every milestone event is drawn
 to match its ``when`` rule; the first event also matches the persona's ``segment`` rule when one
 event can do both, else a separate segment event comes first. Optional exact duplicates and late
 rows (file order differs from time order).
@@ -110,6 +112,7 @@ def simulate(journey: Journey, options: SimulationOptions) -> pa.Table:
         _walk(journey, path, walk, rng, milestone_codes, log)
     _strays(journey, paths, milestone_codes, rng, start, last, depth, log)
     _noise(rng, noise_codes, start, last, depth, log)
+    _community(journey, options.seed, milestone_codes, start, depth, log)
     return _table(journey, catalog, log, options, rng, horizon)
 
 
@@ -245,6 +248,43 @@ def _noise(
     when = start[who] + rng.random(who.size) * span[who]
     codes, weights = noise
     log.add(who, when, codes[rng.choice(codes.size, who.size, p=weights)])
+
+
+def _community(
+    journey: Journey,
+    seed: int,
+    codes: dict[str, np.ndarray],
+    start: np.ndarray,
+    depth: np.ndarray,
+    log: _Log,
+) -> None:
+    """Community activity: joins (likelier for those who went further), then events at a
+    personal rate until the member drifts away; heavier-weighted activities are rarer.
+
+    A separate random stream, so journeys without community activity simulate as before.
+    """
+    activity = journey.community.activity if journey.community else {}
+    names = [m for m in activity if m in codes]
+    if not names:
+        return
+    rng = np.random.default_rng([seed, 9])
+    n = start.size
+    reach = depth / max(int(depth.max(initial=0)), 1)
+    member = np.flatnonzero(rng.random(n) < 0.1 + 0.5 * reach)
+    joined = start[member] + rng.exponential(7 * 86_400, member.size)
+    drift = joined + rng.exponential(45 * 86_400, member.size)
+    weekly = rng.gamma(1.5, 1.0 / 1.5, member.size)
+    count = 1 + rng.poisson(weekly * (drift - joined) / (7 * 86_400))
+    who = np.repeat(np.arange(member.size), count)
+    first = np.r_[0, np.cumsum(count)[:-1]]
+    when = joined[who] + rng.random(who.size) * (drift - joined)[who]
+    when[first] = joined
+    odds = np.array([1.0 / activity[m] for m in names])
+    pick = rng.choice(len(names), who.size, p=odds / odds.sum())
+    for k, name in enumerate(names):
+        rows = pick == k
+        variant = codes[name][rng.integers(0, VARIANTS, int(rows.sum()))]
+        log.add(member[who[rows]], when[rows], variant)
 
 
 def _table(

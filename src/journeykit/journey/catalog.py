@@ -1,4 +1,5 @@
-"""The catalogs shipped with journeykit: milestone kinds, lifecycle stages, discovery questions."""
+"""The catalogs shipped with journeykit: milestone kinds, lifecycle stages, discovery questions,
+and the business objectives a community can serve."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ class Question:
     text: dict[str, str]  # language code -> question
 
 
+@dataclass(frozen=True)
+class CommunityObjective:
+    id: str
+    title: str
+    description: str
+    suggested_metric: str
+    example: str
+
+
 def _read(name: str) -> list[dict[str, Any]]:
     text = resources.files("journeykit.journey").joinpath("catalog", name).read_text("utf-8")
     data: list[dict[str, Any]] = YAML(typ="safe").load(text)
@@ -55,3 +65,8 @@ def default_stages() -> tuple[StageTemplate, ...]:
 @cache
 def question_bank() -> tuple[Question, ...]:
     return tuple(Question(**row) for row in _read("questions.yaml"))
+
+
+@cache
+def community_objectives() -> dict[str, CommunityObjective]:
+    return {row["id"]: CommunityObjective(**row) for row in _read("community_objectives.yaml")}

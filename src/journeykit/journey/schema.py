@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -313,25 +313,135 @@ class Touchpoint(Strict):
     description: str = ""
 
 
+ObjectiveId = Literal[
+    "support", "product_feedback", "acquisition", "contribution", "engagement", "success"
+]  # fmt: skip
+Metric = Literal["share_reaching", "repeat_rate", "per_customer", "median_days_to"]
+
+
 class NorthStar(Strict):
-    """The metric that measures the community's role for the business."""
+    """The metric that measures a community role for the business, defined on the event data.
+
+    ``share_reaching``: share of customers who reach ``milestone``; ``repeat_rate``: share who
+    reach it at least twice (repeat purchase rate); ``per_customer``: events of ``milestone`` per
+    customer (referrals per member); ``median_days_to``: median days from entry to ``milestone``
+    (time to activation). Customers enter at ``among`` (default: the first step of the first
+    path); ``within`` counts only what happens that long after entry.
+    """
 
     title: str = ""
-    metric: Literal["share_reaching", "per_customer", "median_days_to"] = "share_reaching"
+    metric: Metric = "share_reaching"
     milestone: Slug
+    among: Slug | None = Field(
+        None, description="Count only customers who reached this milestone; entry is its time."
+    )
+    within: Duration | None = Field(
+        None, description="Count the outcome only this long after entry."
+    )
     target: float
     direction: Literal["up", "down"] = "up"
 
+    @model_validator(mode="after")
+    def _target_fits_the_metric(self) -> Self:
+        if self.metric in ("share_reaching", "repeat_rate") and not 0 <= self.target <= 1:
+            raise ValueError(f"a {self.metric} target is a share from 0 to 1, got {self.target}")
+        if self.target < 0:
+            raise ValueError(f"expected a target of 0 or more, got {self.target}")
+        return self
+
+
+class Role(Strict):
+    """What the community does for the business: an objective from the catalog, in words, with
+    the north star that measures it. (``objective`` is None only for the one-line ``role`` form.)
+    """
+
+    objective: ObjectiveId | None = None
+    description: str = ""
+    north_star: NorthStar | None = None
+
+
+class Levels(Strict):
+    """How engagement levels are drawn (docs/metrics.md, "Engagement levels").
+
+    ``percentile`` (default): among active members, the top 10% by love are advocates, the next
+    25% contributors, the rest participants. ``threshold``: love of at least ``advocates`` or
+    ``contributors``. Either way a member with no activity for ``inactive_after`` is inactive.
+    """
+
+    by: Literal["percentile", "threshold"] = "percentile"
+    advocates: float | None = Field(None, gt=0, description="Threshold mode: least love.")
+    contributors: float | None = Field(None, gt=0, description="Threshold mode: least love.")
+    inactive_after: Duration = Field(timedelta(days=90))
+    period: Literal["week", "month"] = "month"
+
+    @model_validator(mode="after")
+    def _thresholds_match_the_mode(self) -> Self:
+        given = self.advocates is not None or self.contributors is not None
+        if self.by == "percentile" and given:
+            raise ValueError("advocates and contributors thresholds need 'by: threshold'")
+        if self.by == "threshold":
+            if self.advocates is None or self.contributors is None:
+                raise ValueError(
+                    "'by: threshold' needs both advocates and contributors (least love)"
+                )
+            if self.advocates <= self.contributors:
+                raise ValueError(
+                    "expected advocates > contributors, "
+                    f"got {self.advocates} <= {self.contributors}"
+                )
+        return self
+
 
 class Community(Strict):
-    """Purpose: why members belong. Role: what the community does for the business."""
+    """Purpose: why members belong, in their words. Role: what the community does for the
+    business, measured by a north star. Kept apart on purpose: teams mix them up.
+
+    ``roles`` is the full form; ``role`` (one line of text) with ``north_star`` is the short
+    form of one role, kept as written. ``activity`` weighs each community milestone for the
+    engagement levels.
+    """
 
     purpose: str = Field(min_length=1)
-    role: str = Field(min_length=1)
-    north_star: NorthStar | None = None
+    role: str | None = Field(None, min_length=1, description="Short form: one role in words.")
+    north_star: NorthStar | None = Field(None, description="Short form: the role's north star.")
+    roles: tuple[Role, ...] = ()
     milestones: tuple[Slug, ...] = Field(
         (), description="Milestones that mark a member as participating (joined, first post)."
     )
+    activity: dict[Slug, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Weight of each community milestone's events for engagement levels (love).",
+    )
+    levels: Levels | None = None
+
+    @model_validator(mode="after")
+    def _one_form_of_roles(self) -> Self:
+        if self.roles and (self.role is not None or self.north_star is not None):
+            raise ValueError(
+                "give either 'roles' (a list) or the short form 'role' with 'north_star', not both"
+            )
+        if not self.roles and self.role is None:
+            raise ValueError(
+                "expected 'roles' (each with an objective and a north star) or 'role' "
+                "(the role in words)"
+            )
+        return self
+
+    @property
+    def all_roles(self) -> tuple[Role, ...]:
+        """Every role in the full form; the short form is one role without an objective."""
+        if self.roles:
+            return self.roles
+        return (Role(description=self.role or "", north_star=self.north_star),)
+
+    @property
+    def north_stars(self) -> tuple[NorthStar, ...]:
+        return tuple(r.north_star for r in self.all_roles if r.north_star is not None)
+
+    @property
+    def activity_milestones(self) -> tuple[str, ...]:
+        """Milestones that count as community activity: the weighted ones, else the markers."""
+        return tuple(self.activity) or self.milestones
 
 
 class ReferenceProblems(ValueError):
@@ -442,13 +552,39 @@ def _check_references(j: Journey) -> Iterator[tuple[Loc, str]]:
             if end not in milestones:
                 yield ("touchpoints", i, key), _unknown("milestone", end, milestones)
     if j.community is not None:
-        for i, mid in enumerate(j.community.milestones):
-            if mid not in milestones:
-                yield ("community", "milestones", i), _unknown("milestone", mid, milestones)
-        ns = j.community.north_star
-        if ns is not None and ns.milestone not in milestones:
-            loc: Loc = ("community", "north_star", "milestone")
-            yield loc, _unknown("milestone", ns.milestone, milestones)
+        yield from _check_community(j.community, milestones)
+
+
+def _check_community(c: Community, milestones: set[str]) -> Iterator[tuple[Loc, str]]:
+    for i, mid in enumerate(c.milestones):
+        if mid not in milestones:
+            yield ("community", "milestones", i), _unknown("milestone", mid, milestones)
+    for mid in c.activity:
+        if mid not in milestones:
+            yield ("community", "activity", mid), _unknown("milestone", mid, milestones)
+    stars: list[tuple[Loc, NorthStar | None]] = [(("community", "north_star"), c.north_star)]
+    stars += [
+        (("community", "roles", i, "north_star"), r.north_star) for i, r in enumerate(c.roles)
+    ]
+    for i, r in enumerate(c.roles):
+        if r.objective is None:
+            yield (
+                ("community", "roles", i, "objective"),
+                (f"required, but missing (one of: {', '.join(get_args(ObjectiveId))})"),
+            )
+    for loc, ns in stars:
+        for key in ("milestone", "among"):
+            named: str | None = getattr(ns, key, None)
+            if named is not None and named not in milestones:
+                yield (*loc, key), _unknown("milestone", named, milestones)
+        if ns is not None and ns.milestone in c.milestones:
+            yield (
+                (*loc, "milestone"),
+                (
+                    f"{ns.milestone!r} marks community participation; the north star measures "
+                    "what the community does for the business, so it needs another milestone"
+                ),
+            )
 
 
 def _check_paths(j: Journey, milestones: set[str]) -> Iterator[tuple[Loc, str]]:
