@@ -122,8 +122,11 @@ def read_summary(path: str | Path, *, time_unit: str | None = None) -> RFM:
     try:
         return _from_columns(columns, time_unit=time_unit)
     except RFMError as exc:
-        row = exc.row + first_line if exc.row is not None and first_line else exc.row
-        raise RFMError(exc.message, column=exc.column, row=row, path=path) from None
+        if exc.row is not None and first_line:
+            raise RFMError(
+                exc.message, column=exc.column, line=exc.row + first_line, path=path
+            ) from None
+        raise RFMError(exc.message, column=exc.column, row=exc.row, path=path) from None
 
 
 def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | None) -> RFM:
@@ -139,14 +142,18 @@ def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | N
     numeric = {
         k: _as_float(name, values) for k, (name, values) in found.items() if k != "customer_id"
     }
-    return RFM(
-        frequency=numeric["frequency"],  # type: ignore[arg-type]  # checked and cast on creation
-        recency=numeric["recency"],
-        T=numeric["T"],
-        monetary_value=numeric.get("monetary_value"),
-        customer_id=found["customer_id"][1] if "customer_id" in found else None,
-        time_unit=time_unit,
-    )
+    try:
+        return RFM(
+            frequency=numeric["frequency"],  # type: ignore[arg-type]  # checked and cast on creation
+            recency=numeric["recency"],
+            T=numeric["T"],
+            monetary_value=numeric.get("monetary_value"),
+            customer_id=found["customer_id"][1] if "customer_id" in found else None,
+            time_unit=time_unit,
+        )
+    except RFMError as exc:  # name the column as the file spells it (x, not frequency)
+        spelled = found[exc.column][0] if exc.column in found else exc.column
+        raise RFMError(exc.message, column=spelled, row=exc.row) from None
 
 
 def _as_float(column: str, values: npt.NDArray[Any]) -> FloatArray:
