@@ -152,7 +152,8 @@ def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | N
             time_unit=time_unit,
         )
     except RFMError as exc:  # name the column as the file spells it (x, not frequency)
-        spelled = found[exc.column][0] if exc.column in found else exc.column
+        where = found.get(exc.column or "")
+        spelled = where[0] if where is not None else exc.column
         raise RFMError(exc.message, column=spelled, row=exc.row) from None
 
 
