@@ -153,8 +153,8 @@ def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | N
         )
     except RFMError as exc:  # name the column as the file spells it (x, not frequency)
         where = found.get(exc.column or "")
-        spelled = where[0] if where is not None else exc.column
-        raise RFMError(exc.message, column=spelled, row=exc.row) from None
+        as_written = where[0] if where is not None else exc.column
+        raise RFMError(exc.message, column=as_written, row=exc.row) from None
 
 
 def _as_float(column: str, values: npt.NDArray[Any]) -> FloatArray:
