@@ -20,6 +20,7 @@ from journeykit.clv.models import (
     Renewals,
     ShiftedBetaGeometric,
     ShiftedBetaGeoParams,
+    read_renewals,
 )
 from journeykit.clv.rfm import RFM, read_summary
 from journeykit.clv.simple import (
@@ -81,6 +82,7 @@ __all__ = [
     "discounted_clv",
     "holdout_check",
     "journey_customers",
+    "read_renewals",
     "read_summary",
     "rfm_from_transactions",
     "simple_clv",

@@ -78,7 +78,10 @@ class ParetoNBD(Model[ParetoNBDParams]):
         def loglik_on(data: Summary) -> LogLik:
             def total(theta: FloatArray) -> float:
                 p = ParetoNBDParams(*np.exp(theta))
-                return dot(data.weight, individual_log_likelihood(p, data.xf, data.t_x, data.T))
+                # Far from the optimum 2F1 can overflow; a non-finite total is rejected anyway.
+                with np.errstate(invalid="ignore", over="ignore"):
+                    ll = individual_log_likelihood(p, data.xf, data.t_x, data.T)
+                return dot(data.weight, ll)
 
             return lambda theta: (total(theta), numeric_gradient(total, theta))
 
