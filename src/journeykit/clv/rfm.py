@@ -178,7 +178,16 @@ def _require(bad: npt.NDArray[np.bool_], column: str, what: str, values: npt.NDA
     if row is not None:
         n = int(bad.sum())
         more = f" ({n - 1} more rows like it)" if n > 1 else ""
-        raise RFMError(f"{values[row]!r} {what}{more}", column=column, row=row)
+        raise RFMError(f"{_shown(values[row])} {what}{more}", column=column, row=row)
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: 31 not np.float64(31.0), 'two' quoted."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return repr(value)
 
 
 def _normalise_and_check(rfm: RFM) -> None:

@@ -113,7 +113,7 @@ def read_renewals(path: str | Path) -> Renewals:
 def _numbers(values: Any, column: str, path: Path) -> FloatArray:
     import pandas as pd
 
-    parsed = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    parsed: FloatArray = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(parsed)
     if bad.any():
         row = int(np.argmax(bad))
