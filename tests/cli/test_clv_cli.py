@@ -271,7 +271,7 @@ def test_value_by_persona(journey_files: tuple[Path, Path]) -> None:
             "0.1",
             "--format",
             "json",
-        )  # fmt: skip
+        )
     )
     assert list(out["groups"]) == ["persona"]
     assert out["best"]["persona"] == out["groups"]["persona"][0]["group"]

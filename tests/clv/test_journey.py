@@ -5,11 +5,11 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pytest
+from tests.builders import events_for, to_arrow
 
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
 from journeykit.journey import parse_journey
-from tests.builders import events_for, to_arrow
 
 JOURNEY = """\
 id: shop
