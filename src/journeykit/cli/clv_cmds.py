@@ -457,3 +457,47 @@ def value_table(result: Any) -> Table:
 
 def register(group: click.Group) -> None:
     group.add_command(clv)
+
+
+def print_demo_clv(events: Any, journey: Any, console: Any) -> None:
+    """The CLV section of ``journeykit demo``: the simple formula by route (numpy only), then
+    expected value by persona and route when the ``clv`` extra (scipy) is installed."""
+    from journeykit.clv.errors import RFMError
+    from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
+    from journeykit.errors import MissingExtraError
+
+    data = journey_customers(events, journey, unit="weeks", top_paths=3)
+    bought_again = int((data.summary.frequency > 0).sum())
+    console.print(
+        f"\n  customer lifetime value (journeykit clv ...): {len(data):,} customers bought, "
+        f"{bought_again:,} again",
+        highlight=False,
+        markup=False,
+    )
+    simple = simple_clv_by(data, "path")
+    o = simple.overall
+    console.print(
+        f"  simple formula: {o.average_purchase_value.value:,.2f} per purchase x "
+        f"{o.purchase_frequency.value:.3f} purchases a week x {o.lifespan.value:.2f} weeks "
+        f"= {o.clv:,.2f}; by route to the first purchase:",
+        highlight=False,
+        markup=False,
+    )
+    for g in sorted(simple.groups, key=lambda g: -g.clv):
+        line = f"   {g.clv:8,.2f}  {g.group} ({g.customers:,})"
+        console.print(line, highlight=False, markup=False)
+    try:
+        # 90 simulated days are short for the model: a small penalizer keeps the fit converged.
+        value = clv_by_journey(data, penalizer=0.01, by=("persona", "path"))
+    except (MissingExtraError, RFMError) as exc:
+        console.print(f"  expected CLV skipped: {exc}", markup=False, highlight=False)
+        return
+    console.print(
+        f"  expected 12-month CLV (BG/NBD + Gamma-Gamma, 1% a month): "
+        f"{value.overall.clv:,.2f} per customer",
+        highlight=False,
+        markup=False,
+    )
+    for g in value.groups:
+        line = f"   {g.clv:8,.2f}  {g.by} {g.group} ({g.customers:,})"
+        console.print(line, highlight=False, markup=False)
