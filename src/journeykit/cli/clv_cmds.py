@@ -498,6 +498,6 @@ def print_demo_clv(events: Any, journey: Any, console: Any) -> None:
         highlight=False,
         markup=False,
     )
-    for g in value.groups:
-        line = f"   {g.clv:8,.2f}  {g.by} {g.group} ({g.customers:,})"
+    for v in value.groups:
+        line = f"   {v.clv:8,.2f}  {v.by} {v.group} ({v.customers:,})"
         console.print(line, highlight=False, markup=False)
