@@ -93,9 +93,10 @@ def _maximise(
     runs = [_minimise(first, np.asarray(s, float), first_n, penalizer) for s in starts]
     best = min(runs, key=lambda run: float(run.fun))
     iterations = sum(int(run.nit) for run in runs)
-    theta, ok, message = np.asarray(best.x, float), bool(best.success), _text(best.message)
+    # The optimiser's success flag is not used: _diagnose judges by the gradient.
+    theta, message = np.asarray(best.x, float), _text(best.message)
     if screen is not None:
-        theta, ok, message, steps = _polish(loglik, first, theta, customers, first_n, penalizer)
+        theta, _, message, steps = _polish(loglik, first, theta, customers, first_n, penalizer)
         iterations += steps
     information = (hessian or (lambda t: _hessian(loglik, t)))(theta)
     return _diagnose(
