@@ -87,3 +87,36 @@ def _bg_unconditional(t: float, r: float, alpha: float, a: float, b: float) -> f
         if abs(term) < 1e-17 * abs(total):
             break
     return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * total)
+
+
+def test_pareto_nbd_standard_errors_to_five_digits(cdnow: RFM) -> None:
+    """Against an independent Hessian: Richardson-extrapolated second differences of the
+    log-likelihood over all customers, steps 2e-3 and 1e-3 in log-parameters."""
+    from journeykit.clv.models.pareto_nbd import ParetoNBDParams, individual_log_likelihood
+
+    model = ParetoNBD().fit(cdnow)
+    theta = np.log(np.asarray(model.params_))
+    x = cdnow.frequency.astype(float)
+
+    def ll(t: np.ndarray) -> float:
+        p = ParetoNBDParams(*np.exp(t))
+        return float(individual_log_likelihood(p, x, cdnow.recency, cdnow.T).sum())
+
+    def hessian(h: float) -> np.ndarray:
+        e = np.eye(4) * h
+        return np.array(
+            [
+                [
+                    (ll(theta + e[i] + e[j]) - ll(theta + e[i] - e[j])
+                     - ll(theta - e[i] + e[j]) + ll(theta - e[i] - e[j])) / (4 * h * h)
+                    for j in range(4)
+                ]
+                for i in range(4)
+            ]
+        )  # fmt: skip
+
+    extrapolated = (4 * hessian(1e-3) - hessian(2e-3)) / 3
+    params = np.asarray(model.params_)
+    expected = np.sqrt(np.diag(np.linalg.inv(-extrapolated) * np.outer(params, params)))
+    assert model.standard_errors_ is not None
+    np.testing.assert_allclose(np.asarray(model.standard_errors_), expected, rtol=2e-5)

@@ -103,11 +103,11 @@ def _write(tmp_path: Path, text: str) -> Path:
     ("text", "where"),
     [
         ("ID,x,T\n1,2,30\n", "summary.csv, column 'recency': missing column"),
-        ("ID,x,t_x,T\n1,2,3,30\n2,-1,0,30\n", "summary.csv, row 3, column 'frequency'"),
-        ("frequency,recency,T\n1,2,30\n2,31,30\n", "summary.csv, row 3, column 'recency'"),
-        ("frequency,recency,T\n1.5,2,30\n", "summary.csv, row 2, column 'frequency'"),
-        ("x,t_x,T,zbar\n1,2,30,0\n", "summary.csv, row 2, column 'monetary_value'"),
-        ("x,t_x,T\n1,two,30\n", "summary.csv, row 2, column 't_x'"),
+        ("ID,x,t_x,T\n1,2,3,30\n2,-1,0,30\n", "summary.csv, line 3, column 'x'"),
+        ("frequency,recency,T\n1,2,30\n2,31,30\n", "summary.csv, line 3, column 'recency'"),
+        ("frequency,recency,T\n1.5,2,30\n", "summary.csv, line 2, column 'frequency'"),
+        ("x,t_x,T,zbar\n1,2,30,0\n", "summary.csv, line 2, column 'zbar'"),
+        ("x,t_x,T\n1,two,30\n", "summary.csv, line 2, column 't_x'"),
     ],
 )
 def test_bad_summary_files_name_file_row_and_column(tmp_path: Path, text: str, where: str) -> None:

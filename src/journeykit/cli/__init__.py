@@ -28,6 +28,7 @@ def cli() -> None:
 def _register() -> None:
     from journeykit.cli import (
         analytics_cmds,
+        clv_cmds,
         community_cmds,
         demo,
         discover_cmds,
@@ -35,7 +36,8 @@ def _register() -> None:
         journey_cmds,
     )
 
-    for module in (journey_cmds, events_cmds, analytics_cmds, community_cmds, discover_cmds, demo):
+    commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
+    for module in (*commands, demo):
         module.register(cli)
 
 

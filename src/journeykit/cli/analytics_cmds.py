@@ -81,9 +81,18 @@ _SOURCE_KEYS = ("journey_file", "events_path", "workspace", "table", "engine_url
 
 def source_options(func: Callable[..., None]) -> Callable[..., None]:
     """The options every measure command shares, handed to it as one ``Measure``."""
+    return _with_sources(func, with_path=True)
 
+
+def journey_source_options(func: Callable[..., None]) -> Callable[..., None]:
+    """As ``source_options`` without ``--path``, for analyses of the whole journey (CLV)."""
+    return _with_sources(func, with_path=False)
+
+
+def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[..., None]:
     @functools.wraps(func)
     def command(**kwargs: Any) -> None:
+        kwargs.setdefault("path_id", None)
         measure = _measure(**{k: kwargs.pop(k) for k in _SOURCE_KEYS})
         func(measure, **kwargs)
 
@@ -109,7 +118,6 @@ def source_options(func: Callable[..., None]) -> Callable[..., None]:
             envvar="JOURNEYKIT_ENGINE",
             help="Where queries run: duckdb://, spark://local, or any Ibis backend URL.",
         ),
-        click.option("--path", "path_id", default=None, help="Path id (default: the first)."),
         click.option(
             "--now", default=None, help="Results as of this time (default: latest event)."
         ),
@@ -121,6 +129,9 @@ def source_options(func: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
         ),
     ]
+    if with_path:
+        path = click.option("--path", "path_id", default=None, help="Path id (default: the first).")
+        options.insert(5, path)
     wrapped: Callable[..., None] = command
     for option in reversed(options):
         wrapped = option(wrapped)

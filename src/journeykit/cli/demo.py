@@ -91,6 +91,9 @@ def _measure(journey: Journey, ws: Workspace) -> None:
     for c in placed.stuck()[:5]:
         line = f"   {c.customer_id}: at {c.milestone!r} for {c.waiting_seconds / 86400:.0f} days"
         out_console.print(line, highlight=False, markup=False)
+    from journeykit.cli.clv_cmds import print_demo_clv
+
+    print_demo_clv(events, journey, out_console)
 
 
 def _simulate_and_import(journey: Journey, ws: Workspace) -> None:

@@ -1,7 +1,10 @@
 """Customer lifetime value: RFM summaries, the simple formula and probabilistic models.
 
-scipy (the ``clv`` extra) is imported only when a model is fitted or predicts.
+scipy (the ``clv`` extra) is imported only when a model is fitted or predicts; the journey
+functions (which need the analytics and Ibis) only when first used.
 """
+
+from typing import Any
 
 from journeykit.clv._optim import FitDiagnosis
 from journeykit.clv.errors import ConvergenceError, ModelFileError, NotFittedError, RFMError
@@ -17,6 +20,7 @@ from journeykit.clv.models import (
     Renewals,
     ShiftedBetaGeometric,
     ShiftedBetaGeoParams,
+    read_renewals,
 )
 from journeykit.clv.rfm import RFM, read_summary
 from journeykit.clv.simple import (
@@ -57,8 +61,11 @@ __all__ = [
     "FitResult",
     "GammaGamma",
     "GammaGammaParams",
+    "GroupValue",
     "HoldoutBucket",
     "HoldoutCheck",
+    "JourneyCLV",
+    "JourneyCustomers",
     "ModelFileError",
     "ModifiedBetaGeo",
     "NotFittedError",
@@ -71,14 +78,29 @@ __all__ = [
     "SimpleCLV",
     "SimpleCLVByGroup",
     "calibration_holdout",
+    "clv_by_journey",
     "discounted_clv",
     "holdout_check",
+    "journey_customers",
+    "read_renewals",
     "read_summary",
     "rfm_from_transactions",
     "simple_clv",
+    "simple_clv_by",
     "simple_clv_by_group",
     "simulate_beta_geo",
     "simulate_pareto_nbd",
     "simulate_renewals",
     "simulate_spend",
 ]
+
+_JOURNEY = ("GroupValue", "JourneyCLV", "JourneyCustomers", "clv_by_journey",
+            "journey_customers", "simple_clv_by")  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _JOURNEY:
+        from journeykit.clv import journey
+
+        return getattr(journey, name)
+    raise AttributeError(f"module 'journeykit.clv' has no attribute {name!r}")

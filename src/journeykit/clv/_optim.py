@@ -51,15 +51,19 @@ def maximise(
     customers: float,
     penalizer: float,
     screen: tuple[LogLik, float] | None = None,
+    hessian: Callable[[FloatArray], FloatArray] | None = None,
 ) -> Optimum:
     """Best of several deterministic starts, polished on the full data.
+
+    ``hessian`` (of the log-likelihood in log-parameters) replaces differences of the gradient
+    for the standard errors, where the gradient itself is numeric.
 
     ``screen`` (a log-likelihood on a subsample and its size) runs the starts cheaply; only the
     best one is then optimised on all customers. The penalty ``penalizer * sum(log θ²)`` is on
     the per-customer objective, as lifetimes does (lifetimes penalises θ², not log θ).
     """
     with _single_threaded_blas():
-        return _maximise(loglik, starts, names, customers, penalizer, screen)
+        return _maximise(loglik, starts, names, customers, penalizer, screen, hessian)
 
 
 @contextlib.contextmanager
@@ -83,17 +87,20 @@ def _maximise(
     customers: float,
     penalizer: float,
     screen: tuple[LogLik, float] | None,
+    hessian: Callable[[FloatArray], FloatArray] | None,
 ) -> Optimum:
     first, first_n = screen if screen is not None else (loglik, customers)
     runs = [_minimise(first, np.asarray(s, float), first_n, penalizer) for s in starts]
     best = min(runs, key=lambda run: float(run.fun))
     iterations = sum(int(run.nit) for run in runs)
-    theta, ok, message = np.asarray(best.x, float), bool(best.success), _text(best.message)
+    # The optimiser's success flag is not used: _diagnose judges by the gradient.
+    theta, message = np.asarray(best.x, float), _text(best.message)
     if screen is not None:
-        theta, ok, message, steps = _polish(loglik, first, theta, customers, first_n, penalizer)
+        theta, _, message, steps = _polish(loglik, first, theta, customers, first_n, penalizer)
         iterations += steps
+    information = (hessian or (lambda t: _hessian(loglik, t)))(theta)
     return _diagnose(
-        loglik, theta, ok, message, names, customers, penalizer, len(starts), iterations
+        loglik, theta, information, names, customers, penalizer, len(starts), iterations, message
     )
 
 
@@ -157,22 +164,21 @@ def _minimise(loglik: LogLik, start: FloatArray, n: float, penalizer: float) -> 
 def _diagnose(
     loglik: LogLik,
     theta: FloatArray,
-    ok: bool,
-    message: str,
+    loglik_hessian: FloatArray,
     names: Sequence[str],
     n: float,
     penalizer: float,
     starts: int,
     iterations: int,
+    message: str,
 ) -> Optimum:
     ll, grad = loglik(theta)
     gnorm = float(np.linalg.norm(-grad / n + 2 * penalizer * theta))
-    hessian = _hessian(loglik, theta) - 2 * penalizer * n * np.eye(theta.size)
+    hessian = loglik_hessian - 2 * penalizer * n * np.eye(theta.size)
     covariance, positive = _covariance(-hessian, np.exp(theta))
     at_bound = tuple(nm for nm, t in zip(names, theta, strict=True) if abs(t) >= _BOUND - 1e-6)
     # The gradient decides, not the optimiser's flag: L-BFGS-B reports "ABNORMAL" when its line
     # search cannot improve at float precision, at an optimum as good as a "converged" one.
-    del ok
     converged = gnorm < _GRADIENT_TOLERANCE and positive and not at_bound
     diagnosis = FitDiagnosis(converged, message, gnorm, positive, iterations, starts, at_bound)
     return Optimum(theta, float(ll), covariance, diagnosis)
@@ -209,3 +215,27 @@ def numeric_gradient(
         e[i] = step
         grad[i] = (f(theta + e) - f(theta - e)) / (2 * step)
     return grad
+
+
+def function_hessian(
+    f: Callable[[FloatArray], float], theta: FloatArray, step: float = 1e-3
+) -> FloatArray:
+    """Second differences of the function itself (4 values per entry, 2 on the diagonal).
+
+    Differencing a numeric gradient loses about half the digits twice (Pareto/NBD standard
+    errors came out to 2-3 digits); this keeps 5-6 on CDNOW with fewer evaluations (33 vs 64).
+    """
+    k = theta.size
+    e = np.eye(k) * step
+    centre = f(theta)
+    h = np.empty((k, k))
+    for i in range(k):
+        h[i, i] = (f(theta + 2 * e[i]) - 2 * centre + f(theta - 2 * e[i])) / (4 * step**2)
+        for j in range(i):
+            h[i, j] = h[j, i] = (
+                f(theta + e[i] + e[j])
+                - f(theta + e[i] - e[j])
+                - f(theta - e[i] + e[j])
+                + f(theta - e[i] - e[j])
+            ) / (4 * step**2)
+    return h

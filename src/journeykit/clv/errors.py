@@ -17,14 +17,17 @@ class RFMError(JourneykitError, ValueError):
         column: str | None = None,
         row: int | None = None,
         path: Path | str | None = None,
+        line: int | None = None,
     ) -> None:
-        self.message, self.column, self.row = message, column, row
+        self.message, self.column, self.row, self.line = message, column, row, line
         self.path = Path(path) if path is not None else None
         super().__init__(str(self))
 
     def __str__(self) -> str:
         where = [self.path.name] if self.path is not None else []
-        if self.row is not None:
+        if self.line is not None:  # a line of a text file (the header is line 1)
+            where.append(f"line {self.line}")
+        elif self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column {self.column!r}")

@@ -122,8 +122,11 @@ def read_summary(path: str | Path, *, time_unit: str | None = None) -> RFM:
     try:
         return _from_columns(columns, time_unit=time_unit)
     except RFMError as exc:
-        row = exc.row + first_line if exc.row is not None and first_line else exc.row
-        raise RFMError(exc.message, column=exc.column, row=row, path=path) from None
+        if exc.row is not None and first_line:
+            raise RFMError(
+                exc.message, column=exc.column, line=exc.row + first_line, path=path
+            ) from None
+        raise RFMError(exc.message, column=exc.column, row=exc.row, path=path) from None
 
 
 def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | None) -> RFM:
@@ -139,14 +142,19 @@ def _from_columns(columns: Mapping[str, npt.NDArray[Any]], *, time_unit: str | N
     numeric = {
         k: _as_float(name, values) for k, (name, values) in found.items() if k != "customer_id"
     }
-    return RFM(
-        frequency=numeric["frequency"],  # type: ignore[arg-type]  # checked and cast on creation
-        recency=numeric["recency"],
-        T=numeric["T"],
-        monetary_value=numeric.get("monetary_value"),
-        customer_id=found["customer_id"][1] if "customer_id" in found else None,
-        time_unit=time_unit,
-    )
+    try:
+        return RFM(
+            frequency=numeric["frequency"],  # type: ignore[arg-type]  # checked and cast on creation
+            recency=numeric["recency"],
+            T=numeric["T"],
+            monetary_value=numeric.get("monetary_value"),
+            customer_id=found["customer_id"][1] if "customer_id" in found else None,
+            time_unit=time_unit,
+        )
+    except RFMError as exc:  # name the column as the file spells it (x, not frequency)
+        where = found.get(exc.column or "")
+        as_written = where[0] if where is not None else exc.column
+        raise RFMError(exc.message, column=as_written, row=exc.row) from None
 
 
 def _as_float(column: str, values: npt.NDArray[Any]) -> FloatArray:
@@ -170,7 +178,16 @@ def _require(bad: npt.NDArray[np.bool_], column: str, what: str, values: npt.NDA
     if row is not None:
         n = int(bad.sum())
         more = f" ({n - 1} more rows like it)" if n > 1 else ""
-        raise RFMError(f"{values[row]!r} {what}{more}", column=column, row=row)
+        raise RFMError(f"{_shown(values[row])} {what}{more}", column=column, row=row)
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: 31 not np.float64(31.0), 'two' quoted."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return repr(value)
 
 
 def _normalise_and_check(rfm: RFM) -> None:

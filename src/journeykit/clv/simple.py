@@ -15,6 +15,7 @@ from journeykit.clv.errors import RFMError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -52,24 +53,41 @@ class SimpleCLV:
 class SimpleCLVByGroup:
     overall: SimpleCLV
     groups: tuple[SimpleCLV, ...]
+    by: str | None = None  # what the groups are: persona, path, cohort...
 
     def to_dict(self) -> dict[str, Any]:
-        return {"overall": self.overall.to_dict(), "groups": [g.to_dict() for g in self.groups]}
+        return {
+            "by": self.by,
+            "overall": self.overall.to_dict(),
+            "groups": [g.to_dict() for g in self.groups],
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "group": "all" if r.group is None else r.group,
+                "customers": r.customers,
+                "average_purchase_value": r.average_purchase_value.value,
+                "purchase_frequency": r.purchase_frequency.value,
+                "lifespan": r.lifespan.value,
+                "clv": r.clv,
+            }
+            for r in (self.overall, *self.groups)
+        ]
 
     def to_pandas(self) -> pd.DataFrame:
         import pandas as pd
 
-        rows = [self.overall, *self.groups]
-        return pd.DataFrame(
-            {
-                "group": [r.group for r in rows],
-                "customers": [r.customers for r in rows],
-                "average_purchase_value": [r.average_purchase_value.value for r in rows],
-                "purchase_frequency": [r.purchase_frequency.value for r in rows],
-                "lifespan": [r.lifespan.value for r in rows],
-                "clv": [r.clv for r in rows],
-            }
-        )
+        return pd.DataFrame(self.rows())
+
+    def to_polars(self) -> pl.DataFrame:
+        from journeykit._optional import require
+
+        frame: pl.DataFrame = require("polars", extra="polars").DataFrame(self.rows())
+        return frame
+
+    def _repr_html_(self) -> str:
+        return str(self.to_pandas().to_html(index=False, float_format="{:,.4g}".format))
 
 
 def simple_clv(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +22,7 @@ PERIODS_PER_MONTH: dict[str, float] = {"H": 30 * 24, "D": 30.0, "W": 4.345, "M":
 
 
 class TransactionModel(Protocol):
-    name: str
+    name: ClassVar[str]
 
     def expected_purchases_at(
         self,

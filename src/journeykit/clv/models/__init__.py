@@ -8,6 +8,7 @@ from journeykit.clv.models.shifted_beta_geo import (
     Renewals,
     ShiftedBetaGeometric,
     ShiftedBetaGeoParams,
+    read_renewals,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "Renewals",
     "ShiftedBetaGeoParams",
     "ShiftedBetaGeometric",
+    "read_renewals",
 ]

@@ -49,6 +49,14 @@ class FitResult:
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
         }
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per parameter: the table and CSV views."""
+        se = self.standard_errors or {}
+        return [
+            {"param": k, "estimate": v, "standard_error": se.get(k, float("nan"))}
+            for k, v in self.params.items()
+        ]
+
     def to_pandas(self) -> pd.DataFrame:
         import pandas as pd
 

@@ -5,12 +5,13 @@ Purchases at a Poisson rate λ ~ Gamma(r, α) for an exponential lifetime with r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
 
-from journeykit.clv._optim import LogLik, maximise, numeric_gradient
+from journeykit.clv._optim import LogLik, function_hessian, maximise, numeric_gradient
 from journeykit.clv._scipy import special
 from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
@@ -75,11 +76,18 @@ class ParetoNBD(Model[ParetoNBDParams]):
         """Maximum likelihood; the gradient is by central differences (2F1 has no cheap one)."""
         d = Summary.from_rfm(rfm)
 
-        def loglik_on(data: Summary) -> LogLik:
+        def total_on(data: Summary) -> Callable[[FloatArray], float]:
             def total(theta: FloatArray) -> float:
                 p = ParetoNBDParams(*np.exp(theta))
-                return dot(data.weight, individual_log_likelihood(p, data.xf, data.t_x, data.T))
+                # Far from the optimum 2F1 can overflow; a non-finite total is rejected anyway.
+                with np.errstate(invalid="ignore", over="ignore"):
+                    ll = individual_log_likelihood(p, data.xf, data.t_x, data.T)
+                return dot(data.weight, ll)
 
+            return total
+
+        def loglik_on(data: Summary) -> LogLik:
+            total = total_on(data)
             return lambda theta: (total(theta), numeric_gradient(total, theta))
 
         screen = d.screen
@@ -92,6 +100,7 @@ class ParetoNBD(Model[ParetoNBDParams]):
             customers=d.customers,
             penalizer=self.penalizer,
             screen=None if screen is None else (loglik_on(screen), screen.customers),
+            hessian=lambda theta: function_hessian(total_on(d), theta),
         )
         self._set_fit(optimum, len(rfm), rfm.time_unit)
         return self

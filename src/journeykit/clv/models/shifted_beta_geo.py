@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple, Self
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +72,55 @@ class Renewals:
     @property
     def customers(self) -> float:
         return float(self.churned.sum() + self.censored.sum())
+
+
+def read_renewals(path: str | Path) -> Renewals:
+    """A CSV with ``alive`` (a cohort's active count at the start, then after each period; one
+    row per period) or ``periods, churned`` (one row per customer: periods observed, and 1 when
+    they churned at the end of the last, 0 when still active). Errors name file, line, column."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, skipinitialspace=True)
+    except (OSError, ValueError) as exc:
+        raise RFMError(f"cannot read renewals: {exc}", path=path) from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    if "alive" in df.columns:
+        columns = ["alive"]
+    elif {"periods", "churned"} <= set(df.columns):
+        columns = ["periods", "churned"]
+    else:
+        have = ", ".join(df.columns)
+        raise RFMError(
+            f"expected a column 'alive', or columns 'periods' and 'churned' (have: {have})",
+            path=path,
+        )
+    numbers = {c: _numbers(df[c], c, path) for c in columns}
+    try:
+        if "alive" in numbers:
+            return Renewals.from_alive(numbers["alive"])
+        churned = numbers["churned"]
+        bad = (churned != 0) & (churned != 1)
+        if bad.any():
+            raise RFMError("must be 0 or 1", column="churned", row=int(np.argmax(bad)))
+        return Renewals.from_lifetimes(numbers["periods"], churned.astype(bool))
+    except RFMError as exc:
+        line = None if exc.row is None else exc.row + 2
+        raise RFMError(exc.message, column=exc.column, line=line, path=path) from None
+
+
+def _numbers(values: Any, column: str, path: Path) -> FloatArray:
+    import pandas as pd
+
+    parsed: FloatArray = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(parsed)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise RFMError(
+            f"{values.iloc[row]!r} is not a number", column=column, line=row + 2, path=path
+        )
+    return parsed
 
 
 def log_likelihood_terms(params: ShiftedBetaGeoParams, data: Renewals) -> tuple[float, FloatArray]:

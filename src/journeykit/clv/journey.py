@@ -1,0 +1,481 @@
+"""CLV through the journey: purchases are its purchase milestones, groups are its personas, path
+variants and entry cohorts (docs/metrics.md "CLV").
+
+The raw events are scanned once: the milestone log is built with each persona's ``segment`` rule
+added as one more tag, so one fetched log gives every customer's purchases, persona, route to the
+first purchase and entry month. Everything after works on that log, on any engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetch_milestones
+from journeykit.analytics.paths import _collapsed
+from journeykit.analytics.results import _Tabular
+from journeykit.clv.errors import RFMError
+from journeykit.clv.rfm import RFM, FloatArray, IntArray
+from journeykit.clv.simple import SimpleCLVByGroup, simple_clv_by_group
+from journeykit.clv.transactions import (
+    CalibrationHoldout,
+    calibration_holdout,
+    rfm_from_transactions,
+)
+from journeykit.journey.schema import Journey, Milestone
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from journeykit.clv.models import FitResult
+    from journeykit.clv.value import CLVResult
+
+Unit = Literal["days", "weeks"]
+UNITS: dict[str, str] = {"days": "D", "weeks": "W"}
+GROUPINGS: tuple[str, ...] = ("persona", "path", "cohort")
+NO_PERSONA = "(none)"
+OTHER_PATHS = "(other)"
+_US_PER_DAY = 86_400 * 10**6
+
+
+@dataclass(frozen=True, eq=False)
+class JourneyCustomers(_Tabular):
+    """Every customer with a purchase by the end of calibration: RFM summary, holdout, groups.
+
+    ``purchases`` counts purchase days in calibration (the first included, so frequency + 1);
+    ``revenue`` is their total value. ``groups`` maps persona / path / cohort to one label per
+    customer, aligned with ``summary``.
+    """
+
+    journey: str
+    unit: str
+    calibration_end: datetime
+    observation_end: datetime
+    summary: RFM
+    holdout: CalibrationHoldout | None
+    purchases: IntArray
+    revenue: FloatArray | None
+    periods_observed: float
+    groups: dict[str, npt.NDArray[Any]]
+    purchase_milestones: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.summary)
+
+    def to_pandas(self) -> pd.DataFrame:
+        df = self.summary.to_pandas()
+        if self.holdout is not None:
+            df["frequency_holdout"] = self.holdout.frequency_holdout
+            if self.holdout.monetary_holdout is not None:
+                df["monetary_value_holdout"] = self.holdout.monetary_holdout
+            df["duration_holdout"] = self.holdout.duration_holdout
+        for name, labels in self.groups.items():
+            df[name] = labels
+        return df
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{str(k): v for k, v in r.items()} for r in self.to_pandas().to_dict("records")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "journey": self.journey,
+            "unit": self.unit,
+            "calibration_end": self.calibration_end.date().isoformat(),
+            "observation_end": self.observation_end.isoformat(),
+            "customers": len(self),
+            "purchase_milestones": list(self.purchase_milestones),
+            "holdout_duration": None if self.holdout is None else self.holdout.duration_holdout,
+            "summary": self.rows(),
+        }
+
+
+def journey_customers(
+    events: ir.Table,
+    journey: Journey,
+    *,
+    calibration_end: date | datetime | str | None = None,
+    now: datetime | None = None,
+    unit: Unit = "weeks",
+    top_paths: int = 10,
+) -> JourneyCustomers:
+    """The RFM summary of the journey's purchase milestones, per customer, with their groups.
+
+    Parameters
+    ----------
+    events
+        The canonical events table on any engine.
+    calibration_end
+        Last day of calibration (inclusive). Purchases after it, up to ``now``, are the holdout.
+        Default: ``now``, no holdout.
+    now
+        The observation end (default: the latest event).
+    unit
+        ``days`` or ``weeks`` for recency and T; purchases on the same day count once.
+    top_paths
+        Routes to the first purchase kept by name; rarer ones are labelled ``(other)``.
+    """
+    if unit not in UNITS:
+        raise AnalyticsError(f"unit must be 'days' or 'weeks', not {unit!r}")
+    buying = tuple(m.id for m in journey.milestones if m.is_purchase and m.when is not None)
+    if not buying:
+        raise AnalyticsError(
+            "the journey has no purchase milestone with a 'when' rule: mark the core offer's "
+            "milestone (phase core) or set 'purchase: true' on one"
+        )
+    frame = fetch_milestones(events, _with_segments(journey), now=now)
+    n_real = len(journey.milestones)
+    log = _purchase_log(frame, journey)
+    observed = _moment(frame.now)
+    cal = observed if calibration_end is None else _day_or_time(calibration_end)
+    code = UNITS[unit]
+    value_col = None if log["value"].isna().all() else "value"
+    _check_values(log, value_col)
+    holdout = None
+    if cal.normalize() < observed.normalize():
+        holdout = calibration_holdout(
+            log, monetary_col=value_col, calibration_end=cal, observation_end=observed,
+            freq="D", time_unit=code,  # type: ignore[arg-type]
+        )  # fmt: skip
+        rfm = holdout.calibration
+    else:
+        rfm = rfm_from_transactions(
+            log,
+            monetary_col=value_col,
+            calibration_end=cal,
+            freq="D",
+            time_unit=code,  # type: ignore[arg-type]
+        )
+    ids = pd.Index(frame.customer_ids).get_indexer(rfm.customer_id)
+    revenue = None
+    if value_col is not None:
+        in_cal = log[log["timestamp"].dt.normalize() <= cal.normalize()]
+        totals = in_cal.groupby("customer_id", sort=False)["value"].sum()
+        revenue = totals.reindex(rfm.customer_id).to_numpy(dtype=np.float64)
+    real = _real_rows(frame, journey, n_real)
+    groups = {
+        "persona": _personas(frame, journey, n_real)[ids],
+        "path": _top(_routes(real, journey)[ids], top_paths),
+        "cohort": _entry_month(real)[ids],
+    }
+    return JourneyCustomers(
+        journey=journey.id,
+        unit=unit,
+        calibration_end=cal.to_pydatetime(),
+        observation_end=observed.to_pydatetime(),
+        summary=rfm,
+        holdout=holdout,
+        purchases=rfm.frequency + 1,
+        revenue=revenue,
+        periods_observed=float(rfm.T.max()),
+        groups=groups,
+        purchase_milestones=buying,
+    )
+
+
+def _with_segments(journey: Journey) -> Journey:
+    """The journey plus one measurable tag per persona with a segment rule (appended, so the
+    real milestones keep their indices)."""
+    tags = [
+        Milestone(id=f"persona-{p.id}", title=p.name, phase="pre", when=p.segment)
+        for p in journey.personas
+        if p.segment is not None
+    ]
+    if not tags:
+        return journey
+    return journey.model_copy(update={"milestones": (*journey.milestones, *tags)})
+
+
+def _moment(us: int) -> pd.Timestamp:
+    return pd.Timestamp(np.datetime64(us, "us"))
+
+
+def _day_or_time(value: date | datetime | str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise AnalyticsError(
+            f"calibration end: expected a date such as 2024-03-31, got {value!r}"
+        ) from None
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def _purchase_log(frame: MilestoneFrame, journey: Journey) -> pd.DataFrame:
+    """(customer_id, timestamp, value) of purchase milestone events; an event that reaches two
+    purchase milestones counts once."""
+    flags = np.array([m.is_purchase for m in journey.milestones], dtype=bool)
+    n_real = flags.size
+    on = np.zeros(frame.milestone.size, dtype=bool)
+    real = frame.milestone < n_real
+    on[real] = flags[frame.milestone[real]]
+    rows = np.flatnonzero(on)
+    if rows.size:
+        pairs = np.stack([frame.cust[rows], frame.event_key[rows]], axis=1)
+        _, first = np.unique(pairs, axis=0, return_index=True)
+        rows = rows[np.sort(first)]
+    if rows.size == 0:
+        raise AnalyticsError("no customer reached a purchase milestone in these events")
+    return pd.DataFrame(
+        {
+            "customer_id": frame.customer_ids[frame.cust[rows]],
+            "timestamp": frame.ts[rows].astype("datetime64[us]"),
+            "value": frame.value[rows],
+        }
+    )
+
+
+def _check_values(log: pd.DataFrame, value_col: str | None) -> None:
+    if value_col is None:
+        return
+    missing = int(log["value"].isna().sum())
+    if missing:
+        raise AnalyticsError(
+            f"{missing:,} of {len(log):,} purchase events have no value; give every purchase "
+            "event a value (or none, for a summary without monetary value)"
+        )
+    negative = log["value"] < 0
+    if negative.any():
+        who = log.loc[negative, "customer_id"].iloc[0]
+        raise AnalyticsError(
+            f"{int(negative.sum()):,} purchase events have a negative value (first: customer "
+            f"{who!r}); CLV needs purchase values >= 0 (leave refunds out of purchase milestones)"
+        )
+
+
+def _real_rows(frame: MilestoneFrame, journey: Journey, n_real: int) -> MilestoneFrame:
+    keep = frame.milestone < n_real
+    cust = frame.cust[keep]
+    offsets = np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64)
+    return replace(
+        frame,
+        journey=journey,
+        cust=cust,
+        milestone=frame.milestone[keep],
+        ts=frame.ts[keep],
+        value=frame.value[keep],
+        event_key=frame.event_key[keep],
+        offsets=offsets,
+    )
+
+
+def _personas(frame: MilestoneFrame, journey: Journey, n_real: int) -> npt.NDArray[Any]:
+    """Per customer: the personas whose segment rule any of their events matched, joined by '+'
+    in journey order, or ``(none)``."""
+    named = [p.id for p in journey.personas if p.segment is not None]
+    hit = np.zeros((frame.customers, len(named)), dtype=bool)
+    tag = frame.milestone >= n_real
+    hit[frame.cust[tag], frame.milestone[tag].astype(np.int64) - n_real] = True
+    labels = np.full(frame.customers, NO_PERSONA, dtype=object)
+    codes, inverse = np.unique(hit, axis=0, return_inverse=True)
+    for k, row in enumerate(codes):
+        if row.any():
+            labels[np.ravel(inverse) == k] = "+".join(
+                n for n, on in zip(named, row, strict=True) if on
+            )
+    return labels
+
+
+def _routes(real: MilestoneFrame, journey: Journey) -> npt.NDArray[Any]:
+    """Per customer: the milestones reached up to and including the first purchase, in time order
+    with consecutive repeats collapsed (the path variant of DESIGN "Paths", cut at the purchase)."""
+    ids = [m.id for m in journey.milestones]
+    buys = np.array([m.is_purchase for m in journey.milestones], dtype=bool)
+    cust, m, _, _ = _collapsed(real)
+    labels = np.full(real.customers, "", dtype=object)
+    if cust.size == 0:
+        return labels
+    is_buy = buys[m]
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+    ends = np.r_[starts[1:], cust.size]
+    bought = np.flatnonzero(is_buy)
+    for lo, hi in zip(starts, ends, strict=True):
+        k = np.searchsorted(bought, lo)
+        if k < bought.size and bought[k] < hi:
+            labels[cust[lo]] = " > ".join(ids[i] for i in m[lo : bought[k] + 1])
+    return labels
+
+
+def _entry_month(real: MilestoneFrame) -> npt.NDArray[Any]:
+    """Per customer: the calendar month (UTC) of their first milestone, ``YYYY-MM``."""
+    labels = np.full(real.customers, "", dtype=object)
+    has = real.offsets[:-1] < real.offsets[1:]
+    first = real.ts[real.offsets[:-1][has]]
+    labels[has] = first.astype("datetime64[us]").astype("datetime64[M]").astype(str)
+    return labels
+
+
+def _top(labels: npt.NDArray[Any], keep: int) -> npt.NDArray[Any]:
+    counts = pd.Series(labels).value_counts()
+    ranked = sorted(((str(k), int(n)) for k, n in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+    named = [label for label, _ in ranked[:keep]]
+    out = labels.copy()
+    out[~np.isin(labels, named)] = OTHER_PATHS
+    return out
+
+
+def simple_clv_by(data: JourneyCustomers, by: str | None = None) -> SimpleCLVByGroup:
+    """The simple formula overall and per persona, path variant or entry cohort.
+
+    Per customer in calibration: purchases (purchase days), revenue, and lifespan = last minus
+    first purchase; frequency is per ``unit`` over the window from the earliest first purchase to
+    the end of calibration (docs/metrics.md "CLV, simple").
+    """
+    if data.revenue is None:
+        raise RFMError("the simple formula needs purchase values; these purchase events have none")
+    period = data.unit.removesuffix("s")
+    kw: dict[str, Any] = {"periods_observed": data.periods_observed, "period": period}
+    if data.periods_observed <= 0:
+        raise RFMError("every purchase falls on the last day of calibration: no time to measure")
+    if by is None:
+        labels = np.full(len(data), "all", dtype=object)
+        result = simple_clv_by_group(
+            data.purchases, data.revenue, data.summary.recency, labels, **kw
+        )
+        return SimpleCLVByGroup(result.overall, (), None)
+    labels = _group_labels(data, by)
+    result = simple_clv_by_group(data.purchases, data.revenue, data.summary.recency, labels, **kw)
+    return SimpleCLVByGroup(result.overall, result.groups, by)
+
+
+def _group_labels(data: JourneyCustomers, by: str) -> npt.NDArray[Any]:
+    if by not in data.groups:
+        raise AnalyticsError(f"cannot group by {by!r}; expected one of {', '.join(GROUPINGS)}")
+    return data.groups[by]
+
+
+TRANSACTION_MODELS: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
+
+
+@dataclass(frozen=True)
+class GroupValue:
+    """Expected value of one group's customers over the horizon (means are per customer)."""
+
+    by: str
+    group: str
+    customers: int
+    expected_purchases: float
+    probability_alive: float
+    expected_spend: float  # Gamma-Gamma expected average purchase value
+    clv: float  # mean discounted CLV
+    total_clv: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True, eq=False)
+class JourneyCLV(_Tabular):
+    """Expected discounted value by path variant, persona and entry cohort (highest first)."""
+
+    transaction_model: FitResult
+    spend_model: FitResult
+    horizon_months: int
+    discount_rate: float
+    unit: str
+    overall: GroupValue
+    groups: tuple[GroupValue, ...]
+    customers: CLVResult
+    probability_alive: FloatArray
+
+    def best(self, by: str) -> GroupValue:
+        """The group of this grouping with the highest mean CLV per customer."""
+        chosen = [g for g in self.groups if g.by == by]
+        if not chosen:
+            raise AnalyticsError(f"no groups by {by!r} in this result")
+        return chosen[0]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [g.to_dict() for g in (self.overall, *self.groups)]
+
+    def to_dict(self) -> dict[str, Any]:
+        bys = list(dict.fromkeys(g.by for g in self.groups))
+        return {
+            "transaction_model": self.transaction_model.to_dict(),
+            "spend_model": self.spend_model.to_dict(),
+            "horizon_months": self.horizon_months,
+            "discount_rate": self.discount_rate,
+            "unit": self.unit,
+            "overall": self.overall.to_dict(),
+            "groups": {b: [g.to_dict() for g in self.groups if g.by == b] for b in bys},
+            "best": {b: self.best(b).group for b in bys},
+        }
+
+
+def clv_by_journey(
+    data: JourneyCustomers,
+    *,
+    model: str = "bgnbd",
+    horizon: int = 12,
+    discount_rate: float = 0.01,
+    penalizer: float = 0.0,
+    by: tuple[str, ...] = GROUPINGS,
+) -> JourneyCLV:
+    """Fit a transaction model and Gamma-Gamma on the summary, then mean discounted CLV per group.
+
+    ``horizon`` in months, ``discount_rate`` per month (as ``discounted_clv``). Groups are sorted
+    by mean CLV per customer, highest first, within each grouping.
+    """
+    from journeykit.clv.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
+    from journeykit.clv.value import discounted_clv
+
+    kinds: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
+        "bgnbd": BetaGeo,
+        "mbgnbd": ModifiedBetaGeo,
+        "pnbd": ParetoNBD,
+    }
+    if model not in kinds:
+        raise AnalyticsError(f"model must be one of {', '.join(kinds)}, not {model!r}")
+    rfm = data.summary
+    if rfm.monetary_value is None:
+        raise RFMError("expected value needs purchase values; these purchase events have none")
+    if not (rfm.frequency > 0).any():
+        raise RFMError("no customer bought twice in calibration: nothing to learn spend from")
+    transactions = kinds[model](penalizer=penalizer).fit(rfm)
+    spend = GammaGamma(penalizer=penalizer).fit(rfm)
+    if spend.params_.q <= 1:
+        raise RFMError(
+            f"the spend model's q is {spend.params_.q:.3g} <= 1, so the mean spend is not finite; "
+            "try a penalizer (e.g. 0.01) or more repeat buyers"
+        )
+    per = discounted_clv(
+        transactions, spend, rfm, horizon=horizon, discount_rate=discount_rate,
+        time_unit=UNITS[data.unit],
+    )  # fmt: skip
+    alive = transactions.probability_alive(rfm)
+    groups: list[GroupValue] = []
+    for name in by:
+        labels = _group_labels(data, name)
+        part = [_value(name, str(g), per, alive, labels == g) for g in np.unique(labels)]
+        groups.extend(sorted(part, key=lambda g: (-g.clv, g.group)))
+    return JourneyCLV(
+        transaction_model=transactions.result(),
+        spend_model=spend.result(),
+        horizon_months=horizon,
+        discount_rate=discount_rate,
+        unit=data.unit,
+        overall=_value("all", "all", per, alive, np.ones(len(data), dtype=bool)),
+        groups=tuple(groups),
+        customers=per,
+        probability_alive=alive,
+    )
+
+
+def _value(
+    by: str, group: str, per: CLVResult, alive: FloatArray, rows: npt.NDArray[np.bool_]
+) -> GroupValue:
+    return GroupValue(
+        by=by,
+        group=group,
+        customers=int(rows.sum()),
+        expected_purchases=float(per.expected_purchases[rows].mean()),
+        probability_alive=float(alive[rows].mean()),
+        expected_spend=float(per.expected_value[rows].mean()),
+        clv=float(per.clv[rows].mean()),
+        total_clv=float(per.clv[rows].sum()),
+    )

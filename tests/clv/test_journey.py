@@ -1,0 +1,147 @@
+"""CLV through the journey: a hand-built log, every number computed by hand."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pytest
+from tests.builders import events_for, to_arrow
+
+from journeykit.analytics.milestones import AnalyticsError
+from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
+from journeykit.journey import parse_journey
+
+JOURNEY = """\
+id: shop
+title: Shop
+transformation: {from: a, to: b}
+personas:
+  - {id: pro, name: Pro, segment: {event: signed_up, properties: {plan: pro}}}
+  - {id: hobby, name: Hobby, segment: {event: signed_up, properties: {plan: hobby}}}
+milestones:
+  - {id: signed_up, title: Signed up, phase: pre, when: signed_up}
+  - {id: trial, title: Trial, phase: pre, kind: free_trial, when: trial_started}
+  - {id: bought, title: Bought, phase: core, kind: purchase, when: order}
+  - {id: reordered, title: Reordered, phase: post, kind: repeat_purchase, when: reorder}
+  - {id: review, title: Review, phase: post, when: review}
+  - {id: gift, title: Gift card, phase: post, purchase: true, when: gift_card}
+  - {id: upsell_seen, title: Saw upsell, phase: post, kind: upsell, purchase: false, when: upsell_viewed}
+"""
+
+LOG = {
+    "ana": [
+        ("signed_up", "2024-01-01", {"plan": "pro"}),
+        ("trial_started", "2024-01-02"),
+        ("order", "2024-01-03 10:00", {}, 10.0),
+        ("order", "2024-01-03 18:00", {}, 5.0),  # same day: one purchase worth 15
+        ("reorder", "2024-01-10", {}, 20.0),
+        ("gift_card", "2024-01-17", {}, 30.0),  # purchase: true on a custom milestone
+        ("upsell_viewed", "2024-01-20", {}, 999.0),  # an upsell kind, but purchase: false
+        ("reorder", "2024-02-05", {}, 40.0),  # holdout
+        ("review", "2024-02-12"),  # the latest event: now
+    ],
+    "ben": [("signed_up", "2024-01-05", {"plan": "hobby"}), ("order", "2024-01-08", {}, 50.0)],
+    "cy": [
+        ("signed_up", "2023-12-30", {"plan": "pro"}),
+        ("signed_up", "2024-01-01", {"plan": "hobby"}),
+        ("order", "2024-01-28 23:00", {}, 12.0),
+        ("reorder", "2024-01-29 08:00", {}, 8.0),
+    ],
+    "dee": [("signed_up", "2024-01-02"), ("order", "2024-02-10", {}, 9.0)],  # holdout only
+    "eve": [("order", "2024-01-15 09:00", {}, 7.0), ("reorder", "2024-01-15 12:00", {}, 3.0)],
+}
+
+
+@pytest.fixture(scope="module")
+def events() -> ibis.Table:
+    return ibis.memtable(to_arrow(events_for(LOG)))
+
+
+def test_summary_from_events_by_hand(events: ibis.Table) -> None:
+    journey = parse_journey(JOURNEY)
+    got = journey_customers(events, journey, calibration_end="2024-01-29", unit="weeks")
+    df = got.to_pandas().set_index("customer_id")
+    assert list(df.index) == ["ana", "ben", "cy", "eve"]  # dee first bought after calibration
+    assert got.purchase_milestones == ("bought", "reordered", "gift")
+    assert df["frequency"].tolist() == [2, 0, 1, 0]
+    # ana: purchase days Jan 3, 10, 17; T to Jan 29 (inclusive end: the day counts) = 26 days
+    np.testing.assert_allclose(df["recency"], [14 / 7, 0, 1 / 7, 0])
+    np.testing.assert_allclose(df["T"], [26 / 7, 21 / 7, 1 / 7, 14 / 7])
+    np.testing.assert_allclose(df["monetary_value"], [25.0, 0.0, 8.0, 0.0])
+    assert df["frequency_holdout"].tolist() == [1, 0, 0, 0]
+    assert df["monetary_value_holdout"].tolist() == [40.0, 0.0, 0.0, 0.0]
+    assert got.holdout is not None and got.holdout.duration_holdout == 2.0  # Jan 29 -> Feb 12
+    assert df["persona"].tolist() == ["pro", "hobby", "pro+hobby", "(none)"]
+    assert df["path"].tolist() == [
+        "signed_up > trial > bought",
+        "signed_up > bought",
+        "signed_up > bought",
+        "bought",
+    ]
+    assert df["cohort"].tolist() == ["2024-01", "2024-01", "2023-12", "2024-01"]
+    assert got.purchases.tolist() == [3, 1, 2, 1]
+    assert got.revenue is not None and got.revenue.tolist() == [65.0, 50.0, 20.0, 10.0]
+    assert got.periods_observed == pytest.approx(26 / 7)
+
+
+def test_days_and_no_holdout(events: ibis.Table) -> None:
+    got = journey_customers(events, parse_journey(JOURNEY), unit="days")
+    df = got.to_pandas().set_index("customer_id")
+    assert got.holdout is None and "frequency_holdout" not in df
+    assert df.loc["ana", "frequency"] == 3 and df.loc["ana", "recency"] == 33.0
+    assert df.loc["ana", "T"] == 40.0 and df.loc["dee", "T"] == 2.0
+    assert df.loc["ana", "monetary_value"] == pytest.approx(30.0)
+
+
+def test_simple_formula_by_persona_by_hand(events: ibis.Table) -> None:
+    data = journey_customers(events, parse_journey(JOURNEY), calibration_end="2024-01-29")
+    got = simple_clv_by(data, "persona")
+    o = got.overall
+    # 7 purchase days worth 145; 4 customers over 26/7 weeks; lifespans 2, 0, 1/7, 0 weeks
+    assert o.average_purchase_value.value == pytest.approx(145 / 7)
+    assert o.purchase_frequency.value == pytest.approx(7 / 4 / (26 / 7))
+    assert o.lifespan.value == pytest.approx((2 + 1 / 7) / 4)
+    assert o.clv == pytest.approx(145 / 7 * 7 / 4 / (26 / 7) * (2 + 1 / 7) / 4)
+    pro = next(g for g in got.groups if g.group == "pro")
+    assert (pro.customers, pro.average_purchase_value.value) == (1, pytest.approx(65 / 3))
+    assert got.to_dict()["by"] == "persona"
+    assert [r["group"] for r in got.rows()] == ["all", "(none)", "hobby", "pro", "pro+hobby"]
+    assert "<table" in got._repr_html_()
+
+
+def test_value_by_journey_groups_partition_the_customers(events: ibis.Table) -> None:
+    data = journey_customers(events, parse_journey(JOURNEY), unit="days")
+    got = clv_by_journey(data, penalizer=0.1)
+    assert got.overall.customers == 5
+    for by in ("persona", "path", "cohort"):
+        groups = [g for g in got.groups if g.by == by]
+        assert sum(g.customers for g in groups) == 5
+        assert sum(g.total_clv for g in groups) == pytest.approx(got.overall.total_clv)
+        assert [g.clv for g in groups] == sorted((g.clv for g in groups), reverse=True)
+        assert got.best(by) == groups[0]
+    assert got.to_pandas().shape == (1 + 4 + 3 + 2, 8)
+    assert set(got.to_dict()["best"]) == {"persona", "path", "cohort"}
+
+
+def test_a_journey_without_purchase_values_has_no_monetary(events: ibis.Table) -> None:
+    log = events_for({"a": [("order", "2024-01-01"), ("order", "2024-01-05")]})
+    got = journey_customers(ibis.memtable(to_arrow(log)), parse_journey(JOURNEY), unit="days")
+    assert got.summary.monetary_value is None and got.revenue is None
+    with pytest.raises(Exception, match="needs purchase values"):
+        simple_clv_by(got)
+
+
+def test_some_purchases_without_a_value_are_refused() -> None:
+    log = events_for({"a": [("order", "2024-01-01", {}, 5.0), ("order", "2024-01-05")]})
+    with pytest.raises(AnalyticsError, match="1 of 2 purchase events have no value"):
+        journey_customers(ibis.memtable(to_arrow(log)), parse_journey(JOURNEY))
+
+
+def test_a_journey_without_purchases_is_refused() -> None:
+    journey = parse_journey(
+        "id: free\ntitle: Free\ntransformation: {from: a, to: b}\nmilestones:\n"
+        "  - {id: joined, title: Joined, phase: core, purchase: false, when: order}\n"
+    )
+    log = events_for({"a": [("order", "2024-01-01", {}, 5.0)]})
+    with pytest.raises(AnalyticsError, match="no purchase milestone"):
+        journey_customers(ibis.memtable(to_arrow(log)), journey)
