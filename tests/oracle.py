@@ -620,6 +620,36 @@ def paths(
     }
 
 
+def event_paths(
+    events: Sequence[Event],
+    *,
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """``paths`` over raw event names (filtered), ties at one time in event-name order."""
+    keep_only, drop = set(only), set(skip)
+    kept, _ = as_of(events, now)
+    per_customer: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
+    for e in kept:
+        if (keep_only and e.event not in keep_only) or e.event in drop:
+            continue
+        per_customer[e.customer_id].append((e.timestamp, 0, e.event))
+    variants: Counter[tuple[str, ...]] = Counter()
+    gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for tags in per_customer.values():
+        runs = _runs(tags)
+        variants[tuple(r[0] for r in runs)] += 1
+        for (a, _, a_last), (b, b_first, _) in itertools.pairwise(runs):
+            gaps[(a, b)].append((b_first - a_last).total_seconds())
+    ranked = sorted(variants.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "variants": ranked,
+        "total": len(per_customer),
+        "transitions": {k: (len(v), statistics.median(v)) for k, v in gaps.items()},
+    }
+
+
 # --------------------------------------------------------------------------- cohorts
 
 

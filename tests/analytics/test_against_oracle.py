@@ -11,7 +11,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from journeykit.analytics import cohorts, funnel, paths, positions
+from journeykit.analytics import cohorts, event_paths, funnel, paths, positions
 from journeykit.journey import Journey
 from tests import oracle
 from tests.analytics.strategies import scenarios
@@ -111,3 +111,23 @@ def test_paths_and_cohorts_agree_with_oracle(con: ibis.BaseBackend, case: Scenar
     want = oracle.cohorts(events, journey, days=3, now=now)
     have = cohorts(table, journey, days=3, now=now)
     assert {c.week: {"customers": c.customers, "reached": c.reached} for c in have.cohorts} == want
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios(), data=st.data())
+def test_raw_event_paths_agree_with_oracle(
+    con: ibis.BaseBackend, case: Scenario, data: st.DataObject
+) -> None:
+    _, events, _, now = case
+    if not _has_data(events, now):
+        return
+    names = sorted({e.event for e in events})
+    only = data.draw(st.sampled_from([(), tuple(names[:2])]), label="only")
+    skip = data.draw(st.sampled_from([(), ("noise",)]), label="skip")
+    expected = oracle.event_paths(events, only=only, skip=skip, now=now)
+    got = event_paths(_table(con, events), only=only, skip=skip, top=None, now=now)
+    assert [(v.steps, v.customers) for v in got.variants] == expected["variants"]
+    assert got.customers == expected["total"]
+    assert {
+        (t.from_, t.to): (t.count, pytest.approx(t.median_seconds)) for t in got.transitions
+    } == expected["transitions"]

@@ -5,7 +5,7 @@ from journeykit.analytics.community import ImpactResult, NorthStarResult, impact
 from journeykit.analytics.funnel import funnel
 from journeykit.analytics.levels import LevelsResult, engagement_levels
 from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, milestone_log
-from journeykit.analytics.paths import PathsResult, paths
+from journeykit.analytics.paths import PathsResult, event_paths, paths
 from journeykit.analytics.position import PositionsResult, positions
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
 
@@ -22,6 +22,7 @@ __all__ = [
     "TimeStats",
     "cohorts",
     "engagement_levels",
+    "event_paths",
     "fetch_milestones",
     "funnel",
     "impact",

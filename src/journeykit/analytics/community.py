@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import ibis
 import numpy as np
 
-from journeykit.analytics.compile import compile_rule
 from journeykit.analytics.intervals import (
     Difference,
     bootstrap,
@@ -35,6 +33,7 @@ from journeykit.analytics.milestones import (
     resolve_path,
 )
 from journeykit.analytics.results import _iso, _Tabular
+from journeykit.analytics.segments import personas_of
 from journeykit.errors import did_you_mean
 from journeykit.journey.schema import Community, Journey, NorthStar, Role
 
@@ -516,19 +515,6 @@ def compare(
             seed=seed,
         )
     return g1, g0, raw, adjusted, int(keys.size)
-
-
-def personas_of(events: ir.Table, journey: Journey) -> dict[str, int]:
-    """Customer id -> index of the first persona (file order) whose ``segment`` an event matches."""
-    rules = [(i, p.segment) for i, p in enumerate(journey.personas) if p.segment is not None]
-    if not rules:
-        return {}
-    tag = ibis.cases(*[(compile_rule(events, r), i) for i, r in rules], else_=ibis.null("int64"))
-    tagged = events.select("customer_id", persona=tag.cast("int64"))
-    tagged = tagged.filter(tagged.persona.notnull())
-    table = tagged.group_by("customer_id").agg(persona=tagged.persona.min()).to_pyarrow()
-    ids = table.column("customer_id").to_pylist()
-    return dict(zip(ids, table.column("persona").to_pylist(), strict=True))
 
 
 def impact(

@@ -21,6 +21,7 @@ from journeykit.analytics.milestones import (
     resolve_path,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
+from journeykit.analytics.segments import breakdowns
 from journeykit.journey.schema import Journey, JourneyPath
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def funnel(
     window: timedelta | None = timedelta(days=30),
     now: datetime | None = None,
     exclude: Sequence[str] = (),
+    by: str | None = None,
     breakdown: dict[str, Sequence[str]] | None = None,
     breakdown_by: str | None = None,
 ) -> FunnelResult:
@@ -50,8 +52,13 @@ def funnel(
 
     ``events`` is the canonical events table on any engine (or an already fetched
     ``MilestoneFrame``). ``exclude`` names milestones that break an attempt between two steps.
-    ``breakdown`` maps a group name to the customer ids in it (see ``breakdowns``).
+    ``by`` (``persona``, ``property:KEY``, ``first:KEY``) adds the funnel of each group; or pass
+    ``breakdown``, a group name -> customer ids mapping of your own.
     """
+    if by is not None:
+        if isinstance(events, MilestoneFrame):
+            raise AnalyticsError("a breakdown needs the events table, not a fetched frame")
+        breakdown, breakdown_by = dict(breakdowns(events, journey, by, now=now)), by
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
     if mode == "any" and exclude:
@@ -67,7 +74,7 @@ def funnel(
     )
     level, is_open, times, customers = _run(frame, journey, chosen, mode, window, exclude)
     steps = _steps(journey, chosen, level, is_open, times)
-    groups = None
+    groups: dict[str, tuple[FunnelStep, ...]] | None = None
     if breakdown is not None:
         index = {str(c): i for i, c in enumerate(customers)}
         groups = {}

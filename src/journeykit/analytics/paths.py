@@ -7,11 +7,14 @@ so a million customers never become a million Python tuples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeykit.analytics._kernels import tie_order
 from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones
@@ -145,3 +148,53 @@ def _transitions(
             )
         )
     return tuple(sorted(out, key=lambda t: (-t.count, t.from_, t.to)))
+
+
+def event_paths(
+    events: ir.Table,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    top: int | None = 20,
+    now: datetime | None = None,
+) -> PathsResult:
+    """Variants and transitions over raw event names, for a Sankey of what people actually do.
+
+    ``only`` keeps just those events, ``skip`` drops those (noise such as page views); the rest is
+    as ``paths``, with ties at one timestamp taken in event-name order.
+    """
+    t = events
+    if now is not None:
+        t = t.filter(t.timestamp <= now)
+    if only:
+        t = t.filter(t.event.isin(list(only)))
+    if skip:
+        t = t.filter(~t.event.isin(list(skip)))
+    table = (
+        t.select("customer_id", "event", "timestamp")
+        .order_by(["customer_id", "timestamp", "event"])
+        .to_pyarrow()
+    )
+    n = table.num_rows
+    if not n:
+        return PathsResult(customers=0, variants=(), transitions=())
+    ids_col = table.column("customer_id").combine_chunks()
+    cust_change = pc.not_equal(ids_col.slice(1), ids_col.slice(0, n - 1)).to_numpy(
+        zero_copy_only=False
+    )
+    cust = np.r_[0, np.cumsum(cust_change)].astype(np.int64)
+    encoded = table.column("event").combine_chunks().dictionary_encode()
+    names = [str(x) for x in encoded.dictionary.to_pylist()]
+    code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    stamps = table.column("timestamp").combine_chunks().cast(pa.timestamp("us"))
+    ts = stamps.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    new_run = np.r_[True, (cust[1:] != cust[:-1]) | (code[1:] != code[:-1])]
+    starts = np.flatnonzero(new_run)
+    ends = np.r_[starts[1:] - 1, n - 1]
+    c, m, t_first, t_last = cust[starts], code[starts], ts[starts], ts[ends]
+    total = int(cust[-1]) + 1
+    return PathsResult(
+        customers=total,
+        variants=_variants(c, m, names, total, top),
+        transitions=_transitions(c, m, t_first, t_last, names),
+    )

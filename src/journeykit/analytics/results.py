@@ -143,9 +143,19 @@ class FunnelResult(_Tabular):
         return [s.customers for s in self.steps]
 
     def rows(self) -> list[dict[str, Any]]:
-        return [
-            {k: v for k, v in s.to_dict().items() if not isinstance(v, dict)} for s in self.steps
-        ]
+        """One row per step; with a breakdown, also one per group and step (``group`` column)."""
+
+        def flat(steps: tuple[FunnelStep, ...]) -> list[dict[str, Any]]:
+            return [
+                {k: v for k, v in s.to_dict().items() if not isinstance(v, dict)} for s in steps
+            ]
+
+        if self.breakdown is None:
+            return flat(self.steps)
+        out = [{"group": "(all)", **r} for r in flat(self.steps)]
+        for group, steps in self.breakdown.items():
+            out += [{"group": group, **r} for r in flat(steps)]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from journeykit.cli.output import err_console, out_console
 from journeykit.errors import JourneykitError
@@ -138,7 +140,7 @@ def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[...
     return wrapped
 
 
-def emit(result: Any, fmt: str, table: Callable[[], Table] | None = None) -> None:
+def emit(result: Any, fmt: str, table: Callable[[], RenderableType] | None = None) -> None:
     """Data to stdout: a table for people, JSON or CSV for tools."""
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -189,6 +191,18 @@ def funnel_table(result: Any) -> Table:
     return grid
 
 
+def breakdown_table(result: Any) -> Table:
+    """Customers per step for each group, with the share of the group's start."""
+    grid = Table(title=f"by {result.breakdown_by}", show_edge=False)
+    grid.add_column("group", min_width=10)
+    for s in result.steps:
+        grid.add_column(s.title, justify="right")
+    for group, steps in result.breakdown.items():
+        cells = [f"{s.customers:,} ({s.share_of_start:.0%})" for s in steps]
+        grid.add_row(group, *cells)
+    return grid
+
+
 @click.command()
 @source_options
 @click.option(
@@ -201,7 +215,13 @@ def funnel_table(result: Any) -> Table:
     "--mode", type=click.Choice(["ordered", "strict", "any"]), default="ordered", show_default=True
 )
 @click.option("--exclude", multiple=True, help="A milestone that breaks an attempt (repeatable).")
-def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...]) -> None:
+@click.option(
+    "--by",
+    default=None,
+    help="Break down by persona | property:KEY (first value a customer has) | first:KEY (on "
+    "their first event).",
+)
+def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str | None) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
     from journeykit.analytics import funnel as run
 
@@ -213,8 +233,15 @@ def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...]) -> None
         window=parse_window(window),
         now=m.now,
         exclude=exclude,
+        by=by,
     )
-    emit(result, m.fmt, lambda: funnel_table(result))
+
+    def tables() -> RenderableType:
+        if by is None:
+            return funnel_table(result)
+        return Group(funnel_table(result), Text(""), breakdown_table(result))
+
+    emit(result, m.fmt, tables)
 
 
 def _positions(m: Measure, lapsed_after: str) -> Any:
@@ -274,11 +301,20 @@ def stuck(m: Measure, lapsed_after: str, top: int | None) -> None:
 @click.command()
 @source_options
 @click.option("--top", type=int, default=20, show_default=True, help="How many variants.")
-def paths(m: Measure, top: int) -> None:
-    """The routes customers really take between milestones, and the transitions."""
+@click.option("--raw", is_flag=True, help="Raw event names instead of milestones (Sankey data).")
+@click.option("--only", multiple=True, help="With --raw: keep only this event (repeatable).")
+@click.option("--skip", multiple=True, help="With --raw: leave out this event (repeatable).")
+def paths(m: Measure, top: int, raw: bool, only: tuple[str, ...], skip: tuple[str, ...]) -> None:
+    """The routes customers really take between milestones (or raw events), and the transitions."""
+    from journeykit.analytics import event_paths
     from journeykit.analytics import paths as run
 
-    emit(run(m.events, m.journey, top=top, now=m.now), m.fmt)
+    if (only or skip) and not raw:
+        raise InputError("--only and --skip filter raw events: add --raw")
+    if raw:
+        emit(event_paths(m.events, only=only, skip=skip, top=top, now=m.now), m.fmt)
+    else:
+        emit(run(m.events, m.journey, top=top, now=m.now), m.fmt)
 
 
 @click.command()

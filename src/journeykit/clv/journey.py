@@ -265,19 +265,16 @@ def _real_rows(frame: MilestoneFrame, journey: Journey, n_real: int) -> Mileston
 
 
 def _personas(frame: MilestoneFrame, journey: Journey, n_real: int) -> npt.NDArray[Any]:
-    """Per customer: the personas whose segment rule any of their events matched, joined by '+'
-    in journey order, or ``(none)``."""
+    """Per customer: the first persona (file order) whose segment rule one of their events
+    matched, or ``(none)`` (docs/metrics.md "Personas", the same rule for every analysis)."""
     named = [p.id for p in journey.personas if p.segment is not None]
     hit = np.zeros((frame.customers, len(named)), dtype=bool)
     tag = frame.milestone >= n_real
     hit[frame.cust[tag], frame.milestone[tag].astype(np.int64) - n_real] = True
     labels = np.full(frame.customers, NO_PERSONA, dtype=object)
-    codes, inverse = np.unique(hit, axis=0, return_inverse=True)
-    for k, row in enumerate(codes):
-        if row.any():
-            labels[np.ravel(inverse) == k] = "+".join(
-                n for n, on in zip(named, row, strict=True) if on
-            )
+    if named:
+        some = hit.any(axis=1)
+        labels[some] = np.array(named, dtype=object)[hit[some].argmax(axis=1)]
     return labels
 
 

@@ -1,0 +1,88 @@
+"""Who belongs to which group: personas (by their `segment` rule) and property breakdowns.
+
+One rule for every analysis (docs/metrics.md "Personas and breakdowns"), so a funnel by persona,
+CLV by persona and community strata never disagree on who a customer is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import ibis
+
+from journeykit.analytics.compile import _on_spark, _Scalar, compile_rule
+from journeykit.analytics.milestones import AnalyticsError
+from journeykit.journey.schema import Journey
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+NONE_LABEL = "(none)"
+BY_HELP = "persona | property:KEY (first value the customer has) | first:KEY (on their first event)"
+
+
+def personas_of(
+    events: ir.Table, journey: Journey, *, now: datetime | None = None
+) -> dict[str, int]:
+    """Customer id -> index of the first persona (file order) whose ``segment`` an event matches."""
+    rules = [(i, p.segment) for i, p in enumerate(journey.personas) if p.segment is not None]
+    if not rules:
+        return {}
+    if now is not None:
+        events = events.filter(events.timestamp <= now)
+    tag = ibis.cases(*[(compile_rule(events, r), i) for i, r in rules], else_=ibis.null("int64"))
+    tagged = events.select("customer_id", persona=tag.cast("int64"))
+    tagged = tagged.filter(tagged.persona.notnull())
+    table = tagged.group_by("customer_id").agg(persona=tagged.persona.min()).to_pyarrow()
+    ids = table.column("customer_id").to_pylist()
+    return dict(zip(ids, table.column("persona").to_pylist(), strict=True))
+
+
+def _as_text(events: ir.Table, key: str) -> ir.StringValue:
+    """A property's value as text whatever its JSON type; whole numbers without a '.0'."""
+    prop = _Scalar(events, key, _on_spark(events))
+    number = prop.number
+    whole = ibis.ifelse(
+        number == number.floor(), number.cast("int64").cast("string"), number.cast("string")
+    )
+    return ibis.coalesce(prop.text, whole, prop.flag.cast("string"))
+
+
+def breakdowns(
+    events: ir.Table, journey: Journey, by: str, *, now: datetime | None = None
+) -> dict[str, list[str]]:
+    """Group label -> customer ids, for ``by`` = ``persona``, ``property:KEY`` or ``first:KEY``.
+
+    Every customer with an event is in exactly one group (``(none)`` when nothing applies).
+    """
+    if now is not None:
+        events = events.filter(events.timestamp <= now)
+    if by == "persona":
+        names = [p.id for p in journey.personas]
+        if not any(p.segment is not None for p in journey.personas):
+            raise AnalyticsError("--by persona: no persona in the journey has a 'segment' rule")
+        found = personas_of(events, journey)
+        everyone = events.select("customer_id").distinct().to_pyarrow()
+        groups: dict[str, list[str]] = {}
+        for c in everyone.column("customer_id").to_pylist():
+            label = names[found[c]] if c in found else NONE_LABEL
+            groups.setdefault(label, []).append(c)
+        return {k: sorted(v) for k, v in sorted(groups.items())}
+    kind, _, key = by.partition(":")
+    if kind not in ("property", "first") or not key:
+        raise AnalyticsError(f"--by {by!r}: expected {BY_HELP}")
+    t = events.mutate(_group=_as_text(events, key))
+    if kind == "property":
+        t = t.mutate(_rank=ibis.ifelse(t._group.isnull(), 1, 0))
+    else:
+        t = t.mutate(_rank=ibis.literal(0))
+    # The first row per customer by (has the value, time, name, properties): deterministic on ties.
+    order = [t._rank, t.timestamp, t.event, t.properties]
+    ranked = t.mutate(_n=ibis.row_number().over(group_by=t.customer_id, order_by=order))
+    first = ranked.filter(ranked._n == 0).select("customer_id", "_group").to_pyarrow()
+    out: dict[str, list[str]] = {}
+    labels = first.column("_group").to_pylist()
+    for c, label in zip(first.column("customer_id").to_pylist(), labels, strict=True):
+        out.setdefault(NONE_LABEL if label is None else str(label), []).append(c)
+    return {k: sorted(v) for k, v in sorted(out.items())}
