@@ -161,76 +161,65 @@ def _place(
     now: int,
     lapsed_after: timedelta,
 ) -> tuple[CustomerPosition, ...]:
+    """Positions, strays and statuses as whole-array operations; Python only builds the rows.
+
+    A loop testing each customer's strays in Python took 13 s of CPU at 650k customers.
+    """
     index = {m.id: i for i, m in enumerate(journey.milestones)}
     steps = chosen.milestone_ids
+    n_steps = len(steps)
     code = np.full(len(journey.milestones), -1, dtype=np.int64)
     for k, mid in enumerate(steps):
         code[index[mid]] = k
-    f = first[:, [index[m] for m in steps]]
+    cols = np.array([index[m] for m in steps], dtype=np.int64)
+    rows = np.flatnonzero((first[:, cols] != NONE).any(axis=1))
+    f = first[np.ix_(rows, cols)]
     reached = f != NONE
-    has = reached.any(axis=1)
-    pos = len(steps) - 1 - np.argmax(reached[:, ::-1], axis=1)
-    thresholds = _thresholds(journey, chosen, f)
-    latest = _latest_step(frame, code)
+    pos = n_steps - 1 - np.argmax(reached[:, ::-1], axis=1)
+    at = f[np.arange(len(rows)), pos]
+    thresholds = _thresholds(journey, chosen, first[:, cols])
+    latest = _latest_step(frame, code)[rows]
     others = sorted({m for p in journey.paths for m in p.milestone_ids} - set(steps))
-    optional = [s.optional for s in chosen.steps]
-    out = []
-    for c in np.flatnonzero(has):
-        k = int(pos[c])
-        strays = _strays(
-            steps,
-            optional,
-            f[c],
-            k,
-            int(latest[c]),
-            [m for m in others if first[c, index[m]] != NONE],
+    required = ~np.array([s.optional for s in chosen.steps], dtype=bool)
+    skipped = (np.arange(n_steps)[None, :] < pos[:, None]) & ~reached & required[None, :]
+    pairs = [(i, j) for i in range(n_steps) for j in range(i + 1, n_steps)]
+    disorder = np.zeros((len(rows), len(pairs)), dtype=bool)
+    for p, (i, j) in enumerate(pairs):
+        disorder[:, p] = reached[:, i] & reached[:, j] & (f[:, i] > f[:, j])
+    backwards = (latest >= 0) & (latest < pos)
+    off = first[np.ix_(rows, np.array([index[m] for m in others], dtype=np.int64))] != NONE
+    strayed = skipped.any(axis=1) | disorder.any(axis=1) | backwards | off.any(axis=1)
+
+    ids = [str(c) for c in frame.customer_ids[rows]]
+    last = np.array([seen.get(cid, a) for cid, a in zip(ids, at.tolist(), strict=True)])
+    last = last.astype(np.int64) if len(ids) else np.zeros(0, np.int64)
+    limits = [*thresholds, None]
+    limit = np.array([np.nan if x is None else x for x in limits])[pos]
+    waiting = now - at
+    status = np.select(
+        [
+            pos == n_steps - 1,
+            now - last >= lapsed_after / timedelta(microseconds=1),
+            ~np.isnan(limit) & (waiting / 1e6 > limit),
+            strayed,
+        ],
+        ["completed", "lapsed", "stuck", "strayed"],
+        "on_track",
+    )
+    strays: list[tuple[Stray, ...]] = [()] * len(rows)
+    for r in np.flatnonzero(strayed).tolist():
+        out = [Stray("skipped", (steps[k],)) for k in np.flatnonzero(skipped[r]).tolist()]
+        out += [
+            Stray("out_of_order", (steps[pairs[p][0]], steps[pairs[p][1]]))
+            for p in np.flatnonzero(disorder[r]).tolist()
+        ]
+        if backwards[r]:
+            out.append(Stray("backwards", (steps[int(latest[r])], steps[int(pos[r])])))
+        out += [Stray("off_path", (others[o],)) for o in np.flatnonzero(off[r]).tolist()]
+        strays[r] = tuple(out)
+    return tuple(
+        CustomerPosition(cid, steps[k], a, st, sy, w / 1e6, limits[k])
+        for cid, k, a, st, sy, w in zip(
+            ids, pos.tolist(), at.tolist(), status.tolist(), strays, waiting.tolist(), strict=True
         )
-        cid = str(frame.customer_ids[c])
-        at = int(f[c, k])
-        limit = thresholds[k] if k < len(steps) - 1 else None
-        status = _status(
-            k == len(steps) - 1,
-            now - seen.get(cid, at),
-            now - at,
-            limit,
-            bool(strays),
-            lapsed_after,
-        )
-        out.append(CustomerPosition(cid, steps[k], at, status, strays, (now - at) / 1e6, limit))
-    return tuple(out)
-
-
-def _status(
-    completed: bool,
-    quiet_us: int,
-    waiting_us: int,
-    limit: float | None,
-    strayed: bool,
-    lapsed_after: timedelta,
-) -> str:
-    if completed:
-        return "completed"
-    if quiet_us >= lapsed_after / timedelta(microseconds=1):
-        return "lapsed"
-    if limit is not None and waiting_us / 1e6 > limit:
-        return "stuck"
-    return "strayed" if strayed else "on_track"
-
-
-def _strays(
-    steps: tuple[str, ...],
-    optional: list[bool],
-    f: np.ndarray,
-    pos: int,
-    latest: int,
-    off_path: list[str],
-) -> tuple[Stray, ...]:
-    out = [Stray("skipped", (steps[k],)) for k in range(pos) if f[k] == NONE and not optional[k]]
-    for i in range(len(steps)):
-        for j in range(i + 1, len(steps)):
-            if f[i] != NONE and f[j] != NONE and f[i] > f[j]:
-                out.append(Stray("out_of_order", (steps[i], steps[j])))
-    if 0 <= latest < pos:
-        out.append(Stray("backwards", (steps[latest], steps[pos])))
-    out += [Stray("off_path", (m,)) for m in off_path]
-    return tuple(out)
+    )
