@@ -73,13 +73,18 @@ def test_funnel_agrees_with_oracle(
 
 
 @settings(settings.get_profile("analytics"))
-@given(case=scenarios())
-def test_positions_agree_with_oracle(con: ibis.BaseBackend, case: Scenario) -> None:
+@given(
+    case=scenarios(),
+    lapsed=st.sampled_from([timedelta(days=90), timedelta(days=1), timedelta(days=3)]),
+)
+def test_positions_agree_with_oracle(
+    con: ibis.BaseBackend, case: Scenario, lapsed: timedelta
+) -> None:
     journey, events, _, now = case
     if not _has_data(events, now):
         return
-    expected = oracle.positions(events, journey, now=now)
-    got = positions(_table(con, events), journey, now=now)
+    expected = oracle.positions(events, journey, now=now, lapsed_after=lapsed)
+    got = positions(_table(con, events), journey, now=now, lapsed_after=lapsed)
     assert {
         c.customer_id: {
             "milestone": c.milestone,

@@ -137,7 +137,7 @@ def _run(
     times: np.ndarray | None = None
     # Repeated keys mean one event reached several milestones; those customers need the exact
     # search so that one event serves one step.
-    shared = bool(len(key)) and np.unique(key).size < len(key)
+    shared = frame.shared_keys and bool(len(key)) and np.unique(key).size < len(key)
     if mode == "any":
         too_many = _kernels.any_order_funnel(
             offsets, step, ts, key, k_steps, optional, _us(window), frame.now, shared, level,

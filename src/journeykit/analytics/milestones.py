@@ -117,6 +117,7 @@ class MilestoneFrame:
     event_key: np.ndarray
     offsets: np.ndarray
     now: int
+    shared_keys: bool = False  # event_key came from the data: one event may carry several tags
 
     @property
     def customers(self) -> int:
@@ -162,7 +163,8 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
     ts = ts_col.cast(pa.int64()).to_numpy(zero_copy_only=False)
     milestone = table.column("milestone").to_numpy().astype(np.int16)
     value = table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
-    if "event_key" in table.column_names:
+    shared = "event_key" in table.column_names
+    if shared:
         event_key = table.column("event_key").to_numpy(zero_copy_only=False).astype(np.int64)
     else:
         event_key = np.arange(n, dtype=np.int64)
@@ -176,4 +178,5 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
         event_key=event_key,
         offsets=np.append(starts, n).astype(np.int64),
         now=now_us,
+        shared_keys=shared,
     )

@@ -97,7 +97,7 @@ def paths(
         frame = fetch_milestones(events, journey, now=now)
     cust, m, t_first, t_last = _collapsed(frame)
     ids = [x.id for x in journey.milestones]
-    total = len(np.unique(cust))
+    total = int((cust[1:] != cust[:-1]).sum()) + 1 if len(cust) else 0  # cust is sorted
     return PathsResult(
         customers=total,
         variants=_variants(cust, m, ids, total, top),
@@ -119,8 +119,20 @@ def _variants(
             terms = (m.astype(np.uint64) + np.uint64(1)) * powers[pos]
             keys.append(np.add.reduceat(terms, starts))
     lengths = np.diff(np.r_[starts, len(cust)])
-    stacked = np.stack([keys[0], keys[1], lengths.astype(np.uint64)], axis=1)
-    _, first, counts = np.unique(stacked, axis=0, return_index=True, return_counts=True)
+    # Arrow's hash group-by: np.unique(axis=0) sorted 650k rows of three keys in 1.5 s.
+    keyed = pa.table(
+        {
+            "k0": keys[0],
+            "k1": keys[1],
+            "n": lengths.astype(np.uint64),
+            "i": np.arange(len(starts), dtype=np.int64),
+        }
+    )
+    grouped = keyed.group_by(["k0", "k1", "n"], use_threads=False).aggregate(
+        [("i", "min"), ("i", "count")]
+    )
+    first = grouped.column("i_min").to_numpy()
+    counts = grouped.column("i_count").to_numpy()
     seqs = [tuple(ids[i] for i in m[starts[f] : starts[f] + lengths[f]]) for f in first]
     ranked = sorted(zip(counts.tolist(), seqs, strict=True), key=lambda x: (-x[0], x[1]))
     chosen = ranked if top is None else ranked[:top]

@@ -276,7 +276,7 @@ class _StuckList:
 
     def __init__(self, result: Any, top: int | None) -> None:
         self.result = result
-        self.stuck = result.stuck()[:top] if top else result.stuck()
+        self.stuck = result.stuck(top)
 
     def rows(self) -> list[dict[str, Any]]:
         return [{k: v for k, v in c.to_dict().items() if k != "strays"} for c in self.stuck]

@@ -88,7 +88,7 @@ def _measure(journey: Journey, ws: Workspace) -> None:
     summary = ", ".join(f"{k} {v:,}" for k, v in placed.summary.items())
     out_console.print(f"\n  positions on path {placed.path}: {summary}", highlight=False)
     out_console.print("  longest stuck (journeykit stuck ... for the full list):", highlight=False)
-    for c in placed.stuck()[:5]:
+    for c in placed.stuck(5):
         line = f"   {c.customer_id}: at {c.milestone!r} for {c.waiting_seconds / 86400:.0f} days"
         out_console.print(line, highlight=False, markup=False)
     from journeykit.cli.clv_cmds import print_demo_clv
