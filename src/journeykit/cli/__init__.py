@@ -26,9 +26,16 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from journeykit.cli import analytics_cmds, demo, discover_cmds, events_cmds, journey_cmds
+    from journeykit.cli import (
+        analytics_cmds,
+        demo,
+        discover_cmds,
+        events_cmds,
+        journey_cmds,
+        report_cmds,
+    )
 
-    for module in (journey_cmds, events_cmds, analytics_cmds, discover_cmds, demo):
+    for module in (journey_cmds, events_cmds, analytics_cmds, discover_cmds, report_cmds, demo):
         module.register(cli)
 
 
