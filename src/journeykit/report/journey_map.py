@@ -107,20 +107,32 @@ def _graph(
             edges += [lay.Edge(a, chip, weight=2), lay.Edge(chip, b, weight=2)]
         else:
             edges.append(lay.Edge(a, b, weight=2))
-    edges += _rank_orderings(journey, {x for pair in pairs for x in pair})
+    edges += _rank_orderings(journey, pairs, {x for pair in pairs for x in pair})
     return boxes, edges, chips, pairs
 
 
-def _rank_orderings(journey: Journey, connected: set[str]) -> list[lay.Edge]:
-    """Pre before core before post; a milestone on no path or touchpoint follows its file
-    predecessor, so it sits where the designer wrote it instead of drifting to the start."""
-    by_phase = journey.milestones_by_phase()
-    out = [
-        lay.Edge(a.id, b.id, visible=False, weight=0)
-        for first, second in (("pre", "core"), ("core", "post"))
-        for a in by_phase[first]
-        for b in by_phase[second]
-    ]
+def _rank_orderings(
+    journey: Journey, pairs: dict[tuple[str, str], int], connected: set[str]
+) -> list[lay.Edge]:
+    """Invisible edges that keep pre before core before post, and put a milestone on no path or
+    touchpoint after its file predecessor instead of letting it drift to the start.
+
+    Only loose ends get one (a pre milestone that leads to nothing in pre or core; a post
+    milestone nothing in core or post leads to): edges between every pair of zones would make
+    long invisible edges whose virtual nodes stretch the map far down.
+    """
+    phase = {m.id: m.phase for m in journey.milestones}
+    cores = [m.id for m in journey.milestones if m.phase == "core"]
+    out: list[lay.Edge] = []
+    for m in journey.milestones:
+        if m.phase == "pre" and not any(
+            a == m.id and phase[b] in ("pre", "core") for a, b in pairs
+        ):
+            out.append(lay.Edge(m.id, cores[0], visible=False, weight=0))
+        if m.phase == "post" and not any(
+            b == m.id and phase[a] in ("core", "post") for a, b in pairs
+        ):
+            out.append(lay.Edge(cores[-1], m.id, visible=False, weight=0))
     ms = journey.milestones
     for prev, m in pairwise(ms):
         if m.id not in connected:
@@ -425,8 +437,10 @@ def _emotion(
         colour = PATH_COLOURS[i % len(PATH_COLOURS)]
         pts = [point(journey.milestone(mid_)) for mid_ in journey.path(pid).milestone_ids]
         d = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{yy:.1f}" for k, (x, yy) in enumerate(pts))
+        steps = " ".join(journey.path(pid).milestone_ids)
         out.append(
-            f'<path class="curve" data-path="{esc(pid)}" d="{d}" fill="none" '
+            f'<path class="curve" data-path="{esc(pid)}" data-steps="{esc(steps)}" d="{d}" '
+            f'fill="none" '
             f'stroke="{colour}" stroke-width="2" opacity="0.85"/>'
         )
     for m in journey.milestones:

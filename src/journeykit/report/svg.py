@@ -24,7 +24,9 @@ def esc(value: object) -> str:
 def wrap(text: str, width_px: float, size: float, *, bold: bool = False) -> list[str]:
     """Lines of ``text`` that fit ``width_px`` at font ``size`` (long words are broken)."""
     chars = max(4, int(width_px / (size * (BOLD_EM if bold else CHAR_EM))))
-    return textwrap.wrap(" ".join(text.split()), chars, break_long_words=True) or [""]
+    return textwrap.wrap(
+        " ".join(text.split()), chars, break_long_words=True, break_on_hyphens=False
+    ) or [""]
 
 
 def text_lines(
