@@ -106,7 +106,9 @@ def test_report_in_the_browser(browser: Any, measured: Measured, tmp_path: Path)
     for k, step in enumerate(f.steps):
         lines = card_lines(page, step.milestone)
         assert lines[0] == f"reached {step.customers:,}"
-        stuck = sum(1 for c in pos.customers if c.status == "stuck" and c.milestone == step.milestone)
+        stuck = sum(
+            1 for c in pos.customers if c.status == "stuck" and c.milestone == step.milestone
+        )
         assert f"stuck now {stuck:,}" in lines
         if k:
             assert lines[1] == f"from previous {step.share_of_previous:.1%}"

@@ -24,6 +24,8 @@ def test_pdf_and_png_exports(tmp_path: Path) -> None:
                               str(tmp_path / "r.html"), "--pdf", str(tmp_path / "r.pdf")])  # fmt: skip
     assert rep.exit_code == 0, rep.output
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
-    png = runner.invoke(cli, ["map", str(path), "--events", str(events), "-o", str(tmp_path / "m.png")])
+    png = runner.invoke(
+        cli, ["map", str(path), "--events", str(events), "-o", str(tmp_path / "m.png")]
+    )
     assert png.exit_code == 0, png.output
     assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -64,7 +64,9 @@ def test_card_numbers_equal_funnel_and_positions(measured: Measured) -> None:
             card = cards[step.milestone]
             assert card["data-path"] == pid
             assert int(card["data-reached"]) == step.customers
-            stuck = sum(1 for c in pos.customers if c.status == "stuck" and c.milestone == step.milestone)
+            stuck = sum(
+                1 for c in pos.customers if c.status == "stuck" and c.milestone == step.milestone
+            )
             assert int(card["data-stuck"]) == stuck
             if k:
                 assert float(card["data-conversion"]) == pytest.approx(step.share_of_previous)
@@ -102,7 +104,9 @@ def test_reached_ever_counts_distinct_customers(measured: Measured) -> None:
         (1, 3, 10, 0.3, None, None, 0.5, "ok"),
     ],
 )
-def test_health_against_the_design(k, reached, previous, conversion, median, expected, reference, health) -> None:  # type: ignore[no-untyped-def]
+def test_health_against_the_design(
+    k, reached, previous, conversion, median, expected, reference, health
+) -> None:  # type: ignore[no-untyped-def]
     assert _health(k, reached, previous, conversion, median, expected, reference)[0] == health
 
 
@@ -121,11 +125,15 @@ def test_mermaid_stays_in_step_with_the_map(path: Path) -> None:
     titles = {m.id: m.title for m in j.milestones}
     everything = [ln.split(":")[0].strip() for ln in mermaid_journey(j).splitlines()[2:]
                   if not ln.strip().startswith("section")]  # fmt: skip
-    assert sorted(everything) == sorted(re.sub(r"\s+", " ", t).replace(":", " -") for t in titles.values())
+    assert sorted(everything) == sorted(
+        re.sub(r"\s+", " ", t).replace(":", " -") for t in titles.values()
+    )
     for p in j.paths:
         assert parsed.curves[p.id] == list(p.milestone_ids)
         lines = mermaid_journey(j, path_id=p.id).splitlines()
-        tasks = [ln.split(":")[0].strip() for ln in lines[2:] if not ln.strip().startswith("section")]
+        tasks = [
+            ln.split(":")[0].strip() for ln in lines[2:] if not ln.strip().startswith("section")
+        ]
         # Mermaid groups by phase; within the path, phases are in order, so the order matches.
         assert tasks == [titles[m] for m in p.milestone_ids]
 
@@ -157,7 +165,10 @@ def test_layout_is_deterministic_and_cards_do_not_overlap(tmp_path: Path) -> Non
             apart = a.right <= b.left or b.right <= a.left or a.bottom <= b.top or b.bottom <= a.top
             assert apart, (a, b)
     # Zones in order: every pre card left of every core card, every core card left of post.
-    xs = {ph: [placed.boxes[m.id].x for m in j.milestones if m.phase == ph] for ph in ("pre", "core", "post")}
+    xs = {
+        ph: [placed.boxes[m.id].x for m in j.milestones if m.phase == ph]
+        for ph in ("pre", "core", "post")
+    }
     assert max(xs["pre"]) < min(xs["core"]) and max(xs["core"]) < min(xs["post"])
 
 
@@ -196,7 +207,9 @@ def test_map_and_report_commands(tmp_path: Path) -> None:
                                "-o", str(tmp_path / "m.html")])  # fmt: skip
     assert live.exit_code == 0, live.output
     assert 'data-path="webinar_first" data-reached=' in (tmp_path / "m.html").read_text("utf-8")
-    rep = runner.invoke(cli, ["report", str(path), "--events", str(events), "-o", str(tmp_path / "r.html")])
+    rep = runner.invoke(
+        cli, ["report", str(path), "--events", str(events), "-o", str(tmp_path / "r.html")]
+    )
     assert rep.exit_code == 0, rep.output
     bad = runner.invoke(cli, ["map", str(path), "-o", str(tmp_path / "m.jpg")])
     assert bad.exit_code == 1

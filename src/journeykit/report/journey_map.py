@@ -234,7 +234,7 @@ _STYLE = """<style>
 
 
 def _banner(journey: Journey, width: float) -> tuple[str, float]:
-    half = (width - 2 * MARGIN - 80) / 2
+    half = (min(width, 1300.0) - 2 * MARGIN - 80) / 2  # FROM and TO stay on one screen
     from_lines = wrap(journey.transformation.from_, half - 20, 14)
     to_lines = wrap(journey.transformation.to, half - 20, 14)
     title = wrap(journey.title, width - 2 * MARGIN - 20, 18, bold=True)
