@@ -109,3 +109,9 @@ def test_demo_writes_a_workspace_and_prints_the_outline(runner: CliRunner, tmp_p
     assert "PRE (before the core offer)" in result.stdout
     assert "+ Subscribed to a team plan [purchase]  (within 14d)" in result.stdout
     assert (tmp_path / "demo" / "journey.yaml").is_file()
+    # The demo ends with the living map and the report, and says where they are.
+    for name in ("map.html", "report.html"):
+        written = (tmp_path / "demo" / name).resolve()
+        assert written.is_file()
+        assert str(written) in result.stdout.replace("\n", "")
+    assert 'data-milestone="subscribed"' in (tmp_path / "demo" / "map.html").read_text("utf-8")

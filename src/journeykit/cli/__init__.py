@@ -34,10 +34,11 @@ def _register() -> None:
         discover_cmds,
         events_cmds,
         journey_cmds,
+        report_cmds,
     )
 
     commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, demo):
+    for module in (*commands, report_cmds, demo):
         module.register(cli)
 
 

@@ -69,6 +69,27 @@ def demo(directory: Path, template: str) -> None:
     from journeykit.cli.discover_cmds import print_demo_themes
 
     print_demo_themes(out_console)
+    _write_map_and_report(journey, ws)
+
+
+def _write_map_and_report(journey: Journey, ws: Workspace) -> None:
+    """The living map and the report, from the same imported events (core install is enough)."""
+    from journeykit.engine import connect
+    from journeykit.errors import JourneykitError
+    from journeykit.report.measure import measure
+    from journeykit.report.pages import map_page, report_page
+
+    try:
+        results = measure(connect().events(ws.root), journey)
+        map_file, report_file = ws.root / "map.html", ws.root / "report.html"
+        map_file.write_text(map_page(journey, results), encoding="utf-8")
+        report_file.write_text(report_page(results), encoding="utf-8")
+    except JourneykitError as exc:  # e.g. Graphviz missing: say so, keep the demo's output
+        out_console.print(f"\n  map and report skipped: {exc}", markup=False, highlight=False)
+        return
+    out_console.print(
+        f"\n  map:    {map_file}\n  report: {report_file}", markup=False, highlight=False
+    )
 
 
 def _measure(journey: Journey, ws: Workspace) -> None:

@@ -1,0 +1,188 @@
+"""``journeykit map`` and ``journeykit report``: the design and the data on one page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from journeykit.cli.analytics_cmds import FilePath, InputError, parse_now, parse_window
+from journeykit.cli.output import err_console
+from journeykit.journey import Journey, load_journey
+from journeykit.journey.durations import parse_duration
+
+_OUT = click.Path(dir_okay=False, path_type=Path)
+
+
+def _events(
+    events_path: Path | None, workspace: Path | None, table: str | None, engine: str
+) -> Any:
+    given = [x for x in (events_path, workspace, table) if x is not None]
+    if len(given) > 1:
+        raise InputError("give at most one of --events FILE, --workspace DIR or --table NAME")
+    if not given:
+        return None
+    from journeykit.engine import connect
+
+    return connect(engine).events(str(given[0]))
+
+
+def _window(text: str) -> timedelta | str | None:
+    return "designed" if text == "designed" else parse_window(text)
+
+
+def _source_options(func: Any) -> Any:
+    options = [
+        click.argument("journey_file", type=FilePath),
+        click.option(
+            "--events",
+            "events_path",
+            type=FilePath,
+            help="Event log: CSV, Parquet or JSON lines (canonical columns).",
+        ),
+        click.option(
+            "--workspace",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A workspace folder with imported events.",
+        ),
+        click.option("--table", help="A table of events on the engine (with --engine)."),
+        click.option(
+            "--engine",
+            "engine_url",
+            default="duckdb://",
+            show_default=True,
+            envvar="JOURNEYKIT_ENGINE",
+            help="Where queries run.",
+        ),
+        click.option(
+            "--path",
+            "path_id",
+            default=None,
+            help="The path whose numbers lead (default: the first).",
+        ),
+        click.option(
+            "--now", default=None, help="Results as of this time (default: latest event)."
+        ),
+        click.option(
+            "--window",
+            default="designed",
+            show_default=True,
+            help="Funnel window: a duration, 'none', or 'designed' (each path's "
+            "expected_within summed).",
+        ),
+        click.option(
+            "--lapsed-after",
+            default="90d",
+            show_default=True,
+            help="No event of any kind for this long: lapsed.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _results(
+    journey: Journey, events: Any, opts: dict[str, Any], *, full: bool, answers: Path | None = None
+) -> Any:
+    from journeykit.report.measure import measure
+
+    return measure(
+        events,
+        journey,
+        path=opts["path_id"],
+        now=parse_now(opts["now"]),
+        window=_window(opts["window"]),
+        lapsed_after=parse_duration(opts["lapsed_after"]),
+        full=full,
+        answers=answers,
+    )
+
+
+def write_map(journey: Journey, results: Any, output: Path) -> None:
+    """The map as .html, .svg, .png or .pdf (PNG and PDF through headless Chromium)."""
+    from journeykit.report import export, pages
+
+    kind = export.format_of(output)
+    if kind == ".svg":
+        output.write_text(pages.map_svg(journey, results), encoding="utf-8")
+        return
+    html = pages.map_page(journey, results)
+    if kind == ".html":
+        output.write_text(html, encoding="utf-8")
+    else:
+        export.render_in_browser(html, output, kind=kind[1:], selector="svg.journey-map")
+
+
+@click.command("map")
+@_source_options
+@click.option("-o", "--output", type=_OUT, required=True, help="map.html, .svg, .png or .pdf")
+def map_command(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    output: Path,
+    **opts: Any,
+) -> None:
+    """Draw the journey map; with events, every card carries live numbers and health."""
+    from journeykit.report.export import format_of
+
+    format_of(output)  # a wrong suffix fails before any work
+    journey = load_journey(journey_file)
+    events = _events(events_path, workspace, table, engine_url)
+    results = None if events is None else _results(journey, events, opts, full=False)
+    write_map(journey, results, output)
+    err_console.print(f"wrote {output}", highlight=False, markup=False)
+
+
+@click.command()
+@_source_options
+@click.option("-o", "--output", type=_OUT, required=True, help="report.html")
+@click.option("--pdf", "pdf_path", type=_OUT, default=None, help="Also print the report to PDF.")
+@click.option(
+    "--answers",
+    type=FilePath,
+    default=None,
+    help="Members' answers (CSV, XLSX, JSON lines): adds themes with quotes.",
+)
+@click.option("--top", type=int, default=20, show_default=True, help="Rows in the stuck list.")
+def report(
+    journey_file: Path,
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    output: Path,
+    pdf_path: Path | None,
+    answers: Path | None,
+    top: int,
+    **opts: Any,
+) -> None:
+    """One self-contained HTML report: map, funnel, timing, paths, positions, stuck, CLV, themes."""
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"{output}: the report is an HTML file (use --pdf for a PDF)")
+    journey = load_journey(journey_file)
+    events = _events(events_path, workspace, table, engine_url)
+    if events is None:
+        raise InputError("the report needs events: give --events FILE, --workspace DIR or --table")
+    results = _results(journey, events, opts, full=True, answers=answers)
+    from journeykit.report.pages import report_page
+
+    source = str(events_path or workspace or table)
+    html = report_page(results, top_stuck=top, source=f"events: {Path(source).name}")
+    output.write_text(html, encoding="utf-8")
+    err_console.print(f"wrote {output}", highlight=False, markup=False)
+    if pdf_path is not None:
+        from journeykit.report.export import render_in_browser
+
+        render_in_browser(html, pdf_path, kind="pdf")
+        err_console.print(f"wrote {pdf_path}", highlight=False, markup=False)
+
+
+def register(group: click.Group) -> None:
+    for command in (map_command, report):
+        group.add_command(command)

@@ -1,0 +1,211 @@
+"""Charts as plain SVG generated here: no JavaScript, nothing fetched, prints as it shows.
+
+Each function takes a result object and returns an ``<svg>`` string; numbers are also in the
+report's tables, so the charts never carry information a reader cannot find as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from journeykit.analytics import FunnelResult, PathsResult, TimeStats
+from journeykit.report.svg import FONT, count, days, esc, pct
+
+STATUS_COLOURS = {
+    "completed": "#2f8f5b",
+    "on_track": "#7fb6e0",
+    "strayed": "#c9a227",
+    "stuck": "#c8402f",
+    "lapsed": "#9aa3ad",
+}
+LABEL_W = 230.0
+
+
+def _svg(width: float, height: float, body: str, label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" '
+        f'font-size="11" role="img" aria-label="{esc(label)}">{body}</svg>'
+    )
+
+
+def _short(text: str, chars: int = 34) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
+def funnel_chart(result: FunnelResult, width: float = 860) -> str:
+    """Reached per step; those who stop at a step split into dropped and still in progress."""
+    top = max(result.counts[0], 1)
+    bar_w = width - LABEL_W - 150
+    row = 30.0
+    out = []
+    for k, s in enumerate(result.steps):
+        y = 10 + k * row
+        go_on = result.steps[k + 1].customers if k + 1 < len(result.steps) else s.customers
+        segments = [
+            (go_on, "#3b6fb6", "went on"),
+            (s.in_progress, "#7fb6e0", "in progress"),
+            (s.dropped, "#c8402f", "dropped"),
+        ]
+        x = LABEL_W
+        out.append(
+            f'<text x="{LABEL_W - 8}" y="{y + 15}" text-anchor="end">{esc(_short(s.title))}</text>'
+        )
+        for n, colour, name in segments:
+            w = bar_w * n / top
+            if w > 0:
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="20" fill="{colour}">'
+                    f"<title>{esc(name)}: {n:,}</title></rect>"
+                )
+            x += w
+        out.append(
+            f'<text x="{x + 6:.1f}" y="{y + 15}">{count(s.customers)} '
+            f"({pct(s.share_of_start)})</text>"
+        )
+    y = 14 + len(result.steps) * row
+    legend = [
+        ("#3b6fb6", "went on"),
+        ("#7fb6e0", "stopped here, window still open (in progress)"),
+        ("#c8402f", "stopped here, window closed (dropped)"),
+    ]
+    x = LABEL_W
+    for colour, name in legend:
+        out.append(
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 16}" y="{y + 10}">{esc(name)}</text>'
+        )
+        x += 30 + 6.2 * len(name)
+    return _svg(width, y + 24, "".join(out), f"Funnel of path {result.path}")
+
+
+def histogram(stats: TimeStats, title: str, width: float = 280, height: float = 150) -> str:
+    """Time to reach a milestone from the previous one, with median and p25/p75/p90 marks."""
+    bins = stats.histogram
+    lo, hi = bins[0][0], bins[-1][1]
+    span = (hi - lo) or 1.0
+    peak = max(n for _, _, n in bins) or 1
+    plot_w, plot_h, x0, y0 = width - 20, height - 56, 10.0, 24.0
+    out = [f'<text x="{x0}" y="14" font-weight="bold">{esc(_short(title, 40))}</text>']
+    for a, b, n in bins:
+        x = x0 + plot_w * (a - lo) / span
+        w = max(plot_w * (b - a) / span - 1, 1)
+        h = plot_h * n / peak
+        out.append(
+            f'<rect x="{x:.1f}" y="{y0 + plot_h - h:.1f}" width="{w:.1f}" height="{h:.1f}" '
+            f'fill="#7fb6e0"><title>{days(a)}–{days(b)}: {n:,}</title></rect>'
+        )
+    for name, value, colour in (
+        ("p25", stats.p25, "#888"),
+        ("median", stats.median, "#1f3550"),
+        ("p75", stats.p75, "#888"),
+        ("p90", stats.p90, "#c8402f"),
+    ):
+        x = x0 + plot_w * (value - lo) / span
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y0 + plot_h}" '
+            f'stroke="{colour}" stroke-width="{2 if name == "median" else 1}">'
+            f"<title>{name} {days(value)}</title></line>"
+        )
+    out.append(
+        f'<text x="{x0}" y="{y0 + plot_h + 14}">{days(lo)}</text>'
+        f'<text x="{x0 + plot_w}" y="{y0 + plot_h + 14}" text-anchor="end">{days(hi)}</text>'
+        f'<text x="{x0}" y="{y0 + plot_h + 30}">median {days(stats.median)} · p25 '
+        f"{days(stats.p25)} · p75 {days(stats.p75)} · p90 {days(stats.p90)}</text>"
+    )
+    return _svg(width, height, "".join(out), f"Time to {title}")
+
+
+def status_bars(rows: Sequence[tuple[str, dict[str, int]]], width: float = 860) -> str:
+    """Customers whose position is each milestone, stacked by status."""
+    top = max((sum(c.values()) for _, c in rows), default=0) or 1
+    bar_w = width - LABEL_W - 80
+    out = []
+    for k, (title, counts) in enumerate(rows):
+        y = 10 + k * 28
+        out.append(
+            f'<text x="{LABEL_W - 8}" y="{y + 14}" text-anchor="end">{esc(_short(title))}</text>'
+        )
+        x = LABEL_W
+        for status, colour in STATUS_COLOURS.items():
+            n = counts.get(status, 0)
+            w = bar_w * n / top
+            if w > 0:
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}">'
+                    f"<title>{status}: {n:,}</title></rect>"
+                )
+            x += w
+        out.append(f'<text x="{x + 6:.1f}" y="{y + 14}">{sum(counts.values()):,}</text>')
+    y = 14 + len(rows) * 28
+    x = LABEL_W
+    for status, colour in STATUS_COLOURS.items():
+        out.append(
+            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{x + 16}" y="{y + 10}">{status.replace("_", " ")}</text>'
+        )
+        x += 30 + 7 * len(status)
+    return _svg(width, y + 22, "".join(out), "Positions by status")
+
+
+def sankey(
+    result: PathsResult,
+    titles: dict[str, str],
+    *,
+    steps: int = 6,
+    width: float = 900,
+    height: float = 420,
+) -> str:
+    """Flows of the top path variants step by step: column k holds the k-th milestone reached.
+
+    Variants beyond the top ones are not drawn (their share is given under the chart); a variant
+    longer than ``steps`` is cut at ``steps``.
+    """
+    cols: list[dict[str, int]] = [{} for _ in range(steps)]
+    links: dict[tuple[int, str, str], int] = {}
+    for v in result.variants:
+        seq = v.steps[:steps]
+        for k, mid in enumerate(seq):
+            cols[k][mid] = cols[k].get(mid, 0) + v.customers
+            if k:
+                key = (k - 1, seq[k - 1], mid)
+                links[key] = links.get(key, 0) + v.customers
+    cols = [c for c in cols if c]
+    if not cols:
+        return _svg(width, 30, '<text x="10" y="20">no paths to draw</text>', "Paths")
+    total = max(sum(c.values()) for c in cols)
+    node_w, gap, top_pad = 14.0, 8.0, 10.0
+    usable = height - top_pad * 2 - gap * max(len(c) for c in cols)
+    scale = usable / total
+    col_x = [10 + k * (width - 180 - node_w) / max(len(cols) - 1, 1) for k in range(len(cols))]
+    pos: dict[tuple[int, str], list[float]] = {}  # (col, milestone) -> [y, next out y, next in y]
+    out = []
+    for k, col in enumerate(cols):
+        y = top_pad
+        for mid, n in sorted(col.items(), key=lambda kv: (-kv[1], kv[0])):
+            h = max(n * scale, 1.0)
+            pos[(k, mid)] = [y, y, y]
+            out.append(
+                f'<rect class="sankey-node" x="{col_x[k]:.1f}" y="{y:.1f}" width="{node_w}" '
+                f'height="{h:.1f}" fill="#1f3550"><title>{esc(titles.get(mid, mid))}: '
+                f"{n:,}</title></rect>"
+                f'<text x="{col_x[k] + node_w + 4:.1f}" y="{y + min(h / 2, 12) + 4:.1f}" '
+                f'font-size="10">{esc(_short(titles.get(mid, mid), 22))}</text>'
+            )
+            y += h + gap
+    flows = []
+    for (k, a, b), n in sorted(links.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1:])):
+        h = max(n * scale, 0.5)
+        src, dst = pos[(k, a)], pos[(k + 1, b)]
+        x1, x2 = col_x[k] + node_w, col_x[k + 1]
+        y1, y2 = src[1] + h / 2, dst[2] + h / 2
+        src[1] += h
+        dst[2] += h
+        mx = (x1 + x2) / 2
+        flows.append(
+            f'<path d="M{x1:.1f},{y1:.1f} C{mx:.1f},{y1:.1f} {mx:.1f},{y2:.1f} '
+            f'{x2:.1f},{y2:.1f}" stroke="#7fb6e0" stroke-opacity="0.55" '
+            f'stroke-width="{h:.1f}" fill="none"><title>{esc(titles.get(a, a))} → '
+            f"{esc(titles.get(b, b))}: {n:,}</title></path>"
+        )
+    return _svg(width, height, "".join(flows + out), "Sankey of paths")

@@ -1,0 +1,394 @@
+"""The map page and the report page: one self-contained HTML file each, no script, no CDN.
+
+Every value from the journey file, the data or the answers goes through ``esc``. The pages hold
+no JavaScript at all: charts are SVG made in ``charts.py``, so the file works offline, prints
+as it shows, and stays small (the size does not grow with the number of events).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from journeykit import __version__
+from journeykit.journey.schema import Journey
+from journeykit.report import charts
+from journeykit.report.journey_map import render_map_svg
+from journeykit.report.measure import JourneyResults
+from journeykit.report.numbers import card_numbers
+from journeykit.report.svg import count, days, esc, pct
+
+CSS = """
+:root{color-scheme:light}
+body{font-family:"DejaVu Sans",Verdana,Arial,sans-serif;margin:0;color:#1d2733;background:#fff}
+header.page{padding:16px 24px;border-bottom:1px solid #d7dbe0}
+header.page h1{margin:0 0 4px;font-size:22px}
+header.page p{margin:2px 0;color:#55606b;font-size:13px}
+main{padding:0 24px 32px}
+section{margin:24px 0;break-inside:avoid-page}
+section.map-section{break-inside:auto}
+h2{font-size:18px;border-bottom:2px solid #1f3550;padding-bottom:4px}
+h3{font-size:14px;margin:16px 0 6px}
+.scroll{overflow-x:auto;border:1px solid #eef0f3;border-radius:6px}
+table{border-collapse:collapse;font-size:12px;margin:8px 0}
+th,td{border-bottom:1px solid #e3e6ea;padding:4px 8px;text-align:left;vertical-align:top}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{color:#55606b;font-size:12px;font-style:italic}
+.grid{display:flex;flex-wrap:wrap;gap:12px}
+.theme{border:1px solid #d7dbe0;border-radius:6px;padding:8px 12px;max-width:420px}
+.theme blockquote{margin:4px 0 4px 8px;font-size:12px;color:#3b4550}
+.kpi{display:inline-block;margin:4px 16px 4px 0}
+.kpi b{display:block;font-size:18px}
+@media print{
+  .scroll{overflow:visible;border:none}
+  svg.journey-map{width:100%;height:auto}
+  section{break-inside:avoid}
+  section.map-section,section.long{break-inside:auto}
+  header.page{border:none}
+  a{color:inherit;text-decoration:none}
+}
+@page{size:A4 landscape;margin:12mm}
+"""
+
+
+def _document(title: str, body: str) -> str:
+    return (
+        "<!doctype html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="journeykit {esc(__version__)}">'
+        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
+
+
+def _as_of(now_us: int) -> str:
+    return datetime.fromtimestamp(now_us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def map_svg(journey: Journey, results: JourneyResults | None = None) -> str:
+    """The map SVG, with numbers on the cards when ``results`` are given."""
+    if results is None:
+        return render_map_svg(journey)
+    return render_map_svg(journey, card_numbers(results), path_ids=results.path_order)
+
+
+def map_page(journey: Journey, results: JourneyResults | None = None) -> str:
+    """The map alone as an HTML page."""
+    sub = (
+        f"<p>Numbers as of {esc(_as_of(results.now))}; cards show their first path "
+        f"(chosen: {esc(results.path)}).</p>"
+        if results
+        else "<p>The design only: run with --events or --workspace for live numbers.</p>"
+    )
+    body = (
+        f'<header class="page"><h1>{esc(journey.title)}</h1>{sub}</header>'
+        f'<main><section class="map-section"><div class="scroll">{map_svg(journey, results)}'
+        "</div></section></main>"
+    )
+    return _document(f"{journey.title} · journey map", body)
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[object]], numeric: set[int]) -> str:
+    th = "".join(
+        f'<th class="num">{esc(h)}</th>' if i in numeric else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(head)
+    )
+    body = []
+    for r in rows:
+        cells = "".join(
+            f'<td class="num">{esc(v)}</td>' if i in numeric else f"<td>{esc(v)}</td>"
+            for i, v in enumerate(r)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "") -> str:
+    """The whole report as one HTML page."""
+    j = results.journey
+    sections = [
+        _section(
+            "map",
+            "The journey map",
+            f'<div class="scroll">{map_svg(j, results)}</div>',
+            cls="map-section",
+        ),
+        _funnel(results),
+        _timing(results),
+        _paths(results),
+        _positions(results),
+        _stuck(results, top_stuck),
+        _strays(results),
+        _clv(results),
+        _community(results),
+        _themes(results),
+    ]
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in results.notes)
+    window = results.windows.get(results.path)
+    header = (
+        f'<header class="page"><h1>{esc(j.title)}</h1>'
+        f"<p>FROM {esc(j.transformation.from_)} → TO {esc(j.transformation.to)}</p>"
+        f"<p>As of {esc(_as_of(results.now))} · path {esc(results.path)} · funnel window "
+        f"{esc(days(window.total_seconds()) if window else 'none')} · "
+        f"{results.counts.customers:,} customers reached a milestone"
+        f"{' · ' + esc(source) if source else ''}</p>{notes}</header>"
+    )
+    return _document(
+        f"{j.title} · journey report", header + "<main>" + "".join(sections) + "</main>"
+    )
+
+
+def _section(key: str, title: str, body: str, *, cls: str = "") -> str:
+    klass = f' class="{cls}"' if cls else ""
+    return f'<section id="{key}"{klass}><h2>{esc(title)}</h2>{body}</section>'
+
+
+def _funnel(r: JourneyResults) -> str:
+    f = r.funnels.get(r.path)
+    if f is None:
+        return _section("funnel", "Funnel", '<p class="note">The chosen path is not measured.</p>')
+    rows = [
+        (
+            s.title,
+            count(s.customers),
+            pct(s.share_of_start),
+            pct(s.share_of_previous),
+            count(s.dropped),
+            count(s.in_progress),
+            days(s.time_from_previous.median if s.time_from_previous else None),
+        )
+        for s in f.steps
+    ]
+    head = ("step", "reached", "of start", "of previous", "dropped", "in progress", "median")
+    return _section(
+        "funnel",
+        f"Funnel · path {f.path} ({f.mode})",
+        charts.funnel_chart(f) + _table(head, rows, {1, 2, 3, 4, 5, 6}),
+    )
+
+
+def _timing(r: JourneyResults) -> str:
+    f = r.funnels.get(r.path)
+    blocks = []
+    for s in f.steps if f else ():
+        if s.time_from_previous is not None:
+            blocks.append(charts.histogram(s.time_from_previous, s.title))
+    body = (
+        f'<div class="grid">{"".join(blocks)}</div>'
+        if blocks
+        else '<p class="note">No customer went past the first step.</p>'
+    )
+    return _section("timing", "Time to each milestone (from the previous step)", body)
+
+
+def _paths(r: JourneyResults) -> str:
+    p = r.paths
+    if p is None:
+        return ""
+    titles = {m.id: m.title for m in r.journey.milestones}
+    shown = sum(v.customers for v in p.variants)
+    note = (
+        f'<p class="note">The top {len(p.variants)} variants cover {shown:,} of '
+        f"{p.customers:,} customers ({pct(shown / p.customers if p.customers else None)}); "
+        "columns are the 1st, 2nd, ... milestone reached.</p>"
+    )
+    variants = _table(
+        ("customers", "share", "milestones in order"),
+        [
+            (count(v.customers), pct(v.share), " → ".join(titles[s] for s in v.steps))
+            for v in p.variants[:10]
+        ],
+        {0, 1},
+    )
+    transitions = _table(
+        ("from", "to", "times", "median time"),
+        [
+            (titles[t.from_], titles[t.to], count(t.count), days(t.median_seconds))
+            for t in p.transitions[:30]
+        ],
+        {2, 3},
+    )
+    body = (
+        f'<div class="scroll">{charts.sankey(p, titles)}</div>{note}<h3>Top variants</h3>'
+        f"{variants}<h3>Transitions (directly follows, top 30)</h3>{transitions}"
+    )
+    return _section("paths", "Paths customers really take", body, cls="long")
+
+
+def _positions(r: JourneyResults) -> str:
+    pos = r.positions.get(r.path)
+    if pos is None:
+        return ""
+    per: dict[str, Counter[str]] = {}
+    for c in pos.customers:
+        per.setdefault(c.milestone, Counter())[c.status] += 1
+    steps = r.journey.path(r.path).milestone_ids
+    rows = [(r.journey.milestone(m).title, dict(per.get(m, Counter()))) for m in steps]
+    kpis = "".join(
+        f'<span class="kpi"><b>{n:,}</b>{esc(s.replace("_", " "))}</span>'
+        for s, n in pos.summary.items()
+    )
+    return _section(
+        "positions",
+        f"Where customers are now · path {pos.path}",
+        f"<div>{kpis}</div>{charts.status_bars(rows)}",
+    )
+
+
+def _stuck(r: JourneyResults, top: int) -> str:
+    pos = r.positions.get(r.path)
+    if pos is None:
+        return ""
+    stuck = pos.stuck()
+    steps = r.journey.path(r.path).milestone_ids
+    rows = []
+    for c in stuck[:top]:
+        k = steps.index(c.milestone)
+        nxt = steps[k + 1] if k + 1 < len(steps) else None
+        rows.append(
+            (
+                c.customer_id,
+                r.journey.milestone(c.milestone).title,
+                f"{c.waiting_seconds / 86400:.1f}",
+                days(c.threshold_seconds),
+                _touchpoint(r.journey, c.milestone, nxt),
+            )
+        )
+    body = (
+        f"<p>{len(stuck):,} customers are stuck; the {min(top, len(stuck))} longest:</p>"
+        + _table(
+            ("customer", "stuck at", "days stuck", "allowed", "touchpoint to move them"),
+            rows,
+            {2, 3},
+        )
+    )
+    return _section("stuck", "Stuck: who to help first", body)
+
+
+def _touchpoint(journey: Journey, at: str, nxt: str | None) -> str:
+    """The designed touchpoint from ``at`` to the next step; else any from ``at``; else a gap."""
+    exact = [t for t in journey.touchpoints if t.from_ == at and t.to == nxt]
+    near = exact or [t for t in journey.touchpoints if t.from_ == at]
+    if not near:
+        return "none designed (a gap in the design)"
+    return "; ".join(f"{t.channel}: {t.action}" for t in near)
+
+
+def _strays(r: JourneyResults) -> str:
+    pos = r.positions.get(r.path)
+    if pos is None:
+        return ""
+    by_type: Counter[str] = Counter()
+    examples: dict[str, Counter[str]] = {}
+    for c in pos.customers:
+        for s in c.strays:
+            by_type[s.type] += 1
+            examples.setdefault(s.type, Counter())[" → ".join(s.milestones)] += 1
+    rows = [
+        (
+            t,
+            count(by_type.get(t, 0)),
+            ", ".join(f"{k} ({n:,})" for k, n in examples.get(t, Counter()).most_common(3)),
+        )
+        for t in ("skipped", "out_of_order", "backwards", "off_path")
+    ]
+    return _section(
+        "strays",
+        f"Strays by type · path {pos.path}",
+        _table(("type", "times", "most common milestones"), rows, {1}),
+    )
+
+
+def _clv(r: JourneyResults) -> str:
+    c = r.clv
+    if c is None:
+        return ""
+    parts = []
+    if c.simple is not None:
+        s = c.simple
+        parts.append(
+            f'<p><span class="kpi"><b>{s.clv:,.2f}</b>simple CLV per buyer</span>'
+            f'<span class="kpi"><b>{s.customers:,}</b>buyers</span></p>'
+        )
+        factors = (s.average_purchase_value, s.purchase_frequency, s.lifespan)
+        parts.append(
+            _table(
+                ("factor", "value", "how"),
+                [(f.name, f"{f.value:,.3f}", f.explanation) for f in factors],
+                {1},
+            )
+        )
+        parts.append(
+            '<p class="note">Lifespan is observed (first to last milestone event of each '
+            "buyer), so it is a lower bound while customers are active.</p>"
+        )
+    if c.model is not None:
+        m = c.model
+        parts.append(
+            _table(
+                ("BG/NBD + Gamma-Gamma (12 months, 1%/month discount)", "value"),
+                [
+                    ("customers", count(int(m["customers"]))),
+                    ("mean P(alive)", f"{m['mean_p_alive']:.3f}"),
+                    ("mean expected purchases", f"{m['mean_expected_purchases_12m']:.3f}"),
+                    ("mean discounted CLV", f"{m['mean_clv_12m']:,.2f}"),
+                ],
+                {1},
+            )
+        )
+    parts += [f'<p class="note">{esc(n)}</p>' for n in c.notes]
+    return _section("clv", "Customer lifetime value", "".join(parts))
+
+
+def _community(r: JourneyResults) -> str:
+    com = r.journey.community
+    if com is None:
+        return _section(
+            "community", "Community", '<p class="note">This journey designs no community.</p>'
+        )
+    body = [
+        f"<p><b>Purpose</b> (why members belong): {esc(com.purpose)}</p>",
+        f"<p><b>Role</b> (what it does for the business): {esc(com.role)}</p>",
+    ]
+    ns = com.north_star
+    if ns is not None:
+        value = r.counts.north_star
+        shown = (
+            "-"
+            if value is None
+            else (pct(value) if ns.metric == "share_reaching" else f"{value:,.2f}")
+        )
+        target = pct(ns.target) if ns.metric == "share_reaching" else f"{ns.target:,.2f}"
+        met = value is not None and (
+            value >= ns.target if ns.direction == "up" else value <= ns.target
+        )
+        body.append(
+            f"<p><b>North star</b>: {esc(ns.title or ns.metric)} ({esc(ns.metric)} of "
+            f"{esc(r.journey.milestone(ns.milestone).title)}): "
+            f'<span class="kpi"><b>{esc(shown)}</b>now</span>'
+            f'<span class="kpi"><b>{esc(target)}</b>target ({esc(ns.direction)})</span> '
+            f"{'on target' if met else 'not on target'}</p>"
+        )
+    return _section("community", "Community: role and north star", "".join(body))
+
+
+def _themes(r: JourneyResults) -> str:
+    t = r.themes
+    if t is None:
+        return _section(
+            "themes",
+            "What members say",
+            '<p class="note">No answers given (journeykit report ... --answers FILE).</p>',
+        )
+    blocks = []
+    for theme in t.timeline():
+        quotes = "".join(f"<blockquote>“{esc(q.text)}”</blockquote>" for q in theme.quotes[:3])
+        blocks.append(
+            f'<div class="theme"><h3>{esc(theme.label)}</h3><p class="note">'
+            f"{theme.size:,} answers · {esc(theme.moment)} · "
+            f"{esc(', '.join(theme.keywords[:6]))}</p>{quotes}</div>"
+        )
+    return _section(
+        "themes", "What members say (themes)", f'<div class="grid">{"".join(blocks)}</div>'
+    )

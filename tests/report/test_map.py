@@ -1,0 +1,222 @@
+"""The map and report without a browser: numbers from results, health, layout, Mermaid in step."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from journeykit.analytics import funnel, positions
+from journeykit.cli import cli
+from journeykit.journey import load_journey
+from journeykit.report import layout as lay
+from journeykit.report.journey_map import render_map_svg
+from journeykit.report.measure import designed_window
+from journeykit.report.mermaid import mermaid_journey
+from journeykit.report.numbers import _health, card_numbers
+from journeykit.report.pages import map_page, report_page
+from tests.conftest import EXAMPLES
+from tests.report.conftest import Measured, branching_journey
+
+
+class _Cards(HTMLParser):
+    """Attributes of every ``<g class="card ...">`` and of the emotion curves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: dict[str, dict[str, str]] = {}
+        self.curves: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "g" and a.get("class", "").startswith("card ") and "data-milestone" in a:
+            self.cards[a["data-milestone"]] = a
+        if tag == "path" and a.get("class") == "curve":
+            self.curves[a["data-path"]] = a["data-steps"].split()
+
+
+def parse(svg: str) -> _Cards:
+    p = _Cards()
+    p.feed(svg)
+    return p
+
+
+def test_card_numbers_equal_funnel_and_positions(measured: Measured) -> None:
+    j, events = measured.journey, measured.events
+    cards = parse(render_map_svg(j, card_numbers(measured.results),
+                                 path_ids=measured.results.path_order)).cards  # fmt: skip
+    assert set(cards) == {m.id for m in j.milestones}
+    owner: dict[str, str] = {}
+    for p in j.paths:  # the first path is chosen by default, then file order
+        for mid in p.milestone_ids:
+            owner.setdefault(mid, p.id)
+    for pid in dict.fromkeys(owner.values()):
+        path = j.path(pid)
+        f = funnel(events, j, path=pid, window=designed_window(j, path))
+        pos = positions(events, j, path=pid)
+        for k, step in enumerate(f.steps):
+            if owner[step.milestone] != pid:
+                continue
+            card = cards[step.milestone]
+            assert card["data-path"] == pid
+            assert int(card["data-reached"]) == step.customers
+            stuck = sum(
+                1 for c in pos.customers if c.status == "stuck" and c.milestone == step.milestone
+            )
+            assert int(card["data-stuck"]) == stuck
+            if k:
+                assert float(card["data-conversion"]) == pytest.approx(step.share_of_previous)
+                t = step.time_from_previous
+                assert card["data-median-seconds"] == ("" if t is None else repr(t.median))
+    # Milestones on no path show how many ever reached them.
+    for mid in {m.id for m in j.milestones} - set(owner):
+        assert cards[mid]["data-path"] == ""
+        assert int(cards[mid]["data-reached"]) == measured.results.counts.reached[mid]
+
+
+def test_reached_ever_counts_distinct_customers(measured: Measured) -> None:
+    import pyarrow.compute as pc
+
+    j = measured.journey
+    table = measured.events.to_pyarrow()
+    for m in j.milestones:
+        names = sorted(m.when.event_names()) if m.when else []
+        if m.when is None or m.when.properties or m.when.value or m.when.any_of:
+            continue  # only plain event-name rules are checked by this brute force
+        hits = table.filter(pc.is_in(table["event"], value_set=__import__("pyarrow").array(names)))
+        assert measured.results.counts.reached[m.id] == len(set(hits["customer_id"].to_pylist()))
+
+
+@pytest.mark.parametrize(
+    ("k", "reached", "previous", "conversion", "median", "expected", "reference", "health"),
+    [
+        (0, 10, 0, None, None, None, None, "entry"),
+        (0, 0, 0, None, None, None, None, "none"),
+        (2, 0, 0, 0.0, None, 86400.0, 0.5, "none"),
+        (1, 5, 10, 0.5, 80000.0, 86400.0, 0.5, "ok"),
+        (1, 5, 10, 0.5, 90000.0, 86400.0, 0.5, "slow"),
+        (1, 5, 10, 0.5, 2 * 86400.0 + 1, 86400.0, 0.5, "off"),
+        (1, 2, 10, 0.2, 100.0, 86400.0, 0.5, "off"),  # conversion under half the typical step
+        (1, 3, 10, 0.3, None, None, 0.5, "ok"),
+    ],
+)
+def test_health_against_the_design(
+    k, reached, previous, conversion, median, expected, reference, health
+) -> None:  # type: ignore[no-untyped-def]
+    assert _health(k, reached, previous, conversion, median, expected, reference)[0] == health
+
+
+def test_designed_window_sums_the_allowances() -> None:
+    j = load_journey(next(p for p in EXAMPLES if p.stem == "saas-trial"))
+    # webinar_first: webinar 7d, first_board 2d, invited_team 5d, subscribed within 21d, referred (30d)
+    assert designed_window(j, j.path("webinar_first")) == timedelta(days=7 + 2 + 5 + 21 + 30)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_mermaid_stays_in_step_with_the_map(path: Path) -> None:
+    """Same milestones, same order on every path, same titles."""
+    j = load_journey(path)
+    parsed = parse(render_map_svg(j))
+    assert set(parsed.cards) == {m.id for m in j.milestones}
+    titles = {m.id: m.title for m in j.milestones}
+    everything = [ln.split(":")[0].strip() for ln in mermaid_journey(j).splitlines()[2:]
+                  if not ln.strip().startswith("section")]  # fmt: skip
+    assert sorted(everything) == sorted(
+        re.sub(r"\s+", " ", t).replace(":", " -") for t in titles.values()
+    )
+    for p in j.paths:
+        assert parsed.curves[p.id] == list(p.milestone_ids)
+        lines = mermaid_journey(j, path_id=p.id).splitlines()
+        tasks = [
+            ln.split(":")[0].strip() for ln in lines[2:] if not ln.strip().startswith("section")
+        ]
+        # Mermaid groups by phase; within the path, phases are in order, so the order matches.
+        assert tasks == [titles[m] for m in p.milestone_ids]
+
+
+def test_journey_text_is_escaped(tmp_path: Path) -> None:
+    text = (next(p for p in EXAMPLES if p.stem == "saas-trial")).read_text("utf-8")
+    text = text.replace("title: Built the first board", "title: '<script>alert(1)</script>'")
+    text = text.replace('to: "Everyone', 'to: "<b onmouseover=x>Everyone')
+    path = tmp_path / "j.yaml"
+    path.write_text(text, "utf-8")
+    page = map_page(load_journey(path))
+    assert "<script>" not in page and "<b onmouseover" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_layout_is_deterministic_and_cards_do_not_overlap(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(branching_journey(), "utf-8")
+    j = load_journey(path)
+    first, second = render_map_svg(j), render_map_svg(j)
+    assert first == second
+    from journeykit.report.journey_map import _card, _graph
+
+    cards = {m.id: _card(j, m, None) for m in j.milestones}
+    placed = lay.layout(*_graph(j, cards, [p.id for p in j.paths])[:2])
+    items = list(placed.boxes.values())
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            apart = a.right <= b.left or b.right <= a.left or a.bottom <= b.top or b.bottom <= a.top
+            assert apart, (a, b)
+    # Zones in order: every pre card left of every core card, every core card left of post.
+    xs = {
+        ph: [placed.boxes[m.id].x for m in j.milestones if m.phase == ph]
+        for ph in ("pre", "core", "post")
+    }
+    assert max(xs["pre"]) < min(xs["core"]) and max(xs["core"]) < min(xs["post"])
+
+
+def test_stage_band_marks_uncovered_stages(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(branching_journey(), "utf-8")
+    svg = render_map_svg(load_journey(path))
+    uncovered = re.findall(r'class="stage uncovered" data-stage="([^"]+)"', svg)
+    assert uncovered == ["acquire", "nurture", "convert", "deliver", "repeat", "refer", "maximise",
+                         "reactivate", "maintain"]  # fmt: skip
+
+
+def test_report_sections_and_size(measured: Measured) -> None:
+    html = report_page(measured.results)
+    for key in ("map", "funnel", "timing", "paths", "positions", "stuck", "strays", "clv",
+                "community", "themes"):  # fmt: skip
+        assert f'<section id="{key}"' in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert len(html.encode()) < 2_000_000
+    stuck = measured.results.positions[measured.results.path].stuck()
+    if stuck:
+        assert f"<td>{stuck[0].customer_id}</td>" in html
+
+
+def test_map_and_report_commands(tmp_path: Path) -> None:
+    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+
+    path = next(p for p in EXAMPLES if p.stem == "saas-trial")
+    events = tmp_path / "ev.parquet"
+    simulate_to_file(load_journey(path), SimulationOptions(customers=300, seed=1), events)
+    runner = CliRunner()
+    design = runner.invoke(cli, ["map", str(path), "-o", str(tmp_path / "m.svg")])
+    assert design.exit_code == 0, design.output
+    assert (tmp_path / "m.svg").read_text("utf-8").startswith("<svg")
+    live = runner.invoke(cli, ["map", str(path), "--events", str(events), "--path", "webinar_first",
+                               "-o", str(tmp_path / "m.html")])  # fmt: skip
+    assert live.exit_code == 0, live.output
+    assert 'data-path="webinar_first" data-reached=' in (tmp_path / "m.html").read_text("utf-8")
+    rep = runner.invoke(
+        cli, ["report", str(path), "--events", str(events), "-o", str(tmp_path / "r.html")]
+    )
+    assert rep.exit_code == 0, rep.output
+    bad = runner.invoke(cli, ["map", str(path), "-o", str(tmp_path / "m.jpg")])
+    assert bad.exit_code == 1
+    assert "m.jpg: expected a file ending in .html, .svg, .png, .pdf" in bad.output
+    none = runner.invoke(cli, ["report", str(path), "-o", str(tmp_path / "r.html")])
+    assert none.exit_code == 1
+    assert "the report needs events" in none.output
+    wrong = runner.invoke(cli, ["map", str(path), "--events", str(events), "--path", "teem",
+                                "-o", str(tmp_path / "m.html")])  # fmt: skip
+    assert wrong.exit_code == 1 and "did you mean 'team'" in wrong.output
