@@ -17,6 +17,13 @@ def load(name: str) -> tuple[Answers, pd.Series]:
     return read_answers(path, COLUMNS), pd.read_csv(path)["expected_theme"]
 
 
+def load_makerspace() -> tuple[Answers, pd.Series]:
+    """30 answers, 4 hand-written themes: equipment, mentors, workshops, cost."""
+    path = DATA / "en_makerspace30.csv"
+    cols = AnswerColumns(text="answer", question="question", stage="stage")
+    return read_answers(path, cols), pd.read_csv(path)["expected_theme"]
+
+
 @pytest.fixture(params=["en", "es"])
 def survey(request: pytest.FixtureRequest) -> tuple[Answers, pd.Series]:
     return load(request.param)

@@ -25,6 +25,25 @@ def test_embeddings_find_the_hand_written_themes(name: str, cache_dir: Path) -> 
     assert adjusted_rand_score([expected[i] for i in rows], [str(got[i]) for i in rows]) >= 0.85
 
 
+def test_automatic_count_finds_the_four_themes_of_a_30_answer_survey(cache_dir: Path) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    from .conftest import load_makerspace
+
+    answers, expected = load_makerspace()
+    result = find_themes(answers, method="embeddings", cache_dir=cache_dir)
+    assert len(result.themes) == 4
+    got = dict(result.assignments)
+    assert adjusted_rand_score(expected, [str(got[i]) for i in range(30)]) >= 0.85
+
+
+@pytest.mark.parametrize("name", ["en", "es"])
+def test_automatic_count_with_embeddings(name: str, cache_dir: Path) -> None:
+    answers, expected = load(name)
+    result = find_themes(answers, method="embeddings", cache_dir=cache_dir)
+    assert len(result.themes) == expected.dropna().nunique() == 5
+
+
 def test_embedding_cache_is_reused(cache_dir: Path) -> None:
     from journeykit.discover.vectors import embed
 

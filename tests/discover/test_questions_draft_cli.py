@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -57,6 +58,14 @@ def test_cli_draft_validates(tmp_path: Path) -> None:
     assert len(proposed) == 5
     assert all("PROPOSED" in m.description and "Evidence" in m.description for m in proposed)
     assert CliRunner().invoke(cli, ["validate", str(out)]).exit_code == 0
+    # Evidence is members' own words, and proposals stay out of every measured path.
+    answers = set(pd.read_csv(EN)["answer"].dropna())
+    for m in proposed:
+        quoted = [
+            line[3:].split('"')[0] for line in m.description.splitlines() if line[:3] == '- "'
+        ]
+        assert 1 <= len(quoted) <= 3 and set(quoted) <= answers
+    assert not {s for p in journey.paths for s in p.steps} & {m.id for m in proposed}
 
 
 def test_cli_edit_rename(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,6 +107,31 @@ def test_edits_merge_rename_split_pin_survive_reruns(tmp_path: Path) -> None:
     assert len(split.themes) == 6
 
 
-def test_automatic_theme_count_is_reasonable(survey: tuple[Answers, pd.Series]) -> None:
-    answers, _ = survey
-    assert 3 <= len(find_themes(answers, method="tfidf").themes) <= 10
+def test_automatic_theme_count_matches_the_hand_written_themes(
+    survey: tuple[Answers, pd.Series],
+) -> None:
+    """Both shipped surveys have 5 themes by hand; automatic must not over-split them."""
+    answers, expected = survey
+    result = find_themes(answers, method="tfidf")
+    assert len(result.themes) == expected.dropna().nunique() == 5
+    assert _agreement(answers, expected, result) >= 0.85
+
+
+def test_automatic_count_on_a_30_answer_survey_does_not_over_split() -> None:
+    """4 themes by hand; TF-IDF alone sees 3 (equipment and cost share words), never 6+."""
+    from .conftest import load_makerspace
+
+    answers, expected = load_makerspace()
+    assert answers.counts()["answers"] == 30 and expected.nunique() == 4
+    result = find_themes(answers, method="tfidf")
+    assert 3 <= len(result.themes) <= 4
+    assert result.counts["outliers"] == 0
+
+
+def test_eigengap_picks_the_drop() -> None:
+    from journeykit.discover.cluster import choose_k
+
+    assert choose_k(np.array([1.0, 0.99, 0.98, 0.5, 0.45, 0.4]), k_max=4) == 3
+    assert choose_k(np.array([1.0, 0.3, 0.2]), k_max=5) == 2  # k_max clipped to the spectrum
+    assert choose_k(np.array([1.0, 0.5]), k_max=5) == 1
+    assert choose_k(np.array([1.0, 0.9, 0.2, 0.1]), k_max=3) == 2

@@ -201,10 +201,20 @@ def _word_value(word: str, language: Language, *, negated: bool) -> float:
 
 
 def _phrase_at(words: list[str], i: int) -> tuple[float, int] | None:
-    for phrase, value in PHRASES.items():
+    for phrase, value in _PHRASES_BY_FIRST.get(words[i], ()):
         if tuple(words[i : i + len(phrase)]) == phrase:
             return value, len(phrase)
     return None
+
+
+def _by_first_word() -> dict[str, tuple[tuple[tuple[str, ...], float], ...]]:
+    out: dict[str, list[tuple[tuple[str, ...], float]]] = {}
+    for phrase, value in PHRASES.items():
+        out.setdefault(phrase[0], []).append((phrase, value))
+    return {w: tuple(p) for w, p in out.items()}
+
+
+_PHRASES_BY_FIRST = _by_first_word()  # one dict lookup per word, not a scan of every phrase
 
 
 def moment_of(score: float, reveals: str | None) -> Moment:

@@ -122,7 +122,7 @@ def find_themes(
 
     Parameters
     ----------
-    k: the number of themes, or None to choose it (best silhouette).
+    k: the number of themes, or None to choose it (eigengap of the answer graph).
     seed: only the eigen-solver's start; the same seed always gives the same themes.
     method: "embeddings" (the ``discover`` extra), "tfidf", or "auto" (embeddings when installed).
     model: "minilm" (the packaged MiniLM) or the folder of any local sentence-transformers model.
@@ -319,13 +319,17 @@ def representative(
     members: list[int], vectors: Any, n_max: int = 5, balance: float = 0.7
 ) -> list[int]:
     """3-5 quotes: the most central first, then each one close to the centre but unlike those
-    already chosen (maximal marginal relevance)."""
-    x = _dense(vectors[members])
-    centre = x.mean(axis=0)
-    relevance = x @ centre / (np.linalg.norm(centre) or 1.0)
+    already chosen (maximal marginal relevance).
+
+    Sparse TF-IDF rows stay sparse: a 5,000-answer theme over a 30,000-word vocabulary would
+    otherwise need a 1 GB dense block.
+    """
+    x = vectors[members]
+    centre = np.asarray(x.mean(axis=0)).ravel()
+    relevance = _dense(x @ centre).ravel() / (np.linalg.norm(centre) or 1.0)
     chosen = [int(np.argmax(relevance))]
     while len(chosen) < min(n_max, len(members)):
-        similarity = (x @ x[chosen].T).max(axis=1)
+        similarity = _dense(x @ x[chosen].T).max(axis=1)
         mmr = balance * relevance - (1 - balance) * similarity
         mmr[chosen] = -np.inf
         chosen.append(int(np.argmax(mmr)))
