@@ -180,3 +180,46 @@ def test_remaining_columns_become_properties(ws: Workspace, tmp_path: Path) -> N
     )
     import_files(ws, [path])
     assert db_rows(ws, "SELECT properties FROM events") == [('{"plan":"pro"}',)]
+
+
+BLANKS_AND_BAD_ROWS = (
+    "customer_id,event,timestamp\n"  # 1
+    "a,open,2024-01-01\n"  # 2
+    "\n"  # 3 blank: skipped, still a line
+    "b,open,2024-01-01\n"  # 4
+    ",open,2024-01-01\n"  # 5 missing customer id
+    "\n"  # 6
+    "\n"  # 7
+    "c,open,2024-01-01,extra\n"  # 8 wrong number of fields
+    'd,"two\n'  # 9 a record that starts on line 9 ...
+    'lines",2024-01-01\n'  # 10 ... and ends on line 10
+    "\n"  # 11
+    "e,open,never\n"  # 12 unparseable timestamp
+    'g,"x\n'  # 13 a quoted field holding a blank line: part of the record, not skipped
+    "\n"  # 14
+    'y",2024-01-03\n'  # 15
+    "f,open,2024-01-02\n"  # 16
+    "\n"  # 17 trailing blank line
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_line_numbers_are_physical_lines_after_blank_lines(
+    ws: Workspace, tmp_path: Path, newline: str
+) -> None:
+    """A record's line is the physical line where it starts, counting blank lines."""
+    text = BLANKS_AND_BAD_ROWS.replace("\n", newline)
+    (report,) = import_files(ws, [write(tmp_path, "blank.csv", text.encode())])
+    assert rejected(ws) == [
+        (5, "customer_id", "missing customer id"),
+        (8, "", "wrong number of fields (expected 3, found 4)"),
+        (12, "timestamp", "unparseable timestamp"),
+    ]
+    assert db_rows(ws, "SELECT customer_id, source_row FROM events ORDER BY 2") == [
+        ("a", 2),
+        ("b", 4),
+        ("d", 9),
+        ("g", 13),
+        ("f", 16),
+    ]
+    assert (report.read, report.loaded, report.rejected) == (8, 5, 3)
