@@ -240,7 +240,8 @@ def sweep(
     breaks. Row ``i`` (0-based) of a run starting at ``(row, extra)`` is on line
     ``first + i + extra``. A blank line inside a multi-line row is part of that row.
     """
-    row, line, steps = 0, first, []
+    row, line = 0, first
+    steps: list[tuple[int, int]] = []
     b = r = m = 0
     inf = float("inf")
     while True:

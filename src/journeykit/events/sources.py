@@ -195,7 +195,7 @@ def count_lines(path: Path, digest: Any = None) -> int:
     """
     lines, last = 0, b"\n"
     with path.open("rb") as raw:
-        stream = _Hashing(raw, digest)
+        stream: Any = _Hashing(raw, digest)
         fh: Any = gzip.open(stream) if path.name.lower().endswith(".gz") else stream  # noqa: SIM115
         while chunk := fh.read(4 << 20):
             lines += chunk.count(b"\n")
