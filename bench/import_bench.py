@@ -3,7 +3,7 @@
     python bench/import_bench.py --csv /tmp/jk-bench/ev_10m.csv --customer-id user_id
 
 Make the file with the shared generator (outside the repo):
-    python /work/shared/bench/gen_events.py --events 10000000 --out /tmp/jk-bench/ev_10m
+    python ../shared/bench/gen_events.py --events 10000000 --out /tmp/jk-bench/ev_10m
 Both sides write to a DuckDB database file on the same disk, alternating for ``--rounds``
 rounds so machine load hits both alike. Wall time is ``perf_counter``; CPU time is
 ``process_time`` (all threads of this process). Peak memory is this process's.
