@@ -140,3 +140,19 @@ def test_a_missing_rejects_file_is_written_again(ws: Workspace, tmp_path: Path) 
     import_files(ws, [path])
     assert report.rejected_file.read_text() == text
     assert not stray.exists()
+
+
+def test_rejects_files_follow_a_moved_workspace(ws: Workspace, tmp_path: Path) -> None:
+    from journeykit.workspace import open_workspace
+
+    path = tmp_path / "events.csv"
+    path.write_text(_WITH_REJECTS)
+    (report,) = import_files(ws, [path])
+    assert report.rejected_file is not None
+    moved = open_workspace(ws.root.rename(tmp_path / "moved"))
+    (moved.root / "rejected" / report.rejected_file.name).unlink()
+    (again,) = import_files(moved, [path])
+    assert again.already_imported
+    assert _rejects_files(moved) == [report.rejected_file.name]
+    assert again.rejected_file == moved.root / "rejected" / report.rejected_file.name
+    assert not ws.root.exists()

@@ -140,7 +140,7 @@ def import_files(
         tidy_rejected_files(engine, ws)
         # Reading happens before the transaction: it writes only to in-memory staging, and a
         # DuckDB transaction may write to one database only.
-        plans = [_plan(engine, p, i, opts, progress) for i, p in enumerate(paths)]
+        plans = [_plan(engine, ws, p, i, opts, progress) for i, p in enumerate(paths)]
         try:
             with engine.transaction():
                 reports = [_load(engine, ws, plan, opts, progress, written) for plan in plans]
@@ -170,10 +170,12 @@ def tidy_rejected_files(engine: Any, ws: Workspace) -> None:
             if match and match.group("id") not in live:
                 path.unlink(missing_ok=True)
     for import_id, name in live.items():
-        if not Path(name).exists():
+        path = folder / Path(name).name  # the workspace may have moved since
+        if not path.exists():
+            folder.mkdir(exist_ok=True)
             _write_rejected_csv(
                 engine, f"SELECT source, line, field, reason, raw FROM rejected "
-                f"WHERE import_id = {quote_literal(import_id)}", Path(name),
+                f"WHERE import_id = {quote_literal(import_id)}", path,
             )  # fmt: skip
 
 
@@ -186,12 +188,17 @@ class _Plan:
 
 
 def _plan(
-    engine: Any, path: Path, index: int, opts: ImportOptions, progress: Progress | None
+    engine: Any,
+    ws: Workspace,
+    path: Path,
+    index: int,
+    opts: ImportOptions,
+    progress: Progress | None,
 ) -> _Plan:
     source = str(path.resolve())
     digest, lines = fingerprint(path)
     if not opts.replace:
-        earlier = _earlier(engine, digest, opts.key())
+        earlier = _earlier(engine, ws, digest, opts.key())
         if earlier is not None:
             return _Plan(source, digest, earlier=earlier)
     result = read_file(
@@ -249,7 +256,7 @@ def fingerprint(path: Path) -> tuple[str, int | None]:
     return digest.hexdigest(), None
 
 
-def _earlier(engine: Any, digest: str, key: str) -> ImportReport | None:
+def _earlier(engine: Any, ws: Workspace, digest: str, key: str) -> ImportReport | None:
     rows = engine.fetchall(
         "SELECT import_id, source, read, loaded, duplicates, rejected, rejected_file "
         "FROM imports WHERE sha256 = $sha AND options = $key AND replaced_by IS NULL "
@@ -262,7 +269,8 @@ def _earlier(engine: Any, digest: str, key: str) -> ImportReport | None:
     # Every row that was kept is now a duplicate of what the earlier import stored.
     return ImportReport(
         source, import_id, read, 0, loaded + duplicates, rejected,
-        Path(rejected_file) if rejected_file else None, already_imported=True,
+        ws.root / REJECTED_FOLDER / Path(rejected_file).name if rejected_file else None,
+        already_imported=True,
     )  # fmt: skip
 
 
