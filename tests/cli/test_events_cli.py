@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from pytest import MonkeyPatch
 
 from journeykit.cli import cli
 
@@ -79,3 +80,28 @@ def test_demo_imports_simulated_events(tmp_path: Path) -> None:
     assert "FROM " in result.stdout and "simulated 2,000 customers" in result.stdout
     assert "purpose (why members belong)" in result.stdout and "not proof of cause" in result.stdout
     assert "rejected 0" in result.stdout
+
+
+def test_import_shows_progress_on_stderr_only(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
+    """A long import draws a Rich bar on stderr; stdout keeps only the JSON counts."""
+    from journeykit.cli import events_cmds
+    from journeykit.cli.output import err_console
+    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+    from journeykit.journey import load_journey
+
+    ws = init(tmp_path)
+    events = tmp_path / "sim.csv"
+    journey = load_journey(ws / "journey.yaml")
+    simulate_to_file(journey, SimulationOptions(customers=20_000, seed=3), events)
+    # stderr as a terminal: Rich reads TTY_COMPATIBLE each time, is_interactive only at start.
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setattr(err_console, "is_interactive", True)
+    monkeypatch.setattr(events_cmds, "PROGRESS_AFTER", 0.0)  # so a test-sized file shows it
+    result = CliRunner().invoke(
+        cli, ["import", str(events), "--workspace", str(ws), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "reading" in result.stderr and "%" in result.stderr
+    counts = json.loads(result.stdout)  # nothing but the JSON line on stdout
+    assert counts["loaded"] > 100_000 and counts["rejected"] == 0

@@ -92,34 +92,77 @@ def test_strict_refuses_the_whole_import(ws: Workspace, tmp_path: Path) -> None:
     assert db_rows(ws, "SELECT count(*) FROM events") == [(0,)]
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        ("empty.csv", b"", "the file is empty"),
-        ("header.csv", HEADER.encode(), "header but no events"),
-        ("binary.csv", bytes(range(256)) * 10, "binary file"),
-        ("wrong.csv", b"who,what\n1,2\n", "no column 'customer_id'"),
-    ],
-)
-def test_unusable_files_fail_clearly_and_change_nothing(
-    ws: Workspace, tmp_path: Path, name: str, content: bytes, message: str
-) -> None:
-    import_files(ws, [write(tmp_path, "ok.csv", HEADER + "a,open,2024-01-01,,\n")])
-    before = snapshot(ws)
-    with pytest.raises((EventFileError, ColumnMappingError), match=message):
-        import_files(ws, [write(tmp_path, name, content)])
-    assert snapshot(ws) == before
+def _parquet(columns: dict[str, list[object]]) -> bytes:
+    import io
 
-
-def test_parquet_with_wrong_columns_fails_clearly(ws: Workspace, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = tmp_path / "wrong.parquet"
-    pq.write_table(pa.table({"who": ["a"], "what": ["b"]}), path)
-    with pytest.raises(ColumnMappingError, match=r"wrong\.parquet: no column 'customer_id'"):
-        import_files(ws, [path])
+    out = io.BytesIO()
+    pq.write_table(pa.table(columns), out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", r"empty\.csv: the file is empty"),
+        ("blank.csv", b"\n\n \n", r"blank\.csv: the file is empty"),
+        ("header.csv", HEADER.encode(), r"header\.csv: no rows: the file has a header but no events"),
+        ("binary.csv", bytes(range(256)) * 10, r"binary\.csv: this looks like a binary file"),
+        ("wrong.csv", b"who,what\n1,2\n", r"wrong\.csv: no column 'customer_id' for --customer-id"),
+        ("twice.csv", b"a,a\n1,2\n", r"twice\.csv:1: column 'a' appears twice in the header"),
+        ("latin1.csv", b"customer_id,\xe9vent\n", r"latin1\.csv:1: invalid UTF-8 in the header"),
+        ("broken.csv.gz", b"\x1f\x8b\x08not really gzip", r"broken\.csv\.gz: cannot be read"),
+        ("empty.jsonl", b"", r"empty\.jsonl: the file is empty"),
+        ("arrays.jsonl", b"[1]\n[2]\n", r"arrays\.jsonl: no JSON objects in the first 10,000 lines"),
+        ("text.parquet", b"customer_id,event\n", r"text\.parquet: not a readable Parquet file"),
+        ("wrong.parquet", _parquet({"who": ["a"], "what": ["b"]}),
+         r"wrong\.parquet: no column 'customer_id' for --customer-id"),
+        ("no_rows.parquet", _parquet({"customer_id": [], "event": [], "timestamp": []}),
+         r"no_rows\.parquet: no rows"),
+    ],
+)  # fmt: skip
+def test_unusable_files_fail_clearly_and_change_nothing(
+    ws: Workspace, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    import_files(ws, [write(tmp_path, "ok.csv", HEADER + "a,open,2024-01-01,,\n,x,y,,\n")])
+    before = snapshot(ws)
+    files = sorted((ws.root / "rejected").iterdir())
+    with pytest.raises((EventFileError, ColumnMappingError), match=message):
+        import_files(ws, [write(tmp_path, name, content)])
+    assert snapshot(ws) == before
+    assert sorted((ws.root / "rejected").iterdir()) == files
+
+
+def test_one_bad_file_among_several_imports_none(ws: Workspace, tmp_path: Path) -> None:
+    good = write(tmp_path, "good.csv", HEADER + "a,open,2024-01-01,,\n")
+    with pytest.raises(EventFileError, match="empty"):
+        import_files(ws, [good, write(tmp_path, "empty.csv", b"")])
     assert snapshot(ws) == ((), (), ())
+
+
+def test_bad_parquet_and_json_rows_name_their_row(ws: Workspace, tmp_path: Path) -> None:
+    """Parquet rows are numbered from 1 (no header); JSON lines by their line."""
+    parquet = write(tmp_path, "e.parquet", _parquet({
+        "customer_id": ["a", None, "c"], "event": ["open", "open", None],
+        "timestamp": ["2024-01-01", "2024-01-01", "2024-01-01"],
+    }))  # fmt: skip
+    jsonl = write(tmp_path, "e.jsonl", '{"customer_id":"d","event":"x","timestamp":"2024-01-01"}\n'
+                  '{"customer_id":"e","event":"x","timestamp":"soon"}\n{"customer_id":\n')  # fmt: skip
+    import_files(ws, [parquet, jsonl])
+    got = db_rows(ws, "SELECT regexp_extract(source, '[^/]+$'), line, field, reason FROM rejected "
+                      "ORDER BY 1, 2")  # fmt: skip
+    assert got == [
+        ("e.jsonl", 2, "timestamp", "unparseable timestamp"),
+        ("e.jsonl", 3, "line", "not a JSON object"),
+        ("e.parquet", 2, "customer_id", "missing customer id"),
+        ("e.parquet", 3, "event", "missing event"),
+    ]
+    assert db_rows(ws, "SELECT customer_id, source_row FROM events ORDER BY 1") == [
+        ("a", 1),
+        ("d", 1),
+    ]
 
 
 def test_timestamp_forms_and_time_zones(ws: Workspace, tmp_path: Path) -> None:
@@ -180,3 +223,75 @@ def test_remaining_columns_become_properties(ws: Workspace, tmp_path: Path) -> N
     )
     import_files(ws, [path])
     assert db_rows(ws, "SELECT properties FROM events") == [('{"plan":"pro"}',)]
+
+
+BLANKS_AND_BAD_ROWS = (
+    "customer_id,event,timestamp\n"  # 1
+    "a,open,2024-01-01\n"  # 2
+    "\n"  # 3 blank: skipped, still a line
+    "b,open,2024-01-01\n"  # 4
+    ",open,2024-01-01\n"  # 5 missing customer id
+    "\n"  # 6
+    "\n"  # 7
+    "c,open,2024-01-01,extra\n"  # 8 wrong number of fields
+    'd,"two\n'  # 9 a record that starts on line 9 ...
+    'lines",2024-01-01\n'  # 10 ... and ends on line 10
+    "\n"  # 11
+    "e,open,never\n"  # 12 unparseable timestamp
+    'g,"x\n'  # 13 a quoted field holding a blank line: part of the record, not skipped
+    "\n"  # 14
+    'y",2024-01-03\n'  # 15
+    "f,open,2024-01-02\n"  # 16
+    "\n"  # 17 trailing blank line
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_line_numbers_are_physical_lines_after_blank_lines(
+    ws: Workspace, tmp_path: Path, newline: str
+) -> None:
+    """A record's line is the physical line where it starts, counting blank lines."""
+    text = BLANKS_AND_BAD_ROWS.replace("\n", newline)
+    (report,) = import_files(ws, [write(tmp_path, "blank.csv", text.encode())])
+    assert rejected(ws) == [
+        (5, "customer_id", "missing customer id"),
+        (8, "", "wrong number of fields (expected 3, found 4)"),
+        (12, "timestamp", "unparseable timestamp"),
+    ]
+    assert db_rows(ws, "SELECT customer_id, source_row FROM events ORDER BY 2") == [
+        ("a", 2),
+        ("b", 4),
+        ("d", 9),
+        ("g", 13),
+        ("f", 16),
+    ]
+    assert (report.read, report.loaded, report.rejected) == (8, 5, 3)
+
+
+def test_replace_swaps_rows_history_and_rejects_atomically(ws: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path, "e.csv", HEADER + "a,open,2024-01-01,,x\n,open,2024-01-01,,\n")
+    (first,) = import_files(ws, [path])
+    assert first.rejected_file is not None and first.rejected_file.is_file()
+    # A changed file with a bad row under --strict: the replace fails, the old import stays.
+    path.write_text(HEADER + "b,open,2024-01-02,,y\nc,open,never,,\n")
+    before = snapshot(ws)
+    with pytest.raises(StrictImportError):
+        import_files(ws, [path], ImportOptions(replace=True, strict=True))
+    assert snapshot(ws) == before and first.rejected_file.is_file()
+    (second,) = import_files(ws, [path], ImportOptions(replace=True))
+    assert (second.loaded, second.rejected, second.already_imported) == (1, 1, False)
+    assert db_rows(ws, "SELECT customer_id, import_id FROM events") == [("b", second.import_id)]
+    assert db_rows(ws, "SELECT import_id, line, reason FROM rejected") == [
+        (second.import_id, 3, "unparseable timestamp")
+    ]
+    history = db_rows(ws, "SELECT import_id, loaded, replaced_by FROM imports ORDER BY imported_at")
+    assert history == [(first.import_id, 1, second.import_id), (second.import_id, 1, None)]
+    # The replaced import's rejects file goes with its rows.
+    assert not first.rejected_file.exists()
+    assert second.rejected_file is not None and second.rejected_file.is_file()
+    # The same file once more: nothing changes, and the report says so.
+    after = snapshot(ws)
+    (third,) = import_files(ws, [path])
+    assert (third.already_imported, third.loaded, third.duplicates) == (True, 0, 1)
+    assert "already imported, nothing changed" in third.summary()
+    assert snapshot(ws) == after

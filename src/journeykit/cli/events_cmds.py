@@ -20,6 +20,8 @@ from journeykit.events.sources import PRESETS, column_map
 from journeykit.workspace import open_workspace
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
+# A progress bar appears only for work that has already taken this long (seconds).
+PROGRESS_AFTER = 1.0
 
 
 @contextmanager
@@ -33,13 +35,14 @@ def progress_bar() -> Iterator[ProgressFn]:
     tasks: dict[str, TaskID] = {}
 
     def report(phase: str, done: float) -> None:
-        if time.monotonic() - started < 1.0:
+        if time.monotonic() - started < PROGRESS_AFTER:
             return
         if not tasks:
             bar.start()
         if phase not in tasks:
             tasks[phase] = bar.add_task(phase, total=100)
         bar.update(tasks[phase], completed=done)
+        bar.refresh()  # draw now: DuckDB is polled ten times a second anyway
 
     try:
         yield report

@@ -71,6 +71,10 @@ class DuckDBEngine:
         if progress is None:
             self.execute(sql, params)
             return
+        # DuckDB only tracks progress with its bar enabled (off by default outside its shell);
+        # its own printing stays off, the caller draws.
+        self.raw.execute("SET enable_progress_bar = true")
+        self.raw.execute("SET enable_progress_bar_print = false")
         failure: list[BaseException] = []
 
         def work() -> None:

@@ -85,8 +85,9 @@ def typed_sql(scan: Scan, m: Resolved, timezone: str) -> str:
     field = " ".join(f"WHEN {t} THEN {quote_literal(f)}" for t, _, f in tests)
     canonical = ", ".join(f"__jk_{c} AS {c}" for c in _CANONICAL)
     hashed = ", ".join(f"__jk_{c}" for c in _CANONICAL)
+    ordinal = "_ord, " if scan.format == "parquet" else ""  # others: the staging rowid
     return (
-        f"SELECT _ord, {canonical}, __jk_reason AS reason, __jk_field AS field, "
+        f"SELECT {ordinal}{canonical}, __jk_reason AS reason, __jk_field AS field, "
         f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "
         f"hash({hashed}) AS _h FROM (SELECT *, CASE {reason} END AS __jk_reason, "
         f"CASE {field} END AS __jk_field FROM ({inner}))"

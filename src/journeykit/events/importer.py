@@ -2,8 +2,13 @@
 
 One command is one DuckDB transaction: the rows of every file, their rejects and the history
 entries are committed together, so a failure, Ctrl-C or a killed process leaves the database as
-it was (DuckDB's write-ahead log only replays committed transactions). The rejected rows' CSV is
-written under a temporary name and renamed after the commit.
+it was (DuckDB's write-ahead log only replays committed transactions).
+
+The rejected rows' CSV is a copy of the ``rejected`` table, named after its import id and written
+before the commit. The database decides what exists: each import first removes rejects files
+whose import id is not a committed, current import (left by a killed or replaced import) and
+rewrites any a committed import lacks, so a kill at any point leaves the workspace as before or
+as after once the next import starts.
 
 A file is known by the SHA-256 of its bytes plus the reading options; importing it again reports
 every row as already there. ``replace=True`` first removes what earlier imports of the same file
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,14 +27,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from journeykit.events.errors import StrictImportError
+from journeykit.events.errors import EventFileError, StrictImportError
 from journeykit.events.reader import Progress, ReadResult, Staged, read_file
-from journeykit.events.sources import ColumnMap
+from journeykit.events.sources import ColumnMap, count_lines, detect_format
 from journeykit.events.sqltext import quote_literal
 from journeykit.workspace import Workspace
 
+# customer_id is stored with FSST: DuckDB's compression analysis would otherwise also try a
+# dictionary on this high-cardinality column, which costs more than the rest of the write.
 _TABLES = (
-    "CREATE TABLE IF NOT EXISTS events (customer_id VARCHAR NOT NULL, event VARCHAR NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS events ("
+    "customer_id VARCHAR USING COMPRESSION fsst NOT NULL, event VARCHAR NOT NULL, "
     "timestamp TIMESTAMP NOT NULL, value DOUBLE, properties VARCHAR NOT NULL, "
     "source VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id VARCHAR NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rejected (import_id VARCHAR NOT NULL, source VARCHAR NOT NULL, "
@@ -38,6 +47,8 @@ _TABLES = (
     "read BIGINT, loaded BIGINT, duplicates BIGINT, rejected BIGINT, rejected_file VARCHAR, "
     "replaced_by VARCHAR)",
 )
+REJECTED_FOLDER = "rejected"
+_REJECTS_NAME = re.compile(r"(rejected-.*-(?P<id>[0-9a-f]{12})\.csv|\.rejected-.*\.tmp)")
 _KEY = "customer_id, event, timestamp, value, properties"
 _NOT_STORED = (
     "NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = t.customer_id "
@@ -122,22 +133,50 @@ def import_files(
 
     opts = options or ImportOptions()
     engine = DuckDBEngine(ws.database)
-    pending: list[tuple[Path, Path]] = []
+    written: list[Path] = []
     try:
         for sql in _TABLES:
             engine.execute(sql)
+        tidy_rejected_files(engine, ws)
         # Reading happens before the transaction: it writes only to in-memory staging, and a
         # DuckDB transaction may write to one database only.
-        plans = [_plan(engine, p, i, opts, progress) for i, p in enumerate(paths)]
-        with engine.transaction():
-            reports = [_load(engine, ws, plan, opts, progress, pending) for plan in plans]
-        for tmp, final in pending:
-            tmp.replace(final)
+        plans = [_plan(engine, ws, p, i, opts, progress) for i, p in enumerate(paths)]
+        try:
+            with engine.transaction():
+                reports = [_load(engine, ws, plan, opts, progress, written) for plan in plans]
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        if opts.replace:
+            tidy_rejected_files(engine, ws)  # the replaced imports' files
         return reports
     finally:
-        for tmp, _ in pending:
-            tmp.unlink(missing_ok=True)
         engine.close()
+
+
+def tidy_rejected_files(engine: Any, ws: Workspace) -> None:
+    """Make the rejects folder match the database: one CSV per current import with rejects."""
+    folder = ws.root / REJECTED_FOLDER
+    live = dict(
+        engine.fetchall(
+            "SELECT import_id, rejected_file FROM imports "
+            "WHERE replaced_by IS NULL AND rejected_file IS NOT NULL"
+        )
+    )
+    if folder.is_dir():
+        for path in folder.iterdir():
+            match = _REJECTS_NAME.fullmatch(path.name)
+            if match and match.group("id") not in live:
+                path.unlink(missing_ok=True)
+    for import_id, name in live.items():
+        path = folder / Path(name).name  # the workspace may have moved since
+        if not path.exists():
+            folder.mkdir(exist_ok=True)
+            _write_rejected_csv(
+                engine, f"SELECT source, line, field, reason, raw FROM rejected "
+                f"WHERE import_id = {quote_literal(import_id)}", path,
+            )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,17 +188,22 @@ class _Plan:
 
 
 def _plan(
-    engine: Any, path: Path, index: int, opts: ImportOptions, progress: Progress | None
+    engine: Any,
+    ws: Workspace,
+    path: Path,
+    index: int,
+    opts: ImportOptions,
+    progress: Progress | None,
 ) -> _Plan:
     source = str(path.resolve())
     digest, lines = fingerprint(path)
     if not opts.replace:
-        earlier = _earlier(engine, digest, opts.key())
+        earlier = _earlier(engine, ws, digest, opts.key())
         if earlier is not None:
             return _Plan(source, digest, earlier=earlier)
     result = read_file(
         engine, path, mapping=opts.mapping, timezone=opts.timezone, delimiter=opts.delimiter,
-        progress=progress, name=f"f{index}", physical_lines=lines,
+        progress=progress, name=f"f{index}", lines=lines,
     )  # fmt: skip
     if opts.strict and result.rejected:
         raise StrictImportError(_strict_message(engine, result))
@@ -172,16 +216,16 @@ def _load(
     plan: _Plan,
     opts: ImportOptions,
     progress: Progress | None,
-    pending: list[tuple[Path, Path]],
+    written: list[Path],
 ) -> ImportReport:
     if plan.earlier is not None:
         return plan.earlier
     assert plan.result is not None
-    if opts.replace:
-        _forget(engine, plan.source, plan.digest, opts.key())
     result, import_id = plan.result, uuid.uuid4().hex[:12]
+    if opts.replace:
+        _forget(engine, plan.source, plan.digest, opts.key(), import_id)
     loaded = _insert_events(engine, result.tables, plan.source, import_id, progress)
-    rejected_file = _save_rejected(engine, ws, result.tables, plan.source, import_id, pending)
+    rejected_file = _save_rejected(engine, ws, result.tables, plan.source, import_id, written)
     report = ImportReport(
         plan.source, import_id, result.read, loaded, result.kept - loaded, result.rejected,
         rejected_file,
@@ -198,20 +242,21 @@ def _load(
 
 
 def fingerprint(path: Path) -> tuple[str, int | None]:
-    """SHA-256 of the file's bytes and, for an uncompressed file, its physical line count."""
+    """SHA-256 of the file's bytes and, for a text file, its line count: one pass."""
     digest = hashlib.sha256()
-    plain = not path.name.lower().endswith(".gz")
-    lines, last = 0, b"\n"
-    with path.open("rb") as fh:
-        while chunk := fh.read(4 << 20):
-            digest.update(chunk)
-            if plain:
-                lines += chunk.count(b"\n")
-                last = chunk[-1:]
-    return digest.hexdigest(), (lines + (last != b"\n")) if plain else None
+    try:
+        if detect_format(path) != "parquet":
+            lines = count_lines(path, digest)
+            return digest.hexdigest(), lines
+        with path.open("rb") as fh:
+            while chunk := fh.read(4 << 20):
+                digest.update(chunk)
+    except (OSError, EOFError) as exc:  # unreadable, or a broken gzip stream
+        raise EventFileError(path, f"cannot be read: {exc}") from None
+    return digest.hexdigest(), None
 
 
-def _earlier(engine: Any, digest: str, key: str) -> ImportReport | None:
+def _earlier(engine: Any, ws: Workspace, digest: str, key: str) -> ImportReport | None:
     rows = engine.fetchall(
         "SELECT import_id, source, read, loaded, duplicates, rejected, rejected_file "
         "FROM imports WHERE sha256 = $sha AND options = $key AND replaced_by IS NULL "
@@ -224,12 +269,14 @@ def _earlier(engine: Any, digest: str, key: str) -> ImportReport | None:
     # Every row that was kept is now a duplicate of what the earlier import stored.
     return ImportReport(
         source, import_id, read, 0, loaded + duplicates, rejected,
-        Path(rejected_file) if rejected_file else None, already_imported=True,
+        ws.root / REJECTED_FOLDER / Path(rejected_file).name if rejected_file else None,
+        already_imported=True,
     )  # fmt: skip
 
 
-def _forget(engine: Any, source: str, digest: str, key: str) -> None:
-    """Remove what earlier imports of this file loaded, before loading it again."""
+def _forget(engine: Any, source: str, digest: str, key: str, import_id: str) -> None:
+    """Remove what earlier imports of this file loaded; the history says which import replaced
+    them."""
     earlier = (
         "SELECT import_id FROM imports WHERE replaced_by IS NULL "
         "AND (source = $source OR (sha256 = $sha AND options = $key))"
@@ -238,26 +285,21 @@ def _forget(engine: Any, source: str, digest: str, key: str) -> None:
     for table in ("events", "rejected"):
         engine.execute(f"DELETE FROM {table} WHERE import_id IN ({earlier})", params)
     engine.execute(
-        f"UPDATE imports SET replaced_by = 'replaced' WHERE import_id IN ({earlier})", params
+        f"UPDATE imports SET replaced_by = $new WHERE import_id IN ({earlier})",
+        {**params, "new": import_id},
     )
 
 
 def _insert_events(
     engine: Any, t: Staged, source: str, import_id: str, progress: Progress | None
 ) -> int:
-    """Insert the kept rows once each: exact duplicates, in the file or stored, stay out.
-
-    Rows are grouped by a 64-bit hash first, so only rows whose hash repeats (the duplicates and
-    the rare collision) go through the exact comparison on all five columns.
-    """
+    """Insert the kept rows once each: copies within the file (``t.copies``, found while
+    reading) and events already stored stay out."""
     stored = engine.fetchone("SELECT count(*) > 0 FROM events")[0]
     not_stored = f"AND {_NOT_STORED}" if stored else ""
     sql = (
         f"INSERT INTO events SELECT {_KEY}, $source, line, $id FROM {t.lined} t "
-        f"WHERE reason IS NULL AND _h NOT IN (SELECT _h FROM {t.repeated}) {not_stored} "
-        f"UNION ALL SELECT {_KEY}, $source, min(line), $id FROM {t.lined} t "
-        f"WHERE reason IS NULL AND _h IN (SELECT _h FROM {t.repeated}) {not_stored} "
-        f"GROUP BY {_KEY}"
+        f"WHERE reason IS NULL AND _row NOT IN (SELECT _row FROM {t.copies}) {not_stored}"
     )
     params = {"source": source, "id": import_id}
     before = engine.fetchone("SELECT count(*) FROM events")[0]
@@ -272,12 +314,7 @@ def _loading(progress: Progress | None) -> Any:
 
 
 def _save_rejected(
-    engine: Any,
-    ws: Workspace,
-    t: Staged,
-    source: str,
-    import_id: str,
-    pending: list[tuple[Path, Path]],
+    engine: Any, ws: Workspace, t: Staged, source: str, import_id: str, written: list[Path]
 ) -> Path | None:
     count = engine.fetchone(f"SELECT count(*) FROM {t.rejected}")[0]
     if not count:
@@ -286,17 +323,22 @@ def _save_rejected(
         f"INSERT INTO rejected SELECT $id, $source, line, field, reason, raw FROM {t.rejected}",
         {"id": import_id, "source": source},
     )
-    folder = ws.root / "rejected"
+    folder = ws.root / REJECTED_FOLDER
     folder.mkdir(exist_ok=True)
-    final = folder / f"rejected-{Path(source).name}-{import_id}.csv"
-    tmp = folder / f".{final.name}.tmp"
-    pending.append((tmp, final))
-    # COPY cannot take parameters; the source path and file name are quoted literals.
+    path = folder / f"rejected-{Path(source).name}-{import_id}.csv"
+    written.append(path)
+    _write_rejected_csv(
+        engine, f"SELECT {quote_literal(source)} AS source, line, field, reason, raw "
+        f"FROM {t.rejected}", path,
+    )  # fmt: skip
+    return path
+
+
+def _write_rejected_csv(engine: Any, select: str, path: Path) -> None:
+    # COPY cannot take parameters; the file name is a quoted literal.
     engine.execute(
-        f"COPY (SELECT {quote_literal(source)} AS source, line, field, reason, raw "
-        f"FROM {t.rejected} ORDER BY line) TO {quote_literal(str(tmp))} (HEADER, DELIMITER ',')"
+        f"COPY ({select} ORDER BY line) TO {quote_literal(str(path))} (HEADER, DELIMITER ',')"
     )
-    return final
 
 
 def _strict_message(engine: Any, result: ReadResult) -> str:

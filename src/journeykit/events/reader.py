@@ -1,26 +1,39 @@
-"""Read one events file into typed temporary tables, every row kept or refused with a line number.
+"""Read one events file into typed staging tables, every row kept or refused with a line number.
 
-Line numbers are the file's physical lines (1-based; a CSV header is line 1), also when quoted
-fields hold line breaks. DuckDB numbers reject lines by record, not by physical line, and gives
-no position for good rows, so: a good row's line is its position plus the line breaks held in the
-rows before it plus the records refused before it. Those corrections come from the few rows with
-breaks and the few refused records, so a clean file pays nothing for them.
+A row's line is the physical line of the file where its record starts (1-based; a CSV header is
+line 1), counting blank lines (which DuckDB skips) and the line breaks inside quoted fields.
+
+DuckDB gives no position for the rows it reads. Staging is one parallel ``CREATE TABLE AS``
+that keeps the file's order, so a row's ``rowid`` is its position among the rows read. The
+line is that position plus the lines of everything before it that is not a row: blank lines
+(found by a byte pass over the file), records DuckDB refused (their byte offsets are in its
+reject table) and line breaks inside earlier quoted fields (a second, narrow read, done only
+when the line count says there are some). Those corrections are a handful of steps computed
+in Python; a clean file has none and pays nothing.
 """
 
 from __future__ import annotations
 
-import bisect
+import gzip
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from journeykit.events.clean import typed_sql
 from journeykit.events.errors import EventFileError
-from journeykit.events.sources import ColumnMap, Resolved, Scan, count_lines, open_scan, resolve
+from journeykit.events.sources import (
+    ColumnMap,
+    Resolved,
+    Scan,
+    blank_lines,
+    count_lines,
+    open_scan,
+    resolve,
+)
 from journeykit.events.timestamps import check_timezone
 
 if TYPE_CHECKING:
@@ -32,6 +45,7 @@ Progress = Callable[[str, float], None]
 # Staging lives in an in-memory database: DuckDB writes temporary tables far slower, and the
 # workspace file must only be written inside the import's one transaction.
 STAGE = "jk_stage"
+_REJECT_TABLES = ("jk_reject_errors", "jk_reject_scans")
 
 _READER_REASONS = {
     "TOO MANY COLUMNS": "wrong number of fields",
@@ -45,26 +59,29 @@ _READER_REASONS = {
 
 @dataclass
 class ReaderReject:
-    record: int  # DuckDB's record number (header = 1), then the physical line
-    extra_lines: int  # line breaks inside the record
+    """A record DuckDB could not split into fields."""
+
+    offset: int  # where the record starts, in the (decompressed) file's bytes
+    lines: int  # physical lines the record spans
     field: str
     reason: str
     raw: str
+    line: int = 0  # its physical line, once known
 
 
 @dataclass(frozen=True)
 class Staged:
     """Names of one file's staging tables."""
 
-    typed: str  # every row: canonical columns, reason, field, raw, _ord, _nl, _h
-    lined: str  # a view: typed rows with their physical ``line``
+    typed: str  # every row read: canonical columns, reason, field, raw, _h; rowid = position
+    lined: str  # a view: typed rows with their ``_row`` (rowid) and physical ``line``
     rejected: str  # line, field, reason, raw of every refused row
-    repeated: str  # the row hashes seen more than once (duplicate candidates)
+    copies: str  # _row of every kept row that repeats an earlier row exactly
 
     @classmethod
     def named(cls, name: str) -> Staged:
         return cls(f"{STAGE}.typed_{name}", f"lined_{name}", f"{STAGE}.rejected_{name}",
-                   f"{STAGE}.repeated_{name}")  # fmt: skip
+                   f"{STAGE}.copies_{name}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,20 +106,19 @@ def read_file(
     delimiter: str | None = None,
     progress: Progress | None = None,
     name: str = "s0",
-    physical_lines: int | None = None,
+    lines: int | None = None,
 ) -> ReadResult:
     """Read ``path`` into staging tables; see the module docstring.
 
-    ``physical_lines`` (the file's line count, when the caller has it) lets a clean file skip
-    the search for line breaks inside quoted fields.
+    ``lines`` (the file's line count, when the caller already made that pass) saves a pass.
     """
     check_timezone(timezone)
     scan = open_scan(runner, path, delimiter=delimiter)
     resolved = resolve(mapping or ColumnMap(), list(scan.columns), path)
     tables = Staged.named(name)
     runner.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STAGE}")
-    for table in ("jk_reject_errors", "jk_reject_scans"):
-        runner.execute(f"DROP TABLE IF EXISTS {table}")
+    _drop_reject_tables(runner)
+    # Order is kept (DuckDB's default preserve_insertion_order) so rowid is the row's position.
     sql = f"CREATE OR REPLACE TABLE {tables.typed} AS {typed_sql(scan, resolved, timezone)}"
     params = {**scan.params, **({"tz": timezone} if timezone != "UTC" else {})}
     try:
@@ -114,16 +130,40 @@ def read_file(
     read = int(good) + len(rejects)
     if read == 0:
         raise EventFileError(path, "no rows: the file has a header but no events")
-    records = 1 + read + sum(r.extra_lines for r in rejects)
-    maybe_broken = scan.format == "csv" and physical_lines != records
-    _number_lines(runner, scan, tables, rejects, maybe_broken)
+    if scan.format == "parquet":  # Parquet rows carry their own number
+        line_sql = f"SELECT r.*, r.rowid AS _row, r._ord AS line FROM {tables.typed} r"
+    else:
+        count = count_lines(path) if lines is None else lines
+        steps = _line_steps(runner, scan, int(good), rejects, count)
+        line_sql = _lined_sql(runner, tables, steps, 2 if scan.format == "csv" else 1)
+    runner.execute(f"CREATE OR REPLACE TEMP VIEW {tables.lined} AS {line_sql}")
     _collect_rejected(runner, tables, rejects)
-    runner.execute(
-        f"CREATE OR REPLACE TABLE {tables.repeated} AS SELECT _h FROM {tables.typed} "
-        "WHERE reason IS NULL GROUP BY _h HAVING count(*) > 1"
-    )
+    _find_copies(runner, tables)
     rejected = int(refused) + len(rejects)
     return ReadResult(path, scan, resolved, tables, read, read - rejected, rejected)
+
+
+def _find_copies(runner: Any, t: Staged) -> None:
+    """The later copies of exact duplicate rows, found without comparing every row.
+
+    Rows are grouped by a 64-bit hash first, so only rows whose hash repeats (the duplicates
+    and the rare collision) go through the exact comparison on all five columns. Sorting the
+    hashes in numpy finds the repeated ones in a third of the time of DuckDB's GROUP BY.
+    """
+    import numpy as np
+
+    hashes = np.asarray(
+        runner.raw.execute(f"SELECT _h FROM {t.typed} WHERE reason IS NULL").fetchnumpy()["_h"]
+    )
+    hashes.sort()
+    repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    del hashes
+    runner.execute(
+        f"CREATE OR REPLACE TABLE {t.copies} AS SELECT _row FROM {t.lined} "
+        "WHERE reason IS NULL AND _h IN (SELECT unnest($repeated)) QUALIFY row_number() OVER "
+        "(PARTITION BY customer_id, event, timestamp, value, properties ORDER BY _row) > 1",
+        {"repeated": [int(h) for h in repeated]},
+    )
 
 
 def _phase(progress: Progress | None, name: str) -> Callable[[float], None] | None:
@@ -140,96 +180,154 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300]
 
 
+def _drop_reject_tables(runner: Any) -> None:
+    for table in _REJECT_TABLES:
+        runner.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def _reader_rejects(runner: Any) -> list[ReaderReject]:
     exists = runner.fetchone(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jk_reject_errors'"
     )[0]
     if not exists:
         return []
+    # One record can have several errors (one per column); the first names it.
     rows = runner.fetchall(
-        "SELECT line, coalesce(column_name, ''), error_type, coalesce(csv_line, ''), "
-        "error_message FROM jk_reject_errors "
-        "QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1 ORDER BY line"
+        "SELECT line_byte_position, coalesce(column_name, ''), error_type, "
+        "coalesce(csv_line, ''), error_message FROM jk_reject_errors "
+        "QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1 "
+        "ORDER BY line_byte_position"
     )
     return [_reader_reject(*row) for row in rows]
 
 
-def _reader_reject(line: int, column: str, kind: str, raw: str, message: str) -> ReaderReject:
+def _reader_reject(offset: int, column: str, kind: str, raw: str, message: str) -> ReaderReject:
     reason = _READER_REASONS.get(kind, kind.lower())
     counts = re.findall(r"\d+", message)
     if reason == "wrong number of fields" and len(counts) == 2:
         reason = f"{reason} (expected {counts[0]}, found {counts[1]})"
-    extra = raw.rstrip("\r\n").count("\n")
-    return ReaderReject(int(line), extra, column, reason, raw.rstrip("\r\n"))
+    # DuckDB's position is 1-based and, after a CRLF or blank line, may point at the line
+    # breaks before the record; its text may start with them too.
+    text = raw.lstrip("\r\n").rstrip("\r\n")
+    return ReaderReject(max(int(offset) - 1, 0), 1 + text.count("\n"), column, reason, text)
 
 
-def _number_lines(
-    runner: Any, scan: Scan, t: Staged, rejects: list[ReaderReject], maybe_broken: bool
-) -> None:
-    """Create the ``lined`` view: the typed rows with their physical line number."""
-    base = 1 if scan.format == "csv" else 0
-    broken = _broken_rows(runner, scan) if maybe_broken else []
-    if not broken and not rejects:
-        runner.execute(
-            f"CREATE OR REPLACE TEMP VIEW {t.lined} AS SELECT *, _ord + {base} AS line "
-            f"FROM {t.typed}"
-        )
-        return
-    # (after this many good rows, this many more lines) for each row with breaks and each reject
-    steps = list(broken)
-    steps += [(r.record - 1 - base - j, 1 + r.extra_lines) for j, r in enumerate(rejects)]
-    steps.sort()
-    thresholds: list[int] = []
-    totals: list[int] = []
-    total = 0
-    for after, more in steps:
-        total += more
-        if thresholds and thresholds[-1] == after:
-            totals[-1] = total
+def _line_steps(
+    runner: Any, scan: Scan, good: int, rejects: list[ReaderReject], lines: int
+) -> list[tuple[int, int]]:
+    """``(first row, extra lines)``: from that row on, rows start this many lines further down.
+
+    Each step costs a pass, taken only when the line count says it is needed: blank lines
+    and line breaks inside quoted fields are the only lines not in a row or a refused record.
+    """
+    if rejects:
+        _locate(scan.path, rejects)
+    first = 2 if scan.format == "csv" else 1
+    explained = first - 1 + good + sum(r.lines for r in rejects)
+    blanks: list[int] = []
+    if lines != explained and scan.format == "csv":  # JSON lines: a blank line is a row
+        spans = [(r.line, r.line + r.lines) for r in rejects]
+        blanks = [b for b in blank_lines(scan.path) if not _inside(spans, b)]
+    multi = _multiline_rows(runner, scan) if lines != explained + len(blanks) else []
+    return sweep(first, blanks, [(r.line, r.lines) for r in rejects], multi)
+
+
+def _inside(spans: list[tuple[int, int]], line: int) -> bool:
+    return any(start <= line < end for start, end in spans)
+
+
+def sweep(
+    first: int,
+    blanks: Sequence[int],
+    refused: Sequence[tuple[int, int]],
+    multi: Sequence[tuple[int, int]],
+) -> list[tuple[int, int]]:
+    """Walk the file's anomalies in order and say where each run of plain rows starts.
+
+    ``blanks``: physical lines that are blank; ``refused``: (line, lines spanned) of records
+    DuckDB refused; ``multi``: (row position, extra lines) of rows whose quoted fields hold line
+    breaks. Row ``i`` (0-based) of a run starting at ``(row, extra)`` is on line
+    ``first + i + extra``. A blank line inside a multi-line row is part of that row.
+    """
+    row, line = 0, first
+    steps: list[tuple[int, int]] = []
+    b = r = m = 0
+    inf = float("inf")
+    while True:
+        while b < len(blanks) and blanks[b] < line:  # inside an earlier multi-line row
+            b += 1
+        next_blank = blanks[b] if b < len(blanks) else inf
+        next_refused = refused[r][0] if r < len(refused) else inf
+        interruption = min(next_blank, next_refused)
+        if m < len(multi) and line + (multi[m][0] - row) < interruption:
+            at, extra = multi[m]
+            line += at - row + 1 + extra
+            row = at + 1
+            m += 1
+        elif interruption < inf:
+            row += int(interruption) - line
+            line = int(interruption)
+            if next_blank <= next_refused:
+                line, b = line + 1, b + 1
+            else:
+                line, r = line + refused[r][1], r + 1
         else:
-            thresholds.append(after)
-            totals.append(total)
-    breaks = f"{t.typed}_breaks"
-    runner.execute(
-        f"CREATE OR REPLACE TABLE {breaks} AS SELECT unnest($a) AS after, unnest($m) AS more",
-        {"a": thresholds, "m": totals},
-    )
-    runner.execute(
-        f"CREATE OR REPLACE TEMP VIEW {t.lined} AS SELECT r.*, "
-        f"r._ord + {base} + coalesce(b.more, 0) AS line "
-        f"FROM {t.typed} r ASOF LEFT JOIN {breaks} b ON r._ord > b.after"
-    )
-    _fix_reject_lines(rejects, broken, base)
+            return steps
+        if steps and steps[-1][0] == row:
+            steps.pop()
+        steps.append((row, line - first - row))
 
 
-def _broken_rows(runner: Any, scan: Scan) -> list[tuple[int, int]]:
-    """The rows whose quoted fields hold line breaks: a second read, only for such files."""
-    rows = runner.fetchall(
-        f"SELECT _ord, nl FROM (SELECT _ord, {scan.newlines()} AS nl FROM ({scan.from_sql})) "
-        "WHERE nl > 0 ORDER BY _ord",
+def _locate(path: Path, rejects: list[ReaderReject]) -> None:
+    """Give each refused record its physical line, from its byte offset (one pass)."""
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    pending = sorted(rejects, key=lambda r: r.offset)
+    done, breaks, i = 0, 0, 0
+    with opener(path, "rb") as fh:
+        while i < len(pending) and (chunk := fh.read(4 << 20)):
+            end = done + len(chunk)
+            while i < len(pending) and pending[i].offset < end:
+                at = pending[i].offset - done
+                # Step over line breaks DuckDB counts as the record's start.
+                while at < len(chunk) and chunk[at : at + 1] in (b"\r", b"\n"):
+                    at += 1
+                pending[i].line = breaks + chunk.count(b"\n", 0, at) + 1
+                i += 1
+            breaks += chunk.count(b"\n")
+            done = end
+
+
+def _multiline_rows(runner: Any, scan: Scan) -> list[tuple[int, int]]:
+    """(position, line breaks) of the rows whose quoted fields hold line breaks: a second read.
+
+    Only files whose line count is not explained by rows, blank lines and refused records get
+    here. The read is ordered like the first, so positions match.
+    """
+    table = f"{STAGE}.jk_newlines"
+    _drop_reject_tables(runner)
+    runner.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {scan.newlines()} AS nl FROM ({scan.from_sql})",
         scan.params,
     )
-    return steps_of_breaks(rows)
-
-
-def steps_of_breaks(rows: list[tuple[Any, ...]]) -> list[tuple[int, int]]:
+    _drop_reject_tables(runner)
+    rows = runner.fetchall(f"SELECT rowid, nl FROM {table} WHERE nl > 0 ORDER BY rowid")
+    runner.execute(f"DROP TABLE {table}")
     return [(int(o), int(n)) for o, n in rows]
 
 
-def _fix_reject_lines(
-    rejects: list[ReaderReject], broken: list[tuple[int, int]], base: int
-) -> None:
-    """Turn each reject's record number into its physical line, in place."""
-    ords = [o for o, _ in broken]
-    cumulative = [0]
-    for _, n in broken:
-        cumulative.append(cumulative[-1] + n)
-    earlier = 0
-    for j, r in enumerate(rejects):
-        good_before = r.record - 1 - base - j
-        breaks = cumulative[bisect.bisect_right(ords, good_before)]
-        r.record += breaks + earlier
-        earlier += r.extra_lines
+def _lined_sql(runner: Any, t: Staged, steps: list[tuple[int, int]], first: int) -> str:
+    """The typed rows with their line; the steps, if any, go in a table joined by position."""
+    if not steps:
+        return f"SELECT r.*, r.rowid AS _row, r.rowid + {first} AS line FROM {t.typed} r"
+    runner.execute(
+        f"CREATE OR REPLACE TABLE {t.typed}_steps AS "
+        "SELECT unnest($f) AS first, unnest($e) AS extra",
+        {"f": [f for f, _ in steps], "e": [e for _, e in steps]},
+    )
+    return (
+        f"SELECT r.*, r.rowid AS _row, r.rowid + {first} + coalesce(s.extra, 0) AS line "
+        f"FROM {t.typed} r ASOF LEFT JOIN {t.typed}_steps s ON r.rowid >= s.first"
+    )
 
 
 def _collect_rejected(runner: Any, t: Staged, rejects: list[ReaderReject]) -> None:
@@ -241,7 +339,7 @@ def _collect_rejected(runner: Any, t: Staged, rejects: list[ReaderReject]) -> No
         runner.execute(
             f"INSERT INTO {t.rejected} SELECT unnest($l), unnest($f), unnest($r), unnest($w)",
             {
-                "l": [r.record for r in rejects],
+                "l": [r.line for r in rejects],
                 "f": [r.field for r in rejects],
                 "r": [r.reason for r in rejects],
                 "w": [r.raw for r in rejects],
@@ -268,9 +366,8 @@ def read_events(
     """Read and clean ``path`` into a temporary table on the engine (no workspace involved)."""
     name = uuid.uuid4().hex[:8]
     result = read_file(
-        engine, path, mapping=mapping, timezone=timezone, delimiter=delimiter, name=name,
-        physical_lines=count_lines(path),
-    )  # fmt: skip
+        engine, path, mapping=mapping, timezone=timezone, delimiter=delimiter, name=name
+    )
     engine.execute(
         f"CREATE TABLE {STAGE}.events_{name} AS SELECT DISTINCT customer_id, event, timestamp, "
         f"value, properties FROM {result.tables.lined} WHERE reason IS NULL"

@@ -1,8 +1,9 @@
 """Event files as DuckDB relations: format detection, file-level checks, column mapping, presets.
 
-Every reader yields the same thing, a :class:`Scan`: a FROM clause with an ``_ord`` column (the
-row's position, 1-based) and SQL snippets for a column's text, its JSON value, the row's raw form
-and "every other column as a JSON object". ``clean`` builds the typed query from those.
+Every reader yields the same thing, a :class:`Scan`: a FROM clause (Parquet's has ``_ord``, the
+file's own row number; CSV and JSON lines rows are numbered by their order when staged) and SQL
+snippets for a column's text, its JSON value, the row's raw form and "every other column as a
+JSON object". ``clean`` builds the typed query from those.
 """
 
 from __future__ import annotations
@@ -186,16 +187,68 @@ class Scan:
         return f"CASE WHEN {test} THEN {count} ELSE 0 END"
 
 
-def count_lines(path: Path) -> int | None:
-    """Physical lines of a plain (not compressed) file: a cheap pass, no parsing."""
-    if path.name.lower().endswith(".gz"):
-        return None
+def count_lines(path: Path, digest: Any = None) -> int:
+    """Physical lines of ``path`` (decompressed when gzip): a cheap pass, no parsing.
+
+    ``digest`` (a hashlib object), when given, is fed the file's bytes as stored, so the one
+    pass also fingerprints the file.
+    """
     lines, last = 0, b"\n"
-    with path.open("rb") as fh:
+    with path.open("rb") as raw:
+        stream: Any = _Hashing(raw, digest)
+        fh: Any = gzip.open(stream) if path.name.lower().endswith(".gz") else stream  # noqa: SIM115
         while chunk := fh.read(4 << 20):
             lines += chunk.count(b"\n")
             last = chunk[-1:]
     return lines + (last != b"\n")
+
+
+def blank_lines(path: Path) -> list[int]:
+    """The physical lines that are empty (or a lone CR): DuckDB skips them in a CSV.
+
+    A blank line inside a quoted field is listed too; the reader sorts that out. Only files
+    whose line count is not explained by their rows get this second pass.
+    """
+    blanks: list[int] = []
+    seen, buf = -1, b"\n"  # a line break before line 1 finds a blank first line
+    with gzip.open(path) if path.name.lower().endswith(".gz") else path.open("rb") as fh:
+        while True:
+            chunk = fh.read(4 << 20)
+            buf += chunk
+            # "\n\n" or "\n\r\n": the line after this break is blank. A match must end
+            # before the last two bytes unless the file has ended; those are looked at again.
+            stop = len(buf) - 2 if chunk else len(buf)
+            found = sorted(_find_all(buf, b"\n\n", stop) + _find_all(buf, b"\n\r\n", stop))
+            counted, breaks = 0, seen
+            for at in found:
+                breaks += buf.count(b"\n", counted, at + 1)
+                counted = at + 1
+                blanks.append(breaks + 1)
+            seen += buf.count(b"\n", 0, max(stop, 0))
+            buf = buf[max(stop, 0) :]
+            if not chunk:
+                return blanks
+
+
+def _find_all(data: bytes, pattern: bytes, stop: int) -> list[int]:
+    found, at = [], data.find(pattern)
+    while 0 <= at < stop:
+        found.append(at)
+        at = data.find(pattern, at + 1)
+    return found
+
+
+class _Hashing:
+    """A binary file that feeds what is read to a hash (or to nothing)."""
+
+    def __init__(self, fh: Any, digest: Any) -> None:
+        self.fh, self.digest = fh, digest
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.fh.read(size)
+        if self.digest is not None:
+            self.digest.update(data)
+        return data
 
 
 def _csv_field(ident: str, delim: str) -> str:
@@ -257,7 +310,7 @@ def _csv_scan(path: Path, head: bytes, delimiter: str | None) -> Scan:
     # The file is read as text with the dialect fixed (no sniffing: a dirty file would defeat it);
     # DuckDB records rows it cannot split in reject tables, with their line numbers.
     from_sql = (
-        f"SELECT row_number() OVER () AS _ord, * FROM read_csv($path, columns = {struct}, "
+        f"SELECT * FROM read_csv($path, columns = {struct}, "
         "auto_detect = false, header = true, delim = $delim, quote = '\"', escape = '\"', "
         "store_rejects = true, rejects_table = 'jk_reject_errors', "
         "rejects_scan = 'jk_reject_scans')"
@@ -289,7 +342,7 @@ def _jsonl_scan(runner: Any, path: Path, head: bytes) -> Scan:
     # Each physical line is one text value; JSON is parsed per row so a bad line is a rejected
     # row with its line number, not a failed import.
     from_sql = (
-        "SELECT row_number() OVER () AS _ord, line AS _text, "
+        "SELECT line AS _text, "
         "CASE WHEN json_valid(line) THEN CASE WHEN json_type(line) = 'OBJECT' THEN line END END "
         "AS _j FROM read_csv($path, "
         "columns = {'line': 'VARCHAR'}, auto_detect = false, header = false, delim = $delim, "

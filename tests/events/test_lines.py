@@ -1,0 +1,116 @@
+"""Line numbers against an oracle: files built record by record, each one's first line known."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from pathlib import Path
+
+import pytest
+
+from journeykit.engine.duckdb import DuckDBEngine
+from journeykit.events.reader import read_file, sweep
+from journeykit.events.sources import blank_lines, count_lines
+
+
+def _dirty_file(rng: random.Random, newline: str) -> tuple[str, dict[str, int], dict[int, str]]:
+    """A CSV whose rows are good, multi-line, blank, short, long or missing an id.
+
+    Returns the text, the line of each good row (by customer id) and the reason per bad line.
+    """
+    lines = ["customer_id,event,timestamp"]
+    good: dict[str, int] = {}
+    bad: dict[int, str] = {}
+    for i in range(rng.randint(1, 60)):
+        kind = rng.choice(["good"] * 6 + ["multi", "blank", "short", "long", "no id", "bad time"])
+        here = len(lines) + 1
+        cid = f"c{i}"
+        if kind == "good":
+            lines.append(f"{cid},open,2024-01-01")
+            good[cid] = here
+        elif kind == "multi":  # a quoted event name over several lines, maybe with blank ones
+            parts = ["x" if rng.random() < 0.6 else "" for _ in range(rng.randint(2, 4))]
+            lines.extend(f'{cid},"{newline.join(parts)}",2024-01-01'.split(newline))
+            good[cid] = here
+        elif kind == "blank":
+            lines.append("")
+        elif kind == "short":
+            lines.append(f"{cid},open")
+            bad[here] = "wrong number of fields (expected 3, found 2)"
+        elif kind == "long":
+            lines.append(f"{cid},open,2024-01-01,more")
+            bad[here] = "wrong number of fields (expected 3, found 4)"
+        elif kind == "no id":
+            lines.append(",open,2024-01-01")
+            bad[here] = "missing customer id"
+        else:
+            lines.append(f"{cid},open,someday")
+            bad[here] = "unparseable timestamp"
+    if not good and not bad:
+        lines.append("z,open,2024-01-01")
+        good["z"] = len(lines)
+    return newline.join(lines) + newline, good, bad
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lines_match_the_oracle(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    text, good, bad = _dirty_file(rng, "\r\n" if seed % 3 == 0 else "\n")
+    path = tmp_path / "dirty.csv"
+    path.write_bytes(text.encode())
+    engine = DuckDBEngine()
+    try:
+        result = read_file(engine, path)
+        lined = result.tables.lined
+        got_good = dict(
+            engine.fetchall(f"SELECT customer_id, line FROM {lined} WHERE reason IS NULL")
+        )
+        got_bad = dict(engine.fetchall(f"SELECT line, reason FROM {result.tables.rejected}"))
+    finally:
+        engine.close()
+    assert got_good == good
+    assert got_bad == bad
+    assert result.read == len(good) + len(bad)
+
+
+def test_sweep_steps() -> None:
+    # Lines: 1 header, 2 row0, 3 blank, 4-6 refused (3 lines), 7 row1 (+2 lines: 7-9), 10 row2.
+    assert sweep(2, [3], [(4, 3)], [(1, 2)]) == [(1, 4), (2, 6)]
+    # A blank line inside a multi-line row is part of it: row0 spans 2-4, line 3 blank.
+    assert sweep(2, [3], [], [(0, 2)]) == [(1, 2)]
+    assert sweep(2, [], [], []) == []
+
+
+def _oracle_blanks(data: bytes) -> list[int]:
+    lines = data.split(b"\n")[:-1]  # a line is only blank if a break follows it
+    return [i + 1 for i, line in enumerate(lines) if line in (b"", b"\r")]
+
+
+def test_blank_lines_and_line_count_match_a_split(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    path = tmp_path / "f.csv"
+    for _ in range(200):
+        parts = [
+            rng.choice([b"a,b", b"", b"\r", b"x\r", b'"q"']) for _ in range(rng.randint(0, 25))
+        ]
+        data = b"\n".join(parts) + rng.choice([b"", b"\n", b"\r\n"])
+        path.write_bytes(data)
+        assert blank_lines(path) == _oracle_blanks(data), data
+        expected = 0 if not data else data.count(b"\n") + (not data.endswith(b"\n"))
+        assert count_lines(path) == expected, data
+
+
+def test_blank_lines_across_read_chunks(tmp_path: Path) -> None:
+    # Blank lines around the 4 MiB read boundary, at every alignment of the pattern.
+    rows = [b"" if i in (381_300, 381_301, 381_303) or i % 99_991 == 0 else b"abcdefghij"
+            for i in range(400_000)]  # fmt: skip
+    body = b"\n".join(rows) + b"\n"
+    path = tmp_path / "big.csv"
+    for shift in range(12):
+        data = b"x" * shift + body.replace(b"\n\n", b"\n\r\n", shift % 2)
+        path.write_bytes(data)
+        assert blank_lines(path) == _oracle_blanks(data)
+    gz = tmp_path / "big.csv.gz"
+    gz.write_bytes(gzip.compress(body, compresslevel=1))
+    assert blank_lines(gz) == _oracle_blanks(body)
+    assert count_lines(gz) == 400_000
