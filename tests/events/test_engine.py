@@ -24,6 +24,21 @@ def test_events_from_workspace_file_and_table(ws: Workspace, tmp_path: Path) -> 
     assert engine.events("mine").count().to_pyarrow().as_py() == 1
 
 
+def test_two_engines_in_one_process_read_one_workspace(ws: Workspace, tmp_path: Path) -> None:
+    # The demo and the web app open a workspace more than once; the first reader must not keep
+    # the second from opening it.
+    path = tmp_path / "e.csv"
+    path.write_text("customer_id,event,timestamp\na,x,2024-01-01\n")
+    import_files(ws, [path])
+    first = je.connect().events(ws.root)
+    second = je.connect().events(ws.root)
+    assert first.count().to_pyarrow().as_py() == 1 == second.count().to_pyarrow().as_py()
+
+
+def test_an_empty_workspace_reads_as_no_events(ws: Workspace) -> None:
+    assert je.connect().events(ws.root).count().to_pyarrow().as_py() == 0
+
+
 def test_unknown_scheme_is_an_error() -> None:
     with pytest.raises(UnknownEngineError):
         je.connect("not a url")

@@ -140,8 +140,15 @@ def resolve_events(
         ws = open_workspace(path)
         from journeykit.events.importer import ensure_tables
 
-        ensure_tables(ws)
+        # A workspace nothing was imported into yet gets its (empty) tables. Open the file for
+        # writing only then: another engine in this process may already hold it read-only.
+        if not ws.database.exists():
+            ensure_tables(ws)
         alias = engine.attach_read_only(ws.database)
+        if not engine.has_table(alias, "events"):
+            engine.detach(alias)
+            ensure_tables(ws)
+            alias = engine.attach_read_only(ws.database)
         table = engine.con.table("events", database=(alias, "main"))
     elif path.is_file():
         from journeykit.events.reader import read_events

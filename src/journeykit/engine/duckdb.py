@@ -129,5 +129,15 @@ class DuckDBEngine:
         self.raw.execute(f"ATTACH {quote_literal(str(database))} AS {alias} (READ_ONLY)")
         return alias
 
+    def has_table(self, database: str, name: str) -> bool:
+        found = self.raw.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+            [database, name],
+        ).fetchone()
+        return bool(found and found[0])
+
+    def detach(self, alias: str) -> None:
+        self.raw.execute(f"DETACH {alias}")
+
     def close(self) -> None:
         self.raw.close()
