@@ -605,19 +605,7 @@ def paths(
     per_customer: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
     for e, m in milestone_log(events, journey, now):
         per_customer[e.customer_id].append((e.timestamp, order.index(m), m))
-    variants: Counter[tuple[str, ...]] = Counter()
-    gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for tags in per_customer.values():
-        runs = _runs(tags)
-        variants[tuple(r[0] for r in runs)] += 1
-        for (a, _, a_last), (b, b_first, _) in itertools.pairwise(runs):
-            gaps[(a, b)].append((b_first - a_last).total_seconds())
-    ranked = sorted(variants.items(), key=lambda kv: (-kv[1], kv[0]))
-    return {
-        "variants": ranked if top is None else ranked[:top],
-        "total": len(per_customer),
-        "transitions": {k: (len(v), statistics.median(v)) for k, v in gaps.items()},
-    }
+    return _variants_and_transitions(per_customer, top)
 
 
 def event_paths(
@@ -635,6 +623,13 @@ def event_paths(
         if (keep_only and e.event not in keep_only) or e.event in drop:
             continue
         per_customer[e.customer_id].append((e.timestamp, 0, e.event))
+    return _variants_and_transitions(per_customer, None)
+
+
+def _variants_and_transitions(
+    per_customer: dict[str, list[tuple[datetime, int, str]]], top: int | None
+) -> dict[str, Any]:
+    """Collapsed sequences counted (customers desc, steps asc) and directly-follows gaps."""
     variants: Counter[tuple[str, ...]] = Counter()
     gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
     for tags in per_customer.values():
@@ -644,7 +639,7 @@ def event_paths(
             gaps[(a, b)].append((b_first - a_last).total_seconds())
     ranked = sorted(variants.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
-        "variants": ranked,
+        "variants": ranked if top is None else ranked[:top],
         "total": len(per_customer),
         "transitions": {k: (len(v), statistics.median(v)) for k, v in gaps.items()},
     }
