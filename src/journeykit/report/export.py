@@ -60,7 +60,14 @@ def render_in_browser(html: str, output: Path, *, kind: str, selector: str | Non
                 page.emulate_media(media="print")
                 page.pdf(path=str(output), print_background=True, landscape=True, format="A4")
             elif selector is not None:
-                page.locator(selector).first.screenshot(path=str(output))
+                element = page.locator(selector).first
+                box = element.bounding_box()
+                if box is not None:
+                    # Chromium paints only the viewport: a map wider than it came out cut off.
+                    size = {"width": int(box["x"] + box["width"]) + 20}
+                    size["height"] = int(box["y"] + box["height"]) + 20
+                    page.set_viewport_size(size)
+                element.screenshot(path=str(output))
             else:
                 page.screenshot(path=str(output), full_page=True)
         finally:
