@@ -66,15 +66,57 @@ def _measure(
     now: str | None,
     fmt: str,
 ) -> Measure:
-    given = [x for x in (events_path, workspace, table) if x is not None]
-    if len(given) != 1:
-        raise InputError("give exactly one of --events FILE, --workspace DIR or --table NAME")
     moment = parse_now(now)
     journey = load_journey(journey_file)
+    events = open_events(events_path, workspace, table, engine_url, required=True)
+    return Measure(journey, events, path_id, moment, fmt)
+
+
+def open_events(
+    events_path: Path | None,
+    workspace: Path | None,
+    table: str | None,
+    engine_url: str,
+    *,
+    required: bool,
+) -> Any:
+    """The events from the one source given (None when none is and ``required`` is false)."""
+    given = [x for x in (events_path, workspace, table) if x is not None]
+    if len(given) > 1 or (required and not given):
+        some = "exactly" if required else "at most"
+        raise InputError(f"give {some} one of --events FILE, --workspace DIR or --table NAME")
+    if not given:
+        return None
     from journeykit.engine import connect
 
-    events = connect(engine_url).events(str(given[0]))
-    return Measure(journey, events, path_id, moment, fmt)
+    return connect(engine_url).events(str(given[0]))
+
+
+def event_source_options() -> list[Callable[[Any], Any]]:
+    """The journey argument and the event-source options every measuring command takes."""
+    return [
+        click.argument("journey_file", type=FilePath),
+        click.option(
+            "--events",
+            "events_path",
+            type=FilePath,
+            help="Event log: CSV, Parquet or JSON lines (canonical columns).",
+        ),
+        click.option(
+            "--workspace",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="A workspace folder with imported events.",
+        ),
+        click.option("--table", help="A table of events on the engine (with --engine)."),
+        click.option(
+            "--engine",
+            "engine_url",
+            default="duckdb://",
+            show_default=True,
+            envvar="JOURNEYKIT_ENGINE",
+            help="Where queries run: duckdb://, spark://local, or any Ibis backend URL.",
+        ),
+    ]
 
 
 _SOURCE_KEYS = ("journey_file", "events_path", "workspace", "table", "engine_url", "path_id",
@@ -99,27 +141,7 @@ def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[...
         func(measure, **kwargs)
 
     options = [
-        click.argument("journey_file", type=FilePath),
-        click.option(
-            "--events",
-            "events_path",
-            type=FilePath,
-            help="Event log: CSV, Parquet or JSON lines (canonical columns).",
-        ),
-        click.option(
-            "--workspace",
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
-            help="A workspace folder with imported events.",
-        ),
-        click.option("--table", help="A table of events on the engine (with --engine)."),
-        click.option(
-            "--engine",
-            "engine_url",
-            default="duckdb://",
-            show_default=True,
-            envvar="JOURNEYKIT_ENGINE",
-            help="Where queries run: duckdb://, spark://local, or any Ibis backend URL.",
-        ),
+        *event_source_options(),
         click.option(
             "--now", default=None, help="Results as of this time (default: latest event)."
         ),

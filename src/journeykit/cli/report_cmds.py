@@ -8,25 +8,19 @@ from typing import Any
 
 import click
 
-from journeykit.cli.analytics_cmds import FilePath, InputError, parse_now, parse_window
+from journeykit.cli.analytics_cmds import (
+    FilePath,
+    InputError,
+    event_source_options,
+    open_events,
+    parse_now,
+    parse_window,
+)
 from journeykit.cli.output import err_console
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
 
 _OUT = click.Path(dir_okay=False, path_type=Path)
-
-
-def _events(
-    events_path: Path | None, workspace: Path | None, table: str | None, engine: str
-) -> Any:
-    given = [x for x in (events_path, workspace, table) if x is not None]
-    if len(given) > 1:
-        raise InputError("give at most one of --events FILE, --workspace DIR or --table NAME")
-    if not given:
-        return None
-    from journeykit.engine import connect
-
-    return connect(engine).events(str(given[0]))
 
 
 def _window(text: str) -> timedelta | str | None:
@@ -35,27 +29,7 @@ def _window(text: str) -> timedelta | str | None:
 
 def _source_options(func: Any) -> Any:
     options = [
-        click.argument("journey_file", type=FilePath),
-        click.option(
-            "--events",
-            "events_path",
-            type=FilePath,
-            help="Event log: CSV, Parquet or JSON lines (canonical columns).",
-        ),
-        click.option(
-            "--workspace",
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
-            help="A workspace folder with imported events.",
-        ),
-        click.option("--table", help="A table of events on the engine (with --engine)."),
-        click.option(
-            "--engine",
-            "engine_url",
-            default="duckdb://",
-            show_default=True,
-            envvar="JOURNEYKIT_ENGINE",
-            help="Where queries run.",
-        ),
+        *event_source_options(),
         click.option(
             "--path",
             "path_id",
@@ -133,7 +107,7 @@ def map_command(
 
     format_of(output)  # a wrong suffix fails before any work
     journey = load_journey(journey_file)
-    events = _events(events_path, workspace, table, engine_url)
+    events = open_events(events_path, workspace, table, engine_url, required=False)
     results = None if events is None else _results(journey, events, opts, full=False)
     write_map(journey, results, output)
     err_console.print(f"wrote {output}", highlight=False, markup=False)
@@ -166,7 +140,7 @@ def report(
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{output}: the report is an HTML file (use --pdf for a PDF)")
     journey = load_journey(journey_file)
-    events = _events(events_path, workspace, table, engine_url)
+    events = open_events(events_path, workspace, table, engine_url, required=False)
     if events is None:
         raise InputError("the report needs events: give --events FILE, --workspace DIR or --table")
     results = _results(journey, events, opts, full=True, answers=answers)
