@@ -156,6 +156,21 @@ def worker_journeykit(path: Path, data: str, clock: Clock) -> dict[str, Any]:
     clock.run("funnel_on_frame", lambda: funnel(frame, journey, path=path_id, window=window))
     clock.run("paths_on_frame", lambda: paths(events, journey, top=20, frame=frame))
     clock.run("positions_on_frame", lambda: positions(events, journey, path=path_id, frame=frame))
+
+    def end_to_end() -> None:
+        """From the Parquet file to every result, as `journeykit report --events FILE` runs:
+        the file read through the public reader (types checked, bad rows rejected, exact
+        duplicates dropped), one milestone log, then the four analyses on it."""
+        from journeykit.events.sources import ColumnMap
+
+        column = "user_id" if data == "gen" else "customer_id"
+        fresh = DuckDBEngine().events(path, mapping=ColumnMap(customer_id=(column,)))
+        log = fetch_milestones(fresh, journey)
+        funnel(log, journey, path=path_id, window=window)
+        paths(fresh, journey, top=20, frame=log)
+        positions(fresh, journey, path=path_id, frame=log)
+
+    clock.run("end_to_end", end_to_end)
     return {
         "load": load,
         "funnel": [s.customers for s in f.steps],
@@ -463,6 +478,19 @@ def _report(runs: list[dict[str, Any]]) -> None:
                 f"total compute journeykit {jk_total:.2f} s, chdb {ch_total:.2f} s, "
                 f"ratio {jk_total / ch_total:.2f}x"
             )
+        if jk and "end_to_end" in jk["tasks"]:
+            mine_e2e = jk["tasks"]["end_to_end"]
+            for peer in ("retentioneering", "pm4py"):
+                r = next((x for x in mine if x["tool"] == peer), None)
+                if r is None:
+                    continue
+                wall = sum(v["wall"] for v in r["tasks"].values())
+                cpu = sum(v["cpu"] for v in r["tasks"].values())
+                print(
+                    f"end to end {peer} {wall:.1f} s ({cpu:.1f} cpu) vs journeykit "
+                    f"{mine_e2e['wall']:.1f} s ({mine_e2e['cpu']:.1f} cpu): journeykit "
+                    f"{wall / mine_e2e['wall']:.1f}x faster wall, {cpu / mine_e2e['cpu']:.1f}x cpu"
+                )
 
 
 if __name__ == "__main__":

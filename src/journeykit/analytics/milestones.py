@@ -61,6 +61,23 @@ def milestone_log(
     the same event, an ``event_key`` column identifies the event, so that one event serves one
     step of a funnel.
     """
+    tagged, _ = _tagged(events, journey, milestones, now=now)
+    return tagged.filter(tagged.milestone.notnull())
+
+
+def _tagged(
+    events: ir.Table,
+    journey: Journey,
+    milestones: Sequence[str] | None,
+    *,
+    now: datetime | None,
+) -> tuple[ir.Table, bool]:
+    """The log before rows that reach no milestone are dropped, and whether the engine must drop
+    them (True) or the rows are few enough to drop after fetching (False).
+
+    After the event-name prefilter most rows carry a tag; asking the engine to filter on the tag
+    made DuckDB evaluate every rule twice (0.9 s of CPU at 10M events).
+    """
     chosen = _measurable(journey, milestones)
     if not chosen:
         raise AnalyticsError("none of the chosen milestones has a 'when' rule to measure")
@@ -70,16 +87,15 @@ def milestone_log(
     names = event_prefilter([m.when for _, m in chosen if m.when is not None])
     if names is not None:
         t = t.filter(t.event.isin(names))
-    preds = [(i, compile_rule(t, m.when)) for i, m in chosen if m.when is not None]
     overlap = any(
         may_overlap(a.when, b.when)  # type: ignore[arg-type]
         for (_, a), (_, b) in combinations(chosen, 2)
     )
     keep = ["customer_id", "timestamp", "value"]
     if not overlap:
+        preds = [(i, compile_rule(t, m.when, null_safe=False)) for i, m in chosen if m.when]
         tag = ibis.cases(*[(p, i) for i, p in preds], else_=ibis.null("int16"))
-        tagged = t.select(*keep, milestone=tag.cast("int16"))
-        return tagged.filter(tagged.milestone.notnull())
+        return t.select(*keep, milestone=tag.cast("int16")), names is None
     key = (
         ibis.literal("|")
         .join(
@@ -93,11 +109,12 @@ def milestone_log(
         )
         .hash()
     )
+    preds = [(i, compile_rule(t, m.when)) for i, m in chosen if m.when is not None]
     tags = ibis.array(
         [ibis.ifelse(p, ibis.literal(i, "int16"), ibis.null("int16")) for i, p in preds]
     )
-    wide = t.select(*keep, event_key=key, milestone=tags).unnest("milestone")
-    return wide.filter(wide.milestone.notnull())
+    # One row per rule before the filter: always filtered on the engine.
+    return t.select(*keep, event_key=key, milestone=tags).unnest("milestone"), True
 
 
 @dataclass(frozen=True)
@@ -132,8 +149,12 @@ def fetch_milestones(
     now: datetime | None = None,
 ) -> MilestoneFrame:
     """Run the milestone log on the events' engine and fetch it, sorted, as arrays."""
-    log = milestone_log(events, journey, milestones, now=now)
-    table = log.order_by(["customer_id", "timestamp"]).to_pyarrow()
+    tagged, engine_filter = _tagged(events, journey, milestones, now=now)
+    if engine_filter:
+        tagged = tagged.filter(tagged.milestone.notnull())
+    table = tagged.order_by(["customer_id", "timestamp"]).to_pyarrow()
+    if not engine_filter:
+        table = table.filter(pc.is_valid(table.column("milestone")))
     if now is None:
         latest = events.timestamp.max().to_pyarrow().as_py()
         now_us = _to_us(latest) if latest is not None else 0
@@ -147,6 +168,7 @@ def _to_us(value: Any) -> int:
 
 
 def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> MilestoneFrame:
+    """The frame from log rows sorted by customer, then time."""
     ids = table.column("customer_id").combine_chunks()
     n = len(ids)
     if n:
