@@ -62,7 +62,8 @@ def main() -> None:
     def timed(name: str, fn: Any) -> Any:
         w, c = time.perf_counter(), time.process_time()
         result = fn()
-        out[name] = {"wall": round(time.perf_counter() - w, 2), "cpu": round(time.process_time() - c, 2)}
+        wall, cpu = time.perf_counter() - w, time.process_time() - c
+        out[name] = {"wall": round(wall, 2), "cpu": round(cpu, 2)}
         return result
 
     frame = timed("milestone_log", lambda: fetch_milestones(events, journey))
