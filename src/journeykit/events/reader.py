@@ -363,14 +363,18 @@ def read_events(
     timezone: str = "UTC",
     delimiter: str | None = None,
 ) -> FileEvents:
-    """Read and clean ``path`` into a temporary table on the engine (no workspace involved)."""
+    """Read and clean ``path`` into staging tables and a view of its events (no workspace)."""
     name = uuid.uuid4().hex[:8]
     result = read_file(
         engine, path, mapping=mapping, timezone=timezone, delimiter=delimiter, name=name
     )
+    # A view that leaves out the copies ``_find_copies`` already found: no second copy of the
+    # rows, and no DISTINCT over every column (8.5 s of CPU at 10M rows).
+    t = result.tables
     engine.execute(
-        f"CREATE TABLE {STAGE}.events_{name} AS SELECT DISTINCT customer_id, event, timestamp, "
-        f"value, properties FROM {result.tables.lined} WHERE reason IS NULL"
+        f"CREATE VIEW {STAGE}.events_{name} AS SELECT customer_id, event, timestamp, value, "
+        f"properties FROM {t.typed} WHERE reason IS NULL AND rowid NOT IN "
+        f"(SELECT _row FROM {t.copies})"
     )
     if result.rejected:
         logger.warning("%s: %d row(s) rejected while reading", path, result.rejected)
