@@ -7,17 +7,25 @@ as it shows, and stays small (the size does not grow with the number of events).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from journeykit import __version__
-from journeykit.journey.schema import Journey
+from journeykit.analytics import NorthStarResult
+from journeykit.analytics.levels import LevelsResult
+from journeykit.journey.schema import Journey, Role
 from journeykit.report import charts
-from journeykit.report.journey_map import render_map_svg
+from journeykit.report.emotion import theme_emotion
+from journeykit.report.journey_map import CARD_W, MAP_BODY_ID, render_map_svg
 from journeykit.report.measure import JourneyResults
 from journeykit.report.numbers import card_numbers
 from journeykit.report.svg import count, days, esc, pct
+
+if TYPE_CHECKING:
+    from journeykit.discover import ThemeResult
 
 CSS = """
 :root{color-scheme:light}
@@ -40,7 +48,16 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .theme blockquote{margin:4px 0 4px 8px;font-size:12px;color:#3b4550}
 .kpi{display:inline-block;margin:4px 16px 4px 0}
 .kpi b{display:block;font-size:18px}
+.side{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+.side>.box{flex:1 1 360px;border:1px solid #d7dbe0;border-radius:6px;padding:4px 12px}
+.box.purpose{background:#f1f8f3}.box.roles{background:#f3f6fb}
+.role{margin-bottom:8px}
+.print-only{display:none}
+.map-part{break-before:page;break-inside:avoid;margin:0}
+.map-part figcaption{font-size:11px;color:#55606b;margin-bottom:4px}
+.map-part svg{max-width:100%;height:auto}
 @media print{
+  .print-only{display:block}
   .scroll{overflow:visible;border:none}
   svg.journey-map{width:100%;height:auto}
   section{break-inside:avoid}
@@ -66,14 +83,69 @@ def _as_of(now_us: int) -> str:
     return datetime.fromtimestamp(now_us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def map_svg(journey: Journey, results: JourneyResults | None = None) -> str:
-    """The map SVG, with numbers on the cards when ``results`` are given."""
+def map_svg(
+    journey: Journey, results: JourneyResults | None = None, themes: ThemeResult | None = None
+) -> str:
+    """The map SVG, with numbers on the cards when ``results`` are given, and the emotion curve
+    from discovery themes when there are any (``themes``, else the results' own)."""
+    themes = themes or (results.themes if results else None)
+    paths = results.path_order if results else [p.id for p in journey.paths] or ["main"]
+    emotion = theme_emotion(journey, themes, paths[0]) if themes is not None else None
     if results is None:
-        return render_map_svg(journey)
-    return render_map_svg(journey, card_numbers(results), path_ids=results.path_order)
+        return render_map_svg(journey, emotion=emotion)
+    return render_map_svg(
+        journey,
+        card_numbers(results),
+        path_ids=results.path_order,
+        emotion=emotion,
+        community=results.community,
+    )
 
 
-def map_page(journey: Journey, results: JourneyResults | None = None) -> str:
+# Printed (A4 landscape, 12 mm margins) the page is about 1,030 CSS px wide and 700 high. A map
+# wider than the page is shown whole (scaled to the width: an overview) and then in parts at 3/4
+# of its size, where an 11 px label is still 8 px; parts overlap by a card's width, so every card
+# is whole on some page.
+PRINT_W, PRINT_H, PRINT_SCALE = 1030.0, 610.0, 0.75
+
+
+def _map_block(svg: str) -> str:
+    """The map for the screen (scrolls sideways) and, when printed, an overview plus parts."""
+    size = re.search(r'width="([\d.]+)" height="([\d.]+)"', svg)
+    assert size is not None
+    width, height = float(size[1]), float(size[2])
+    screen = f'<div class="scroll">{svg}</div>'
+    if width <= PRINT_W / PRINT_SCALE:
+        return screen
+    tile_w, tile_h = PRINT_W / PRINT_SCALE, PRINT_H / PRINT_SCALE
+    xs = _starts(width, tile_w, tile_w - CARD_W - 20)
+    ys = _starts(height, tile_h, tile_h - 60)
+    parts = []
+    for r, y in enumerate(ys):
+        for c, x in enumerate(xs):
+            w, h = min(tile_w, width - x), min(tile_h, height - y)
+            k = r * len(xs) + c + 1
+            parts.append(
+                f'<figure class="map-part print-only" data-part="{k}"><figcaption>The map, part '
+                f"{k} of {len(xs) * len(ys)} (column {c + 1} of {len(xs)}, row {r + 1} of "
+                f'{len(ys)})</figcaption><svg xmlns="http://www.w3.org/2000/svg" '
+                f'viewBox="{x:.0f} {y:.0f} {w:.0f} {h:.0f}" width="{w * PRINT_SCALE:.0f}" '
+                f'height="{h * PRINT_SCALE:.0f}"><use href="#{MAP_BODY_ID}"/></svg></figure>'
+            )
+    return screen + "".join(parts)
+
+
+def _starts(total: float, size: float, step: float) -> list[float]:
+    """Where the parts start so that parts of ``size``, ``step`` apart, cover ``total``."""
+    starts = [0.0]
+    while starts[-1] + size < total:
+        starts.append(min(starts[-1] + step, total - size))
+    return starts
+
+
+def map_page(
+    journey: Journey, results: JourneyResults | None = None, themes: ThemeResult | None = None
+) -> str:
     """The map alone as an HTML page."""
     sub = (
         f"<p>Numbers as of {esc(_as_of(results.now))}; cards show their first path "
@@ -83,8 +155,8 @@ def map_page(journey: Journey, results: JourneyResults | None = None) -> str:
     )
     body = (
         f'<header class="page"><h1>{esc(journey.title)}</h1>{sub}</header>'
-        f'<main><section class="map-section"><div class="scroll">{map_svg(journey, results)}'
-        "</div></section></main>"
+        f'<main><section class="map-section">{_map_block(map_svg(journey, results, themes))}'
+        "</section></main>"
     )
     return _document(f"{journey.title} · journey map", body)
 
@@ -111,7 +183,7 @@ def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "
         _section(
             "map",
             "The journey map",
-            f'<div class="scroll">{map_svg(j, results)}</div>',
+            _map_block(map_svg(j, results)),
             cls="map-section",
         ),
         _funnel(results),
@@ -347,30 +419,105 @@ def _community(r: JourneyResults) -> str:
         return _section(
             "community", "Community", '<p class="note">This journey designs no community.</p>'
         )
+    measured = r.community
+    stars = dict(enumerate(s for _, s in measured.roles)) if measured else {}
+    roles = "".join(_role_html(k, role, stars.get(k)) for k, role in enumerate(com.all_roles))
     body = [
-        f"<p><b>Purpose</b> (why members belong): {esc(com.purpose)}</p>",
-        f"<p><b>Role</b> (what it does for the business): {esc(com.role)}</p>",
+        '<div class="side">'
+        '<div class="box purpose"><h3>Purpose: why members belong (their words)</h3>'
+        f"<p>{esc(com.purpose)}</p></div>"
+        f'<div class="box roles"><h3>Role: what it does for the business</h3>{roles}</div>'
+        "</div>"
     ]
-    ns = com.north_star
-    if ns is not None:
-        value = r.counts.north_star
-        shown = (
-            "-"
-            if value is None
-            else (pct(value) if ns.metric == "share_reaching" else f"{value:,.2f}")
-        )
-        target = pct(ns.target) if ns.metric == "share_reaching" else f"{ns.target:,.2f}"
-        met = value is not None and (
-            value >= ns.target if ns.direction == "up" else value <= ns.target
-        )
+    for k, star in stars.items():
+        if star is None:
+            continue
+        rows = [
+            (
+                f"{p.period:%Y-%m-%d}",
+                count(p.customers),
+                charts.north_star_value(p.value, star.metric),
+                "open" if p.complete is False else "yes" if p.complete else "-",
+                {True: "on target", False: "below target" if star.direction == "up" else
+                 "above target", None: "-"}[p.on_target],
+            )
+            for p in star.points
+        ]  # fmt: skip
         body.append(
-            f"<p><b>North star</b>: {esc(ns.title or ns.metric)} ({esc(ns.metric)} of "
-            f"{esc(r.journey.milestone(ns.milestone).title)}): "
-            f'<span class="kpi"><b>{esc(shown)}</b>now</span>'
-            f'<span class="kpi"><b>{esc(target)}</b>target ({esc(ns.direction)})</span> '
-            f"{'on target' if met else 'not on target'}</p>"
+            f'<div class="north-star" data-role="{k + 1}"><h3>North star over time: '
+            f"{esc(star.title)} (per entry {esc(star.period)}; target "
+            f"{esc(charts.north_star_value(star.target, star.metric))}, "
+            f"{'higher' if star.direction == 'up' else 'lower'} is better)</h3>"
+            f'<div class="scroll">{charts.north_star_chart(star)}</div>'
+            + _table(
+                ("entry " + star.period, "customers", "value", "window ended", "target"),
+                rows,
+                {1, 2},
+            )
+            + "</div>"
         )
-    return _section("community", "Community: role and north star", "".join(body))
+    if measured is not None and measured.levels is not None:
+        body.append(_levels(measured.levels))
+    if measured is not None:
+        body += [f'<p class="note">{esc(n)}</p>' for n in measured.notes]
+    return _section("community", "Community: purpose, role and north star", "".join(body))
+
+
+def _role_html(k: int, role: Role, star: NorthStarResult | None) -> str:
+    ns = role.north_star
+    head = f"{k + 1}. {role.objective or 'role'}"
+    parts = [f'<div class="role" data-role="{k + 1}"><p><b>{esc(head)}</b>: ',
+             f"{esc(role.description)}</p>"]  # fmt: skip
+    if ns is None:
+        parts.append('<p class="note">No north star: this role is not measured.</p>')
+    else:
+        now = charts.north_star_value(star.value if star else None, ns.metric)
+        target = charts.north_star_value(ns.target, ns.metric)
+        status = {True: "on target", False: "not on target", None: "no value yet"}[
+            star.on_target if star else None
+        ]
+        parts.append(
+            f"<p>North star: {esc(ns.title or ns.metric + ' ' + ns.milestone)} "
+            f'<span class="kpi"><b class="ns-now">{esc(now)}</b>now'
+            f"{f' ({star.customers:,} customers)' if star else ''}</span>"
+            f'<span class="kpi"><b class="ns-target">{esc(target)}</b>target '
+            f"({'up' if ns.direction == 'up' else 'down'})</span> {esc(status)}</p>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _levels(lv: LevelsResult) -> str:
+    """Levels now, then per period the share of each level that moved up, held or moved down."""
+    from journeykit.analytics.levels import LEVELS
+
+    now = _table(("level", "members now"), [(name, count(lv.counts[name])) for name in LEVELS], {1})
+
+    def share(k: int, n: int) -> str:
+        return f"{k:,} ({k / n:.0%})" if n else "-"
+
+    shown = lv.periods[-7:]  # the latest six movements: where members get stuck now
+    rows = [
+        (m.period, m.level, count(m.members), share(m.up, m.members), share(m.held, m.members),
+         share(m.down, m.members))
+        for m in lv.movements
+        if m.period in shown and m.members
+    ]  # fmt: skip
+    moves = _table(("period", "level at its start", "members", "moved up", "held", "moved down"),
+                   rows, {2, 3, 4, 5})  # fmt: skip
+    lists = "".join(
+        f"<p><b>{esc(name)}</b> ({len(people):,}): "
+        + esc(", ".join(f"{p.customer_id} ({p.level}, love {p.love:.1f})" for p in people[:10]))
+        + "</p>"
+        for name, people in (
+            ("Drifting away", lv.drifting_away),
+            ("New and promising", lv.new_and_promising),
+        )
+    )
+    return (
+        f'<div class="levels"><h3>Engagement levels (by {esc(lv.by)}, per {esc(lv.period)})</h3>'
+        f'<div class="side"><div>{now}</div><div>{moves}</div></div>{lists}</div>'
+    )
 
 
 def _themes(r: JourneyResults) -> str:
