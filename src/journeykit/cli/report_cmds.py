@@ -95,7 +95,9 @@ def _results(
     )
 
 
-def write_map(journey: Journey, results: Any, output: Path, themes: Any = None) -> None:
+def write_map(
+    journey: Journey, results: Any, output: Path, themes: Any = None, scale: float = 1.0
+) -> None:
     """The map as .html, .svg, .png or .pdf (PNG and PDF through headless Chromium)."""
     from journeykit.report import export, pages
 
@@ -107,12 +109,21 @@ def write_map(journey: Journey, results: Any, output: Path, themes: Any = None) 
     if kind == ".html":
         output.write_text(html, encoding="utf-8")
     else:
-        export.render_in_browser(html, output, kind=kind[1:], selector="svg.journey-map")
+        export.render_in_browser(
+            html, output, kind=kind[1:], selector="svg.journey-map", scale=scale
+        )
 
 
 @click.command("map")
 @_source_options
 @click.option("-o", "--output", type=_OUT, required=True, help="map.html, .svg, .png or .pdf")
+@click.option(
+    "--scale",
+    type=click.FloatRange(0.5, 4),
+    default=1.0,
+    show_default=True,
+    help="PNG pixels per CSS pixel (2: sharp on slides and high-DPI screens).",
+)
 @_answers_option
 def map_command(
     journey_file: Path,
@@ -121,6 +132,7 @@ def map_command(
     table: str | None,
     engine_url: str,
     output: Path,
+    scale: float,
     answers: Path | None,
     **opts: Any,
 ) -> None:
@@ -132,7 +144,7 @@ def map_command(
     events = open_events(events_path, workspace, table, engine_url, required=False)
     themes = _themes(journey, answers, opts)
     results = None if events is None else _results(journey, events, opts, full=False)
-    write_map(journey, results, output, themes)
+    write_map(journey, results, output, themes, scale)
     err_console.print(f"wrote {output}", highlight=False, markup=False)
 
 

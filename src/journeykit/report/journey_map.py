@@ -523,7 +523,8 @@ def _community_panel(
             now = north_star_value(star.value, ns.metric) if star else "-"
             name = ns.title or f"{ns.metric} {ns.milestone}"
             lines += wrap(f"north star: {name}", col_w - 20, 11)
-            lines.append(f"now {now} · target {target} ({ns.direction})")
+            shown = f"now {now} · " if measured is not None else ""
+            lines.append(f"{shown}target {target} ({ns.direction})")
         role_blocks.append((lines, star, role))
     spark_h = 34.0
     roles_h = sum(len(b[0]) * 15 + (spark_h + 6 if b[1] else 0) + 10 for b in role_blocks)
