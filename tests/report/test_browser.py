@@ -117,6 +117,32 @@ def test_report_in_the_browser(browser: Any, measured: Measured, tmp_path: Path)
         "#funnel tbody tr td:nth-child(2)", "tds => tds.map(t => t.textContent)"
     )
     assert funnel_cells == [f"{s.customers:,}" for s in f.steps]
+    # Time to each milestone: one histogram per step anyone reached from the previous one.
+    timed = [s for s in f.steps if s.time_from_previous is not None]
+    assert page.locator("#timing svg.chart").count() == len(timed)
+    # The stuck list: the longest stuck first, with the touchpoint that should move them.
+    steps = j.path(pid).milestone_ids
+    stuck = pos.stuck()
+    rows = page.eval_on_selector_all(
+        "#stuck tbody tr", "rs => rs.map(r => Array.from(r.cells).map(c => c.textContent))"
+    )
+    assert len(rows) == min(20, len(stuck))
+    for row, c in zip(rows, stuck, strict=False):
+        nxt = steps[steps.index(c.milestone) + 1] if c.milestone != steps[-1] else None
+        designed = [t for t in j.touchpoints if t.from_ == c.milestone and t.to == nxt] or [
+            t for t in j.touchpoints if t.from_ == c.milestone
+        ]
+        move = "; ".join(f"{t.channel}: {t.action}" for t in designed)
+        assert row == [c.customer_id, j.milestone(c.milestone).title,
+                       f"{c.waiting_seconds / 86400:.1f}", row[3],
+                       move or "none designed (a gap in the design)"]  # fmt: skip
+    # The Sankey is drawn, and the transitions table is the paths analysis' own.
+    assert page.locator("#paths svg.chart path").count() > 0
+    paths_result = results.paths
+    times = page.eval_on_selector_all(
+        "#paths table:last-of-type tbody tr td:nth-child(3)", "tds => tds.map(t => t.textContent)"
+    )
+    assert times == [f"{t.count:,}" for t in paths_result.transitions[:30]]
     assert opened.errors == [] and opened.dialogs == []
     shot(opened, f"report-{j.id}")
 

@@ -282,3 +282,21 @@ def test_fallback_layout_breaks_cycles_and_keeps_touchpoints_apart(
         (e.tail, e.head) for e in edges if e.visible
     }
     assert all(b.top >= 0 and b.bottom <= placed.height for b in placed.boxes.values())
+
+
+def test_map_and_report_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core install on a machine without `dot` (the README's first command) still writes both."""
+    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+
+    monkeypatch.setattr(lay.shutil, "which", lambda name: None)
+    path = next(p for p in EXAMPLES if p.stem == "saas-trial")
+    events = tmp_path / "ev.parquet"
+    simulate_to_file(load_journey(path), SimulationOptions(customers=200, seed=1), events)
+    runner = CliRunner()
+    for args in (["map", str(path), "--events", str(events), "-o", str(tmp_path / "m.html")],
+                 ["report", str(path), "--events", str(events), "-o", str(tmp_path / "r.html")]):  # fmt: skip
+        done = runner.invoke(cli, args)
+        assert done.exit_code == 0, done.output
+    for name in ("m.html", "r.html"):
+        cards = parse((tmp_path / name).read_text("utf-8")).cards
+        assert set(cards) == {m.id for m in load_journey(path).milestones}

@@ -510,7 +510,7 @@ def _community_panel(
     if com is None:
         return "", 0.0
     inner = width - 2 * MARGIN
-    col_w = (inner - 16) / 2
+    col_w = min((inner - 16) / 2, 640.0)  # on a wide map the two stay together, on one screen
     purpose = wrap(com.purpose, col_w - 20, 13)
     stars = [s for _, s in measured.roles] if measured else [None] * len(com.all_roles)
     role_blocks: list[tuple[list[str], NorthStarResult | None, Role]] = []
@@ -530,7 +530,7 @@ def _community_panel(
     roles_h = sum(len(b[0]) * 15 + (spark_h + 6 if b[1] else 0) + 10 for b in role_blocks)
     levels = measured.levels if measured else None
     body_h = max(24 + len(purpose) * 17, 24 + roles_h) + 8
-    h = body_h + (44 if levels is not None else 0)
+    h = body_h + (60 if levels is not None else 0)
     x0, x1 = MARGIN, MARGIN + col_w + 16
     out = [
         f'<g class="community"><text x="{MARGIN}" y="{y0 - 5:.1f}" font-size="11" '
@@ -571,22 +571,23 @@ def _community_panel(
 
         ly = y0 + body_h + 10
         out.append(
-            f'<g class="levels"><rect x="{MARGIN}" y="{ly:.1f}" width="{inner:.1f}" height="34" '
-            'rx="6" fill="#fafafa" stroke="#b7bec6"/>'
-            f'<text x="{MARGIN + 10}" y="{ly + 21:.1f}" font-size="11" font-weight="bold" '
-            f'fill="#45505c">ENGAGEMENT LEVELS now (by {esc(levels.by)})</text>'
+            f'<g class="levels"><rect x="{MARGIN}" y="{ly:.1f}" width="{2 * col_w + 16:.1f}" '
+            'height="50" rx="6" fill="#fafafa" stroke="#b7bec6"/>'
+            f'<text x="{MARGIN + 10}" y="{ly + 18:.1f}" font-size="11" font-weight="bold" '
+            f'fill="#45505c">ENGAGEMENT LEVELS now (by {esc(levels.by)}, per {esc(levels.period)})'
+            "</text>"
         )
-        x = MARGIN + 330
+        x = MARGIN + 10
         for name in LEVELS:
             out.append(
                 f'<text class="level" data-level="{name}" data-members="{levels.counts[name]}" '
-                f'x="{x:.1f}" y="{ly + 21:.1f}" font-size="12"><tspan font-weight="bold">'
+                f'x="{x:.1f}" y="{ly + 38:.1f}" font-size="12"><tspan font-weight="bold">'
                 f"{levels.counts[name]:,}</tspan> {name}</text>"
             )
-            x += 150
+            x += 135
         drifting = len(levels.drifting_away)
         out.append(
-            f'<text x="{x:.1f}" y="{ly + 21:.1f}" font-size="12">drifting away {drifting:,}'
+            f'<text x="{x:.1f}" y="{ly + 38:.1f}" font-size="12">drifting away {drifting:,}'
             f" · new and promising {len(levels.new_and_promising):,}</text></g>"
         )
     out.append("</g>")

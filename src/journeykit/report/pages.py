@@ -476,12 +476,13 @@ def _role_html(k: int, role: Role, star: NorthStarResult | None) -> str:
         status = {True: "on target", False: "not on target", None: "no value yet"}[
             star.on_target if star else None
         ]
+        better = "higher" if ns.direction == "up" else "lower"
+        customers = f", {star.customers:,} customers" if star else ""
         parts.append(
-            f"<p>North star: {esc(ns.title or ns.metric + ' ' + ns.milestone)} "
-            f'<span class="kpi"><b class="ns-now">{esc(now)}</b>now'
-            f"{f' ({star.customers:,} customers)' if star else ''}</span>"
-            f'<span class="kpi"><b class="ns-target">{esc(target)}</b>target '
-            f"({'up' if ns.direction == 'up' else 'down'})</span> {esc(status)}</p>"
+            f"<p>North star: {esc(ns.title or ns.metric + ' ' + ns.milestone)}<br>"
+            f'<span class="kpi"><b class="ns-now">{esc(now)}</b>now{customers}</span>'
+            f'<span class="kpi"><b class="ns-target">{esc(target)}</b>target, {better} is '
+            f'better</span><span class="kpi"><b>{esc(status)}</b>&nbsp;</span></p>'
         )
     parts.append("</div>")
     return "".join(parts)
