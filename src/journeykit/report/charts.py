@@ -188,12 +188,15 @@ def sankey(
             h = max(n * scale, 1.0)
             pos[(k, mid)] = [y, y, y]
             label_y = max(y + min(h / 2, 12) + 4, label_y + 12)
+            room = (col_x[k + 1] - col_x[k] if k + 1 < len(cols) else 180.0) - node_w - 10
+            name, n_text = titles.get(mid, mid), f" ({n:,})"
+            label = _short(name, max(int(room / 6.2) - len(n_text), 6)) + n_text
             out.append(
                 f'<rect class="sankey-node" x="{col_x[k]:.1f}" y="{y:.1f}" width="{node_w}" '
                 f'height="{h:.1f}" fill="#1f3550"><title>{esc(titles.get(mid, mid))}: '
                 f"{n:,}</title></rect>"
                 f'<text x="{col_x[k] + node_w + 4:.1f}" y="{label_y:.1f}" '
-                f'font-size="10">{esc(_short(titles.get(mid, mid), 22))} ({n:,})</text>'
+                f'font-size="10">{esc(label)}</text>'
             )
             y += h + gap
         lowest = max(lowest, label_y)

@@ -165,6 +165,19 @@ def _zones(journey: Journey, placed: lay.Layout) -> list[tuple[str, float, float
     return out
 
 
+Region = tuple[float, float, float, float]  # x, y, width, height in map pixels
+
+
+@dataclass(frozen=True)
+class MapDrawing:
+    """The SVG and where it has ink: printing skips the parts of a wide map that are empty."""
+
+    svg: str
+    width: float
+    height: float
+    regions: tuple[Region, ...]
+
+
 def render_map_svg(
     journey: Journey,
     numbers: dict[str, CardNumbers] | None = None,
@@ -178,6 +191,18 @@ def render_map_svg(
     ``emotion`` (from discovery themes) replaces the designed moments in the emotion curve;
     ``community`` adds the north stars' values and trends and the levels to the community panel.
     """
+    return draw_map(journey, numbers, path_ids=path_ids, emotion=emotion, community=community).svg
+
+
+def draw_map(
+    journey: Journey,
+    numbers: dict[str, CardNumbers] | None = None,
+    *,
+    path_ids: list[str] | None = None,
+    emotion: ThemeEmotion | None = None,
+    community: CommunityResults | None = None,
+) -> MapDrawing:
+    """``render_map_svg`` with its size and inked regions."""
     paths = path_ids or [p.id for p in journey.paths] or ["main"]
     cards = {
         m.id: _card(journey, m, numbers.get(m.id) if numbers else None) for m in journey.milestones
@@ -197,6 +222,8 @@ def render_map_svg(
     gx = (width - placed.width) / 2
     parts.append(_zone_layer(zones, gx, y, placed.height + 40))
     gy = y + 30
+    regions: list[Region] = [(0.0, 0.0, width, gy)]
+    regions += [(gx + b.left, gy + b.top, b.width, b.height) for b in placed.boxes.values()]
     parts.append(f'<g class="graph" transform="translate({gx:.1f},{gy:.1f})">')
     parts.append(_routes(placed, pairs, chips, paths))
     parts += [_chip(placed.boxes[cid], tps) for cid, tps in chips.items()]
@@ -205,23 +232,28 @@ def render_map_svg(
     y = gy + placed.height + 40
     curve, h = _emotion(journey, placed, paths, gx, y, width, emotion)
     parts.append(curve)
+    regions.append((0.0, y - 20, width, h + 20))
     y += h + 18
     panel, h = _community_panel(journey, community, width, y)
     parts.append(panel)
+    regions.append((0.0, y - 20, min(width, 2 * 640.0 + 16 + 2 * MARGIN), h + 20))
     y += h + (18 if h else 0)
     people, h = _personas(journey, width, y)
     parts.append(people)
+    regions.append((0.0, y, MARGIN + len(journey.personas) * 312.0, h))
     y += h + (18 if h else 0)
     legend, h = _legend(paths, numbers is not None, y)
     parts.append(legend)
+    regions.append((0.0, y, 900.0, h))
     y += h + MARGIN
-    return (
+    svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="journey-map" width="{width:.0f}" '
         f'height="{y:.0f}" viewBox="0 0 {width:.0f} {y:.0f}" font-family="{FONT}" '
         f'role="img" aria-label="{esc("Journey map: " + journey.title)}">'
         f"<title>{esc(journey.title)}</title>{_STYLE}"
         f'<g id="{MAP_BODY_ID}">{"".join(parts)}</g></svg>'
     )
+    return MapDrawing(svg, width, y, tuple(r for r in regions if r[2] > 0 and r[3] > 0))
 
 
 _STYLE = """<style>

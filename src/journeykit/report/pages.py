@@ -7,7 +7,7 @@ as it shows, and stays small (the size does not grow with the number of events).
 
 from __future__ import annotations
 
-import re
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ from journeykit.analytics.levels import LevelsResult
 from journeykit.journey.schema import Journey, Role
 from journeykit.report import charts
 from journeykit.report.emotion import theme_emotion
-from journeykit.report.journey_map import CARD_W, MAP_BODY_ID, render_map_svg
+from journeykit.report.journey_map import CARD_W, MAP_BODY_ID, MapDrawing, draw_map
 from journeykit.report.measure import JourneyResults
 from journeykit.report.numbers import card_numbers
 from journeykit.report.svg import count, days, esc, pct
@@ -61,7 +61,9 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
   .scroll{overflow:visible;border:none}
   svg.journey-map{width:100%;height:auto}
   section{break-inside:avoid}
-  section.map-section,section.long{break-inside:auto}
+  section.map-section,section.long,section#community{break-inside:auto}
+  .north-star,.levels .side,.role,.theme,figure,tr{break-inside:avoid}
+  h2,h3{break-after:avoid}
   header.page{border:none}
   a{color:inherit;text-decoration:none}
 }
@@ -88,12 +90,18 @@ def map_svg(
 ) -> str:
     """The map SVG, with numbers on the cards when ``results`` are given, and the emotion curve
     from discovery themes when there are any (``themes``, else the results' own)."""
+    return map_drawing(journey, results, themes).svg
+
+
+def map_drawing(
+    journey: Journey, results: JourneyResults | None = None, themes: ThemeResult | None = None
+) -> MapDrawing:
     themes = themes or (results.themes if results else None)
     paths = results.path_order if results else [p.id for p in journey.paths] or ["main"]
     emotion = theme_emotion(journey, themes, paths[0]) if themes is not None else None
     if results is None:
-        return render_map_svg(journey, emotion=emotion)
-    return render_map_svg(
+        return draw_map(journey, emotion=emotion)
+    return draw_map(
         journey,
         card_numbers(results),
         path_ids=results.path_order,
@@ -105,42 +113,47 @@ def map_svg(
 # Printed (A4 landscape, 12 mm margins) the page is about 1,030 CSS px wide and 700 high. A map
 # wider than the page is shown whole (scaled to the width: an overview) and then in parts at 3/4
 # of its size, where an 11 px label is still 8 px; parts overlap by a card's width, so every card
-# is whole on some page.
+# is whole on some page, and a part with nothing drawn in it is left out.
 PRINT_W, PRINT_H, PRINT_SCALE = 1030.0, 610.0, 0.75
 
 
-def _map_block(svg: str) -> str:
+def _map_block(drawing: MapDrawing) -> str:
     """The map for the screen (scrolls sideways) and, when printed, an overview plus parts."""
-    size = re.search(r'width="([\d.]+)" height="([\d.]+)"', svg)
-    assert size is not None
-    width, height = float(size[1]), float(size[2])
-    screen = f'<div class="scroll">{svg}</div>'
+    width, height = drawing.width, drawing.height
+    screen = f'<div class="scroll">{drawing.svg}</div>'
     if width <= PRINT_W / PRINT_SCALE:
         return screen
     tile_w, tile_h = PRINT_W / PRINT_SCALE, PRINT_H / PRINT_SCALE
     xs = _starts(width, tile_w, tile_w - CARD_W - 20)
     ys = _starts(height, tile_h, tile_h - 60)
-    parts = []
-    for r, y in enumerate(ys):
-        for c, x in enumerate(xs):
+    tiles = []
+    for y in ys:
+        for x in xs:
             w, h = min(tile_w, width - x), min(tile_h, height - y)
-            k = r * len(xs) + c + 1
-            parts.append(
-                f'<figure class="map-part print-only" data-part="{k}"><figcaption>The map, part '
-                f"{k} of {len(xs) * len(ys)} (column {c + 1} of {len(xs)}, row {r + 1} of "
-                f'{len(ys)})</figcaption><svg xmlns="http://www.w3.org/2000/svg" '
-                f'viewBox="{x:.0f} {y:.0f} {w:.0f} {h:.0f}" width="{w * PRINT_SCALE:.0f}" '
-                f'height="{h * PRINT_SCALE:.0f}"><use href="#{MAP_BODY_ID}"/></svg></figure>'
-            )
+            if any(
+                rx < x + w and x < rx + rw and ry < y + h and y < ry + rh
+                for rx, ry, rw, rh in drawing.regions
+            ):
+                tiles.append((x, y, w, h))
+    parts = []
+    for k, (x, y, w, h) in enumerate(tiles, start=1):
+        parts.append(
+            f'<figure class="map-part print-only" data-part="{k}"><figcaption>The map, part '
+            f"{k} of {len(tiles)} (from {x:,.0f} px right and {y:,.0f} px down, of "
+            f'{width:,.0f} × {height:,.0f})</figcaption><svg xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="{x:.0f} {y:.0f} {w:.0f} {h:.0f}" width="{w * PRINT_SCALE:.0f}" '
+            f'height="{h * PRINT_SCALE:.0f}"><use href="#{MAP_BODY_ID}"/></svg></figure>'
+        )
     return screen + "".join(parts)
 
 
 def _starts(total: float, size: float, step: float) -> list[float]:
-    """Where the parts start so that parts of ``size``, ``step`` apart, cover ``total``."""
-    starts = [0.0]
-    while starts[-1] + size < total:
-        starts.append(min(starts[-1] + step, total - size))
-    return starts
+    """Where parts of ``size`` start to cover ``total``, at most ``step`` apart, evenly spread
+    (so the last part does not nearly repeat the one before it)."""
+    if total <= size:
+        return [0.0]
+    n = math.ceil((total - size) / step)
+    return [(total - size) * k / n for k in range(n + 1)]
 
 
 def map_page(
@@ -155,7 +168,7 @@ def map_page(
     )
     body = (
         f'<header class="page"><h1>{esc(journey.title)}</h1>{sub}</header>'
-        f'<main><section class="map-section">{_map_block(map_svg(journey, results, themes))}'
+        f'<main><section class="map-section">{_map_block(map_drawing(journey, results, themes))}'
         "</section></main>"
     )
     return _document(f"{journey.title} · journey map", body)
@@ -183,7 +196,7 @@ def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "
         _section(
             "map",
             "The journey map",
-            _map_block(map_svg(j, results)),
+            _map_block(map_drawing(j, results)),
             cls="map-section",
         ),
         _funnel(results),
@@ -521,6 +534,15 @@ def _levels(lv: LevelsResult) -> str:
     )
 
 
+def _raised(journey: Journey, stages: tuple[tuple[str, int], ...]) -> str:
+    """Where a theme's answers were given: stage or milestone titles, with counts."""
+    if not stages:
+        return ""
+    names = {s.id: s.title for s in journey.stages} | {m.id: m.title for m in journey.milestones}
+    said = ", ".join(f"{names.get(s, s)} ({n:,})" for s, n in stages)
+    return f'<p class="note">raised at: {esc(said)}</p>'
+
+
 def _themes(r: JourneyResults) -> str:
     t = r.themes
     if t is None:
@@ -535,7 +557,8 @@ def _themes(r: JourneyResults) -> str:
         blocks.append(
             f'<div class="theme"><h3>{esc(theme.label)}</h3><p class="note">'
             f"{theme.size:,} answers · {esc(theme.moment)} · "
-            f"{esc(', '.join(theme.keywords[:6]))}</p>{quotes}</div>"
+            f"{esc(', '.join(theme.keywords[:6]))}</p>{_raised(r.journey, theme.stages)}"
+            f"{quotes}</div>"
         )
     return _section(
         "themes", "What members say (themes)", f'<div class="grid">{"".join(blocks)}</div>'
