@@ -300,3 +300,21 @@ def test_map_and_report_without_graphviz(tmp_path: Path, monkeypatch: pytest.Mon
     for name in ("m.html", "r.html"):
         cards = parse((tmp_path / name).read_text("utf-8")).cards
         assert set(cards) == {m.id for m in load_journey(path).milestones}
+
+
+def test_positions_counted_on_columns_equal_the_rows(measured: Measured) -> None:
+    """The report counts positions and strays on the result's arrays (fast at 10M events);
+    the same counts from every customer's row object, by brute force."""
+    from collections import Counter
+
+    for pos in measured.results.positions.values():
+        per: dict[str, Counter[str]] = {}
+        strays: dict[str, Counter[tuple[str, ...]]] = {}
+        for c in pos.customers:
+            per.setdefault(c.milestone, Counter())[c.status] += 1
+            for s in c.strays:
+                strays.setdefault(s.type, Counter())[s.milestones] += 1
+        assert pos.at_step() == {step: dict(per.get(step, {})) for step in pos.steps}
+        counted = pos.stray_counts()
+        assert {t: c for t, c in counted.items() if c} == {t: dict(c) for t, c in strays.items()}
+        assert pos.n_stuck == sum(1 for c in pos.customers if c.status == "stuck")

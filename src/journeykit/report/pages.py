@@ -305,11 +305,9 @@ def _positions(r: JourneyResults) -> str:
     pos = r.positions.get(r.path)
     if pos is None:
         return ""
-    per: dict[str, Counter[str]] = {}
-    for c in pos.customers:
-        per.setdefault(c.milestone, Counter())[c.status] += 1
+    per = pos.at_step()
     steps = r.journey.path(r.path).milestone_ids
-    rows = [(r.journey.milestone(m).title, dict(per.get(m, Counter()))) for m in steps]
+    rows = [(r.journey.milestone(m).title, per.get(m, {})) for m in steps]
     kpis = "".join(
         f'<span class="kpi"><b>{n:,}</b>{esc(s.replace("_", " "))}</span>'
         for s, n in pos.summary.items()
@@ -325,10 +323,10 @@ def _stuck(r: JourneyResults, top: int) -> str:
     pos = r.positions.get(r.path)
     if pos is None:
         return ""
-    stuck = pos.stuck()
+    n_stuck = pos.n_stuck
     steps = r.journey.path(r.path).milestone_ids
     rows = []
-    for c in stuck[:top]:
+    for c in pos.stuck(top):
         k = steps.index(c.milestone)
         nxt = steps[k + 1] if k + 1 < len(steps) else None
         rows.append(
@@ -340,13 +338,10 @@ def _stuck(r: JourneyResults, top: int) -> str:
                 _touchpoint(r.journey, c.milestone, nxt),
             )
         )
-    body = (
-        f"<p>{len(stuck):,} customers are stuck; the {min(top, len(stuck))} longest:</p>"
-        + _table(
-            ("customer", "stuck at", "days stuck", "allowed", "touchpoint to move them"),
-            rows,
-            {2, 3},
-        )
+    body = f"<p>{n_stuck:,} customers are stuck; the {min(top, n_stuck)} longest:</p>" + _table(
+        ("customer", "stuck at", "days stuck", "allowed", "touchpoint to move them"),
+        rows,
+        {2, 3},
     )
     return _section("stuck", "Stuck: who to help first", body)
 
@@ -364,12 +359,9 @@ def _strays(r: JourneyResults) -> str:
     pos = r.positions.get(r.path)
     if pos is None:
         return ""
-    by_type: Counter[str] = Counter()
-    examples: dict[str, Counter[str]] = {}
-    for c in pos.customers:
-        for s in c.strays:
-            by_type[s.type] += 1
-            examples.setdefault(s.type, Counter())[" → ".join(s.milestones)] += 1
+    counted = pos.stray_counts()
+    by_type = Counter({t: sum(c.values()) for t, c in counted.items()})
+    examples = {t: Counter({" → ".join(k): n for k, n in c.items()}) for t, c in counted.items()}
     rows = [
         (
             t,
