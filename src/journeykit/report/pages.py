@@ -125,7 +125,7 @@ def _map_block(drawing: MapDrawing) -> str:
         return screen
     tile_w, tile_h = PRINT_W / PRINT_SCALE, PRINT_H / PRINT_SCALE
     xs = _starts(width, tile_w, tile_w - CARD_W - 20)
-    ys = _starts(height, tile_h, tile_h - 60)
+    ys = _starts(height, tile_h, tile_h - 20)
     tiles = []
     for y in ys:
         for x in xs:
