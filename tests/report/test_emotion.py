@@ -125,3 +125,12 @@ def test_map_and_report_take_answers(tmp_path: Path) -> None:
                               "phase", "-o", str(tmp_path / "m.svg")])  # fmt: skip
     assert bad.exit_code == 1
     assert "no column 'phase'" in bad.output
+
+
+def test_answers_without_stage_or_tenure_keep_the_designed_curve() -> None:
+    j = load_journey(SAAS)
+    themes = find_themes(read_answers(ANSWERS), seed=0, method="tfidf")
+    assert theme_emotion(j, themes, "team").by_milestone == {}
+    svg = map_svg(j, themes=themes)
+    assert 'data-source="design"' in svg and "give --stage-column or --tenure-column" in svg
+    assert _points(svg) == _points(map_svg(j))

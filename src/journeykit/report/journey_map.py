@@ -472,7 +472,14 @@ def _emotion(
     mid = y0 + EMOTION_H / 2
     amp = EMOTION_H / 2 - 16
     scores: dict[str, float]
-    if emotion is None:
+    if emotion is not None and not emotion.by_milestone:
+        emotion = None  # answers with no stage or tenure cannot be placed on the journey
+        title = (
+            "EMOTION (designed moments: the answers name no stage, milestone or tenure "
+            "to place their themes at; give --stage-column or --tenure-column)"
+        )
+        scores = {m.id: MOMENT_SCORE[m.moment] for m in journey.milestones}
+    elif emotion is None:
         scores = {m.id: MOMENT_SCORE[m.moment] for m in journey.milestones}
         title = "EMOTION (designed moments)"
     else:
