@@ -36,12 +36,16 @@ def measured_example(path: Path, customers: int = 1_500) -> Measured:
 _CACHE: dict[str, Measured] = {}
 
 
-@pytest.fixture(params=EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def measured(request: pytest.FixtureRequest) -> Measured:
-    path: Path = request.param
+def cached_example(path: Path) -> Measured:
+    """``measured_example`` once per session and template."""
     if path.stem not in _CACHE:
         _CACHE[path.stem] = measured_example(path)
     return _CACHE[path.stem]
+
+
+@pytest.fixture(params=EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def measured(request: pytest.FixtureRequest) -> Measured:
+    return cached_example(request.param)
 
 
 def branching_journey(n: int = 30, branches: int = 3) -> str:

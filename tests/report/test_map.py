@@ -220,3 +220,101 @@ def test_map_and_report_commands(tmp_path: Path) -> None:
     wrong = runner.invoke(cli, ["map", str(path), "--events", str(events), "--path", "teem",
                                 "-o", str(tmp_path / "m.html")])  # fmt: skip
     assert wrong.exit_code == 1 and "did you mean 'team'" in wrong.output
+
+
+def _apart(items: list[lay.Placed]) -> None:
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            apart = a.right <= b.left or b.right <= a.left or a.bottom <= b.top or b.bottom <= a.top
+            assert apart, (a, b)
+
+
+def test_fallback_layout_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `dot` on the machine: the pure-Python layered layout draws the same map readably."""
+    path = tmp_path / "big.yaml"
+    path.write_text(branching_journey(30, 3), "utf-8")
+    j = load_journey(path)
+    from journeykit.report.journey_map import _card, _graph
+
+    cards = {m.id: _card(j, m, None) for m in j.milestones}
+    boxes, edges = _graph(j, cards, [p.id for p in j.paths])[:2]
+    monkeypatch.setattr(lay.shutil, "which", lambda name: None)
+    placed = lay.layout(boxes, edges)
+    assert placed == lay.layered_layout(boxes, edges)
+    assert set(placed.boxes) == {b.id for b in boxes}
+    for b in boxes:  # every box keeps the size the map computed for its text
+        assert (placed.boxes[b.id].width, placed.boxes[b.id].height) == (b.width, b.height)
+    _apart(list(placed.boxes.values()))
+    xs = {
+        ph: [placed.boxes[m.id].x for m in j.milestones if m.phase == ph]
+        for ph in ("pre", "core", "post")
+    }
+    assert max(xs["pre"]) < min(xs["core"]) and max(xs["core"]) < min(xs["post"])
+    # Every step of every path goes left to right, and its route joins the two cards' sides.
+    routes = {(r.tail, r.head): r for r in placed.routes}
+    for p in j.paths:
+        for a, b in zip(p.milestone_ids, p.milestone_ids[1:], strict=False):
+            pa, pb = placed.boxes[a], placed.boxes[b]
+            assert pa.right < pb.left
+            r = routes[(a, b)]
+            assert r.points[0] == (pa.right, pa.y) and r.points[-1] == (pb.left, pb.y)
+            assert (len(r.points) - 1) % 3 == 0  # cubic Bezier segments, as dot gives
+    svg = render_map_svg(j)
+    assert svg == render_map_svg(j)  # deterministic
+    assert set(parse(svg).cards) == {m.id for m in j.milestones}
+
+
+def test_fallback_layout_breaks_cycles_and_keeps_touchpoints_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    boxes = [lay.Box(n, 100, 40 + 10 * i) for i, n in enumerate("abcde")]
+    boxes.append(lay.Box("tp__a__b", 80, 30))
+    edges = [
+        lay.Edge("a", "tp__a__b"), lay.Edge("tp__a__b", "b"), lay.Edge("b", "c"),
+        lay.Edge("c", "a"),  # a cycle: two paths with a and c in opposite orders
+        lay.Edge("a", "d"), lay.Edge("d", "e"), lay.Edge("a", "e"),  # a long edge
+        lay.Edge("e", "b", visible=False),
+    ]  # fmt: skip
+    placed = lay.layered_layout(boxes, edges)
+    _apart(list(placed.boxes.values()))
+    assert placed.boxes["a"].x < placed.boxes["tp__a__b"].x < placed.boxes["b"].x
+    assert {(r.tail, r.head) for r in placed.routes} == {
+        (e.tail, e.head) for e in edges if e.visible
+    }
+    assert all(b.top >= 0 and b.bottom <= placed.height for b in placed.boxes.values())
+
+
+def test_map_and_report_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A core install on a machine without `dot` (the README's first command) still writes both."""
+    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+
+    monkeypatch.setattr(lay.shutil, "which", lambda name: None)
+    path = next(p for p in EXAMPLES if p.stem == "saas-trial")
+    events = tmp_path / "ev.parquet"
+    simulate_to_file(load_journey(path), SimulationOptions(customers=200, seed=1), events)
+    runner = CliRunner()
+    for args in (["map", str(path), "--events", str(events), "-o", str(tmp_path / "m.html")],
+                 ["report", str(path), "--events", str(events), "-o", str(tmp_path / "r.html")]):  # fmt: skip
+        done = runner.invoke(cli, args)
+        assert done.exit_code == 0, done.output
+    for name in ("m.html", "r.html"):
+        cards = parse((tmp_path / name).read_text("utf-8")).cards
+        assert set(cards) == {m.id for m in load_journey(path).milestones}
+
+
+def test_positions_counted_on_columns_equal_the_rows(measured: Measured) -> None:
+    """The report counts positions and strays on the result's arrays (fast at 10M events);
+    the same counts from every customer's row object, by brute force."""
+    from collections import Counter
+
+    for pos in measured.results.positions.values():
+        per: dict[str, Counter[str]] = {}
+        strays: dict[str, Counter[tuple[str, ...]]] = {}
+        for c in pos.customers:
+            per.setdefault(c.milestone, Counter())[c.status] += 1
+            for s in c.strays:
+                strays.setdefault(s.type, Counter())[s.milestones] += 1
+        assert pos.at_step() == {step: dict(per.get(step, {})) for step in pos.steps}
+        counted = pos.stray_counts()
+        assert {t: c for t, c in counted.items() if c} == {t: dict(c) for t, c in strays.items()}
+        assert pos.n_stuck == sum(1 for c in pos.customers if c.status == "stuck")

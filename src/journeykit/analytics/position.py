@@ -119,6 +119,45 @@ class PositionsResult(_Tabular):
         counts = np.bincount(self.status, minlength=len(STATUSES))
         return {s: int(n) for s, n in zip(STATUSES, counts, strict=True)}
 
+    def at_step(self) -> dict[str, dict[str, int]]:
+        """Customers per position (step id) and status, counted on the columns."""
+        n = len(STATUSES)
+        cells = np.bincount(self.position * n + self.status, minlength=len(self.steps) * n)
+        return {
+            step: {s: int(cells[k * n + i]) for i, s in enumerate(STATUSES) if cells[k * n + i]}
+            for k, step in enumerate(self.steps)
+        }
+
+    def stray_counts(self) -> dict[str, dict[tuple[str, ...], int]]:
+        """Strays by type and milestones, as ``customers``' strays would count them, counted on
+        the columns (building every row object is most of the time at a million customers)."""
+        st = self._strays
+        out: dict[str, dict[tuple[str, ...], int]] = {}
+        skipped = st.skipped.sum(axis=0)
+        out["skipped"] = {(st.steps[k],): int(n) for k, n in enumerate(skipped) if n}
+        disorder = st.disorder.sum(axis=0)
+        out["out_of_order"] = {
+            (st.steps[a], st.steps[b]): int(disorder[p])
+            for p, (a, b) in enumerate(st.pairs)
+            if disorder[p]
+        }
+        back = np.flatnonzero(st.backwards)
+        pairs, counts = np.unique(
+            np.stack([st.latest[back], st.position[back]]).astype(np.int64), axis=1,
+            return_counts=True,
+        )  # fmt: skip
+        out["backwards"] = {
+            (st.steps[int(a)], st.steps[int(b)]): int(n)
+            for (a, b), n in zip(pairs.T.tolist(), counts.tolist(), strict=True)
+        }
+        off = st.off.sum(axis=0)
+        out["off_path"] = {(st.others[o],): int(n) for o, n in enumerate(off) if n}
+        return out
+
+    @property
+    def n_stuck(self) -> int:
+        return int((self.status == STATUSES.index("stuck")).sum())
+
     def stuck(self, top: int | None = None) -> list[CustomerPosition]:
         """The stuck customers, longest stuck first: the list someone acts on."""
         rows = np.flatnonzero(self.status == STATUSES.index("stuck"))

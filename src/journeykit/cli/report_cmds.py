@@ -16,6 +16,7 @@ from journeykit.cli.analytics_cmds import (
     parse_now,
     parse_window,
 )
+from journeykit.cli.discover_cmds import _answer_options, _run_themes
 from journeykit.cli.output import err_console
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
@@ -58,8 +59,27 @@ def _source_options(func: Any) -> Any:
     return func
 
 
+def _answers_option(func: Any) -> Any:
+    """``--answers FILE`` with the discover command's column and theme options."""
+    func = _answer_options(func)
+    return click.option(
+        "--answers",
+        type=FilePath,
+        default=None,
+        help="Members' answers (CSV, XLSX, JSON lines): the emotion curve comes from their "
+        "themes (celebrations and breakdowns at the stage they were said), and the report "
+        "shows the themes with quotes.",
+    )(func)
+
+
+def _themes(journey: Journey, answers: Path | None, opts: dict[str, Any]) -> Any:
+    if answers is None:
+        return None
+    return _run_themes(answers, opts, journey)[1]
+
+
 def _results(
-    journey: Journey, events: Any, opts: dict[str, Any], *, full: bool, answers: Path | None = None
+    journey: Journey, events: Any, opts: dict[str, Any], *, full: bool, themes: Any = None
 ) -> Any:
     from journeykit.report.measure import measure
 
@@ -71,28 +91,40 @@ def _results(
         window=_window(opts["window"]),
         lapsed_after=parse_duration(opts["lapsed_after"]),
         full=full,
-        answers=answers,
+        themes=themes,
     )
 
 
-def write_map(journey: Journey, results: Any, output: Path) -> None:
+def write_map(
+    journey: Journey, results: Any, output: Path, themes: Any = None, scale: float = 1.0
+) -> None:
     """The map as .html, .svg, .png or .pdf (PNG and PDF through headless Chromium)."""
     from journeykit.report import export, pages
 
     kind = export.format_of(output)
     if kind == ".svg":
-        output.write_text(pages.map_svg(journey, results), encoding="utf-8")
+        output.write_text(pages.map_svg(journey, results, themes), encoding="utf-8")
         return
-    html = pages.map_page(journey, results)
+    html = pages.map_page(journey, results, themes)
     if kind == ".html":
         output.write_text(html, encoding="utf-8")
     else:
-        export.render_in_browser(html, output, kind=kind[1:], selector="svg.journey-map")
+        export.render_in_browser(
+            html, output, kind=kind[1:], selector="svg.journey-map", scale=scale
+        )
 
 
 @click.command("map")
 @_source_options
 @click.option("-o", "--output", type=_OUT, required=True, help="map.html, .svg, .png or .pdf")
+@click.option(
+    "--scale",
+    type=click.FloatRange(0.5, 4),
+    default=1.0,
+    show_default=True,
+    help="PNG pixels per CSS pixel (2: sharp on slides and high-DPI screens).",
+)
+@_answers_option
 def map_command(
     journey_file: Path,
     events_path: Path | None,
@@ -100,6 +132,8 @@ def map_command(
     table: str | None,
     engine_url: str,
     output: Path,
+    scale: float,
+    answers: Path | None,
     **opts: Any,
 ) -> None:
     """Draw the journey map; with events, every card carries live numbers and health."""
@@ -108,8 +142,9 @@ def map_command(
     format_of(output)  # a wrong suffix fails before any work
     journey = load_journey(journey_file)
     events = open_events(events_path, workspace, table, engine_url, required=False)
+    themes = _themes(journey, answers, opts)
     results = None if events is None else _results(journey, events, opts, full=False)
-    write_map(journey, results, output)
+    write_map(journey, results, output, themes, scale)
     err_console.print(f"wrote {output}", highlight=False, markup=False)
 
 
@@ -117,12 +152,7 @@ def map_command(
 @_source_options
 @click.option("-o", "--output", type=_OUT, required=True, help="report.html")
 @click.option("--pdf", "pdf_path", type=_OUT, default=None, help="Also print the report to PDF.")
-@click.option(
-    "--answers",
-    type=FilePath,
-    default=None,
-    help="Members' answers (CSV, XLSX, JSON lines): adds themes with quotes.",
-)
+@_answers_option
 @click.option("--top", type=int, default=20, show_default=True, help="Rows in the stuck list.")
 def report(
     journey_file: Path,
@@ -143,7 +173,8 @@ def report(
     events = open_events(events_path, workspace, table, engine_url, required=False)
     if events is None:
         raise InputError("the report needs events: give --events FILE, --workspace DIR or --table")
-    results = _results(journey, events, opts, full=True, answers=answers)
+    themes = _themes(journey, answers, opts)
+    results = _results(journey, events, opts, full=True, themes=themes)
     from journeykit.report.pages import report_page
 
     source = str(events_path or workspace or table)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from journeykit.analytics import FunnelResult, PathsResult, TimeStats
+from journeykit.analytics import FunnelResult, NorthStarResult, PathsResult, TimeStats
 from journeykit.report.svg import FONT, count, days, esc, pct
 
 STATUS_COLOURS = {
@@ -180,19 +180,26 @@ def sankey(
     col_x = [10 + k * (width - 180 - node_w) / max(len(cols) - 1, 1) for k in range(len(cols))]
     pos: dict[tuple[int, str], list[float]] = {}  # (col, milestone) -> [y, next out y, next in y]
     out = []
+    lowest = 0.0
     for k, col in enumerate(cols):
         y = top_pad
+        label_y = -1e9  # labels of thin nodes would print over each other: push them down
         for mid, n in sorted(col.items(), key=lambda kv: (-kv[1], kv[0])):
             h = max(n * scale, 1.0)
             pos[(k, mid)] = [y, y, y]
+            label_y = max(y + min(h / 2, 12) + 4, label_y + 12)
+            room = (col_x[k + 1] - col_x[k] if k + 1 < len(cols) else 180.0) - node_w - 10
+            name, n_text = titles.get(mid, mid), f" ({n:,})"
+            label = _short(name, max(int(room / 6.2) - len(n_text), 6)) + n_text
             out.append(
                 f'<rect class="sankey-node" x="{col_x[k]:.1f}" y="{y:.1f}" width="{node_w}" '
                 f'height="{h:.1f}" fill="#1f3550"><title>{esc(titles.get(mid, mid))}: '
                 f"{n:,}</title></rect>"
-                f'<text x="{col_x[k] + node_w + 4:.1f}" y="{y + min(h / 2, 12) + 4:.1f}" '
-                f'font-size="10">{esc(_short(titles.get(mid, mid), 22))}</text>'
+                f'<text x="{col_x[k] + node_w + 4:.1f}" y="{label_y:.1f}" '
+                f'font-size="10">{esc(label)}</text>'
             )
             y += h + gap
+        lowest = max(lowest, label_y)
     flows = []
     for (k, a, b), n in sorted(links.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1:])):
         h = max(n * scale, 0.5)
@@ -208,4 +215,75 @@ def sankey(
             f'stroke-width="{h:.1f}" fill="none"><title>{esc(titles.get(a, a))} → '
             f"{esc(titles.get(b, b))}: {n:,}</title></path>"
         )
-    return _svg(width, height, "".join(flows + out), "Sankey of paths")
+    return _svg(width, max(height, lowest + 8), "".join(flows + out), "Sankey of paths")
+
+
+def north_star_value(value: float | None, metric: str) -> str:
+    """As ``journeykit community northstar`` prints it: shares in percent, else two decimals."""
+    if value is None:
+        return "-"
+    return pct(value) if metric in ("share_reaching", "repeat_rate") else f"{value:.2f}"
+
+
+def north_star_chart(
+    result: NorthStarResult, *, width: float = 860, height: float = 200, compact: bool = False
+) -> str:
+    """The north star per entry period as a line, with the target as a dashed line.
+
+    A period whose ``within`` windows have not all ended is drawn hollow (its value can still
+    move). ``compact`` drops the axis labels, for the map's small panel.
+    """
+    pts = [p for p in result.points if p.value is not None]
+    values = [p.value for p in pts if p.value is not None]
+    top = max([*values, result.target]) * 1.1 or 1.0
+    left, right = (8.0, 8.0) if compact else (56.0, 90.0)
+    y0, y1 = (6.0, height - 6) if compact else (16.0, height - 34)
+    n = len(result.points)
+    step = (width - left - right) / max(n - 1, 1)
+    index = {p.period: k for k, p in enumerate(result.points)}
+
+    def at(k: int, v: float) -> tuple[float, float]:
+        return left + k * step, y1 - (y1 - y0) * v / top
+
+    ty = at(0, result.target)[1]
+    out = [
+        f'<line x1="{left}" x2="{width - right:.1f}" y1="{y1:.1f}" y2="{y1:.1f}" '
+        'stroke="#c9ced4"/>',
+        f'<line class="target" data-target="{result.target!r}" x1="{left}" '
+        f'x2="{width - right:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#c8402f" '
+        f'stroke-dasharray="6 4" stroke-width="1.5"/>',
+    ]
+    if not compact:
+        target = north_star_value(result.target, result.metric)
+        out.append(
+            f'<text x="{width - right + 6:.1f}" y="{ty + 4:.1f}" fill="#b0301f">target '
+            f"{esc(target)}</text>"
+            f'<text x="{left - 6}" y="{y1 + 4:.1f}" text-anchor="end">0</text>'
+            f'<text x="{left - 6}" y="{y0 + 4:.1f}" text-anchor="end">'
+            f"{esc(north_star_value(top, result.metric))}</text>"
+        )
+    line = [at(index[p.period], p.value) for p in pts if p.value is not None]
+    if line:
+        d = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{y:.1f}" for k, (x, y) in enumerate(line))
+        out.append(f'<path d="{d}" fill="none" stroke="#1f3550" stroke-width="2"/>')
+    for p in pts:
+        assert p.value is not None
+        x, y = at(index[p.period], p.value)
+        fill = "#fff" if p.complete is False else "#1f3550"
+        shown = north_star_value(p.value, result.metric)
+        out.append(
+            f'<circle class="ns-point" data-period="{p.period.isoformat()}" '
+            f'data-value="{p.value!r}" data-customers="{p.customers}" cx="{x:.1f}" cy="{y:.1f}" '
+            f'r="{2.5 if compact else 4}" fill="{fill}" stroke="#1f3550"><title>'
+            f"{p.period:%Y-%m-%d}: {esc(shown)} of {p.customers:,}"
+            f"{' (still open)' if p.complete is False else ''}</title></circle>"
+        )
+    if not compact and result.points:
+        every = max(1, n // 8)
+        for k, p in enumerate(result.points):
+            if k % every == 0 or k == n - 1:
+                out.append(
+                    f'<text x="{left + k * step:.1f}" y="{y1 + 16:.1f}" text-anchor="middle">'
+                    f"{p.period:%Y-%m-%d}</text>"
+                )
+    return _svg(width, height, "".join(out), f"North star over time: {result.title}")

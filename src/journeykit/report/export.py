@@ -47,14 +47,21 @@ def format_of(output: Path) -> str:
     return suffix
 
 
-def render_in_browser(html: str, output: Path, *, kind: str, selector: str | None = None) -> None:
-    """Open ``html`` in headless Chromium and save it as ``kind`` ("png" or "pdf")."""
+def render_in_browser(
+    html: str, output: Path, *, kind: str, selector: str | None = None, scale: float = 1.0
+) -> None:
+    """Open ``html`` in headless Chromium and save it as ``kind`` ("png" or "pdf").
+
+    ``scale`` is the device scale factor of a PNG: 2 gives twice the pixels, sharp on slides.
+    """
     sync_api = require("playwright.sync_api", extra="pdf")
     executable = chromium_path()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page = browser.new_page(
+                viewport={"width": 1400, "height": 900}, device_scale_factor=scale
+            )
             page.set_content(html, wait_until="load")
             if kind == "pdf":
                 page.emulate_media(media="print")

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from journeykit.journey.schema import Journey, Milestone, Touchpoint
+from journeykit.analytics import NorthStarResult
+from journeykit.journey.schema import Journey, Milestone, Role, Touchpoint
 from journeykit.report import layout as lay
+from journeykit.report.charts import north_star_chart, north_star_value
+from journeykit.report.emotion import MOMENT_SCORE, ThemeEmotion
+from journeykit.report.measure import CommunityResults
 from journeykit.report.numbers import HEALTH_LABELS, CardNumbers
 from journeykit.report.svg import FONT, count, days, esc, pct, text_lines, wrap
 
@@ -30,8 +34,8 @@ PHASE_LABELS = {
     "core": "CORE OFFER · the fulcrum",
     "post": "AFTER · post-purchase",
 }
-MOMENT_SCORE = {"celebrate": 1.0, "neutral": 0.0, "breakdown": -1.0}
 EMOTION_H = 120.0
+MAP_BODY_ID = "journey-map-body"  # printed pages show parts of the map by reference to it
 
 
 @dataclass(frozen=True)
@@ -161,13 +165,44 @@ def _zones(journey: Journey, placed: lay.Layout) -> list[tuple[str, float, float
     return out
 
 
+Region = tuple[float, float, float, float]  # x, y, width, height in map pixels
+
+
+@dataclass(frozen=True)
+class MapDrawing:
+    """The SVG and where it has ink: printing skips the parts of a wide map that are empty."""
+
+    svg: str
+    width: float
+    height: float
+    regions: tuple[Region, ...]
+
+
 def render_map_svg(
     journey: Journey,
     numbers: dict[str, CardNumbers] | None = None,
     *,
     path_ids: list[str] | None = None,
+    emotion: ThemeEmotion | None = None,
+    community: CommunityResults | None = None,
 ) -> str:
-    """The map as one standalone SVG document (text escaped, no scripts)."""
+    """The map as one standalone SVG document (text escaped, no scripts).
+
+    ``emotion`` (from discovery themes) replaces the designed moments in the emotion curve;
+    ``community`` adds the north stars' values and trends and the levels to the community panel.
+    """
+    return draw_map(journey, numbers, path_ids=path_ids, emotion=emotion, community=community).svg
+
+
+def draw_map(
+    journey: Journey,
+    numbers: dict[str, CardNumbers] | None = None,
+    *,
+    path_ids: list[str] | None = None,
+    emotion: ThemeEmotion | None = None,
+    community: CommunityResults | None = None,
+) -> MapDrawing:
+    """``render_map_svg`` with its size and inked regions."""
     paths = path_ids or [p.id for p in journey.paths] or ["main"]
     cards = {
         m.id: _card(journey, m, numbers.get(m.id) if numbers else None) for m in journey.milestones
@@ -187,27 +222,38 @@ def render_map_svg(
     gx = (width - placed.width) / 2
     parts.append(_zone_layer(zones, gx, y, placed.height + 40))
     gy = y + 30
+    regions: list[Region] = [(0.0, 0.0, width, gy)]
+    regions += [(gx + b.left, gy + b.top, b.width, b.height) for b in placed.boxes.values()]
     parts.append(f'<g class="graph" transform="translate({gx:.1f},{gy:.1f})">')
     parts.append(_routes(placed, pairs, chips, paths))
     parts += [_chip(placed.boxes[cid], tps) for cid, tps in chips.items()]
     parts += [_card_svg(cards[mid], placed.boxes[mid]) for mid in cards]
     parts.append("</g>")
     y = gy + placed.height + 40
-    curve, h = _emotion(journey, placed, paths, gx, y, width)
+    curve, h = _emotion(journey, placed, paths, gx, y, width, emotion)
     parts.append(curve)
+    regions.append((0.0, y - 20, width, h + 20))
     y += h + 18
+    panel, h = _community_panel(journey, community, width, y)
+    parts.append(panel)
+    regions.append((0.0, y - 20, min(width, 2 * 640.0 + 16 + 2 * MARGIN), h + 20))
+    y += h + (18 if h else 0)
     people, h = _personas(journey, width, y)
     parts.append(people)
+    regions.append((0.0, y, MARGIN + len(journey.personas) * 312.0, h))
     y += h + (18 if h else 0)
     legend, h = _legend(paths, numbers is not None, y)
     parts.append(legend)
+    regions.append((0.0, y, 900.0, h))
     y += h + MARGIN
-    return (
+    svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="journey-map" width="{width:.0f}" '
         f'height="{y:.0f}" viewBox="0 0 {width:.0f} {y:.0f}" font-family="{FONT}" '
         f'role="img" aria-label="{esc("Journey map: " + journey.title)}">'
-        f"<title>{esc(journey.title)}</title>{_STYLE}{''.join(parts)}</svg>"
+        f"<title>{esc(journey.title)}</title>{_STYLE}"
+        f'<g id="{MAP_BODY_ID}">{"".join(parts)}</g></svg>'
     )
+    return MapDrawing(svg, width, y, tuple(r for r in regions if r[2] > 0 and r[3] > 0))
 
 
 _STYLE = """<style>
@@ -413,20 +459,47 @@ def _card_svg(card: _Card, box: lay.Placed) -> str:
 
 
 def _emotion(
-    journey: Journey, placed: lay.Layout, paths: list[str], gx: float, y0: float, width: float
+    journey: Journey,
+    placed: lay.Layout,
+    paths: list[str],
+    gx: float,
+    y0: float,
+    width: float,
+    emotion: ThemeEmotion | None,
 ) -> tuple[str, float]:
-    """Designed moments as a curve per path: celebrate high, breakdown low, at each card's x."""
+    """A curve per path at each card's x: designed moments (celebrate high, breakdown low) or,
+    with ``emotion``, what members' answers say; milestones no answer reached are skipped."""
     mid = y0 + EMOTION_H / 2
     amp = EMOTION_H / 2 - 16
+    scores: dict[str, float]
+    if emotion is not None and not emotion.by_milestone:
+        emotion = None  # answers with no stage or tenure cannot be placed on the journey
+        title = (
+            "EMOTION (designed moments: the answers name no stage, milestone or tenure "
+            "to place their themes at; give --stage-column or --tenure-column)"
+        )
+        scores = {m.id: MOMENT_SCORE[m.moment] for m in journey.milestones}
+    elif emotion is None:
+        scores = {m.id: MOMENT_SCORE[m.moment] for m in journey.milestones}
+        title = "EMOTION (designed moments)"
+    else:
+        scores = {k: e.score for k, e in emotion.by_milestone.items()}
+        n_themes = len({t for e in emotion.by_milestone.values() for t in e.themes})
+        title = (
+            f"EMOTION (from members' answers: {emotion.answers:,} answers in {n_themes} themes; "
+            "hollow: no answer at this milestone)"
+        )
 
-    def point(m: Milestone) -> tuple[float, float]:
-        return gx + placed.boxes[m.id].x, mid - MOMENT_SCORE[m.moment] * amp
+    def point(mid_: str) -> tuple[float, float]:
+        return gx + placed.boxes[mid_].x, mid - scores.get(mid_, 0.0) * amp
 
+    source = "design" if emotion is None else "themes"
     out = [
-        f'<g class="emotion"><rect x="{MARGIN}" y="{y0:.1f}" width="{width - 2 * MARGIN:.1f}" '
-        f'height="{EMOTION_H}" fill="#fbfbfd" stroke="#d7dbe0" rx="6"/>',
+        f'<g class="emotion" data-source="{source}"><rect x="{MARGIN}" y="{y0:.1f}" '
+        f'width="{width - 2 * MARGIN:.1f}" height="{EMOTION_H}" fill="#fbfbfd" stroke="#d7dbe0" '
+        'rx="6"/>',
         f'<text x="{MARGIN + 8}" y="{y0 - 5:.1f}" font-size="11" font-weight="bold" '
-        f'fill="#45505c">EMOTION (designed moments)</text>',
+        f'fill="#45505c">{esc(title)}</text>',
         f'<line x1="{MARGIN}" x2="{width - MARGIN:.1f}" y1="{mid:.1f}" y2="{mid:.1f}" '
         f'stroke="#d7dbe0" stroke-dasharray="3 3"/>',
         f'<text x="{width - MARGIN - 6:.1f}" y="{mid - amp + 4:.1f}" font-size="10" '
@@ -436,23 +509,128 @@ def _emotion(
     ]
     for i, pid in enumerate(paths):
         colour = PATH_COLOURS[i % len(PATH_COLOURS)]
-        pts = [point(journey.milestone(mid_)) for mid_ in journey.path(pid).milestone_ids]
+        steps = [s for s in journey.path(pid).milestone_ids if s in scores]
+        pts = [point(s) for s in steps]
         d = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{yy:.1f}" for k, (x, yy) in enumerate(pts))
-        steps = " ".join(journey.path(pid).milestone_ids)
         out.append(
-            f'<path class="curve" data-path="{esc(pid)}" data-steps="{esc(steps)}" d="{d}" '
-            f'fill="none" '
-            f'stroke="{colour}" stroke-width="2" opacity="0.85"/>'
+            f'<path class="curve" data-path="{esc(pid)}" data-steps="{esc(" ".join(steps))}" '
+            f'd="{d}" fill="none" stroke="{colour}" stroke-width="2" opacity="0.85"/>'
         )
     for m in journey.milestones:
-        x, yy = point(m)
-        fill = {"celebrate": "#2f8f5b", "breakdown": "#c8402f"}.get(m.moment, "#9aa3ad")
+        x, yy = point(m.id)
+        if m.id not in scores:
+            out.append(
+                f'<circle class="emotion-point none" data-milestone="{esc(m.id)}" cx="{x:.1f}" '
+                f'cy="{yy:.1f}" r="4" fill="#fff" stroke="#9aa3ad"><title>{esc(m.title)}: '
+                "no answer at this milestone</title></circle>"
+            )
+            continue
+        moment = m.moment if emotion is None else emotion.by_milestone[m.id].moment
+        fill = {"celebrate": "#2f8f5b", "breakdown": "#c8402f"}.get(moment, "#9aa3ad")
+        tip = esc(m.title)
+        if emotion is not None:
+            e = emotion.by_milestone[m.id]
+            tip += esc(f": {e.score:+.2f} from {e.answers:,} answers ({', '.join(e.themes[:4])})")
         out.append(
-            f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="5" fill="{fill}" stroke="#fff">'
-            f"<title>{esc(m.title)}</title></circle>"
+            f'<circle class="emotion-point" data-milestone="{esc(m.id)}" '
+            f'data-score="{scores[m.id]!r}" cx="{x:.1f}" cy="{yy:.1f}" r="5" fill="{fill}" '
+            f'stroke="#fff"><title>{tip}</title></circle>'
         )
     out.append("</g>")
     return "".join(out), EMOTION_H
+
+
+def _community_panel(
+    journey: Journey, measured: CommunityResults | None, width: float, y0: float
+) -> tuple[str, float]:
+    """Purpose and roles side by side (kept apart on purpose), each role's north star now
+    against its target with its trend, and the engagement levels now."""
+    com = journey.community
+    if com is None:
+        return "", 0.0
+    inner = width - 2 * MARGIN
+    col_w = min((inner - 16) / 2, 640.0)  # on a wide map the two stay together, on one screen
+    purpose = wrap(com.purpose, col_w - 20, 13)
+    stars = [s for _, s in measured.roles] if measured else [None] * len(com.all_roles)
+    role_blocks: list[tuple[list[str], NorthStarResult | None, Role]] = []
+    for role, star in zip(com.all_roles, stars, strict=True):
+        head = f"{role.objective or 'role'}: {role.description}"
+        lines = wrap(head, col_w - 20, 12)
+        ns = role.north_star
+        if ns is not None:
+            target = north_star_value(ns.target, ns.metric)
+            now = north_star_value(star.value, ns.metric) if star else "-"
+            name = ns.title or f"{ns.metric} {ns.milestone}"
+            lines += wrap(f"north star: {name}", col_w - 20, 11)
+            shown = f"now {now} · " if measured is not None else ""
+            lines.append(f"{shown}target {target} ({ns.direction})")
+        role_blocks.append((lines, star, role))
+    spark_h = 34.0
+    roles_h = sum(len(b[0]) * 15 + (spark_h + 6 if b[1] else 0) + 10 for b in role_blocks)
+    levels = measured.levels if measured else None
+    body_h = max(24 + len(purpose) * 17, 24 + roles_h) + 8
+    h = body_h + (60 if levels is not None else 0)
+    x0, x1 = MARGIN, MARGIN + col_w + 16
+    out = [
+        f'<g class="community"><text x="{MARGIN}" y="{y0 - 5:.1f}" font-size="11" '
+        'font-weight="bold" fill="#45505c">COMMUNITY · purpose for members, role for the '
+        "business</text>",
+        f'<g class="purpose"><rect x="{x0}" y="{y0:.1f}" width="{col_w:.1f}" '
+        f'height="{body_h:.1f}" rx="6" fill="#f1f8f3" stroke="#9cc9aa"/>'
+        f'<text x="{x0 + 10}" y="{y0 + 18:.1f}" font-size="11" font-weight="bold" '
+        'fill="#237048">PURPOSE · why members belong</text>'
+        + text_lines(purpose, x0 + 10, y0 + 38, size=13, leading=17, cls="purpose-text")
+        + "</g>",
+        f'<g class="roles"><rect x="{x1:.1f}" y="{y0:.1f}" width="{col_w:.1f}" '
+        f'height="{body_h:.1f}" rx="6" fill="#f3f6fb" stroke="#8da2bd"/>'
+        f'<text x="{x1 + 10:.1f}" y="{y0 + 18:.1f}" font-size="11" font-weight="bold" '
+        'fill="#1f3550">ROLE · what it does for the business</text>',
+    ]
+    y = y0 + 36
+    for k, (lines, star, role) in enumerate(role_blocks):
+        value = "" if star is None or star.value is None else f' data-value="{star.value!r}"'
+        out.append(
+            f'<g class="role" data-role="{k + 1}" '
+            f'data-objective="{esc(role.objective or "")}"{value}>'
+            + text_lines(lines, x1 + 10, y, size=12, leading=15)
+        )
+        y += len(lines) * 15
+        if star is not None and star.points:
+            out.append(
+                f'<g transform="translate({x1 + 10:.1f},{y - 8:.1f})">'
+                + north_star_chart(star, width=col_w - 20, height=spark_h, compact=True)
+                + "</g>"
+            )
+            y += spark_h + 6
+        out.append("</g>")
+        y += 10
+    out.append("</g>")
+    if levels is not None:
+        from journeykit.analytics.levels import LEVELS
+
+        ly = y0 + body_h + 10
+        out.append(
+            f'<g class="levels"><rect x="{MARGIN}" y="{ly:.1f}" width="{2 * col_w + 16:.1f}" '
+            'height="50" rx="6" fill="#fafafa" stroke="#b7bec6"/>'
+            f'<text x="{MARGIN + 10}" y="{ly + 18:.1f}" font-size="11" font-weight="bold" '
+            f'fill="#45505c">ENGAGEMENT LEVELS now (by {esc(levels.by)}, per {esc(levels.period)})'
+            "</text>"
+        )
+        x = MARGIN + 10
+        for name in LEVELS:
+            out.append(
+                f'<text class="level" data-level="{name}" data-members="{levels.counts[name]}" '
+                f'x="{x:.1f}" y="{ly + 38:.1f}" font-size="12"><tspan font-weight="bold">'
+                f"{levels.counts[name]:,}</tspan> {name}</text>"
+            )
+            x += 135
+        drifting = len(levels.drifting_away)
+        out.append(
+            f'<text x="{x:.1f}" y="{ly + 38:.1f}" font-size="12">drifting away {drifting:,}'
+            f" · new and promising {len(levels.new_and_promising):,}</text></g>"
+        )
+    out.append("</g>")
+    return "".join(out), h
 
 
 def _personas(journey: Journey, width: float, y0: float) -> tuple[str, float]:

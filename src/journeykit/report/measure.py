@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -32,8 +31,11 @@ from journeykit.journey.schema import Journey, JourneyPath
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from journeykit.analytics.community import NorthStarResult
+    from journeykit.analytics.levels import LevelsResult
     from journeykit.clv import SimpleCLV
     from journeykit.discover import ThemeResult
+    from journeykit.journey.schema import Role
 
 UNDESIGNED_STEP = timedelta(days=30)  # the funnel command's default window, per undesigned step
 _MONTH_US = 30.44 * 86400e6
@@ -52,11 +54,24 @@ def designed_window(journey: Journey, path: JourneyPath) -> timedelta:
 
 @dataclass(frozen=True)
 class LogCounts:
-    """Read off the milestone log: who ever reached what, and the north star's current value."""
+    """Read off the milestone log: who ever reached what."""
 
     customers: int  # customers with at least one milestone
     reached: dict[str, int]  # milestone -> customers who ever reached it
-    north_star: float | None = None
+
+
+@dataclass(frozen=True)
+class CommunityResults:
+    """The community's roles, each with its north-star series, and the engagement levels.
+
+    Computed by ``analytics.community.north_star`` and ``analytics.levels.engagement_levels`` on
+    the report's own milestone log, so the page shows exactly what ``journeykit community
+    northstar|levels`` print. A role whose north star cannot be measured has None and a note.
+    """
+
+    roles: tuple[tuple[Role, NorthStarResult | None], ...]
+    levels: LevelsResult | None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,7 @@ class JourneyResults:
     counts: LogCounts
     paths: PathsResult | None = None
     clv: ClvSummary | None = None
+    community: CommunityResults | None = None
     themes: ThemeResult | None = None
     notes: tuple[str, ...] = field(default=())
 
@@ -102,10 +118,12 @@ def measure(
     window: timedelta | str | None = "designed",
     lapsed_after: timedelta = timedelta(days=90),
     full: bool = True,
-    answers: Path | None = None,
+    themes: ThemeResult | None = None,
 ) -> JourneyResults:
-    """Run the analyses once over ``events``: the map needs funnels and positions per path;
-    ``full`` adds paths, CLV and (with ``answers``) themes for the report.
+    """Run the analyses once over ``events``: the map needs funnels and positions per path, and
+    the community's north stars and levels; ``full`` adds paths and CLV for the report.
+    ``themes`` (``discover.find_themes`` on members' answers) are carried along: the map's
+    emotion curve and the report's quotes come from them.
 
     ``window`` is the funnel window: a duration, None for no window, or "designed" (default) for
     each path's :func:`designed_window`.
@@ -132,9 +150,19 @@ def measure(
             events, journey, path=p.id, now=now, lapsed_after=lapsed_after, frame=frame
         )
     counts = log_counts(frame, journey)
+    community = community_results(frame, journey, chosen.id)
     if not full:
         return JourneyResults(
-            journey, chosen.id, frame.now, windows, funnels, placed, counts, notes=tuple(notes)
+            journey,
+            chosen.id,
+            frame.now,
+            windows,
+            funnels,
+            placed,
+            counts,
+            community=community,
+            themes=themes,
+            notes=tuple(notes),
         )
     return JourneyResults(
         journey,
@@ -146,7 +174,8 @@ def measure(
         counts,
         paths=paths(events, journey, top=20, now=now, frame=frame),
         clv=clv_summary(frame, journey),
-        themes=_themes(journey, answers, notes) if answers is not None else None,
+        community=community,
+        themes=themes,
         notes=tuple(notes),
     )
 
@@ -156,33 +185,38 @@ def log_counts(frame: MilestoneFrame, journey: Journey) -> LogCounts:
     pair = np.unique(frame.cust.astype(np.int64) * len(ids) + frame.milestone)
     per = np.bincount(pair % len(ids), minlength=len(ids))
     reached = {mid: int(per[i]) for i, mid in enumerate(ids)}
-    customers = frame.customers
-    star = None
-    ns = journey.community.north_star if journey.community else None
-    if ns is not None and customers:
-        if ns.metric == "share_reaching":
-            star = reached[ns.milestone] / customers
-        else:
-            star = _north_star(frame, ids.index(ns.milestone), customers)
-    return LogCounts(customers, reached, star)
+    return LogCounts(frame.customers, reached)
 
 
-def _north_star(frame: MilestoneFrame, index: int, customers: int) -> float | None:
-    """per_customer: events of the milestone per customer; median_days_to: from first milestone."""
-    journey = frame.journey
-    ns = journey.community.north_star if journey.community else None
-    if ns is None:
+def community_results(
+    frame: MilestoneFrame, journey: Journey, path: str
+) -> CommunityResults | None:
+    """Every role's north star per entry period (the levels' period, default month) and the
+    engagement levels, from the log already fetched: no second scan of the events."""
+    from journeykit.analytics.community import north_star
+    from journeykit.analytics.levels import engagement_levels
+
+    com = journey.community
+    if com is None:
         return None
-    hits = frame.milestone == index
-    if ns.metric == "per_customer":
-        return float(hits.sum()) / customers
-    first_any = frame.ts[frame.offsets[:-1]]  # rows are time-sorted per customer
-    cust = frame.cust[hits]
-    if not len(cust):
-        return None
-    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
-    first_hit = frame.ts[hits][starts]
-    return float(np.median((first_hit - first_any[cust[starts]]) / 86400e6))
+    period = com.levels.period if com.levels else "month"
+    notes: list[str] = []
+    roles: list[tuple[Role, NorthStarResult | None]] = []
+    for i, role in enumerate(com.all_roles):
+        star = None
+        if role.north_star is not None:
+            try:
+                star = north_star(frame, journey, role=i, period=period, path=path)
+            except JourneykitError as exc:
+                notes.append(f"north star of role {i + 1} not measured: {exc}")
+        roles.append((role, star))
+    levels = None
+    if com.activity_milestones:
+        try:
+            levels = engagement_levels(frame, journey)
+        except JourneykitError as exc:
+            notes.append(f"engagement levels not measured: {exc}")
+    return CommunityResults(tuple(roles), levels, tuple(notes))
 
 
 def clv_summary(frame: MilestoneFrame, journey: Journey) -> ClvSummary:
@@ -259,15 +293,3 @@ def _fit_clv_model(table: Any, now_us: int) -> tuple[dict[str, float] | None, li
     if not all(np.isfinite(v) for v in out.values()):
         return None, ["BG/NBD and Gamma-Gamma gave no finite answer on these purchases"]
     return out, []
-
-
-def _themes(journey: Journey, answers: Path, notes: list[str]) -> ThemeResult | None:
-    from journeykit.discover import find_themes, read_answers
-
-    order = {s.id: i for i, s in enumerate(journey.stages)}
-    try:
-        return find_themes(read_answers(answers), seed=0, method="auto", stage_order=order)
-    except JourneykitError as exc:
-        # The extra may be missing: the report says so instead of failing as a whole.
-        notes.append(f"themes skipped: {exc}")
-        return None

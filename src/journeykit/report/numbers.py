@@ -79,11 +79,8 @@ def card_numbers(results: JourneyResults) -> dict[str, CardNumbers]:
 
 
 def _stuck_counts(results: JourneyResults, path_id: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for c in results.positions[path_id].customers:
-        if c.status == "stuck":
-            counts[c.milestone] = counts.get(c.milestone, 0) + 1
-    return counts
+    per = results.positions[path_id].at_step()
+    return {step: by_status["stuck"] for step, by_status in per.items() if "stuck" in by_status}
 
 
 def _reference_conversion(steps: tuple[object, ...]) -> float | None:

@@ -7,17 +7,25 @@ as it shows, and stays small (the size does not grow with the number of events).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from journeykit import __version__
-from journeykit.journey.schema import Journey
+from journeykit.analytics import NorthStarResult
+from journeykit.analytics.levels import LevelsResult
+from journeykit.journey.schema import Journey, Role
 from journeykit.report import charts
-from journeykit.report.journey_map import render_map_svg
+from journeykit.report.emotion import theme_emotion
+from journeykit.report.journey_map import CARD_W, MAP_BODY_ID, MapDrawing, draw_map
 from journeykit.report.measure import JourneyResults
 from journeykit.report.numbers import card_numbers
 from journeykit.report.svg import count, days, esc, pct
+
+if TYPE_CHECKING:
+    from journeykit.discover import ThemeResult
 
 CSS = """
 :root{color-scheme:light}
@@ -40,11 +48,22 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .theme blockquote{margin:4px 0 4px 8px;font-size:12px;color:#3b4550}
 .kpi{display:inline-block;margin:4px 16px 4px 0}
 .kpi b{display:block;font-size:18px}
+.side{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+.side>.box{flex:1 1 360px;border:1px solid #d7dbe0;border-radius:6px;padding:4px 12px}
+.box.purpose{background:#f1f8f3}.box.roles{background:#f3f6fb}
+.role{margin-bottom:8px}
+.print-only{display:none}
+.map-part{break-before:page;break-inside:avoid;margin:0}
+.map-part figcaption{font-size:11px;color:#55606b;margin-bottom:4px}
+.map-part svg{max-width:100%;height:auto}
 @media print{
+  .print-only{display:block}
   .scroll{overflow:visible;border:none}
   svg.journey-map{width:100%;height:auto}
   section{break-inside:avoid}
-  section.map-section,section.long{break-inside:auto}
+  section.map-section,section.long,section#community{break-inside:auto}
+  .north-star,.levels .side,.role,.theme,figure,tr{break-inside:avoid}
+  h2,h3{break-after:avoid}
   header.page{border:none}
   a{color:inherit;text-decoration:none}
 }
@@ -66,14 +85,80 @@ def _as_of(now_us: int) -> str:
     return datetime.fromtimestamp(now_us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def map_svg(journey: Journey, results: JourneyResults | None = None) -> str:
-    """The map SVG, with numbers on the cards when ``results`` are given."""
+def map_svg(
+    journey: Journey, results: JourneyResults | None = None, themes: ThemeResult | None = None
+) -> str:
+    """The map SVG, with numbers on the cards when ``results`` are given, and the emotion curve
+    from discovery themes when there are any (``themes``, else the results' own)."""
+    return map_drawing(journey, results, themes).svg
+
+
+def map_drawing(
+    journey: Journey, results: JourneyResults | None = None, themes: ThemeResult | None = None
+) -> MapDrawing:
+    themes = themes or (results.themes if results else None)
+    paths = results.path_order if results else [p.id for p in journey.paths] or ["main"]
+    emotion = theme_emotion(journey, themes, paths[0]) if themes is not None else None
     if results is None:
-        return render_map_svg(journey)
-    return render_map_svg(journey, card_numbers(results), path_ids=results.path_order)
+        return draw_map(journey, emotion=emotion)
+    return draw_map(
+        journey,
+        card_numbers(results),
+        path_ids=results.path_order,
+        emotion=emotion,
+        community=results.community,
+    )
 
 
-def map_page(journey: Journey, results: JourneyResults | None = None) -> str:
+# Printed (A4 landscape, 12 mm margins) the page is about 1,030 CSS px wide and 700 high. A map
+# wider than the page is shown whole (scaled to the width: an overview) and then in parts at 3/4
+# of its size, where an 11 px label is still 8 px; parts overlap by a card's width, so every card
+# is whole on some page, and a part with nothing drawn in it is left out.
+PRINT_W, PRINT_H, PRINT_SCALE = 1030.0, 610.0, 0.75
+
+
+def _map_block(drawing: MapDrawing) -> str:
+    """The map for the screen (scrolls sideways) and, when printed, an overview plus parts."""
+    width, height = drawing.width, drawing.height
+    screen = f'<div class="scroll">{drawing.svg}</div>'
+    if width <= PRINT_W / PRINT_SCALE:
+        return screen
+    tile_w, tile_h = PRINT_W / PRINT_SCALE, PRINT_H / PRINT_SCALE
+    xs = _starts(width, tile_w, tile_w - CARD_W - 20)
+    ys = _starts(height, tile_h, tile_h - 20)
+    tiles = []
+    for y in ys:
+        for x in xs:
+            w, h = min(tile_w, width - x), min(tile_h, height - y)
+            if any(
+                rx < x + w and x < rx + rw and ry < y + h and y < ry + rh
+                for rx, ry, rw, rh in drawing.regions
+            ):
+                tiles.append((x, y, w, h))
+    parts = []
+    for k, (x, y, w, h) in enumerate(tiles, start=1):
+        parts.append(
+            f'<figure class="map-part print-only" data-part="{k}"><figcaption>The map, part '
+            f"{k} of {len(tiles)} (from {x:,.0f} px right and {y:,.0f} px down, of "
+            f'{width:,.0f} × {height:,.0f})</figcaption><svg xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="{x:.0f} {y:.0f} {w:.0f} {h:.0f}" width="{w * PRINT_SCALE:.0f}" '
+            f'height="{h * PRINT_SCALE:.0f}"><use href="#{MAP_BODY_ID}"/></svg></figure>'
+        )
+    return screen + "".join(parts)
+
+
+def _starts(total: float, size: float, step: float) -> list[float]:
+    """Where parts of ``size`` start to cover ``total``, at most ``step`` apart, evenly spread
+    (so the last part does not nearly repeat the one before it)."""
+    if total <= size:
+        return [0.0]
+    n = math.ceil((total - size) / step)
+    return [(total - size) * k / n for k in range(n + 1)]
+
+
+def map_page(
+    journey: Journey, results: JourneyResults | None = None, themes: ThemeResult | None = None
+) -> str:
     """The map alone as an HTML page."""
     sub = (
         f"<p>Numbers as of {esc(_as_of(results.now))}; cards show their first path "
@@ -83,8 +168,8 @@ def map_page(journey: Journey, results: JourneyResults | None = None) -> str:
     )
     body = (
         f'<header class="page"><h1>{esc(journey.title)}</h1>{sub}</header>'
-        f'<main><section class="map-section"><div class="scroll">{map_svg(journey, results)}'
-        "</div></section></main>"
+        f'<main><section class="map-section">{_map_block(map_drawing(journey, results, themes))}'
+        "</section></main>"
     )
     return _document(f"{journey.title} · journey map", body)
 
@@ -111,7 +196,7 @@ def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "
         _section(
             "map",
             "The journey map",
-            f'<div class="scroll">{map_svg(j, results)}</div>',
+            _map_block(map_drawing(j, results)),
             cls="map-section",
         ),
         _funnel(results),
@@ -220,11 +305,9 @@ def _positions(r: JourneyResults) -> str:
     pos = r.positions.get(r.path)
     if pos is None:
         return ""
-    per: dict[str, Counter[str]] = {}
-    for c in pos.customers:
-        per.setdefault(c.milestone, Counter())[c.status] += 1
+    per = pos.at_step()
     steps = r.journey.path(r.path).milestone_ids
-    rows = [(r.journey.milestone(m).title, dict(per.get(m, Counter()))) for m in steps]
+    rows = [(r.journey.milestone(m).title, per.get(m, {})) for m in steps]
     kpis = "".join(
         f'<span class="kpi"><b>{n:,}</b>{esc(s.replace("_", " "))}</span>'
         for s, n in pos.summary.items()
@@ -240,10 +323,10 @@ def _stuck(r: JourneyResults, top: int) -> str:
     pos = r.positions.get(r.path)
     if pos is None:
         return ""
-    stuck = pos.stuck()
+    n_stuck = pos.n_stuck
     steps = r.journey.path(r.path).milestone_ids
     rows = []
-    for c in stuck[:top]:
+    for c in pos.stuck(top):
         k = steps.index(c.milestone)
         nxt = steps[k + 1] if k + 1 < len(steps) else None
         rows.append(
@@ -255,13 +338,10 @@ def _stuck(r: JourneyResults, top: int) -> str:
                 _touchpoint(r.journey, c.milestone, nxt),
             )
         )
-    body = (
-        f"<p>{len(stuck):,} customers are stuck; the {min(top, len(stuck))} longest:</p>"
-        + _table(
-            ("customer", "stuck at", "days stuck", "allowed", "touchpoint to move them"),
-            rows,
-            {2, 3},
-        )
+    body = f"<p>{n_stuck:,} customers are stuck; the {min(top, n_stuck)} longest:</p>" + _table(
+        ("customer", "stuck at", "days stuck", "allowed", "touchpoint to move them"),
+        rows,
+        {2, 3},
     )
     return _section("stuck", "Stuck: who to help first", body)
 
@@ -279,12 +359,9 @@ def _strays(r: JourneyResults) -> str:
     pos = r.positions.get(r.path)
     if pos is None:
         return ""
-    by_type: Counter[str] = Counter()
-    examples: dict[str, Counter[str]] = {}
-    for c in pos.customers:
-        for s in c.strays:
-            by_type[s.type] += 1
-            examples.setdefault(s.type, Counter())[" → ".join(s.milestones)] += 1
+    counted = pos.stray_counts()
+    by_type = Counter({t: sum(c.values()) for t, c in counted.items()})
+    examples = {t: Counter({" → ".join(k): n for k, n in c.items()}) for t, c in counted.items()}
     rows = [
         (
             t,
@@ -347,30 +424,115 @@ def _community(r: JourneyResults) -> str:
         return _section(
             "community", "Community", '<p class="note">This journey designs no community.</p>'
         )
+    measured = r.community
+    stars = dict(enumerate(s for _, s in measured.roles)) if measured else {}
+    roles = "".join(_role_html(k, role, stars.get(k)) for k, role in enumerate(com.all_roles))
     body = [
-        f"<p><b>Purpose</b> (why members belong): {esc(com.purpose)}</p>",
-        f"<p><b>Role</b> (what it does for the business): {esc(com.role)}</p>",
+        '<div class="side">'
+        '<div class="box purpose"><h3>Purpose: why members belong (their words)</h3>'
+        f"<p>{esc(com.purpose)}</p></div>"
+        f'<div class="box roles"><h3>Role: what it does for the business</h3>{roles}</div>'
+        "</div>"
     ]
-    ns = com.north_star
-    if ns is not None:
-        value = r.counts.north_star
-        shown = (
-            "-"
-            if value is None
-            else (pct(value) if ns.metric == "share_reaching" else f"{value:,.2f}")
-        )
-        target = pct(ns.target) if ns.metric == "share_reaching" else f"{ns.target:,.2f}"
-        met = value is not None and (
-            value >= ns.target if ns.direction == "up" else value <= ns.target
-        )
+    for k, star in stars.items():
+        if star is None:
+            continue
+        rows = [
+            (
+                f"{p.period:%Y-%m-%d}",
+                count(p.customers),
+                charts.north_star_value(p.value, star.metric),
+                "open" if p.complete is False else "yes" if p.complete else "-",
+                {True: "on target", False: "below target" if star.direction == "up" else
+                 "above target", None: "-"}[p.on_target],
+            )
+            for p in star.points
+        ]  # fmt: skip
         body.append(
-            f"<p><b>North star</b>: {esc(ns.title or ns.metric)} ({esc(ns.metric)} of "
-            f"{esc(r.journey.milestone(ns.milestone).title)}): "
-            f'<span class="kpi"><b>{esc(shown)}</b>now</span>'
-            f'<span class="kpi"><b>{esc(target)}</b>target ({esc(ns.direction)})</span> '
-            f"{'on target' if met else 'not on target'}</p>"
+            f'<div class="north-star" data-role="{k + 1}"><h3>North star over time: '
+            f"{esc(star.title)} (per entry {esc(star.period)}; target "
+            f"{esc(charts.north_star_value(star.target, star.metric))}, "
+            f"{'higher' if star.direction == 'up' else 'lower'} is better)</h3>"
+            f'<div class="scroll">{charts.north_star_chart(star)}</div>'
+            + _table(
+                ("entry " + star.period, "customers", "value", "window ended", "target"),
+                rows,
+                {1, 2},
+            )
+            + "</div>"
         )
-    return _section("community", "Community: role and north star", "".join(body))
+    if measured is not None and measured.levels is not None:
+        body.append(_levels(measured.levels))
+    if measured is not None:
+        body += [f'<p class="note">{esc(n)}</p>' for n in measured.notes]
+    return _section("community", "Community: purpose, role and north star", "".join(body))
+
+
+def _role_html(k: int, role: Role, star: NorthStarResult | None) -> str:
+    ns = role.north_star
+    head = f"{k + 1}. {role.objective or 'role'}"
+    parts = [f'<div class="role" data-role="{k + 1}"><p><b>{esc(head)}</b>: ',
+             f"{esc(role.description)}</p>"]  # fmt: skip
+    if ns is None:
+        parts.append('<p class="note">No north star: this role is not measured.</p>')
+    else:
+        now = charts.north_star_value(star.value if star else None, ns.metric)
+        target = charts.north_star_value(ns.target, ns.metric)
+        status = {True: "on target", False: "not on target", None: "no value yet"}[
+            star.on_target if star else None
+        ]
+        better = "higher" if ns.direction == "up" else "lower"
+        customers = f", {star.customers:,} customers" if star else ""
+        parts.append(
+            f"<p>North star: {esc(ns.title or ns.metric + ' ' + ns.milestone)}<br>"
+            f'<span class="kpi"><b class="ns-now">{esc(now)}</b>now{customers}</span>'
+            f'<span class="kpi"><b class="ns-target">{esc(target)}</b>target, {better} is '
+            f'better</span><span class="kpi"><b>{esc(status)}</b>&nbsp;</span></p>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _levels(lv: LevelsResult) -> str:
+    """Levels now, then per period the share of each level that moved up, held or moved down."""
+    from journeykit.analytics.levels import LEVELS
+
+    now = _table(("level", "members now"), [(name, count(lv.counts[name])) for name in LEVELS], {1})
+
+    def share(k: int, n: int) -> str:
+        return f"{k:,} ({k / n:.0%})" if n else "-"
+
+    shown = lv.periods[-7:]  # the latest six movements: where members get stuck now
+    rows = [
+        (m.period, m.level, count(m.members), share(m.up, m.members), share(m.held, m.members),
+         share(m.down, m.members))
+        for m in lv.movements
+        if m.period in shown and m.members
+    ]  # fmt: skip
+    moves = _table(("period", "level at its start", "members", "moved up", "held", "moved down"),
+                   rows, {2, 3, 4, 5})  # fmt: skip
+    lists = "".join(
+        f"<p><b>{esc(name)}</b> ({len(people):,}): "
+        + esc(", ".join(f"{p.customer_id} ({p.level}, love {p.love:.1f})" for p in people[:10]))
+        + "</p>"
+        for name, people in (
+            ("Drifting away", lv.drifting_away),
+            ("New and promising", lv.new_and_promising),
+        )
+    )
+    return (
+        f'<div class="levels"><h3>Engagement levels (by {esc(lv.by)}, per {esc(lv.period)})</h3>'
+        f'<div class="side"><div>{now}</div><div>{moves}</div></div>{lists}</div>'
+    )
+
+
+def _raised(journey: Journey, stages: tuple[tuple[str, int], ...]) -> str:
+    """Where a theme's answers were given: stage or milestone titles, with counts."""
+    if not stages:
+        return ""
+    names = {s.id: s.title for s in journey.stages} | {m.id: m.title for m in journey.milestones}
+    said = ", ".join(f"{names.get(s, s)} ({n:,})" for s, n in stages)
+    return f'<p class="note">raised at: {esc(said)}</p>'
 
 
 def _themes(r: JourneyResults) -> str:
@@ -387,7 +549,8 @@ def _themes(r: JourneyResults) -> str:
         blocks.append(
             f'<div class="theme"><h3>{esc(theme.label)}</h3><p class="note">'
             f"{theme.size:,} answers · {esc(theme.moment)} · "
-            f"{esc(', '.join(theme.keywords[:6]))}</p>{quotes}</div>"
+            f"{esc(', '.join(theme.keywords[:6]))}</p>{_raised(r.journey, theme.stages)}"
+            f"{quotes}</div>"
         )
     return _section(
         "themes", "What members say (themes)", f'<div class="grid">{"".join(blocks)}</div>'
