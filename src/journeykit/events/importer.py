@@ -11,8 +11,10 @@ rewrites any a committed import lacks, so a kill at any point leaves the workspa
 as after once the next import starts.
 
 A file is known by the SHA-256 of its bytes plus the reading options; importing it again reports
-every row as already there. ``replace=True`` first removes what earlier imports of the same file
-(by path or by content) loaded, in the same transaction.
+every row as already there. When no current import has the same options and size, the file
+cannot have been imported, so it is hashed while DuckDB reads it instead of before.
+``replace=True`` first removes what earlier imports of the same file (by path or by content)
+loaded, in the same transaction.
 """
 
 from __future__ import annotations
