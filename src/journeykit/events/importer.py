@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -309,9 +310,14 @@ def _plan(
     if opts.replace or not _maybe_imported(engine, size, opts.key()):
         # No earlier import can be this file, so it is read for sure: hash it meanwhile
         # (hashlib and DuckDB both let go of the GIL).
+        stop = threading.Event()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            hashing = pool.submit(fingerprint, path)
-            result = read(lambda: hashing.result()[1])
+            hashing = pool.submit(fingerprint, path, stop)
+            try:
+                result = read(lambda: hashing.result()[1])
+            except BaseException:
+                stop.set()
+                raise
             digest = hashing.result()[0]
         return _Plan(source, digest, size, result=result)
     digest, lines = fingerprint(path)
@@ -371,19 +377,40 @@ def _load(
     return report
 
 
-def fingerprint(path: Path) -> tuple[str, int | None]:
-    """SHA-256 of the file's bytes and, for a text file, its line count: one pass."""
+def fingerprint(path: Path, stop: threading.Event | None = None) -> tuple[str, int | None]:
+    """SHA-256 of the file's bytes and, for a text file, its line count: one pass.
+
+    ``stop``, once set, ends the pass early (with :class:`_Stopped`): the import it ran
+    alongside has failed or been interrupted and will not wait for a whole file's hash.
+    """
     digest = hashlib.sha256()
+    feed: Any = digest if stop is None else _Stoppable(digest, stop)
     try:
         if detect_format(path) != "parquet":
-            lines = count_lines(path, digest)
+            lines = count_lines(path, feed)
             return digest.hexdigest(), lines
         with path.open("rb") as fh:
             while chunk := fh.read(4 << 20):
-                digest.update(chunk)
+                feed.update(chunk)
     except (OSError, EOFError) as exc:  # unreadable, or a broken gzip stream
         raise EventFileError(path, f"cannot be read: {exc}") from None
     return digest.hexdigest(), None
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Stoppable:
+    """A hash that raises :class:`_Stopped` at its next chunk once ``stop`` is set."""
+
+    def __init__(self, digest: Any, stop: threading.Event) -> None:
+        self.digest, self.stop = digest, stop
+
+    def update(self, data: bytes) -> None:
+        if self.stop.is_set():
+            raise _Stopped
+        self.digest.update(data)
 
 
 def _earlier(engine: Any, ws: Workspace, digest: str, key: str) -> ImportReport | None:
