@@ -295,3 +295,28 @@ def test_replace_swaps_rows_history_and_rejects_atomically(ws: Workspace, tmp_pa
     assert (third.already_imported, third.loaded, third.duplicates) == (True, 0, 1)
     assert "already imported, nothing changed" in third.summary()
     assert snapshot(ws) == after
+
+
+def test_the_hash_taken_while_reading_is_the_files_sha256(ws: Workspace, tmp_path: Path) -> None:
+    import hashlib
+
+    path = write(tmp_path, "e.csv", HEADER + "a,open,2024-01-01,,x\n")
+    other = write(tmp_path, "f.csv", HEADER + "b,open,2024-01-01,,x\n")  # same size
+    import_files(ws, [path])  # nothing imported yet: hashed while read
+    (second,) = import_files(ws, [other])  # an import of that size exists: hashed first
+    assert not second.already_imported and second.loaded == 1
+    assert db_rows(ws, "SELECT sha256, size FROM imports ORDER BY imported_at") == [
+        (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in (path, other)
+    ]
+
+
+def test_a_failed_read_stops_the_hash_running_alongside(tmp_path: Path) -> None:
+    import threading
+
+    from journeykit.events.importer import _Stopped, fingerprint
+
+    path = write(tmp_path, "e.csv", HEADER + "a,open,2024-01-01,,x\n")
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(_Stopped):
+        fingerprint(path, stop)

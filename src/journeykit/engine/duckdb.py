@@ -130,8 +130,10 @@ class DuckDBEngine:
         return alias
 
     def has_table(self, database: str, name: str) -> bool:
+        """A table or a view (a workspace's ``events`` is a view since schema 2)."""
         found = self.raw.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_catalog = ? AND table_name = ?",
             [database, name],
         ).fetchone()
         return bool(found and found[0])

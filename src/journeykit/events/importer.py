@@ -11,8 +11,10 @@ rewrites any a committed import lacks, so a kill at any point leaves the workspa
 as after once the next import starts.
 
 A file is known by the SHA-256 of its bytes plus the reading options; importing it again reports
-every row as already there. ``replace=True`` first removes what earlier imports of the same file
-(by path or by content) loaded, in the same transaction.
+every row as already there. When no current import has the same options and size, the file
+cannot have been imported, so it is hashed while DuckDB reads it instead of before.
+``replace=True`` first removes what earlier imports of the same file (by path or by content)
+loaded, in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,38 +22,59 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from journeykit.errors import WorkspaceError
 from journeykit.events.errors import EventFileError, StrictImportError
 from journeykit.events.reader import Progress, ReadResult, Staged, read_file
 from journeykit.events.sources import ColumnMap, count_lines, detect_format
 from journeykit.events.sqltext import quote_literal
 from journeykit.workspace import Workspace
 
+# Workspace schema 2 stores events in ``event_rows`` with a small integer ``import_key``; the
+# ``events`` view adds ``source`` and ``import_id`` from a literal CASE over the imports, rebuilt
+# by every import. Writing two text columns per row cost about a quarter of an import, and a
+# view with a join to ``imports`` would make every analysis pay for a hash join (DuckDB does not
+# remove unused joins); an unused CASE column costs nothing. Schema 1 (before) had ``events`` as
+# a table with all eight columns; it is upgraded by the next import.
+SCHEMA_VERSION = 2
 # customer_id is stored with FSST: DuckDB's compression analysis would otherwise also try a
 # dictionary on this high-cardinality column, which costs more than the rest of the write.
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS events ("
+_EVENT_ROWS = (
+    "CREATE TABLE IF NOT EXISTS event_rows ("
     "customer_id VARCHAR USING COMPRESSION fsst NOT NULL, event VARCHAR NOT NULL, "
     "timestamp TIMESTAMP NOT NULL, value DOUBLE, properties VARCHAR NOT NULL, "
-    "source VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id VARCHAR NOT NULL)",
+    "source_row BIGINT NOT NULL, import_key INTEGER NOT NULL)"
+)
+_REJECTED = (
     "CREATE TABLE IF NOT EXISTS rejected (import_id VARCHAR NOT NULL, source VARCHAR NOT NULL, "
-    "line BIGINT, field VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR)",
+    "line BIGINT, field VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR)"
+)
+_IMPORT_COLUMNS = (
+    "import_id, source, sha256, options, imported_at, read, loaded, duplicates, rejected, "
+    "rejected_file, replaced_by"
+)
+# ``size`` (bytes as stored) lets an import skip the hash-first check when no earlier import
+# can be the same file; it is NULL for imports made before schema 2.
+_IMPORTS = (
     "CREATE TABLE IF NOT EXISTS imports (import_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, "
     "sha256 VARCHAR NOT NULL, options VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, "
     "read BIGINT, loaded BIGINT, duplicates BIGINT, rejected BIGINT, rejected_file VARCHAR, "
-    "replaced_by VARCHAR)",
+    "replaced_by VARCHAR, import_key INTEGER NOT NULL UNIQUE, size BIGINT)"
 )
+_META = "CREATE TABLE IF NOT EXISTS journeykit_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
 REJECTED_FOLDER = "rejected"
 _REJECTS_NAME = re.compile(r"(rejected-.*-(?P<id>[0-9a-f]{12})\.csv|\.rejected-.*\.tmp)")
 _KEY = "customer_id, event, timestamp, value, properties"
 _NOT_STORED = (
-    "NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = t.customer_id "
+    "NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.customer_id = t.customer_id "
     "AND e.event = t.event AND e.timestamp = t.timestamp "
     "AND e.value IS NOT DISTINCT FROM t.value AND e.properties = t.properties)"
 )
@@ -115,10 +138,85 @@ def ensure_tables(ws: Workspace) -> None:
 
     engine = DuckDBEngine(ws.database)
     try:
-        for sql in _TABLES:
-            engine.execute(sql)
+        prepare_schema(engine)
     finally:
         engine.close()
+
+
+def schema_version(engine: Any) -> int:
+    """0 for an empty database, 1 for the layout before ``journeykit_meta`` existed."""
+    tables = {r[0] for r in engine.fetchall("SELECT table_name FROM duckdb_tables()")}
+    if "journeykit_meta" in tables:
+        row = engine.fetchall("SELECT value FROM journeykit_meta WHERE key = 'schema_version'")
+        return int(row[0][0]) if row else 0
+    return 1 if "events" in tables else 0
+
+
+def prepare_schema(engine: Any) -> None:
+    """Create the tables, or upgrade an older workspace, in one transaction of its own.
+
+    An upgrade rewrites the events once; it is all or nothing like an import, and what the
+    workspace holds is the same before and after.
+    """
+    version = schema_version(engine)
+    if version > SCHEMA_VERSION:
+        raise WorkspaceError(
+            f"{engine.database}: workspace schema {version} was written by a newer journeykit "
+            f"(this one reads up to {SCHEMA_VERSION}); upgrade journeykit to use it"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    with engine.transaction():
+        if version == 1:
+            _upgrade_from_1(engine)
+        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META):
+            engine.execute(sql)
+        engine.execute(
+            "INSERT OR REPLACE INTO journeykit_meta VALUES ('schema_version', $v)",
+            {"v": str(SCHEMA_VERSION)},
+        )
+        refresh_events_view(engine)
+
+
+def _upgrade_from_1(engine: Any) -> None:
+    """Schema 1 stored source and import_id on every event row; give each import a key."""
+    engine.execute("ALTER TABLE imports RENAME TO imports_v1")
+    engine.execute(_IMPORTS)
+    engine.execute(
+        f"INSERT INTO imports ({_IMPORT_COLUMNS}, import_key) SELECT {_IMPORT_COLUMNS}, "
+        "CAST(row_number() OVER (ORDER BY imported_at, import_id) AS INTEGER) FROM imports_v1"
+    )
+    engine.execute(_EVENT_ROWS)
+    engine.execute(
+        "INSERT INTO event_rows SELECT e.customer_id, e.event, e.timestamp, e.value, "
+        "e.properties, e.source_row, i.import_key FROM events e JOIN imports i USING (import_id)"
+    )
+    engine.execute("DROP TABLE events")
+    engine.execute("DROP TABLE imports_v1")
+
+
+def refresh_events_view(engine: Any) -> None:
+    """``events`` as every reader sees it: the stored rows plus their import's source and id."""
+    keys = engine.fetchall(
+        "SELECT import_key, source, import_id FROM imports WHERE replaced_by IS NULL "
+        "ORDER BY import_key"
+    )
+    source, import_id = "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
+    if keys:
+        source = (
+            "CASE import_key "
+            + " ".join(f"WHEN {int(k)} THEN {quote_literal(s)}" for k, s, _ in keys)
+            + " END"
+        )
+        import_id = (
+            "CASE import_key "
+            + " ".join(f"WHEN {int(k)} THEN {quote_literal(i)}" for k, _, i in keys)
+            + " END"
+        )
+    engine.execute(
+        "CREATE OR REPLACE VIEW events AS SELECT customer_id, event, timestamp, value, "
+        f"properties, {source} AS source, source_row, {import_id} AS import_id FROM event_rows"
+    )
 
 
 def import_files(
@@ -135,8 +233,7 @@ def import_files(
     engine = DuckDBEngine(ws.database)
     written: list[Path] = []
     try:
-        for sql in _TABLES:
-            engine.execute(sql)
+        prepare_schema(engine)
         tidy_rejected_files(engine, ws)
         # Reading happens before the transaction: it writes only to in-memory staging, and a
         # DuckDB transaction may write to one database only.
@@ -144,6 +241,8 @@ def import_files(
         try:
             with engine.transaction():
                 reports = [_load(engine, ws, plan, opts, progress, written) for plan in plans]
+                if any(plan.earlier is None for plan in plans):
+                    refresh_events_view(engine)
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -183,6 +282,7 @@ def tidy_rejected_files(engine: Any, ws: Workspace) -> None:
 class _Plan:
     source: str
     digest: str
+    size: int
     earlier: ImportReport | None = None
     result: ReadResult | None = None
 
@@ -196,18 +296,53 @@ def _plan(
     progress: Progress | None,
 ) -> _Plan:
     source = str(path.resolve())
+    size = _size(path)
+
+    def read(lines: int | Callable[[], int | None] | None) -> ReadResult:
+        result = read_file(
+            engine, path, mapping=opts.mapping, timezone=opts.timezone,
+            delimiter=opts.delimiter, progress=progress, name=f"f{index}", lines=lines,
+        )  # fmt: skip
+        if opts.strict and result.rejected:
+            raise StrictImportError(_strict_message(engine, result))
+        return result
+
+    if opts.replace or not _maybe_imported(engine, size, opts.key()):
+        # No earlier import can be this file, so it is read for sure: hash it meanwhile
+        # (hashlib and DuckDB both let go of the GIL).
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(fingerprint, path, stop)
+            try:
+                result = read(lambda: hashing.result()[1])
+            except BaseException:
+                stop.set()
+                raise
+            digest = hashing.result()[0]
+        return _Plan(source, digest, size, result=result)
     digest, lines = fingerprint(path)
-    if not opts.replace:
-        earlier = _earlier(engine, ws, digest, opts.key())
-        if earlier is not None:
-            return _Plan(source, digest, earlier=earlier)
-    result = read_file(
-        engine, path, mapping=opts.mapping, timezone=opts.timezone, delimiter=opts.delimiter,
-        progress=progress, name=f"f{index}", lines=lines,
-    )  # fmt: skip
-    if opts.strict and result.rejected:
-        raise StrictImportError(_strict_message(engine, result))
-    return _Plan(source, digest, result=result)
+    earlier = _earlier(engine, ws, digest, opts.key())
+    if earlier is not None:
+        return _Plan(source, digest, size, earlier=earlier)
+    return _Plan(source, digest, size, result=read(lines))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        raise EventFileError(path, f"cannot be read: {exc}") from None
+
+
+def _maybe_imported(engine: Any, size: int, key: str) -> bool:
+    """Could a current import be this file? Same options and size (or a size not recorded)."""
+    return bool(
+        engine.fetchone(
+            "SELECT count(*) > 0 FROM imports WHERE replaced_by IS NULL AND options = $key "
+            "AND (size IS NULL OR size = $size)",
+            {"key": key, "size": size},
+        )[0]
+    )
 
 
 def _load(
@@ -224,36 +359,58 @@ def _load(
     result, import_id = plan.result, uuid.uuid4().hex[:12]
     if opts.replace:
         _forget(engine, plan.source, plan.digest, opts.key(), import_id)
-    loaded = _insert_events(engine, result.tables, plan.source, import_id, progress)
+    key = int(engine.fetchone("SELECT coalesce(max(import_key), 0) + 1 FROM imports")[0])
+    loaded = _insert_events(engine, result.tables, key, progress)
     rejected_file = _save_rejected(engine, ws, result.tables, plan.source, import_id, written)
     report = ImportReport(
         plan.source, import_id, result.read, loaded, result.kept - loaded, result.rejected,
         rejected_file,
     )  # fmt: skip
     engine.execute(
-        "INSERT INTO imports VALUES ($id, $source, $sha, $options, $at, $read, $loaded, "
-        "$duplicates, $rejected, $file, NULL)",
+        f"INSERT INTO imports ({_IMPORT_COLUMNS}, import_key, size) VALUES ($id, $source, $sha, "
+        "$options, $at, $read, $loaded, $duplicates, $rejected, $file, NULL, $key, $size)",
         {"id": import_id, "source": plan.source, "sha": plan.digest, "options": opts.key(),
          "at": datetime.now(UTC).replace(tzinfo=None), "read": report.read,
          "loaded": report.loaded, "duplicates": report.duplicates, "rejected": report.rejected,
-         "file": str(rejected_file) if rejected_file else None},
+         "file": str(rejected_file) if rejected_file else None, "key": key, "size": plan.size},
     )  # fmt: skip
     return report
 
 
-def fingerprint(path: Path) -> tuple[str, int | None]:
-    """SHA-256 of the file's bytes and, for a text file, its line count: one pass."""
+def fingerprint(path: Path, stop: threading.Event | None = None) -> tuple[str, int | None]:
+    """SHA-256 of the file's bytes and, for a text file, its line count: one pass.
+
+    ``stop``, once set, ends the pass early (with :class:`_Stopped`): the import it ran
+    alongside has failed or been interrupted and will not wait for a whole file's hash.
+    """
     digest = hashlib.sha256()
+    feed: Any = digest if stop is None else _Stoppable(digest, stop)
     try:
         if detect_format(path) != "parquet":
-            lines = count_lines(path, digest)
+            lines = count_lines(path, feed)
             return digest.hexdigest(), lines
         with path.open("rb") as fh:
             while chunk := fh.read(4 << 20):
-                digest.update(chunk)
+                feed.update(chunk)
     except (OSError, EOFError) as exc:  # unreadable, or a broken gzip stream
         raise EventFileError(path, f"cannot be read: {exc}") from None
     return digest.hexdigest(), None
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Stoppable:
+    """A hash that raises :class:`_Stopped` at its next chunk once ``stop`` is set."""
+
+    def __init__(self, digest: Any, stop: threading.Event) -> None:
+        self.digest, self.stop = digest, stop
+
+    def update(self, data: bytes) -> None:
+        if self.stop.is_set():
+            raise _Stopped
+        self.digest.update(data)
 
 
 def _earlier(engine: Any, ws: Workspace, digest: str, key: str) -> ImportReport | None:
@@ -282,29 +439,30 @@ def _forget(engine: Any, source: str, digest: str, key: str, import_id: str) -> 
         "AND (source = $source OR (sha256 = $sha AND options = $key))"
     )
     params = {"source": source, "sha": digest, "key": key}
-    for table in ("events", "rejected"):
-        engine.execute(f"DELETE FROM {table} WHERE import_id IN ({earlier})", params)
+    engine.execute(
+        "DELETE FROM event_rows WHERE import_key IN "
+        f"({earlier.replace('SELECT import_id', 'SELECT import_key')})",
+        params,
+    )
+    engine.execute(f"DELETE FROM rejected WHERE import_id IN ({earlier})", params)
     engine.execute(
         f"UPDATE imports SET replaced_by = $new WHERE import_id IN ({earlier})",
         {**params, "new": import_id},
     )
 
 
-def _insert_events(
-    engine: Any, t: Staged, source: str, import_id: str, progress: Progress | None
-) -> int:
+def _insert_events(engine: Any, t: Staged, import_key: int, progress: Progress | None) -> int:
     """Insert the kept rows once each: copies within the file (``t.copies``, found while
     reading) and events already stored stay out."""
-    stored = engine.fetchone("SELECT count(*) > 0 FROM events")[0]
+    stored = engine.fetchone("SELECT count(*) > 0 FROM event_rows")[0]
     not_stored = f"AND {_NOT_STORED}" if stored else ""
     sql = (
-        f"INSERT INTO events SELECT {_KEY}, $source, line, $id FROM {t.lined} t "
+        f"INSERT INTO event_rows SELECT {_KEY}, line, $key FROM {t.lined} t "
         f"WHERE reason IS NULL AND _row NOT IN (SELECT _row FROM {t.copies}) {not_stored}"
     )
-    params = {"source": source, "id": import_id}
-    before = engine.fetchone("SELECT count(*) FROM events")[0]
-    engine.execute_with_progress(sql, params, _loading(progress))
-    return int(engine.fetchone("SELECT count(*) FROM events")[0]) - int(before)
+    before = engine.fetchone("SELECT count(*) FROM event_rows")[0]
+    engine.execute_with_progress(sql, {"key": import_key}, _loading(progress))
+    return int(engine.fetchone("SELECT count(*) FROM event_rows")[0]) - int(before)
 
 
 def _loading(progress: Progress | None) -> Any:

@@ -106,11 +106,12 @@ def read_file(
     delimiter: str | None = None,
     progress: Progress | None = None,
     name: str = "s0",
-    lines: int | None = None,
+    lines: int | Callable[[], int | None] | None = None,
 ) -> ReadResult:
     """Read ``path`` into staging tables; see the module docstring.
 
-    ``lines`` (the file's line count, when the caller already made that pass) saves a pass.
+    ``lines`` (the file's line count, or a function giving it once the caller's own pass over
+    the file is done) saves a pass.
     """
     check_timezone(timezone)
     scan = open_scan(runner, path, delimiter=delimiter)
@@ -133,7 +134,9 @@ def read_file(
     if scan.format == "parquet":  # Parquet rows carry their own number
         line_sql = f"SELECT r.*, r.rowid AS _row, r._ord AS line FROM {tables.typed} r"
     else:
-        count = count_lines(path) if lines is None else lines
+        count = lines() if callable(lines) else lines
+        if count is None:
+            count = count_lines(path)
         steps = _line_steps(runner, scan, int(good), rejects, count)
         line_sql = _lined_sql(runner, tables, steps, 2 if scan.format == "csv" else 1)
     runner.execute(f"CREATE OR REPLACE TEMP VIEW {tables.lined} AS {line_sql}")
