@@ -1,0 +1,298 @@
+"""The workspace's events for the app, and every analysis cached per journey revision and data.
+
+The data version is read from the workspace's import history (the current imports' ids), so the
+same events give the same version across restarts and any import, from the app or the CLI,
+changes it. The DuckDB file is opened only to compute (under one lock), never held while idle:
+DuckDB allows one writer, and a CLI import must not find the file locked by an idle server.
+Whether to re-read the history is decided by the file's size and time (a stat per request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+import numpy as np
+
+from journeykit.analytics import (
+    CohortsResult,
+    FunnelResult,
+    MilestoneFrame,
+    PathsResult,
+    PositionsResult,
+    cohorts,
+    fetch_milestones,
+    funnel,
+    paths,
+    positions,
+)
+from journeykit.analytics.position import STATUSES
+from journeykit.errors import JourneykitError
+from journeykit.journey import Journey
+from journeykit.journey.durations import parse_duration
+from journeykit.workspace import Workspace
+
+T = TypeVar("T")
+CACHE_SIZE = 96
+
+
+class FilterError(JourneykitError):
+    """A dashboard filter that cannot be used (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every dashboard can be narrowed by. ``until`` is also the "as of" time."""
+
+    path: str | None = None
+    window: str = "30d"
+    persona: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def window_delta(self) -> timedelta | None:
+        text = self.window.strip().lower()
+        if text in ("none", "0", "off"):
+            return None
+        try:
+            return parse_duration(text)
+        except JourneykitError as exc:
+            raise FilterError(f"window: {exc}") from None
+
+    @property
+    def now(self) -> datetime | None:
+        return None if self.until is None else datetime.combine(self.until, time(23, 59, 59))
+
+    def check(self, journey: Journey) -> Filters:
+        if self.path is not None and self.path not in {p.id for p in journey.paths}:
+            known = ", ".join(p.id for p in journey.paths) or "(none)"
+            raise FilterError(f"path {self.path!r}: expected one of {known}")
+        if self.persona is not None and self.persona not in {p.id for p in journey.personas}:
+            known = ", ".join(p.id for p in journey.personas) or "(none)"
+            raise FilterError(f"persona {self.persona!r}: expected one of {known}")
+        if self.since and self.until and self.since > self.until:
+            raise FilterError("since: expected a date on or before until")
+        self.window_delta()
+        return self
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.path, self.persona, self.since, self.until)
+
+
+@dataclass(frozen=True)
+class Customer:
+    """One customer on one path: position, status, strays, and their milestone timeline."""
+
+    customer_id: str
+    path: str
+    position: dict[str, Any] | None
+    timeline: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "path": self.path,
+            "position": self.position,
+            "timeline": self.timeline,
+        }
+
+
+def db_alias(eng: Any) -> str | None:
+    """The alias the workspace's database is attached under (None before any import)."""
+    row = eng.raw.execute(
+        "SELECT database_name FROM duckdb_tables() WHERE table_name = 'imports' "
+        "AND database_name <> 'memory' LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+@dataclass
+class _Stat:
+    signature: tuple[int, ...] = ()
+    version: str = ""
+
+
+@dataclass
+class Data:
+    ws: Workspace
+    cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _stat: _Stat = field(default_factory=_Stat)
+    entries: threading.Lock = field(default_factory=threading.Lock)  # guards ``cache`` itself
+
+    def _signature(self) -> tuple[int, ...]:
+        out: list[int] = []
+        for p in (self.ws.database, self.ws.database.with_name(self.ws.database.name + ".wal")):
+            try:
+                st = p.stat()
+                out += [st.st_mtime_ns, st.st_size]
+            except FileNotFoundError:
+                out += [0, 0]
+        return tuple(out)
+
+    def version(self) -> str:
+        """The data version: a digest of the current imports (re-read only when the file changed)."""
+        sig = self._signature()
+        if sig == self._stat.signature and self._stat.version:
+            return self._stat.version
+        with self.lock:
+            if not self.ws.database.exists():
+                version = "empty"
+            else:
+                with self.engine() as eng:
+                    alias = db_alias(eng)
+                    sql = f"SELECT import_id FROM {alias}.imports WHERE replaced_by IS NULL"
+                    rows = eng.raw.execute(sql + " ORDER BY 1").fetchall() if alias else []
+                ids = ",".join(r[0] for r in rows)
+                version = hashlib.sha256(ids.encode()).hexdigest()[:16] if ids else "empty"
+            self._stat = _Stat(self._signature(), version)
+            return version
+
+    @contextmanager
+    def engine(self) -> Iterator[Any]:
+        """An in-memory DuckDB engine with the workspace attached read-only, closed after use."""
+        from journeykit.engine.duckdb import DuckDBEngine
+
+        eng = DuckDBEngine()
+        try:
+            eng.events(str(self.ws.root))  # attaches the database (creating empty tables once)
+            yield eng
+        finally:
+            eng.close()
+
+    def _hit(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        with self.entries:
+            if key not in self.cache:
+                return False, None
+            self.cache.move_to_end(key)
+            return True, self.cache[key]
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        found, value = self._hit(key)
+        if found:
+            return value  # type: ignore[no-any-return]
+        with self.lock:  # one computation at a time: one DuckDB file, two cores
+            found, value = self._hit(key)
+            if found:
+                return value  # type: ignore[no-any-return]
+            value = compute()
+            with self.entries:
+                self.cache[key] = value
+                while len(self.cache) > CACHE_SIZE:
+                    self.cache.popitem(last=False)
+            return value  # type: ignore[no-any-return]
+
+    def _events(self, eng: Any, journey: Journey, f: Filters) -> Any:
+        import ibis
+
+        events = eng.events(str(self.ws.root))
+        if f.since is not None:
+            events = events.filter(events.timestamp >= datetime.combine(f.since, time()))
+        if f.until is not None:
+            events = events.filter(events.timestamp <= f.now)
+        if f.persona is not None:
+            from journeykit.analytics.segments import personas_of
+
+            index = [p.id for p in journey.personas].index(f.persona)
+            ids = [c for c, i in personas_of(events, journey, now=f.now).items() if i == index]
+            members = ibis.memtable({"customer_id": ids}, schema={"customer_id": "string"})
+            events = events.semi_join(members, "customer_id")
+        return events
+
+    def _run(self, journey: Journey, f: Filters, work: Callable[[Any], T]) -> T:
+        with self.engine() as eng:
+            return work(self._events(eng, journey, f))
+
+    def _frame(self, rev: str, journey: Journey, f: Filters) -> MilestoneFrame:
+        key = ("frame", rev, self.version(), f.key())
+        return self.cached(
+            key, lambda: self._run(journey, f, lambda ev: fetch_milestones(ev, journey, now=f.now))
+        )
+
+    def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
+        window = f.window_delta()
+        frame = self._frame(rev, journey, f)
+        key = ("funnel", rev, self.version(), f.key(), window, mode)
+        return self.cached(
+            key,
+            lambda: funnel(frame, journey, path=f.path, window=window, now=f.now, mode=mode),  # type: ignore[arg-type]
+        )
+
+    def positions(self, rev: str, journey: Journey, f: Filters) -> PositionsResult:
+        frame = self._frame(rev, journey, f)
+        key = ("positions", rev, self.version(), f.key())
+
+        def work(ev: Any) -> PositionsResult:
+            return positions(ev, journey, path=f.path, now=f.now, frame=frame)
+
+        return self.cached(key, lambda: self._run(journey, f, work))
+
+    def paths(self, rev: str, journey: Journey, f: Filters, top: int = 20) -> PathsResult:
+        frame = self._frame(rev, journey, f)
+        key = ("paths", rev, self.version(), f.key(), top)
+        return self.cached(key, lambda: paths(None, journey, top=top, now=f.now, frame=frame))  # type: ignore[arg-type]
+
+    def cohorts(self, rev: str, journey: Journey, f: Filters, days: int = 30) -> CohortsResult:
+        frame = self._frame(rev, journey, f)
+        key = ("cohorts", rev, self.version(), f.key(), days)
+        return self.cached(
+            key, lambda: cohorts(None, journey, path=f.path, days=days, now=f.now, frame=frame)  # type: ignore[arg-type]
+        )
+
+    def map_results(self, rev: str, journey: Journey, f: Filters) -> Any:
+        from journeykit.report.measure import measure
+
+        key = ("map", rev, self.version(), f.key())
+
+        def work(ev: Any) -> Any:
+            return measure(ev, journey, path=f.path, now=f.now, full=False)
+
+        return self.cached(key, lambda: self._run(journey, f, work))
+
+    def customer(self, rev: str, journey: Journey, f: Filters, customer_id: str) -> Customer:
+        from journeykit.analytics.results import _iso
+
+        placed = self.positions(rev, journey, f)
+        index = self._index(rev, f, placed)
+        row = index.get(customer_id)
+        position = placed._row(row).to_dict() if row is not None else None
+        frame = self._frame(rev, journey, f)
+        timeline: list[dict[str, Any]] = []
+        hits = np.flatnonzero(frame.customer_ids == customer_id)
+        if len(hits):
+            c = int(hits[0])
+            lo, hi = int(frame.offsets[c]), int(frame.offsets[c + 1])
+            for i in range(lo, hi):
+                m = journey.milestones[int(frame.milestone[i])]
+                timeline.append({"milestone": m.id, "title": m.title, "at": _iso(int(frame.ts[i]))})
+        if position is None and not timeline:
+            from journeykit.web.journeys import NotFound
+
+            raise NotFound(f"no customer {customer_id!r} with a milestone in these events")
+        return Customer(customer_id, placed.path, position, timeline)
+
+    def _index(self, rev: str, f: Filters, placed: PositionsResult) -> dict[str, int]:
+        key = ("index", rev, self.version(), f.key())
+        return self.cached(
+            key, lambda: {str(c): i for i, c in enumerate(placed.customer_ids.tolist())}
+        )
+
+    def listed(self, placed: PositionsResult, status: str, top: int | None) -> list[Any]:
+        """The customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
+        if status == "stuck":
+            return placed.stuck(top)
+        rows = np.flatnonzero(placed.status == STATUSES.index(status))
+        ids = placed.customer_ids[rows].astype(str)
+        order = rows[np.argsort(ids, kind="stable")]
+        return [placed._row(int(r)) for r in (order if top is None else order[:top])]
+
+    def forget(self) -> None:
+        with self.lock, self.entries:
+            self.cache.clear()
+            self._stat = _Stat()
