@@ -55,6 +55,9 @@ class Filters:
     persona: str | None = None
     since: date | None = None
     until: date | None = None
+    # Set when a persona is chosen: "as of" stays the latest event of everyone, so a persona's
+    # customers are not judged against an earlier "now" than the whole population.
+    as_of: datetime | None = None
 
     def window_delta(self) -> timedelta | None:
         text = self.window.strip().lower()
@@ -67,6 +70,8 @@ class Filters:
 
     @property
     def now(self) -> datetime | None:
+        if self.as_of is not None:
+            return self.as_of
         return None if self.until is None else datetime.combine(self.until, time(23, 59, 59))
 
     def check(self, journey: Journey) -> Filters:
@@ -188,7 +193,7 @@ class Data:
                     self.cache.popitem(last=False)
             return value  # type: ignore[no-any-return]
 
-    def _events(self, eng: Any, journey: Journey, f: Filters) -> Any:
+    def _events(self, eng: Any, journey: Journey, f: Filters) -> tuple[Any, Filters]:
         import ibis
 
         events = eng.events(str(self.ws.root))
@@ -197,22 +202,28 @@ class Data:
         if f.until is not None:
             events = events.filter(events.timestamp <= f.now)
         if f.persona is not None:
+            from dataclasses import replace
+
             from journeykit.analytics.segments import personas_of
+
+            if f.now is None:
+                latest = events.timestamp.max().to_pyarrow().as_py()
+                f = replace(f, as_of=latest)
 
             index = [p.id for p in journey.personas].index(f.persona)
             ids = [c for c, i in personas_of(events, journey, now=f.now).items() if i == index]
             members = ibis.memtable({"customer_id": ids}, schema={"customer_id": "string"})
             events = events.semi_join(members, "customer_id")
-        return events
+        return events, f
 
-    def _run(self, journey: Journey, f: Filters, work: Callable[[Any], T]) -> T:
+    def _run(self, journey: Journey, f: Filters, work: Callable[[Any, Filters], T]) -> T:
         with self.engine() as eng:
-            return work(self._events(eng, journey, f))
+            return work(*self._events(eng, journey, f))
 
     def _frame(self, rev: str, journey: Journey, f: Filters) -> MilestoneFrame:
         key = ("frame", rev, self.version(), f.key())
         return self.cached(
-            key, lambda: self._run(journey, f, lambda ev: fetch_milestones(ev, journey, now=f.now))
+            key, lambda: self._run(journey, f, lambda ev, g: fetch_milestones(ev, journey, now=g.now))
         )
 
     def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
@@ -221,28 +232,28 @@ class Data:
         key = ("funnel", rev, self.version(), f.key(), window, mode)
         return self.cached(
             key,
-            lambda: funnel(frame, journey, path=f.path, window=window, now=f.now, mode=mode),  # type: ignore[arg-type]
+            lambda: funnel(frame, journey, path=f.path, window=window, mode=mode),  # type: ignore[arg-type]
         )
 
     def positions(self, rev: str, journey: Journey, f: Filters) -> PositionsResult:
         frame = self._frame(rev, journey, f)
         key = ("positions", rev, self.version(), f.key())
 
-        def work(ev: Any) -> PositionsResult:
-            return positions(ev, journey, path=f.path, now=f.now, frame=frame)
+        def work(ev: Any, g: Filters) -> PositionsResult:
+            return positions(ev, journey, path=f.path, now=g.now, frame=frame)
 
         return self.cached(key, lambda: self._run(journey, f, work))
 
     def paths(self, rev: str, journey: Journey, f: Filters, top: int = 20) -> PathsResult:
         frame = self._frame(rev, journey, f)
         key = ("paths", rev, self.version(), f.key(), top)
-        return self.cached(key, lambda: paths(None, journey, top=top, now=f.now, frame=frame))  # type: ignore[arg-type]
+        return self.cached(key, lambda: paths(None, journey, top=top, frame=frame))  # type: ignore[arg-type]
 
     def cohorts(self, rev: str, journey: Journey, f: Filters, days: int = 30) -> CohortsResult:
         frame = self._frame(rev, journey, f)
         key = ("cohorts", rev, self.version(), f.key(), days)
         return self.cached(
-            key, lambda: cohorts(None, journey, path=f.path, days=days, now=f.now, frame=frame)  # type: ignore[arg-type]
+            key, lambda: cohorts(None, journey, path=f.path, days=days, frame=frame)  # type: ignore[arg-type]
         )
 
     def map_results(self, rev: str, journey: Journey, f: Filters) -> Any:
@@ -250,8 +261,8 @@ class Data:
 
         key = ("map", rev, self.version(), f.key())
 
-        def work(ev: Any) -> Any:
-            return measure(ev, journey, path=f.path, now=f.now, full=False)
+        def work(ev: Any, g: Filters) -> Any:
+            return measure(ev, journey, path=f.path, now=g.now, full=False)
 
         return self.cached(key, lambda: self._run(journey, f, work))
 
