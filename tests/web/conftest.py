@@ -17,12 +17,16 @@ from fastapi.testclient import TestClient  # noqa: E402
 from journeykit.events.importer import import_files  # noqa: E402
 from journeykit.events.simulate import SimulationOptions, simulate_to_file  # noqa: E402
 from journeykit.journey import load_journey  # noqa: E402
+from journeykit.web import passwords  # noqa: E402
 from journeykit.web.app import create_app  # noqa: E402
 from journeykit.web.security import SESSION_COOKIE  # noqa: E402
 from journeykit.web.store import Store  # noqa: E402
 from journeykit.workspace import create_workspace  # noqa: E402
 
 PASSWORD = "correct horse battery"
+# Argon2id at its smallest cost: the tests check the flow, not the cost (the CLI test checks that
+# real hashes are argon2id with the library's defaults).
+passwords.HASHER_OPTIONS.update(time_cost=1, memory_cost=8, parallelism=1)
 ROLES = ("viewer", "editor", "admin")
 
 
@@ -35,7 +39,9 @@ class Site:
     def client(self, role: str | None) -> TestClient:
         """A client signed in as the user named after ``role`` (None: anonymous), with the
         CSRF header set, so a refusal is about the role and not the token."""
-        c = TestClient(self.app, base_url="http://127.0.0.1")
+        return self.sign_in(TestClient(self.app, base_url="http://127.0.0.1"), role)
+
+    def sign_in(self, c: TestClient, role: str | None) -> TestClient:
         if role is None:
             c.get("/login")
             c.headers["X-CSRF-Token"] = c.cookies["jk_csrf"]

@@ -61,20 +61,26 @@ class Context:
     limiter: LoginLimiter
     https: bool
     templates: Any
-    parsed: dict[str, Parsed] = field(default_factory=dict)
+    parsed: dict[tuple[str, str], Parsed] = field(default_factory=dict)
     parsed_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def journey(self, key: str) -> tuple[Revision, Journey]:
-        """The current revision of journey ``key`` and the journey, parsed once per revision."""
+    def load(self, key: str) -> tuple[Revision, Parsed]:
+        """The current revision of journey ``key``, parsed once per revision."""
         rev = self.journeys.current(key)
+        name = self.journeys.file(key).name
         with self.parsed_lock:
-            parsed = self.parsed.get(rev.sha256)
+            parsed = self.parsed.get((rev.sha256, name))
         if parsed is None:
-            parsed = parse(rev.text, self.journeys.file(key).name)
+            parsed = parse(rev.text, name)
             with self.parsed_lock:
                 if len(self.parsed) > 64:
                     self.parsed.clear()
-                self.parsed[rev.sha256] = parsed
+                self.parsed[(rev.sha256, name)] = parsed
+        return rev, parsed
+
+    def journey(self, key: str) -> tuple[Revision, Journey]:
+        """The current revision and the journey; InvalidJourney when it does not validate."""
+        rev, parsed = self.load(key)
         if parsed.journey is None:
             raise InvalidJourney(key, parsed)
         return rev, parsed.journey

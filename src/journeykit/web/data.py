@@ -161,12 +161,14 @@ class Data:
 
     @contextmanager
     def engine(self) -> Iterator[Any]:
-        """An in-memory DuckDB engine with the workspace attached read-only, closed after use."""
+        """An in-memory DuckDB engine with the workspace's database attached read-only (when
+        there is one), closed after use."""
         from journeykit.engine.duckdb import DuckDBEngine
 
         eng = DuckDBEngine()
         try:
-            eng.events(str(self.ws.root))  # attaches the database (creating empty tables once)
+            if self.ws.database.exists():
+                eng.attach_read_only(self.ws.database)
             yield eng
         finally:
             eng.close()

@@ -21,12 +21,11 @@ from journeykit.web.security import (
     SESSION_COOKIE,
     client_ip,
 )
-from journeykit.web.store import ROLES, Revision
+from journeykit.web.store import ROLES
 
 router = APIRouter(include_in_schema=False)
 DASHBOARDS = ("funnel", "paths", "positions", "cohorts")
 PAGE_ROWS = 100
-Q = Annotated[str | None, None]
 
 
 def ctx_of(request: Request) -> Context:
@@ -197,8 +196,7 @@ def _editor(
 
 @router.get("/journeys/{key}/edit")
 def edit_page(request: Request, key: str) -> Response:
-    ctx = ctx_of(request)
-    return _editor(request, key, ctx.journeys.load(key))
+    return _editor(request, key, ctx_of(request).load(key)[1])
 
 
 @router.post("/journeys/{key}/check")
@@ -220,7 +218,7 @@ def save_page(
     result = ctx.journeys.save(key, text.replace("\r\n", "\n"), user.name, note.strip() or "saved")
     if isinstance(result, Parsed):
         return _editor(request, key, result, 422, checked=True)
-    return _editor(request, key, ctx.journeys.load(key), saved=result)
+    return _editor(request, key, ctx.load(key)[1], saved=result)
 
 
 @router.get("/journeys/{key}/revisions")
@@ -407,6 +405,3 @@ def password_page(request: Request, name: str, password: Annotated[str, Form()])
     ctx_of(request).store.set_password(name, password)
     return RedirectResponse(f"/users?{urlencode({'message': f'new password for {name}'})}", 303)
 
-
-def _unused(_: Revision) -> None:  # keeps the import for type checkers of templates
-    return None

@@ -33,8 +33,7 @@ ANSWER_SUFFIXES = (".csv", ".xlsx", ".jsonl")
 def journey_rows(ctx: Context) -> list[dict[str, Any]]:
     rows = []
     for key in ctx.journeys.keys():
-        parsed = ctx.journeys.load(key)
-        rev = ctx.journeys.current(key)
+        rev, parsed = ctx.load(key)
         j = parsed.journey
         rows.append({
             "key": key,
@@ -51,7 +50,15 @@ def journey_rows(ctx: Context) -> list[dict[str, Any]]:
 
 
 def map_svg(ctx: Context, rev: Revision, journey: Journey, f: Filters) -> tuple[str, str]:
-    """The living map: live numbers when the workspace has events, else the design alone."""
+    """The living map: live numbers when the workspace has events, else the design alone.
+
+    Drawn once per (revision, data, filters): the layout runs Graphviz.
+    """
+    key = ("map_svg", rev.sha256, ctx.data.version(), f.key())
+    return ctx.data.cached(key, lambda: _draw_map(ctx, rev, journey, f))
+
+
+def _draw_map(ctx: Context, rev: Revision, journey: Journey, f: Filters) -> tuple[str, str]:
     from journeykit.report import pages
 
     if ctx.data.version() == "empty":
