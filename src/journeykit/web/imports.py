@@ -36,6 +36,16 @@ class UploadError(JourneykitError):
     """An upload that cannot be imported (HTTP 400)."""
 
 
+_STORED = re.compile(r"[0-9a-f]{12}-(?P<name>.+)")
+
+
+def shown_name(source: str) -> str:
+    """The name a person uploaded, without the folder and the random prefix it is stored under."""
+    name = Path(source).name
+    match = _STORED.fullmatch(name)
+    return match.group("name") if match else name
+
+
 def safe_name(filename: str) -> str:
     """The upload's name reduced to its last component and safe characters."""
     base = re.split(r"[\\/]", filename)[-1]
@@ -75,6 +85,7 @@ class Job:
 
 def _report_dict(r: ImportReport) -> dict[str, Any]:
     out = r.to_dict()
+    out["source"] = shown_name(r.source)
     # Where the rejects are, relative to the workspace: the server's paths are not the client's.
     out["rejected_file"] = Path(r.rejected_file).name if r.rejected_file else None
     return out
@@ -106,7 +117,7 @@ class Imports:
 
     def start(self, path: Path, user: str, *, customer_id: str | None = None,
               wait: bool = False) -> Job:  # fmt: skip
-        job = Job(secrets.token_urlsafe(16), path.name.split("-", 1)[1], user)
+        job = Job(secrets.token_urlsafe(16), shown_name(path.name), user)
         self.jobs[job.id] = job
         mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
                              timestamp=None, value=None, properties=None)  # fmt: skip
@@ -155,7 +166,7 @@ class Imports:
             ).fetchall()
         out = [dict(zip(cols, r, strict=True)) for r in rows]
         for r in out:
-            r["source"] = Path(r["source"]).name
+            r["source"] = shown_name(r["source"])
             r["imported_at"] = r["imported_at"].isoformat(timespec="seconds")
             r["rejected_file"] = Path(r["rejected_file"]).name if r["rejected_file"] else None
         return out
@@ -176,7 +187,7 @@ class Imports:
         keys = ("import_id", "source", "line", "field", "reason", "raw")
         out = [dict(zip(keys, r, strict=True)) for r in rows]
         for r in out:
-            r["source"] = Path(r["source"]).name
+            r["source"] = shown_name(r["source"])
         return out
 
     def rejects_file(self, import_id: str) -> Path:

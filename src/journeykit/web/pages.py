@@ -186,7 +186,9 @@ def _editor(
     request: Request, key: str, parsed: Parsed, code: int = 200, **extra: Any
 ) -> Response:
     ctx = ctx_of(request)
-    values: dict[str, Any] = {"saved": None, "preview": None, "checked": False, **extra}
+    values: dict[str, Any] = {
+        "saved": None, "preview": None, "checked": False, "checked_only": False, **extra
+    }  # fmt: skip
     return render(
         request, "editor.html", code, key=key, parsed=parsed,
         lines=parsed.text.splitlines() or [""], current=ctx.journeys.current(key),
@@ -204,8 +206,8 @@ def check_page(request: Request, key: str, text: Annotated[str, Form()]) -> Resp
     ctx = ctx_of(request)
     parsed = parse(text, ctx.journeys.file(key).name)
     preview = views.preview_svg(parsed)
-    return _editor(request, key, parsed, 200 if parsed.journey else 422, preview=preview,
-                   checked=True)  # fmt: skip
+    # A check that finds problems has still done its job: 200, the problems are the answer.
+    return _editor(request, key, parsed, preview=preview, checked=True, checked_only=True)
 
 
 @router.post("/journeys/{key}/edit")

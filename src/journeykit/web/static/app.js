@@ -57,6 +57,12 @@
         .catch(function () { /* the Check button still works */ });
     }
 
+    var first = gutter.querySelector(".err");
+    if (first) {  // show the first problem's line, wherever it is in a long file
+      var box = form.querySelector(".code");
+      box.scrollTop = Math.max(0, first.offsetTop - box.clientHeight / 3);
+    }
+
     area.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(check, 400);
