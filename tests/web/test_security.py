@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from journeykit.cli import cli
 from journeykit.events.importer import import_files
-from journeykit.web.app import create_app
+from journeykit.web.app import create_app, iter_routes
 from journeykit.web.security import ACCESS, ANYONE, RANK, LoginLimiter
 from journeykit.web.store import Store
 from journeykit.workspace import create_workspace, open_workspace
@@ -27,19 +27,13 @@ SAMPLE = {
 
 
 def _routes(app: object) -> list[tuple[str, str]]:
-    """Every (method, path) the app answers, through included routers (FastAPI nests them)."""
+    """Every (method, path) the app answers, through included routers."""
     out: list[tuple[str, str]] = []
-
-    def walk(routes: list[object], prefix: str) -> None:
-        for route in routes:
-            if isinstance(route, APIRoute):
-                out.extend((m, prefix + route.path) for m in sorted(route.methods))
-            elif hasattr(route, "original_router"):
-                walk(route.original_router.routes, prefix + route.include_context.prefix)
-            elif getattr(route, "path", None) != "/openapi.json":
-                pytest.fail(f"route {route!r} is not an API route: the guard would not see it")
-
-    walk(app.routes, "")  # type: ignore[attr-defined]
+    for route, path in iter_routes(app.routes):  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute):
+            out.extend((m, path) for m in sorted(route.methods))
+        elif path != "/openapi.json":
+            pytest.fail(f"route {route!r} is not an API route: the guard would not see it")
     assert len(out) > 40
     return out
 

@@ -4,7 +4,7 @@ token ``GET /api/session`` and ``POST /api/login`` return."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -51,20 +51,24 @@ class JourneyText(BaseModel):
     note: str = Field("saved via the API", max_length=500)
 
 
+Template = Literal["coding-course", "fitness-studio", "saas-trial", "membership-community"]
+Role = Literal["viewer", "editor", "admin"]
+
+
 class NewJourney(BaseModel):
-    name: str = Field(max_length=64)
-    template: str = Field(max_length=64)
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    template: Template
 
 
 class NewUser(BaseModel):
-    name: str = Field(max_length=64)
-    role: str
-    password: str = Field(max_length=1000)
+    name: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")
+    role: Role
+    password: str = Field(min_length=10, max_length=1000)
 
 
 class UserChange(BaseModel):
-    role: str | None = None
-    password: str | None = Field(None, max_length=1000)
+    role: Role | None = None
+    password: str | None = Field(None, min_length=10, max_length=1000)
 
 
 def _session(request: Request) -> JSON:
@@ -118,7 +122,7 @@ def journeys(request: Request) -> list[JSON]:
     return views.journey_rows(ctx_of(request))
 
 
-@router.post("/journeys", status_code=201, responses=WRITE)
+@router.post("/journeys", status_code=201, responses=_errors(400, 401, 403, 409))
 def create_journey(request: Request, body: NewJourney) -> JSON:
     user = ident_of(request).user
     assert user is not None
@@ -192,8 +196,10 @@ def restore(request: Request, key: str, number: int) -> Response:
 Path_ = Annotated[str | None, Query(description="Path id (default: the first)", max_length=64)]
 Window = Annotated[str | None, Query(description="Funnel window: 30d, 2w, none", max_length=32)]
 Persona = Annotated[str | None, Query(description="Only this persona's customers", max_length=64)]
-Since = Annotated[str | None, Query(description="Events from this date (YYYY-MM-DD)", max_length=32)]
-Until = Annotated[str | None, Query(description="Events to this date; results as of it", max_length=32)]  # fmt: skip
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+Since = Annotated[str | None, Query(description="Events from this date (YYYY-MM-DD)", pattern=_DAY)]
+Until = Annotated[str | None, Query(description="Events to this date; results as of it",
+                                    pattern=_DAY)]  # fmt: skip
 
 
 def _setup(request: Request, key: str, path: str | None, window: str | None,
@@ -337,7 +343,7 @@ def users(request: Request) -> list[JSON]:
     return [{"name": u.name, "role": u.role} for u in ctx_of(request).store.users()]
 
 
-@router.post("/users", status_code=201, responses=WRITE)
+@router.post("/users", status_code=201, responses=_errors(400, 401, 403, 409))
 def add_user(request: Request, body: NewUser) -> JSON:
     u = ctx_of(request).store.add_user(body.name, body.role, body.password)
     return {"name": u.name, "role": u.role}

@@ -24,7 +24,7 @@ from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
 from journeykit.web.data import Data, FilterError, Filters
 from journeykit.web.imports import Imports, UploadError
-from journeykit.web.journeys import Journeys, NotFound, Parsed, parse
+from journeykit.web.journeys import Conflict, Journeys, NotFound, Parsed, parse
 from journeykit.web.security import (
     CSRF_COOKIE,
     Identity,
@@ -35,7 +35,7 @@ from journeykit.web.security import (
     new_csrf,
     rule_of,
 )
-from journeykit.web.store import Revision, Store, UserError
+from journeykit.web.store import Revision, Store, UserError, UserExists
 from journeykit.workspace import Workspace, open_workspace
 
 HERE = Path(__file__).parent
@@ -86,7 +86,9 @@ class Context:
         return rev, parsed.journey
 
 
-def parse_date(name: str, text: str | None) -> date | None:
+def parse_date(name: str, text: str | date | None) -> date | None:
+    if isinstance(text, date):
+        return text
     if text is None or not text.strip():
         return None
     try:
@@ -100,8 +102,8 @@ def make_filters(
     path: str | None,
     window: str | None,
     persona: str | None,
-    since: str | None,
-    until: str | None,
+    since: str | date | None,
+    until: str | date | None,
 ) -> Filters:
     f = Filters(
         path=path or None,
@@ -111,6 +113,26 @@ def make_filters(
         until=parse_date("until", until),
     )
     return f.check(journey)
+
+
+def iter_routes(routes: Any, prefix: str = "") -> Any:
+    """(route, full path) for every route, through included routers (FastAPI nests them)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from iter_routes(route.original_router.routes,
+                                   prefix + route.include_context.prefix)  # fmt: skip
+        else:
+            yield route, prefix + getattr(route, "path", "")
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """The methods some route answers at ``path``: the Allow header of a 405."""
+    methods: set[str] = set()
+    for route, _ in iter_routes(app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def ident_of(request: Any) -> Identity:
@@ -178,7 +200,8 @@ def create_app(workspace: Path, *, https: bool = False) -> Any:
         return response
 
     status_of = {
-        NotFound: 404, FilterError: 400, UploadError: 400, UserError: 400, InvalidJourney: 409,
+        NotFound: 404, Conflict: 409, UserExists: 409, FilterError: 400, UploadError: 400,
+        UserError: 400, InvalidJourney: 409,
     }  # fmt: skip
 
     @app.exception_handler(JourneykitError)
@@ -188,7 +211,10 @@ def create_app(workspace: Path, *, https: bool = False) -> Any:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Any:
-        return pages.error_response(request, exc.status_code, str(exc.detail), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first matching route's methods
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return pages.error_response(request, exc.status_code, str(exc.detail), headers)
 
     app.include_router(pages.router)
     app.include_router(api.router)

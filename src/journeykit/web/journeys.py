@@ -31,6 +31,10 @@ class NotFound(JourneykitError):
     """A journey, revision, customer or file the request names does not exist (HTTP 404)."""
 
 
+class Conflict(JourneykitError):
+    """What the request would create exists already (HTTP 409)."""
+
+
 @dataclass(frozen=True)
 class Parsed:
     """A journey's text, and either the journey or the problems (each with its line)."""
@@ -119,7 +123,7 @@ class Journeys:
                 f"journey name {key!r}: expected lower-case letters, digits, - or _ (max 64)"
             )
         if key in self.keys():
-            raise JourneykitError(f"a journey {key!r} exists already")
+            raise Conflict(f"a journey {key!r} exists already")
         text = template_text(template)
         folder = self.ws.root / FOLDER
         folder.mkdir(exist_ok=True)

@@ -40,6 +40,10 @@ class UserError(JourneykitError):
     """A user name, role or password that cannot be used."""
 
 
+class UserExists(UserError):
+    """A user of that name exists already (HTTP 409)."""
+
+
 @dataclass(frozen=True)
 class User:
     name: str
@@ -123,7 +127,7 @@ class Store:
         digest = hash_password(password)
         with self._db() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise UserError(f"user {name!r} exists already (reset-password changes it)")
+                raise UserExists(f"user {name!r} exists already (reset-password changes it)")
             db.execute(
                 "INSERT INTO users VALUES (?, ?, ?, ?)", (name, role, digest, time.time())
             )
@@ -145,7 +149,9 @@ class Store:
 
     def _require(self, db: sqlite3.Connection, name: str) -> None:
         if not db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-            raise UserError(f"no user {name!r}")
+            from journeykit.web.journeys import NotFound
+
+            raise NotFound(f"no user {name!r}")
 
     def remove_user(self, name: str) -> None:
         with self._db() as db:
