@@ -12,16 +12,16 @@ import pytest
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 pytest.importorskip("httpx2", reason="httpx2 (the test client) is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from journeykit.events.importer import import_files  # noqa: E402
-from journeykit.events.simulate import SimulationOptions, simulate_to_file  # noqa: E402
-from journeykit.journey import load_journey  # noqa: E402
-from journeykit.web import passwords  # noqa: E402
-from journeykit.web.app import create_app  # noqa: E402
-from journeykit.web.security import SESSION_COOKIE  # noqa: E402
-from journeykit.web.store import Store  # noqa: E402
-from journeykit.workspace import create_workspace  # noqa: E402
+from journeykit.events.importer import import_files
+from journeykit.events.simulate import SimulationOptions, simulate_to_file
+from journeykit.journey import load_journey
+from journeykit.web import passwords
+from journeykit.web.app import create_app
+from journeykit.web.security import SESSION_COOKIE
+from journeykit.web.store import Store
+from journeykit.workspace import create_workspace
 
 PASSWORD = "correct horse battery"
 # Argon2id at its smallest cost: the tests check the flow, not the cost (the CLI test checks that
@@ -54,7 +54,7 @@ class Site:
         return c
 
 
-def make_site(root: Path, customers: int = 300, users: bool = True) -> Site:
+def make_site(root: Path, customers: int = 200, users: bool = True) -> Site:
     ws = create_workspace(root, template="coding-course")
     events = root.parent / f"{root.name}-events.parquet"
     journey = load_journey(ws.journey_file)
@@ -69,4 +69,6 @@ def make_site(root: Path, customers: int = 300, users: bool = True) -> Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield make_site(tmp_path_factory.mktemp("web") / "ws")
+    site = make_site(tmp_path_factory.mktemp("web") / "ws")
+    yield site
+    site.app.state.ctx.imports.wait()  # no import thread may outlive the test

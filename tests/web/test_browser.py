@@ -59,6 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, str
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     yield site, f"http://127.0.0.1:{port}"
+    site.app.state.ctx.imports.wait()
     server.should_exit = True
     thread.join(10)
 
@@ -74,7 +75,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def page(served: tuple[Site, str], shots: Path) -> Iterator[Any]:
     assert sync_playwright is not None
-    site, base = served
+    _, base = served
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         context = browser.new_context(
@@ -152,7 +153,7 @@ def test_editor_marks_the_line_then_saves_and_restores(
     _shot(page, shots, "05-revisions")
     page.locator(f'tr[data-revision="{start}"] button:has-text("Restore")').click()
     page.wait_for_url("**/revisions?restored=*")
-    expect(page.locator('tr[data-revision="%d"]' % (start + 2))).to_contain_text(
+    expect(page.locator(f'tr[data-revision="{start + 2}"]')).to_contain_text(
         f"restored revision {start}"
     )
     assert (site.root / "journey.yaml").read_text() == text

@@ -18,11 +18,11 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: 
 
 from tests.web.conftest import make_site  # noqa: E402
 
-EXAMPLES = 12
+EXAMPLES = 6
 
 
 def _site(tmp: Path) -> Any:
-    return make_site(tmp / "ws", customers=120)
+    return make_site(tmp / "ws", customers=60)
 
 
 _ROOT = Path(__import__("tempfile").mkdtemp(prefix="jk-openapi-"))
@@ -60,3 +60,5 @@ EXCLUDED = [positive_data_acceptance]
           suppress_health_check=list(HealthCheck))  # fmt: skip
 def test_api_conforms_to_its_description(case: Any, admin: dict[str, str]) -> None:
     case.call_and_validate(headers=admin, excluded_checks=EXCLUDED)
+    assert SITE is not None
+    SITE.app.state.ctx.imports.wait()  # an upload's import thread ends within its case

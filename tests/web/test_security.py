@@ -202,7 +202,10 @@ def test_upload_names_never_become_paths(site: Site) -> None:
     r = editor.post("/api/imports", files={"file": ("notes.txt", body, "text/plain")})
     assert r.status_code == 400 and "expected an events file" in r.json()["detail"]
     r = editor.post("/api/journeys", json={"name": "../x", "template": "saas-trial"})
-    assert r.status_code == 400
+    assert r.status_code == 422  # the API's schema refuses the name
+    r = editor.post("/journeys", data={"name": "../x", "template": "saas-trial"})
+    assert r.status_code == 400 and "journey name &#39;../x&#39;" in r.text
+    assert not (site.root.parent / "x.yaml").exists()
 
 
 XSS = {
@@ -280,8 +283,10 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
             assert escaped.replace("'", "&#39;") in r.text or escaped in r.text, (url, key)
     csv_text = c.get("/journeys/journey/lists/stuck?format=csv").text
     assert customer in csv_text  # CSV is data, not markup: the id is kept as it is
-    assert c.get("/journeys/journey").headers["Content-Security-Policy"].startswith(
-        "default-src 'self'"
+    assert (
+        c.get("/journeys/journey")
+        .headers["Content-Security-Policy"]
+        .startswith("default-src 'self'")
     )
 
 

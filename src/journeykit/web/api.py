@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from journeykit.analytics.position import STATUSES
+from journeykit.journey import Journey
 from journeykit.web import views
 from journeykit.web.app import Context, ident_of, make_filters
+from journeykit.web.data import Filters
 from journeykit.web.journeys import NotFound, Parsed, diff, parse
 from journeykit.web.pages import DASHBOARDS, set_session_cookie
 from journeykit.web.security import SESSION_COOKIE, client_ip
-from journeykit.web.store import ROLES
+from journeykit.web.store import ROLES, Revision
 
 JSON = dict[str, Any]
 
@@ -26,8 +28,11 @@ class ErrorBody(BaseModel):
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {400: "Bad input", 401: "Not signed in", 403: "Not allowed, or no CSRF token",
-            404: "Not found", 409: "The journey does not validate", 429: "Too many attempts"}  # fmt: skip
+    text = {
+        400: "Bad input", 401: "Not signed in", 403: "Not allowed, or no CSRF token",
+        404: "Not found", 409: "Exists already, or the journey does not validate",
+        429: "Too many attempts",
+    }  # fmt: skip
     return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
 
 
@@ -203,7 +208,8 @@ Until = Annotated[str | None, Query(description="Events to this date; results as
 
 
 def _setup(request: Request, key: str, path: str | None, window: str | None,
-           persona: str | None, since: str | None, until: str | None) -> Any:  # fmt: skip
+           persona: str | None, since: str | None,
+           until: str | None) -> tuple[Context, Revision, Journey, Filters]:  # fmt: skip
     ctx = ctx_of(request)
     rev, j = ctx.journey(key)
     return ctx, rev, j, make_filters(j, path, window, persona, since, until)
@@ -296,8 +302,11 @@ def listed(request: Request, key: str, status: str, path: Path_ = None, persona:
 
 
 @router.get("/journeys/{key}/themes")
-def themes(request: Request, key: str,
-           answers: Annotated[str, Query(description="A file in the answers/ folder")]) -> JSON:  # fmt: skip
+def themes(
+    request: Request,
+    key: str,
+    answers: Annotated[str, Query(description="A file in the answers/ folder")],
+) -> JSON:
     """As ``journeykit discover themes --format json`` on one of the workspace's answer files."""
     ctx = ctx_of(request)
     _, j = ctx.journey(key)

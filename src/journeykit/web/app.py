@@ -13,13 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from fastapi import Depends, FastAPI, Request
+from starlette.exceptions import HTTPException
+
 from journeykit import __version__
 from journeykit._optional import require
-
-require("fastapi", extra="web")
-from fastapi import Depends, Request  # noqa: E402
-from starlette.exceptions import HTTPException  # noqa: E402
-
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
 from journeykit.web.data import Data, FilterError, Filters
@@ -140,9 +138,8 @@ def ident_of(request: Any) -> Identity:
     return ident
 
 
-def create_app(workspace: Path, *, https: bool = False) -> Any:
+def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
     """The app for one workspace; ``https`` marks cookies Secure (behind a TLS proxy)."""
-    fastapi = require("fastapi", extra="web")
     jinja2 = require("jinja2", extra="web")
     require("python_multipart", extra="web")
     from journeykit.web import api, pages
@@ -155,9 +152,7 @@ def create_app(workspace: Path, *, https: bool = False) -> Any:
         autoescape=True,  # every value from journeys, data and answers is text, never markup
         undefined=jinja2.StrictUndefined,
     )
-    ctx = Context(
-        ws, store, Journeys(ws, store), data, Imports(data), LoginLimiter(), https, env
-    )
+    ctx = Context(ws, store, Journeys(ws, store), data, Imports(data), LoginLimiter(), https, env)
 
     async def guard(request: Request) -> None:
         ident = identify(request, ctx.store)
@@ -167,7 +162,7 @@ def create_app(workspace: Path, *, https: bool = False) -> Any:
         check_access(request, ident, rule_of(request))
         await check_csrf(request, ident)
 
-    app = fastapi.FastAPI(
+    app = FastAPI(
         title="journeykit",
         version=__version__,
         description="Journeys, live dashboards, customer look-up and who needs a nudge.",

@@ -142,7 +142,7 @@ class Data:
         return tuple(out)
 
     def version(self) -> str:
-        """The data version: a digest of the current imports (re-read only when the file changed)."""
+        """The data version: a digest of the current imports (read again when the file changed)."""
         sig = self._signature()
         if sig == self._stat.signature and self._stat.version:
             return self._stat.version
@@ -193,7 +193,7 @@ class Data:
                 self.cache[key] = value
                 while len(self.cache) > CACHE_SIZE:
                     self.cache.popitem(last=False)
-            return value  # type: ignore[no-any-return]
+            return value
 
     def _events(self, eng: Any, journey: Journey, f: Filters) -> tuple[Any, Filters]:
         import ibis
@@ -203,7 +203,8 @@ class Data:
             events = events.filter(events.timestamp >= datetime.combine(f.since, time()))
         if f.until is not None:
             events = events.filter(events.timestamp <= f.now)
-        if f.persona is not None:
+        persona = f.persona
+        if persona is not None:
             from dataclasses import replace
 
             from journeykit.analytics.segments import personas_of
@@ -212,7 +213,7 @@ class Data:
                 latest = events.timestamp.max().to_pyarrow().as_py()
                 f = replace(f, as_of=latest)
 
-            index = [p.id for p in journey.personas].index(f.persona)
+            index = [p.id for p in journey.personas].index(persona)
             ids = [c for c, i in personas_of(events, journey, now=f.now).items() if i == index]
             members = ibis.memtable({"customer_id": ids}, schema={"customer_id": "string"})
             events = events.semi_join(members, "customer_id")
@@ -225,7 +226,8 @@ class Data:
     def _frame(self, rev: str, journey: Journey, f: Filters) -> MilestoneFrame:
         key = ("frame", rev, self.version(), f.key())
         return self.cached(
-            key, lambda: self._run(journey, f, lambda ev, g: fetch_milestones(ev, journey, now=g.now))
+            key,
+            lambda: self._run(journey, f, lambda ev, g: fetch_milestones(ev, journey, now=g.now)),
         )
 
     def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
@@ -249,13 +251,14 @@ class Data:
     def paths(self, rev: str, journey: Journey, f: Filters, top: int = 20) -> PathsResult:
         frame = self._frame(rev, journey, f)
         key = ("paths", rev, self.version(), f.key(), top)
-        return self.cached(key, lambda: paths(None, journey, top=top, frame=frame))  # type: ignore[arg-type]
+        return self.cached(key, lambda: paths(None, journey, top=top, frame=frame))
 
     def cohorts(self, rev: str, journey: Journey, f: Filters, days: int = 30) -> CohortsResult:
         frame = self._frame(rev, journey, f)
         key = ("cohorts", rev, self.version(), f.key(), days)
         return self.cached(
-            key, lambda: cohorts(None, journey, path=f.path, days=days, frame=frame)  # type: ignore[arg-type]
+            key,
+            lambda: cohorts(None, journey, path=f.path, days=days, frame=frame),
         )
 
     def map_results(self, rev: str, journey: Journey, f: Filters) -> Any:
@@ -297,7 +300,7 @@ class Data:
         )
 
     def listed(self, placed: PositionsResult, status: str, top: int | None) -> list[Any]:
-        """The customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
+        """Customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
         if status == "stuck":
             return placed.stuck(top)
         rows = np.flatnonzero(placed.status == STATUSES.index(status))

@@ -51,9 +51,7 @@ def safe_name(filename: str) -> str:
     base = re.split(r"[\\/]", filename)[-1]
     name = _UNSAFE.sub("_", base).lstrip(".") or "upload"
     if not name.lower().endswith(SUFFIXES):
-        raise UploadError(
-            f"{base!r}: expected an events file ending in {', '.join(SUFFIXES)}"
-        )
+        raise UploadError(f"{base!r}: expected an events file ending in {', '.join(SUFFIXES)}")
     return name[-120:]
 
 
@@ -95,6 +93,12 @@ class Imports:
     def __init__(self, data: Data) -> None:
         self.data = data
         self.jobs: dict[str, Job] = {}
+        self.workers: list[threading.Thread] = []
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Let running imports finish (a server shutting down, a test ending)."""
+        for worker in self.workers:
+            worker.join(timeout)
 
     def save_upload(self, filename: str, stream: BinaryIO) -> Path:
         name = safe_name(filename)
@@ -122,6 +126,7 @@ class Imports:
         mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
                              timestamp=None, value=None, properties=None)  # fmt: skip
         worker = threading.Thread(target=self._run, args=(job, path, mapping), daemon=True)
+        self.workers.append(worker)
         worker.start()
         if wait:
             worker.join()
@@ -171,7 +176,9 @@ class Imports:
             r["rejected_file"] = Path(r["rejected_file"]).name if r["rejected_file"] else None
         return out
 
-    def rejected_rows(self, import_ids: list[str], limit: int = REJECTS_SHOWN) -> list[dict[str, Any]]:
+    def rejected_rows(
+        self, import_ids: list[str], limit: int = REJECTS_SHOWN
+    ) -> list[dict[str, Any]]:
         ids = [i for i in import_ids if _IMPORT_ID.fullmatch(i)]
         if not ids or not self.data.ws.database.exists():
             return []
@@ -198,7 +205,7 @@ class Imports:
             raise NotFound(f"no import {import_id!r}")
         for row in self.history():
             if row["import_id"] == import_id and row["rejected_file"]:
-                path = self.data.ws.root / REJECTED_FOLDER / row["rejected_file"]
+                path: Path = self.data.ws.root / REJECTED_FOLDER / str(row["rejected_file"])
                 if path.is_file():
                     return path
         raise NotFound(f"import {import_id!r} has no rejects file")

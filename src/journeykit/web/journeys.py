@@ -60,7 +60,7 @@ class Journeys:
         self.ws = ws
         self.store = store
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         files = {self.ws.journey_file.stem: self.ws.journey_file}
         folder = self.ws.root / FOLDER
         if folder.is_dir():
@@ -122,7 +122,7 @@ class Journeys:
             raise JourneykitError(
                 f"journey name {key!r}: expected lower-case letters, digits, - or _ (max 64)"
             )
-        if key in self.keys():
+        if key in self.names():
             raise Conflict(f"a journey {key!r} exists already")
         text = template_text(template)
         folder = self.ws.root / FOLDER

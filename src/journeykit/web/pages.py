@@ -97,7 +97,7 @@ def login(
     wait = ctx.limiter.retry_after(ip, name)
     if wait > 0:
         msg = f"Too many failed sign-ins: try again in {int(wait) + 1} seconds."
-        resp = render(request, "login.html", 429, next=safe_next(next), failed=msg)
+        resp: Response = render(request, "login.html", 429, next=safe_next(next), failed=msg)
         resp.headers["Retry-After"] = str(int(wait) + 1)
         return resp
     user = ctx.store.check_password(name, password)
@@ -182,9 +182,7 @@ def map_page(request: Request, key: str) -> Response:
     )  # fmt: skip
 
 
-def _editor(
-    request: Request, key: str, parsed: Parsed, code: int = 200, **extra: Any
-) -> Response:
+def _editor(request: Request, key: str, parsed: Parsed, code: int = 200, **extra: Any) -> Response:
     ctx = ctx_of(request)
     values: dict[str, Any] = {
         "saved": None, "preview": None, "checked": False, "checked_only": False, **extra
@@ -332,7 +330,7 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
 @router.get("/journeys/{key}/themes")
 def themes_page(request: Request, key: str, answers: str | None = None) -> Response:
     ctx = ctx_of(request)
-    rev, journey = ctx.journey(key)
+    _, journey = ctx.journey(key)
     files = views.answer_files(ctx)
     result = views.themes(ctx, journey, answers) if answers else None
     return render(
@@ -406,4 +404,3 @@ def role_page(request: Request, name: str, role: Annotated[str, Form()]) -> Resp
 def password_page(request: Request, name: str, password: Annotated[str, Form()]) -> Response:
     ctx_of(request).store.set_password(name, password)
     return RedirectResponse(f"/users?{urlencode({'message': f'new password for {name}'})}", 303)
-

@@ -30,7 +30,7 @@ _DUMMY: list[str] = []
 
 
 def verify_password(digest: str | None, password: str) -> bool:
-    """True when ``password`` matches; a missing user is checked against a dummy hash (same time)."""
+    """True when ``password`` matches; a missing user costs a dummy hash check (same time)."""
     argon2 = require("argon2", extra="web")
     hasher = _hasher()
     if digest is None:

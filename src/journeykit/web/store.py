@@ -78,9 +78,7 @@ class Revision:
 
 def check_name(name: str) -> str:
     if not 1 <= len(name) <= 64 or not set(name) <= _NAME_CHARS:
-        raise UserError(
-            f"user name {name!r}: expected 1-64 letters, digits or . _ @ - (no spaces)"
-        )
+        raise UserError(f"user name {name!r}: expected 1-64 letters, digits or . _ @ - (no spaces)")
     return name
 
 
@@ -128,9 +126,7 @@ class Store:
         with self._db() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UserExists(f"user {name!r} exists already (reset-password changes it)")
-            db.execute(
-                "INSERT INTO users VALUES (?, ?, ?, ?)", (name, role, digest, time.time())
-            )
+            db.execute("INSERT INTO users VALUES (?, ?, ?, ?)", (name, role, digest, time.time()))
         return User(name, role)
 
     def users(self) -> list[User]:

@@ -32,7 +32,7 @@ ANSWER_SUFFIXES = (".csv", ".xlsx", ".jsonl")
 
 def journey_rows(ctx: Context) -> list[dict[str, Any]]:
     rows = []
-    for key in ctx.journeys.keys():
+    for key in ctx.journeys.names():
         rev, parsed = ctx.load(key)
         j = parsed.journey
         rows.append({
