@@ -10,6 +10,7 @@ Whether to re-read the history is decided by the file's size and time (a stat pe
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -39,7 +40,25 @@ from journeykit.journey.durations import parse_duration
 from journeykit.workspace import Workspace
 
 T = TypeVar("T")
-CACHE_SIZE = 96
+CACHE_SIZE = 96  # entries
+# Bytes of arrays the cache may hold (JOURNEYKIT_WEB_CACHE_MB): at 10M events a milestone log or
+# a positions result is a few hundred MB, so a count alone would not bound the memory.
+CACHE_BYTES = int(os.environ.get("JOURNEYKIT_WEB_CACHE_MB", "3000")) * 2**20
+
+
+def footprint(value: Any) -> int:
+    """Roughly the bytes ``value`` holds: its arrays, its dict entries; small objects as 1 KB."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + (64 * value.size if value.dtype == object else 0)
+    if isinstance(value, dict):
+        if len(value) > 1000:  # an id index: strings and ints
+            return 200 * len(value)
+        return 200 * len(value) + sum(footprint(v) for v in value.values())
+    if isinstance(value, tuple) and len(value) < 1000:
+        return sum(footprint(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return 1024 + sum(footprint(getattr(value, k)) for k in value.__dataclass_fields__)
+    return 1024
 
 
 class FilterError(JourneykitError):
@@ -129,6 +148,7 @@ class Data:
     cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _stat: _Stat = field(default_factory=_Stat)
+    sizes: dict[tuple[Any, ...], int] = field(default_factory=dict)
     entries: threading.Lock = field(default_factory=threading.Lock)  # guards ``cache`` itself
 
     def _signature(self) -> tuple[int, ...]:
@@ -189,10 +209,15 @@ class Data:
             if found:
                 return value  # type: ignore[no-any-return]
             value = compute()
+            size = footprint(value)
             with self.entries:
                 self.cache[key] = value
-                while len(self.cache) > CACHE_SIZE:
-                    self.cache.popitem(last=False)
+                self.sizes[key] = size
+                while len(self.cache) > 1 and (
+                    len(self.cache) > CACHE_SIZE or sum(self.sizes.values()) > CACHE_BYTES
+                ):
+                    old, _ = self.cache.popitem(last=False)
+                    self.sizes.pop(old, None)
             return value
 
     def _events(self, eng: Any, journey: Journey, f: Filters) -> tuple[Any, Filters]:
@@ -275,14 +300,12 @@ class Data:
         from journeykit.analytics.results import _iso
 
         placed = self.positions(rev, journey, f)
-        index = self._index(rev, f, placed)
-        row = index.get(customer_id)
+        row = self._index(("placed", rev, f.key()), placed.customer_ids).get(customer_id)
         position = placed._row(row).to_dict() if row is not None else None
         frame = self._frame(rev, journey, f)
         timeline: list[dict[str, Any]] = []
-        hits = np.flatnonzero(frame.customer_ids == customer_id)
-        if len(hits):
-            c = int(hits[0])
+        c = self._index(("frame", rev, f.key()), frame.customer_ids).get(customer_id)
+        if c is not None:
             lo, hi = int(frame.offsets[c]), int(frame.offsets[c + 1])
             for i in range(lo, hi):
                 m = journey.milestones[int(frame.milestone[i])]
@@ -293,11 +316,10 @@ class Data:
             raise NotFound(f"no customer {customer_id!r} with a milestone in these events")
         return Customer(customer_id, placed.path, position, timeline)
 
-    def _index(self, rev: str, f: Filters, placed: PositionsResult) -> dict[str, int]:
-        key = ("index", rev, self.version(), f.key())
-        return self.cached(
-            key, lambda: {str(c): i for i, c in enumerate(placed.customer_ids.tolist())}
-        )
+    def _index(self, of: tuple[Any, ...], ids: np.ndarray) -> dict[str, int]:
+        """Customer id -> row, built once per result: a look-up must not scan a million ids."""
+        key = ("index", *of, self.version())
+        return self.cached(key, lambda: {str(c): i for i, c in enumerate(ids.tolist())})
 
     def listed(self, placed: PositionsResult, status: str, top: int | None) -> list[Any]:
         """Customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
@@ -311,4 +333,5 @@ class Data:
     def forget(self) -> None:
         with self.lock, self.entries:
             self.cache.clear()
+            self.sizes.clear()
             self._stat = _Stat()
