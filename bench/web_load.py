@@ -146,6 +146,7 @@ def main() -> None:
             t = time.perf_counter()
             c.get(url).raise_for_status()
             cold[url] = round(time.perf_counter() - t, 2)
+            print(f"cold {cold[url]:8.2f} s  {url}", file=sys.stderr, flush=True)
         warm_s = time.perf_counter() - t0
         cpu0 = cpu_seconds(server.pid)
         out = asyncio.run(load(base, c.cookies, targets, args.clients, args.requests,
@@ -153,7 +154,7 @@ def main() -> None:
         cpu = cpu_seconds(server.pid) - cpu0
         rows = c.get("/api/imports").json()["history"][0]["loaded"]
     finally:
-        server.terminate()
+        server.kill()  # in-flight analyses need not finish
         server.wait(30)
     app, static = out["lat"]["app"], out["lat"]["static"]
     print(json.dumps({

@@ -48,6 +48,8 @@ CACHE_BYTES = int(os.environ.get("JOURNEYKIT_WEB_CACHE_MB", "3000")) * 2**20
 
 def footprint(value: Any) -> int:
     """Roughly the bytes ``value`` holds: its arrays, its dict entries; small objects as 1 KB."""
+    if isinstance(value, str):
+        return len(value)
     if isinstance(value, np.ndarray):
         return int(value.nbytes) + (64 * value.size if value.dtype == object else 0)
     if isinstance(value, dict):
