@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -81,7 +82,7 @@ def urls(c: httpx.Client) -> list[str]:
 
 
 async def load(base: str, cookies: Any, targets: list[str], clients: int, total: int,
-               budget: float) -> dict[str, Any]:  # fmt: skip
+               budget: float, think: float) -> dict[str, Any]:  # fmt: skip
     lat: dict[str, list[float]] = {"app": [], "static": []}
     errors: list[str] = []
     done = 0
@@ -90,9 +91,12 @@ async def load(base: str, cookies: Any, targets: list[str], clients: int, total:
 
     async def worker(k: int) -> None:
         nonlocal done
+        rng = random.Random(k)
         async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as c:
             i = k
             while done < total and time.monotonic() < stop:
+                if think:  # a person reading the page before the next click
+                    await asyncio.sleep(rng.expovariate(1 / think))
                 url = plan[i % len(plan)]
                 i += 1
                 done += 1
@@ -125,6 +129,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--requests", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument(
+        "--think", type=float, default=1.0, help="Mean seconds between a client's requests."
+    )
     args = ap.parse_args()
     prepare(args.workspace, args.events, args.template)
     port = _port()
@@ -150,7 +157,7 @@ def main() -> None:
         warm_s = time.perf_counter() - t0
         cpu0 = cpu_seconds(server.pid)
         out = asyncio.run(load(base, c.cookies, targets, args.clients, args.requests,
-                               args.seconds))  # fmt: skip
+                               args.seconds, args.think))  # fmt: skip
         cpu = cpu_seconds(server.pid) - cpu0
         rows = c.get("/api/imports").json()["history"][0]["loaded"]
     finally:
@@ -158,7 +165,7 @@ def main() -> None:
         server.wait(30)
     app, static = out["lat"]["app"], out["lat"]["static"]
     print(json.dumps({
-        "events": rows, "clients": args.clients, "urls": len(targets),
+        "events": rows, "clients": args.clients, "think_s": args.think, "urls": len(targets),
         "warm_up_s": round(warm_s, 1), "slowest_cold": max(cold.items(), key=lambda kv: kv[1]),
         "requests": len(app) + len(static), "errors": len(out["errors"]),
         "first_errors": out["errors"][:5], "wall_s": round(out["wall"], 1),

@@ -298,7 +298,7 @@ def listed(request: Request, key: str, status: str, path: Path_ = None, persona:
         raise NotFound(f"no list {status!r}; expected one of {', '.join(STATUSES)}")
     ctx, rev, j, f = _setup(request, key, path, None, persona, since, until)
     placed = ctx.data.positions(rev.sha256, j, f)
-    return views.list_dict(placed, ctx.data.listed(placed, status, top))
+    return views.list_dict(placed, ctx.data.listed(rev.sha256, f, placed, status, top))
 
 
 @router.get("/journeys/{key}/themes")

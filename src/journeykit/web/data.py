@@ -251,7 +251,8 @@ class Data:
             return work(*self._events(eng, journey, f))
 
     def _frame(self, rev: str, journey: Journey, f: Filters) -> MilestoneFrame:
-        key = ("frame", rev, self.version(), f.key())
+        # Every milestone of every path: one fetch serves all paths (the path is not in the key).
+        key = ("frame", rev, self.version(), f.key()[1:])
         return self.cached(
             key,
             lambda: self._run(journey, f, lambda ev, g: fetch_milestones(ev, journey, now=g.now)),
@@ -323,8 +324,15 @@ class Data:
         key = ("index", *of, self.version())
         return self.cached(key, lambda: {str(c): i for i, c in enumerate(ids.tolist())})
 
-    def listed(self, placed: PositionsResult, status: str, top: int | None) -> list[Any]:
+    def listed(
+        self, rev: str, f: Filters, placed: PositionsResult, status: str, top: int | None
+    ) -> list[Any]:
         """Customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
+        key = ("listed", rev, self.version(), f.key(), status, top)
+        return self.cached(key, lambda: self._listed(placed, status, top))
+
+    @staticmethod
+    def _listed(placed: PositionsResult, status: str, top: int | None) -> list[Any]:
         if status == "stuck":
             return placed.stuck(top)
         rows = np.flatnonzero(placed.status == STATUSES.index(status))

@@ -304,14 +304,17 @@ def list_page(
     if format == "csv":
         cache_key = ("csv", rev.sha256, ctx.data.version(), f.key(), status, top)
         text = ctx.data.cached(
-            cache_key, lambda: _csv_text(views.list_rows(ctx.data.listed(placed, status, top), status))
+            cache_key,
+            lambda: _csv_text(
+                views.list_rows(ctx.data.listed(rev.sha256, f, placed, status, top), status)
+            ),
         )
         return _csv(text, f"{key}-{status}.csv")
-    total = int((placed.status == STATUSES.index(status)).sum())
+    total = placed.summary[status]
     if top is not None:
         total = min(total, top)
     # Only the rows shown are built: at a million customers, building them all takes seconds.
-    rows = ctx.data.listed(placed, status, min(PAGE_ROWS, top or PAGE_ROWS))
+    rows = ctx.data.listed(rev.sha256, f, placed, status, min(PAGE_ROWS, top or PAGE_ROWS))
     return render(
         request, "list.html", key=key, status=status, rows=rows, total=total,
         titles={m.id: m.title for m in journey.milestones}, statuses=STATUSES,

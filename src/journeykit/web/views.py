@@ -114,7 +114,10 @@ def dashboard(ctx: Context, rev: Revision, journey: Journey, f: Filters, kind: s
         return Dashboard(kind, p, charts.sankey(p, titles) if p.variants else None, {})
     if kind == "positions":
         placed = ctx.data.positions(sha, journey, f)
-        rows = [(titles[s], c) for s, c in status_counts(placed)]
+        counts = ctx.data.cached(
+            ("status_counts", sha, ctx.data.version(), f.key()), lambda: status_counts(placed)
+        )
+        rows = [(titles[s], c) for s, c in counts]
         return Dashboard(kind, placed, charts.status_bars(rows), {"per_step": rows})
     c = ctx.data.cohorts(sha, journey, f)
     return Dashboard(kind, c, None, {})
