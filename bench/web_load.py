@@ -167,7 +167,8 @@ def main() -> None:
     print(json.dumps({
         "events": rows, "clients": args.clients, "think_s": args.think, "urls": len(targets),
         "warm_up_s": round(warm_s, 1), "slowest_cold": max(cold.items(), key=lambda kv: kv[1]),
-        "requests": len(app) + len(static), "errors": len(out["errors"]),
+        "requests": len(app) + len(static), "app_requests": len(app),
+        "static_requests": len(static), "errors": len(out["errors"]),
         "first_errors": out["errors"][:5], "wall_s": round(out["wall"], 1),
         "throughput_rps": round((len(app) + len(static)) / out["wall"], 1),
         "server_cpu_s": round(cpu, 1),
