@@ -7,6 +7,9 @@ Bounded: a few examples per operation, so the whole run takes seconds.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,8 @@ def _site(tmp: Path) -> Any:
     return make_site(tmp / "ws", customers=60)
 
 
-_ROOT = Path(__import__("tempfile").mkdtemp(prefix="jk-openapi-"))
+_ROOT = Path(tempfile.mkdtemp(prefix="jk-openapi-"))
+atexit.register(shutil.rmtree, _ROOT, True)
 SITE = None
 
 
