@@ -35,10 +35,11 @@ def _register() -> None:
         events_cmds,
         journey_cmds,
         report_cmds,
+        web_cmds,
     )
 
     commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, report_cmds, demo):
+    for module in (*commands, report_cmds, demo, web_cmds):
         module.register(cli)
 
 

@@ -1,0 +1,184 @@
+"""Load test of the web app on loopback: 50 concurrent clients on a workspace of ~10M events.
+
+Must hold (issue 8): once warm, dashboards answer in p95 < 200 ms with zero errors. The server is
+``journeykit serve`` (uvicorn, one process) in a subprocess; the clients are httpx in this
+process, signed in as a viewer. Each URL is requested once first (the cold times are reported:
+the analyses run then) and then the clients loop over all of them, bounded by a request count and
+a time budget. The same run measures a static file from the same server as the peer baseline:
+what the machine and the server stack cost without any journeykit work (same-run ratio).
+
+python bench/web_load.py --events /tmp/jk-map-bench/sim_10m.parquet --workspace /tmp/jk-web-bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from journeykit.web.store import Store
+from journeykit.workspace import create_workspace
+
+PASSWORD = "load test password"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(workspace: Path, events: Path, template: str) -> None:
+    if not (workspace / "journeykit.toml").exists():
+        create_workspace(workspace, template=template)
+    if not (workspace / "journeykit.duckdb").exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "journeykit", "import", str(events),
+                        "--workspace", str(workspace)], check=True)  # fmt: skip
+        print(f"imported in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    store = Store.of_workspace(workspace)
+    if store.user("bench") is None:
+        store.add_user("bench", "viewer", PASSWORD)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sign_in(base: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=600)
+    c.get("/login")
+    r = c.post("/login", data={"name": "bench", "password": PASSWORD,
+                               "csrf_token": c.cookies["jk_csrf"]})  # fmt: skip
+    if r.status_code != 303:
+        raise SystemExit(f"sign-in failed: {r.status_code} {r.text[:200]}")
+    return c
+
+
+def urls(c: httpx.Client) -> list[str]:
+    j = c.get("/api/journeys/journey").json()["journey"]
+    out = []
+    for p in [p["id"] for p in j.get("paths", [])] or [""]:
+        q = f"?path={p}" if p else ""
+        out += [f"/journeys/journey/dashboards/{k}{q}" for k in ("funnel", "positions", "cohorts")]
+        out += [f"/journeys/journey/lists/stuck{q}", f"/api/journeys/journey/funnel{q}"]
+    out += ["/journeys/journey/dashboards/paths", "/journeys/journey", "/journeys",
+            "/api/journeys/journey/positions?limit=100"]  # fmt: skip
+    stuck = c.get("/api/journeys/journey/lists/stuck?top=20").json()["customers"]
+    out += [f"/journeys/journey/customers?q={s['customer_id']}" for s in stuck[:20]]
+    return out
+
+
+async def load(base: str, cookies: Any, targets: list[str], clients: int, total: int,
+               budget: float, think: float) -> dict[str, Any]:  # fmt: skip
+    lat: dict[str, list[float]] = {"app": [], "static": []}
+    errors: list[str] = []
+    done = 0
+    stop = time.monotonic() + budget
+    plan = [*targets, "/static/app.css"]
+
+    async def worker(k: int) -> None:
+        nonlocal done
+        rng = random.Random(k)
+        async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as c:
+            i = k
+            while done < total and time.monotonic() < stop:
+                if think:  # a person reading the page before the next click
+                    await asyncio.sleep(rng.expovariate(1 / think))
+                url = plan[i % len(plan)]
+                i += 1
+                done += 1
+                t = time.perf_counter()
+                try:
+                    r = await c.get(url)
+                    ok = r.status_code == 200
+                except httpx.HTTPError as exc:
+                    ok, r = False, exc  # type: ignore[assignment]
+                ms = (time.perf_counter() - t) * 1000
+                lat["static" if url.startswith("/static") else "app"].append(ms)
+                if not ok:
+                    errors.append(f"{url}: {getattr(r, 'status_code', r)}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(clients)))
+    wall = time.perf_counter() - started
+    return {"lat": lat, "errors": errors, "wall": wall}
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if values else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=Path, default=Path("/tmp/jk-map-bench/sim_10m.parquet"))
+    ap.add_argument("--workspace", type=Path, default=Path("/tmp/jk-web-bench"))
+    ap.add_argument("--template", default="saas-trial")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--requests", type=int, default=5000)
+    ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument(
+        "--think", type=float, default=1.0, help="Mean seconds between a client's requests."
+    )
+    args = ap.parse_args()
+    prepare(args.workspace, args.events, args.template)
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "journeykit", "serve", "--workspace",
+                               str(args.workspace), "--port", str(port)])  # fmt: skip
+    try:
+        for _ in range(600):
+            try:
+                httpx.get(base + "/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        c = sign_in(base)
+        cold: dict[str, float] = {}
+        t0 = time.perf_counter()
+        targets = urls(c)
+        for url in targets:
+            t = time.perf_counter()
+            c.get(url).raise_for_status()
+            cold[url] = round(time.perf_counter() - t, 2)
+            print(f"cold {cold[url]:8.2f} s  {url}", file=sys.stderr, flush=True)
+        warm_s = time.perf_counter() - t0
+        cpu0 = cpu_seconds(server.pid)
+        out = asyncio.run(load(base, c.cookies, targets, args.clients, args.requests,
+                               args.seconds, args.think))  # fmt: skip
+        cpu = cpu_seconds(server.pid) - cpu0
+        rows = c.get("/api/imports").json()["history"][0]["loaded"]
+    finally:
+        server.kill()  # in-flight analyses need not finish
+        server.wait(30)
+    app, static = out["lat"]["app"], out["lat"]["static"]
+    print(json.dumps({
+        "events": rows, "clients": args.clients, "think_s": args.think, "urls": len(targets),
+        "warm_up_s": round(warm_s, 1), "slowest_cold": max(cold.items(), key=lambda kv: kv[1]),
+        "requests": len(app) + len(static), "app_requests": len(app),
+        "static_requests": len(static), "errors": len(out["errors"]),
+        "first_errors": out["errors"][:5], "wall_s": round(out["wall"], 1),
+        "throughput_rps": round((len(app) + len(static)) / out["wall"], 1),
+        "server_cpu_s": round(cpu, 1),
+        "app_ms": {"p50": round(pct(app, 50), 1), "p95": round(pct(app, 95), 1),
+                   "p99": round(pct(app, 99), 1), "max": round(max(app), 1)},
+        "static_ms": {"p50": round(pct(static, 50), 1), "p95": round(pct(static, 95), 1),
+                      "p99": round(pct(static, 99), 1)},
+        "ratio_p95_app_static": round(pct(app, 95) / max(pct(static, 95), 1e-9), 2),
+    }, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

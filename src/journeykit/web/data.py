@@ -1,0 +1,347 @@
+"""The workspace's events for the app, and every analysis cached per journey revision and data.
+
+The data version is read from the workspace's import history (the current imports' ids), so the
+same events give the same version across restarts and any import, from the app or the CLI,
+changes it. The DuckDB file is opened only to compute (under one lock), never held while idle:
+DuckDB allows one writer, and a CLI import must not find the file locked by an idle server.
+Whether to re-read the history is decided by the file's size and time (a stat per request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+import numpy as np
+
+from journeykit.analytics import (
+    CohortsResult,
+    FunnelResult,
+    MilestoneFrame,
+    PathsResult,
+    PositionsResult,
+    cohorts,
+    fetch_milestones,
+    funnel,
+    paths,
+    positions,
+)
+from journeykit.analytics.position import STATUSES
+from journeykit.errors import JourneykitError
+from journeykit.journey import Journey
+from journeykit.journey.durations import parse_duration
+from journeykit.workspace import Workspace
+
+T = TypeVar("T")
+CACHE_SIZE = 96  # entries
+# Bytes of arrays the cache may hold (JOURNEYKIT_WEB_CACHE_MB): at 10M events a milestone log or
+# a positions result is a few hundred MB, so a count alone would not bound the memory.
+CACHE_BYTES = int(os.environ.get("JOURNEYKIT_WEB_CACHE_MB", "3000")) * 2**20
+
+
+def footprint(value: Any) -> int:
+    """Roughly the bytes ``value`` holds: its arrays, its dict entries; small objects as 1 KB."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + (64 * value.size if value.dtype == object else 0)
+    if isinstance(value, dict):
+        if len(value) > 1000:  # an id index: strings and ints
+            return 200 * len(value)
+        return 200 * len(value) + sum(footprint(v) for v in value.values())
+    if isinstance(value, tuple) and len(value) < 1000:
+        return sum(footprint(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return 1024 + sum(footprint(getattr(value, k)) for k in value.__dataclass_fields__)
+    return 1024
+
+
+class FilterError(JourneykitError):
+    """A dashboard filter that cannot be used (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What every dashboard can be narrowed by. ``until`` is also the "as of" time."""
+
+    path: str | None = None
+    window: str = "30d"
+    persona: str | None = None
+    since: date | None = None
+    until: date | None = None
+    # Set when a persona is chosen: "as of" stays the latest event of everyone, so a persona's
+    # customers are not judged against an earlier "now" than the whole population.
+    as_of: datetime | None = None
+
+    def window_delta(self) -> timedelta | None:
+        text = self.window.strip().lower()
+        if text in ("none", "0", "off"):
+            return None
+        try:
+            return parse_duration(text)
+        except JourneykitError as exc:
+            raise FilterError(f"window: {exc}") from None
+
+    @property
+    def now(self) -> datetime | None:
+        if self.as_of is not None:
+            return self.as_of
+        return None if self.until is None else datetime.combine(self.until, time(23, 59, 59))
+
+    def check(self, journey: Journey) -> Filters:
+        if self.path is not None and self.path not in {p.id for p in journey.paths}:
+            known = ", ".join(p.id for p in journey.paths) or "(none)"
+            raise FilterError(f"path {self.path!r}: expected one of {known}")
+        if self.persona is not None and self.persona not in {p.id for p in journey.personas}:
+            known = ", ".join(p.id for p in journey.personas) or "(none)"
+            raise FilterError(f"persona {self.persona!r}: expected one of {known}")
+        if self.since and self.until and self.since > self.until:
+            raise FilterError("since: expected a date on or before until")
+        self.window_delta()
+        return self
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.path, self.persona, self.since, self.until)
+
+
+@dataclass(frozen=True)
+class Customer:
+    """One customer on one path: position, status, strays, and their milestone timeline."""
+
+    customer_id: str
+    path: str
+    position: dict[str, Any] | None
+    timeline: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "path": self.path,
+            "position": self.position,
+            "timeline": self.timeline,
+        }
+
+
+def db_alias(eng: Any) -> str | None:
+    """The alias the workspace's database is attached under (None before any import)."""
+    row = eng.raw.execute(
+        "SELECT database_name FROM duckdb_tables() WHERE table_name = 'imports' "
+        "AND database_name <> 'memory' LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+@dataclass
+class _Stat:
+    signature: tuple[int, ...] = ()
+    version: str = ""
+
+
+@dataclass
+class Data:
+    ws: Workspace
+    cache: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _stat: _Stat = field(default_factory=_Stat)
+    sizes: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    entries: threading.Lock = field(default_factory=threading.Lock)  # guards ``cache`` itself
+
+    def _signature(self) -> tuple[int, ...]:
+        out: list[int] = []
+        for p in (self.ws.database, self.ws.database.with_name(self.ws.database.name + ".wal")):
+            try:
+                st = p.stat()
+                out += [st.st_mtime_ns, st.st_size]
+            except FileNotFoundError:
+                out += [0, 0]
+        return tuple(out)
+
+    def version(self) -> str:
+        """The data version: a digest of the current imports (read again when the file changed)."""
+        sig = self._signature()
+        if sig == self._stat.signature and self._stat.version:
+            return self._stat.version
+        with self.lock:
+            if not self.ws.database.exists():
+                version = "empty"
+            else:
+                with self.engine() as eng:
+                    alias = db_alias(eng)
+                    sql = f"SELECT import_id FROM {alias}.imports WHERE replaced_by IS NULL"
+                    rows = eng.raw.execute(sql + " ORDER BY 1").fetchall() if alias else []
+                ids = ",".join(r[0] for r in rows)
+                version = hashlib.sha256(ids.encode()).hexdigest()[:16] if ids else "empty"
+            self._stat = _Stat(self._signature(), version)
+            return version
+
+    @contextmanager
+    def engine(self) -> Iterator[Any]:
+        """An in-memory DuckDB engine with the workspace's database attached read-only (when
+        there is one), closed after use."""
+        from journeykit.engine.duckdb import DuckDBEngine
+
+        eng = DuckDBEngine()
+        try:
+            if self.ws.database.exists():
+                eng.attach_read_only(self.ws.database)
+            yield eng
+        finally:
+            eng.close()
+
+    def _hit(self, key: tuple[Any, ...]) -> tuple[bool, Any]:
+        with self.entries:
+            if key not in self.cache:
+                return False, None
+            self.cache.move_to_end(key)
+            return True, self.cache[key]
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        found, value = self._hit(key)
+        if found:
+            return value  # type: ignore[no-any-return]
+        with self.lock:  # one computation at a time: one DuckDB file, two cores
+            found, value = self._hit(key)
+            if found:
+                return value  # type: ignore[no-any-return]
+            value = compute()
+            size = footprint(value)
+            with self.entries:
+                self.cache[key] = value
+                self.sizes[key] = size
+                while len(self.cache) > 1 and (
+                    len(self.cache) > CACHE_SIZE or sum(self.sizes.values()) > CACHE_BYTES
+                ):
+                    old, _ = self.cache.popitem(last=False)
+                    self.sizes.pop(old, None)
+            return value
+
+    def _events(self, eng: Any, journey: Journey, f: Filters) -> tuple[Any, Filters]:
+        import ibis
+
+        events = eng.events(str(self.ws.root))
+        if f.since is not None:
+            events = events.filter(events.timestamp >= datetime.combine(f.since, time()))
+        if f.until is not None:
+            events = events.filter(events.timestamp <= f.now)
+        persona = f.persona
+        if persona is not None:
+            from dataclasses import replace
+
+            from journeykit.analytics.segments import personas_of
+
+            if f.now is None:
+                latest = events.timestamp.max().to_pyarrow().as_py()
+                f = replace(f, as_of=latest)
+
+            index = [p.id for p in journey.personas].index(persona)
+            ids = [c for c, i in personas_of(events, journey, now=f.now).items() if i == index]
+            members = ibis.memtable({"customer_id": ids}, schema={"customer_id": "string"})
+            events = events.semi_join(members, "customer_id")
+        return events, f
+
+    def _run(self, journey: Journey, f: Filters, work: Callable[[Any, Filters], T]) -> T:
+        with self.engine() as eng:
+            return work(*self._events(eng, journey, f))
+
+    def _frame(self, rev: str, journey: Journey, f: Filters) -> MilestoneFrame:
+        # Every milestone of every path: one fetch serves all paths (the path is not in the key).
+        key = ("frame", rev, self.version(), f.key()[1:])
+        return self.cached(
+            key,
+            lambda: self._run(journey, f, lambda ev, g: fetch_milestones(ev, journey, now=g.now)),
+        )
+
+    def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
+        window = f.window_delta()
+        frame = self._frame(rev, journey, f)
+        key = ("funnel", rev, self.version(), f.key(), window, mode)
+        return self.cached(
+            key,
+            lambda: funnel(frame, journey, path=f.path, window=window, mode=mode),  # type: ignore[arg-type]
+        )
+
+    def positions(self, rev: str, journey: Journey, f: Filters) -> PositionsResult:
+        frame = self._frame(rev, journey, f)
+        key = ("positions", rev, self.version(), f.key())
+
+        def work(ev: Any, g: Filters) -> PositionsResult:
+            return positions(ev, journey, path=f.path, now=g.now, frame=frame)
+
+        return self.cached(key, lambda: self._run(journey, f, work))
+
+    def paths(self, rev: str, journey: Journey, f: Filters, top: int = 20) -> PathsResult:
+        frame = self._frame(rev, journey, f)
+        key = ("paths", rev, self.version(), f.key(), top)
+        return self.cached(key, lambda: paths(None, journey, top=top, frame=frame))
+
+    def cohorts(self, rev: str, journey: Journey, f: Filters, days: int = 30) -> CohortsResult:
+        frame = self._frame(rev, journey, f)
+        key = ("cohorts", rev, self.version(), f.key(), days)
+        return self.cached(
+            key,
+            lambda: cohorts(None, journey, path=f.path, days=days, frame=frame),
+        )
+
+    def map_results(self, rev: str, journey: Journey, f: Filters) -> Any:
+        from journeykit.report.measure import measure
+
+        key = ("map", rev, self.version(), f.key())
+
+        def work(ev: Any, g: Filters) -> Any:
+            return measure(ev, journey, path=f.path, now=g.now, full=False)
+
+        return self.cached(key, lambda: self._run(journey, f, work))
+
+    def customer(self, rev: str, journey: Journey, f: Filters, customer_id: str) -> Customer:
+        from journeykit.analytics.results import _iso
+
+        placed = self.positions(rev, journey, f)
+        row = self._index(("placed", rev, f.key()), placed.customer_ids).get(customer_id)
+        position = placed._row(row).to_dict() if row is not None else None
+        frame = self._frame(rev, journey, f)
+        timeline: list[dict[str, Any]] = []
+        c = self._index(("frame", rev, f.key()), frame.customer_ids).get(customer_id)
+        if c is not None:
+            lo, hi = int(frame.offsets[c]), int(frame.offsets[c + 1])
+            for i in range(lo, hi):
+                m = journey.milestones[int(frame.milestone[i])]
+                timeline.append({"milestone": m.id, "title": m.title, "at": _iso(int(frame.ts[i]))})
+        if position is None and not timeline:
+            from journeykit.web.journeys import NotFound
+
+            raise NotFound(f"no customer {customer_id!r} with a milestone in these events")
+        return Customer(customer_id, placed.path, position, timeline)
+
+    def _index(self, of: tuple[Any, ...], ids: np.ndarray) -> dict[str, int]:
+        """Customer id -> row, built once per result: a look-up must not scan a million ids."""
+        key = ("index", *of, self.version())
+        return self.cached(key, lambda: {str(c): i for i, c in enumerate(ids.tolist())})
+
+    def listed(
+        self, rev: str, f: Filters, placed: PositionsResult, status: str, top: int | None
+    ) -> list[Any]:
+        """Customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
+        key = ("listed", rev, self.version(), f.key(), status, top)
+        return self.cached(key, lambda: self._listed(placed, status, top))
+
+    @staticmethod
+    def _listed(placed: PositionsResult, status: str, top: int | None) -> list[Any]:
+        if status == "stuck":
+            return placed.stuck(top)
+        rows = np.flatnonzero(placed.status == STATUSES.index(status))
+        ids = placed.customer_ids[rows].astype(str)
+        order = rows[np.argsort(ids, kind="stable")]
+        return [placed._row(int(r)) for r in (order if top is None else order[:top])]
+
+    def forget(self) -> None:
+        with self.lock, self.entries:
+            self.cache.clear()
+            self.sizes.clear()
+            self._stat = _Stat()

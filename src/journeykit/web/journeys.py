@@ -1,0 +1,157 @@
+"""The journeys a workspace holds, their files, and every saved version of them.
+
+A journey is a YAML file: the workspace's own (``journeykit.toml``'s ``journey``) and any in its
+``journeys/`` folder. Its key in URLs is the file's stem, checked against a strict pattern and
+resolved inside the workspace, so no request can name a file elsewhere.
+
+Every save through the app is a revision in the app's store; a file changed on disk since (by an
+editor or git) is recorded as a revision the first time the app sees it, so the history has no
+holes and a restore never loses the outside change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from journeykit.errors import JourneyFileError, JourneykitError, Problem
+from journeykit.journey import Journey, parse_journey
+from journeykit.web.store import Revision, Store
+from journeykit.workspace import Workspace
+
+FOLDER = "journeys"
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+class NotFound(JourneykitError):
+    """A journey, revision, customer or file the request names does not exist (HTTP 404)."""
+
+
+class Conflict(JourneykitError):
+    """What the request would create exists already (HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A journey's text, and either the journey or the problems (each with its line)."""
+
+    text: str
+    journey: Journey | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def error_lines(self) -> set[int]:
+        return {p.line for p in self.problems if p.line is not None}
+
+
+def parse(text: str, name: str) -> Parsed:
+    try:
+        return Parsed(text, parse_journey(text, name), ())
+    except JourneyFileError as exc:
+        return Parsed(text, None, exc.problems)
+
+
+class Journeys:
+    def __init__(self, ws: Workspace, store: Store) -> None:
+        self.ws = ws
+        self.store = store
+
+    def names(self) -> list[str]:
+        files = {self.ws.journey_file.stem: self.ws.journey_file}
+        folder = self.ws.root / FOLDER
+        if folder.is_dir():
+            for f in sorted(folder.iterdir()):
+                if f.suffix in (".yaml", ".yml") and _KEY.fullmatch(f.stem):
+                    files.setdefault(f.stem, f)
+        return [k for k in files if _KEY.fullmatch(k)]
+
+    def file(self, key: str) -> Path:
+        """The file of journey ``key``; anything that is not a known journey is NotFound."""
+        if not _KEY.fullmatch(key):
+            raise NotFound(f"no journey {key!r}")
+        if key == self.ws.journey_file.stem:
+            return self.ws.journey_file
+        folder = (self.ws.root / FOLDER).resolve()
+        for suffix in (".yaml", ".yml"):
+            path = (folder / (key + suffix)).resolve()
+            if path.parent == folder and path.is_file():
+                return path
+        raise NotFound(f"no journey {key!r}")
+
+    def text(self, key: str) -> str:
+        """The current text; recorded as a revision when the file changed outside the app."""
+        text = self.file(key).read_text("utf-8")
+        latest = self.store.latest(key)
+        if latest is None or latest.sha256 != hashlib.sha256(text.encode()).hexdigest():
+            note = "as found on disk" if latest is None else "changed on disk outside the app"
+            self.store.add_revision(key, text, "(file)", note)
+        return text
+
+    def current(self, key: str) -> Revision:
+        self.text(key)
+        latest = self.store.latest(key)
+        assert latest is not None
+        return latest
+
+    def load(self, key: str) -> Parsed:
+        return parse(self.text(key), self.file(key).name)
+
+    def save(self, key: str, text: str, author: str, note: str = "saved") -> Parsed | Revision:
+        """Validate and save; an invalid text is returned with its problems and not written."""
+        parsed = parse(text, self.file(key).name)
+        if parsed.journey is None:
+            return parsed
+        self.text(key)  # an outside change becomes a revision before it is overwritten
+        path = self.file(key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, "utf-8")
+        tmp.replace(path)  # atomic: a reader sees the old or the new file, never half
+        latest = self.store.latest(key)
+        if latest is not None and latest.text == text:
+            return latest
+        return self.store.add_revision(key, text, author, note)
+
+    def create(self, key: str, template: str, author: str) -> Revision:
+        from journeykit.journey.templates import template_text
+
+        if not _KEY.fullmatch(key):
+            raise JourneykitError(
+                f"journey name {key!r}: expected lower-case letters, digits, - or _ (max 64)"
+            )
+        if key in self.names():
+            raise Conflict(f"a journey {key!r} exists already")
+        text = template_text(template)
+        folder = self.ws.root / FOLDER
+        folder.mkdir(exist_ok=True)
+        (folder / f"{key}.yaml").write_text(text, "utf-8")
+        return self.store.add_revision(key, text, author, f"created from template {template}")
+
+    def revision(self, key: str, number: int) -> Revision:
+        self.file(key)
+        rev = self.store.revision(key, number)
+        if rev is None:
+            raise NotFound(f"journey {key!r} has no revision {number}")
+        return rev
+
+    def restore(self, key: str, number: int, author: str) -> Parsed | Revision:
+        old = self.revision(key, number)
+        return self.save(key, old.text, author, f"restored revision {number}")
+
+
+def diff(old: Revision, new: Revision) -> list[tuple[str, str]]:
+    """A unified diff as (kind, line) pairs: kind is add, del, hunk or same."""
+    lines = difflib.unified_diff(
+        old.text.splitlines(), new.text.splitlines(),
+        f"revision {old.number}", f"revision {new.number}", lineterm="", n=3,
+    )  # fmt: skip
+    out: list[tuple[str, str]] = []
+    for line in lines:
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
+        out.append((kind, line))
+    return out

@@ -1,0 +1,176 @@
+"""What pages and API share beyond the analyses: the map, dashboards, lists and themes.
+
+Charts are the report's own SVG (``report.charts``), escaped where they are made; they reach the
+templates marked safe, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from journeykit.analytics.position import STATUSES
+from journeykit.errors import JourneykitError
+from journeykit.journey import Journey
+from journeykit.web.data import Filters
+from journeykit.web.journeys import NotFound, Parsed
+from journeykit.web.store import Revision
+
+if TYPE_CHECKING:
+    from journeykit.analytics import PositionsResult
+    from journeykit.analytics.position import CustomerPosition
+    from journeykit.discover import ThemeResult
+    from journeykit.web.app import Context
+
+ANSWERS = "answers"
+ANSWER_SUFFIXES = (".csv", ".xlsx", ".jsonl")
+
+
+def journey_rows(ctx: Context) -> list[dict[str, Any]]:
+    rows = []
+    for key in ctx.journeys.names():
+        rev, parsed = ctx.load(key)
+        j = parsed.journey
+        rows.append({
+            "key": key,
+            "file": ctx.journeys.file(key).name,
+            "title": j.title if j else None,
+            "transformation": (
+                f"{j.transformation.from_} → {j.transformation.to}" if j else None
+            ),
+            "milestones": len(j.milestones) if j else None,
+            "problems": len(parsed.problems),
+            "revision": rev.number,
+        })  # fmt: skip
+    return rows
+
+
+def map_svg(ctx: Context, rev: Revision, journey: Journey, f: Filters) -> tuple[str, str]:
+    """The living map: live numbers when the workspace has events, else the design alone.
+
+    Drawn once per (revision, data, filters): the layout runs Graphviz.
+    """
+    key = ("map_svg", rev.sha256, ctx.data.version(), f.key())
+    return ctx.data.cached(key, lambda: _draw_map(ctx, rev, journey, f))
+
+
+def _draw_map(ctx: Context, rev: Revision, journey: Journey, f: Filters) -> tuple[str, str]:
+    from journeykit.report import pages
+
+    if ctx.data.version() == "empty":
+        return pages.map_svg(journey), "No events yet: import some to see live numbers."
+    try:
+        results = ctx.data.map_results(rev.sha256, journey, f)
+    except JourneykitError as exc:
+        return pages.map_svg(journey), f"Design only: {exc}"
+    return pages.map_svg(journey, results), f"Numbers as of {pages._as_of(results.now)}."
+
+
+def preview_svg(parsed: Parsed) -> str | None:
+    from journeykit.report import pages
+
+    if parsed.journey is None:
+        return None
+    try:
+        return pages.map_svg(parsed.journey)
+    except JourneykitError:
+        return None
+
+
+def status_counts(placed: PositionsResult) -> list[tuple[str, dict[str, int]]]:
+    """Per step of the path, the customers whose position it is, by status."""
+    n = len(STATUSES)
+    counts = np.bincount(
+        placed.position.astype(np.int64) * n + placed.status, minlength=len(placed.steps) * n
+    ).reshape(len(placed.steps), n)
+    return [
+        (step, {s: int(counts[k, i]) for i, s in enumerate(STATUSES) if counts[k, i]})
+        for k, step in enumerate(placed.steps)
+    ]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    kind: str
+    result: Any
+    chart: str | None
+    extra: dict[str, Any]
+
+
+def dashboard(ctx: Context, rev: Revision, journey: Journey, f: Filters, kind: str) -> Dashboard:
+    from journeykit.report import charts
+
+    titles = {m.id: m.title for m in journey.milestones}
+    sha = rev.sha256
+    if kind == "funnel":
+        result = ctx.data.funnel(sha, journey, f)
+        return Dashboard(kind, result, charts.funnel_chart(result), {})
+    if kind == "paths":
+        p = ctx.data.paths(sha, journey, f)
+        return Dashboard(kind, p, charts.sankey(p, titles) if p.variants else None, {})
+    if kind == "positions":
+        placed = ctx.data.positions(sha, journey, f)
+        counts = ctx.data.cached(
+            ("status_counts", sha, ctx.data.version(), f.key()), lambda: status_counts(placed)
+        )
+        rows = [(titles[s], c) for s, c in counts]
+        return Dashboard(kind, placed, charts.status_bars(rows), {"per_step": rows})
+    c = ctx.data.cohorts(sha, journey, f)
+    return Dashboard(kind, c, None, {})
+
+
+def list_rows(listed: list[CustomerPosition], status: str) -> list[dict[str, Any]]:
+    """Rows for CSV: ``journeykit stuck --format csv``'s columns; other lists add the strays."""
+    out = []
+    for c in listed:
+        row = c.to_dict()
+        strays = row.pop("strays")
+        if status != "stuck":
+            row["strays"] = "; ".join(f"{s['type']}:{'>'.join(s['milestones'])}" for s in strays)
+        out.append(row)
+    return out
+
+
+def list_dict(placed: PositionsResult, listed: list[CustomerPosition]) -> dict[str, Any]:
+    """The JSON of ``journeykit stuck --format json``: path, summary, customers."""
+    return {
+        "path": placed.path,
+        "summary": placed.summary,
+        "customers": [c.to_dict() for c in listed],
+    }
+
+
+def csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def answer_files(ctx: Context) -> list[str]:
+    folder = ctx.ws.root / ANSWERS
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in ANSWER_SUFFIXES)
+
+
+def answer_file(ctx: Context, name: str) -> Path:
+    """A file of the workspace's answers folder, by name only: no other path is reachable."""
+    if name not in answer_files(ctx):
+        raise NotFound(f"no answers file {name!r} in the workspace's {ANSWERS}/ folder")
+    return ctx.ws.root / ANSWERS / name
+
+
+def themes(ctx: Context, journey: Journey, name: str) -> ThemeResult:
+    from journeykit.discover import find_themes, read_answers
+
+    path = answer_file(ctx, name)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    order = {s.id: i for i, s in enumerate(journey.stages)}
+    key = ("themes", digest, tuple(order))
+    return ctx.data.cached(
+        key, lambda: find_themes(read_answers(path), seed=0, method="auto", stage_order=order)
+    )
