@@ -51,21 +51,28 @@ def test_cli_themes_json(tmp_path: Path) -> None:
 def test_cli_draft_validates(tmp_path: Path) -> None:
     out = tmp_path / "draft.yaml"
     args = ["discover", "draft", str(EN), "--journey", str(SAAS), "-o", str(out), "--themes", "5"]
-    result = CliRunner().invoke(cli, [*args, *COLS, "--edits", str(tmp_path / "e.yaml")])
+    cols = [*COLS, "--respondent-column", "respondent"]
+    result = CliRunner().invoke(cli, [*args, *cols, "--edits", str(tmp_path / "e.yaml")])
     assert result.exit_code == 0, result.output
     journey = parse_journey(out.read_text("utf-8"))
     proposed = [m for m in journey.milestones if m.id.startswith("proposed_")]
     assert len(proposed) == 5
-    assert all("PROPOSED" in m.description and "Evidence" in m.description for m in proposed)
-    assert CliRunner().invoke(cli, ["validate", str(out)]).exit_code == 0
-    # Evidence is members' own words, and proposals stay out of every measured path.
-    answers = set(pd.read_csv(EN)["answer"].dropna())
+    assert {m.status for m in proposed} == {"proposed"}
+    assert {m.status for m in journey.milestones if m not in proposed} == {"accepted"}
+    checked = CliRunner().invoke(cli, ["validate", str(out)])
+    assert checked.exit_code == 0
+    assert checked.stderr.count("is proposed (from members' answers)") == 5
+    # Evidence is members' own words, by the member who wrote them, and proposals stay out of
+    # every measured path.
+    said = {
+        (r.respondent, r.answer) for r in pd.read_csv(EN).itertuples() if isinstance(r.answer, str)
+    }
     for m in proposed:
-        quoted = [
-            line[3:].split('"')[0] for line in m.description.splitlines() if line[:3] == '- "'
-        ]
-        assert 1 <= len(quoted) <= 3 and set(quoted) <= answers
-    assert not {s for p in journey.paths for s in p.steps} & {m.id for m in proposed}
+        assert 1 <= len(m.evidence) <= 3
+        assert {(e.respondent, e.quote) for e in m.evidence} <= said
+        assert len({e.theme for e in m.evidence}) == 1 and m.evidence[0].theme in m.description
+    measured = {s for p in journey.paths for s in p.milestone_ids}
+    assert measured and not measured & {m.id for m in proposed}
 
 
 def test_cli_edit_rename(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ class Quote:
     text: str
     moment: Moment
     stage: str | None = None
+    respondent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,7 @@ def _theme(
             str(table.at[i, "text"]),
             scores[members.index(i)].moment,
             _opt(table.at[i, "stage"]),
+            _opt(table.at[i, "respondent"]),
         )
         for i in representative(members, vectors)
     )  # fmt: skip
