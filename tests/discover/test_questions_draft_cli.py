@@ -46,6 +46,36 @@ def test_cli_themes_json(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert len(data["themes"]) == 5
     assert {a["row"] for a in data["assignments"] if a["theme"] is None} == {35, 36, 37, 38}
+    assert {k: data["counts"][k] for k in ("answers", "empty", "non_answers", "outliers")} == {
+        "answers": 35, "empty": 1, "non_answers": 3, "outliers": 0,
+    }  # fmt: skip
+
+
+def test_cli_themes_jsonl_with_a_bad_row_and_xlsx(tmp_path: Path) -> None:
+    """Every data row has an assignment (a rejected one with no theme); XLSX reads the same."""
+    frame = pd.read_csv(EN, keep_default_na=False)  # "n/a" stays text
+    lines = [
+        json.dumps({"answer": a, "stage": s})
+        for a, s in zip(frame["answer"], frame["stage"], strict=True)
+    ]
+    lines.insert(3, "{not json")
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame.to_excel(tmp_path / "a.xlsx", index=False)
+    out = {}
+    for name in ("a.jsonl", "a.xlsx"):
+        args = ["discover", "themes", str(tmp_path / name), "--themes", "5", "--method", "tfidf"]
+        result = CliRunner().invoke(cli, [*args, "--stage-column", "stage", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        out[name] = json.loads(result.stdout)
+    jsonl, xlsx = out["a.jsonl"], out["a.xlsx"]
+    assert [a["row"] for a in jsonl["assignments"]] == list(range(40))
+    assert jsonl["assignments"][3]["theme"] is None
+    assert jsonl["rejected"] == [{"row": 3, "line": 4, "reason": jsonl["rejected"][0]["reason"]}]
+    assert "not valid JSON" in jsonl["rejected"][0]["reason"]
+    assert jsonl["counts"]["rejected"] == 1 and jsonl["counts"]["non_answers"] == 3
+    # Same answers, same themes: the JSON lines rows after the bad line are shifted by one.
+    shifted = [a["theme"] for a in jsonl["assignments"] if a["row"] != 3]
+    assert shifted == [a["theme"] for a in xlsx["assignments"]]
 
 
 def test_cli_draft_validates(tmp_path: Path) -> None:

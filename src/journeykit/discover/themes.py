@@ -64,7 +64,8 @@ class Theme:
 
 @dataclass(frozen=True)
 class ThemeResult:
-    """Themes, and for every kept input row the theme it joined (None: non-answer or outlier)."""
+    """Themes, and for every data row of the input the theme it joined (None: a non-answer, an
+    outlier or a rejected row)."""
 
     themes: tuple[Theme, ...]
     assignments: tuple[tuple[int, str | None], ...]
@@ -364,7 +365,10 @@ def _result(
     themes = [t for _, t in keyed]
     of_index = {i: t.id for key, t in keyed for i in groups[key]}
     theme_of_row = {int(cast(int, table.at[i, "row"])): tid for i, tid in of_index.items()}
-    assignments = tuple((int(r), theme_of_row.get(int(r))) for r in answers.table["row"])
+    # Every data row of the input, rejected ones included (with no theme), so a consumer can
+    # line the assignments up with its own copy of the file.
+    rows = sorted([*map(int, answers.table["row"]), *map(int, answers.rejected["row"])])
+    assignments = tuple((r, theme_of_row.get(r)) for r in rows)
     counts = answers.counts() | {"themes": len(themes), "outliers": len(table) - len(of_index)}
     rejected = tuple(
         cast(list[dict[str, Any]], answers.rejected[["row", "line", "reason"]].to_dict("records"))
