@@ -4,9 +4,9 @@ Why this and not k-means on the embeddings: short answers sit on a few dense, cu
 embedding space that k-means cuts badly. A cosine kNN graph keeps only close neighbours; its
 leading eigenvectors (Ng-Jordan-Weiss, rows normalised) turn those regions into compact blobs, and
 Ward's agglomeration groups them without a random start. A final neighbour vote moves boundary
-answers to the theme most of their neighbours are in. Measured on Banking77 (docs/
-benchmarks-discover.md) this matches BERTopic with k-means on UMAP and does not depend on the seed:
-the seed only changes the eigen-solver's start vector.
+answers to the theme most of their neighbours are in. Measured on Banking77 (docs/benchmarks.md,
+"Discovery") this matches BERTopic with k-means on UMAP and does not depend on the seed: the seed
+only changes the eigen-solver's start vector. Large surveys group a sample (``GRAPH_LIMIT``).
 """
 
 from __future__ import annotations
