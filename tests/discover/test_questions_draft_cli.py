@@ -120,6 +120,12 @@ def test_cli_edit_rename(tmp_path: Path) -> None:
         CliRunner().invoke(cli, ["discover", "themes", str(EN), *base, "--format", "json"]).stdout
     )
     assert again["themes"][0]["label"] == "Renamed"
+    from journeykit.discover import load_edits
+
+    saved = load_edits(edits).edits[0]
+    assert len(saved.anchors[first]) == data["themes"][0]["size"]
+    typo = CliRunner().invoke(cli, ["discover", "edit", str(EN), "rename", "nope", *base])
+    assert typo.exit_code != 0 and "no theme 'nope'" in typo.output
 
 
 def test_demo_prints_themes(tmp_path: Path) -> None:

@@ -135,7 +135,8 @@ def find_themes(
     texts = table["text"].astype(str).tolist()
     used = _method(method)
     edits = edits or ThemeEdits()
-    pinned = edits.pinned_rows([text_hash(t) for t in texts])
+    hashes = [text_hash(t) for t in texts]
+    pinned = edits.pinned_rows(hashes)
     vectors, views = _views(texts, used, model, cache_dir)
     labels = clustering.cluster(views, k=k, seed=seed)[0] if texts else np.zeros(0, np.int64)
     # Ids come from the grouping before any edit, so a re-run finds the themes edits name.
@@ -143,8 +144,9 @@ def find_themes(
     ids = _ids(groups, texts)
     groups, ids = _pin(groups, ids, pinned)
     groups, names, notes = apply_edits(
-        groups, edits, lambda members: theme_id(members, texts), ids, _spectral_split(vectors)
-    )
+        groups, edits, lambda members: theme_id(members, texts), ids, _spectral_split(vectors),
+        hashes,
+    )  # fmt: skip
     keyed = _describe(groups, names, pinned, table, vectors, stage_order or {})
     return _result(keyed, groups, table, answers, used, seed, notes)
 
