@@ -42,7 +42,7 @@ class Edit:
     label: str | None = None
     into: int = 2
     members: tuple[str, ...] = ()  # pin only: text hashes of the pinned answers
-    anchors: dict[str, tuple[str, ...]] = field(default_factory=dict)  # theme id -> text hashes
+    anchors: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # id -> hashes
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.op, "themes": list(self.themes)}
