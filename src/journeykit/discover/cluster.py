@@ -153,7 +153,19 @@ def cluster(
     as n^2, and at 50,000 TF-IDF answers it falls apart into ~150 pieces on which the
     eigen-solver crawls (1,476 s measured; docs/benchmarks.md). The sample is drawn with a fixed
     generator, not ``seed``, so seeds still differ only in the eigen-solver's start.
+
+    BLAS runs on one thread here: the products are small (n x ~125 in the eigen-solver), and on a
+    busy machine OpenBLAS's spinning threads doubled the wall time and tripled the CPU time of a
+    5,000-answer run (measured, docs/benchmarks.md).
     """
+    threadpoolctl = require("threadpoolctl", extra="discover")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        return _cluster(views, k=k, seed=seed)
+
+
+def _cluster(
+    views: Sequence[tuple[Any, float]], *, k: int | None, seed: int
+) -> tuple[np.ndarray, int]:
     n = views[0][0].shape[0]
     if n < 3:
         return np.zeros(n, dtype=np.int64), 1
@@ -177,7 +189,7 @@ def _cluster_sample(
     sample = np.sort(np.random.default_rng(0).choice(n, GRAPH_LIMIT, replace=False))
     rest = np.setdiff1d(np.arange(n), sample)
     labels = np.empty(n, dtype=np.int64)
-    labels[sample], found = cluster([(x[sample], w) for x, w in views], k=k, seed=seed)
+    labels[sample], found = _cluster([(x[sample], w) for x, w in views], k=k, seed=seed)
     labels[rest] = assign(
         [(x[rest], x[sample], w) for x, w in views], labels[sample], neighbours(GRAPH_LIMIT)
     )
