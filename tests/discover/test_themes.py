@@ -135,3 +135,42 @@ def test_eigengap_picks_the_drop() -> None:
     assert choose_k(np.array([1.0, 0.3, 0.2]), k_max=5) == 2  # k_max clipped to the spectrum
     assert choose_k(np.array([1.0, 0.5]), k_max=5) == 1
     assert choose_k(np.array([1.0, 0.9, 0.2, 0.1]), k_max=3) == 2
+
+
+def test_edits_follow_their_theme_when_new_answers_change_its_id(tmp_path: Path) -> None:
+    from journeykit.discover import load_edits, read_answers, save_edits
+    from journeykit.discover.edits import text_hash
+
+    from .conftest import COLUMNS, DATA
+
+    full = pd.read_csv(DATA / "en_answers.csv", keep_default_na=False)
+    early = tmp_path / "early.csv"
+    full.drop(index=[3, 4, 12]).to_csv(early, index=False)  # two onboarding, one price answer
+    before = read_answers(early, COLUMNS)
+    first = find_themes(before, k=5, method="tfidf")
+    theme_of = dict(first.assignments)
+    table = before.table
+
+    def anchor(tid: str) -> tuple[str, ...]:
+        return tuple(text_hash(str(t)) for r, t in zip(table["row"], table["text"], strict=True)
+                     if theme_of[r] == tid)  # fmt: skip
+
+    by_word = {t.keywords[0]: t.id for t in first.themes}
+    webinar, price = by_word["onboarding"], by_word["expensive"]
+    edits = (
+        ThemeEdits()
+        .add(Edit("rename", (webinar,), label="Onboarding", anchors={webinar: anchor(webinar)}))
+        .add(Edit("rename", (price,), label="Price", anchors={price: anchor(price)}))
+        .add(Edit("rename", (price,), label="Not followed"))  # no anchors: reported
+    )
+    save_edits(edits, tmp_path / "e.yaml")
+    later = find_themes(read_answers(DATA / "en_answers.csv", COLUMNS), k=5, method="tfidf",
+                        edits=load_edits(tmp_path / "e.yaml"))  # fmt: skip
+    labels = {t.label: t for t in later.themes}
+    assert labels["Onboarding"].id != webinar and labels["Onboarding"].keywords[0] == "onboarding"
+    assert labels["Price"].id != price and labels["Price"].keywords[0] == "expensive"
+    assert "Not followed" not in labels
+    assert any(
+        n.startswith(f"{webinar} is now {labels['Onboarding'].id}") for n in later.edit_notes
+    )
+    assert any(price in n and "not applied" in n for n in later.edit_notes)

@@ -105,3 +105,57 @@ def test_format_duration_reads_back() -> None:
     ):
         assert parse_duration(format_duration(td)) == td
     assert format_duration(timedelta(days=14)) == "14d"
+
+
+PROPOSED = MINIMAL + (
+    "  - id: proposed_pricing  # from discover draft\n"
+    "    title: Pricing\n"
+    "    phase: core\n"
+    "    status: proposed\n"
+    "    evidence:\n"
+    "      - quote: The price is too high  # r12 said it twice\n"
+    "        respondent: r12\n"
+    "        theme: price-0be49c\n"
+    "      - quote: Finance would not pay per seat\n"
+)
+
+
+def test_proposed_milestones_with_evidence_load_lint_and_save_with_comments() -> None:
+    import jsonschema
+    import yaml
+
+    from journeykit.journey.jsonschema import journey_json_schema
+
+    journey = parse_journey(PROPOSED, "j.yaml")
+    m = journey.milestones[2]
+    assert (m.status, [e.quote for e in m.evidence]) == (
+        "proposed",
+        ["The price is too high", "Finance would not pay per seat"],
+    )
+    assert (m.evidence[0].respondent, m.evidence[1].respondent) == ("r12", None)
+    assert journey.milestones[0].status == "accepted"
+    rendered = [p.render("j.yaml") for p in lint(journey)]
+    assert (
+        "j.yaml:16: milestones[2].status: milestone 'proposed_pricing' is proposed (from members' "
+        "answers): accept it (status: accepted) or delete it" in rendered
+    )
+    assert journey.to_yaml() == PROPOSED
+    jsonschema.validate(yaml.safe_load(PROPOSED), journey_json_schema())
+    accepted = parse_journey(PROPOSED.replace("status: proposed", "status: accepted"))
+    assert not any("is proposed" in p.message for p in lint(accepted))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("status: proposed", "status: maybe", "milestones[2].status"),
+        ("      - quote: Finance would not pay per seat", "      - quote: ''", "evidence[1].quote"),
+        ("        theme: price-0be49c", "        who: r1", "evidence[0].who"),
+    ],
+)
+def test_bad_status_or_evidence_is_an_error_at_its_field(old: str, new: str, where: str) -> None:
+    from journeykit.errors import JourneykitError
+
+    with pytest.raises(JourneykitError) as info:
+        parse_journey(PROPOSED.replace(old, new), "j.yaml")
+    assert f"milestones[2].{where.removeprefix('milestones[2].')}" in str(info.value)

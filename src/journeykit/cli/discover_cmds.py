@@ -229,24 +229,38 @@ def edit(
     into: int,
     **opts: Any,
 ) -> None:
-    """Save a merge, split, rename or pin of themes; later runs replay it."""
+    """Save a merge, split, rename or pin of themes; later runs replay it.
+
+    The edit also keeps which answers each theme held, so it still finds the theme after new
+    answers come in and change its id.
+    """
     from journeykit.discover import Edit, load_edits, save_edits
-    from journeykit.discover.edits import text_hash
 
     path = edits_file(answers_path, opts["edits_path"])
-    members: tuple[str, ...] = ()
-    if operation == "pin":
-        answers, result = _run_themes(answers_path, opts)
-        rows = {r for r, t in result.assignments if t == theme_ids[0]}
-        table = answers.table
-        members = tuple(
-            text_hash(str(t)) for r, t in zip(table["row"], table["text"], strict=True) if r in rows
-        )
-        if not members:
-            raise click.ClickException(f"no theme {theme_ids[0]!r} in this run")
-    new = Edit(operation, theme_ids, label, into, members)  # type: ignore[arg-type]
+    answers, result = _run_themes(answers_path, opts)
+    anchors = _theme_answers(answers, result, theme_ids)
+    missing = [t for t in theme_ids if not anchors[t]]
+    if missing:
+        raise click.ClickException(f"no theme {missing[0]!r} in this run")
+    members = anchors[theme_ids[0]] if operation == "pin" else ()
+    kept = {} if operation == "pin" else anchors
+    new = Edit(operation, theme_ids, label, into, members, kept)  # type: ignore[arg-type]
     save_edits(load_edits(path).add(new), path)
     err_console.print(f"saved {operation} to {path}", markup=False)
+
+
+def _theme_answers(
+    answers: Any, result: Any, theme_ids: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Text hashes of the answers in each named theme, as this run grouped them."""
+    from journeykit.discover.edits import text_hash
+
+    theme_of = dict(result.assignments)
+    table = answers.table
+    pairs = [
+        (theme_of.get(int(r)), str(t)) for r, t in zip(table["row"], table["text"], strict=True)
+    ]
+    return {tid: tuple(text_hash(t) for theme, t in pairs if theme == tid) for tid in theme_ids}
 
 
 def demo_answers_path() -> Path:

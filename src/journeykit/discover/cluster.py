@@ -4,9 +4,9 @@ Why this and not k-means on the embeddings: short answers sit on a few dense, cu
 embedding space that k-means cuts badly. A cosine kNN graph keeps only close neighbours; its
 leading eigenvectors (Ng-Jordan-Weiss, rows normalised) turn those regions into compact blobs, and
 Ward's agglomeration groups them without a random start. A final neighbour vote moves boundary
-answers to the theme most of their neighbours are in. Measured on Banking77 (docs/
-benchmarks-discover.md) this matches BERTopic with k-means on UMAP and does not depend on the seed:
-the seed only changes the eigen-solver's start vector.
+answers to the theme most of their neighbours are in. Measured on Banking77 (docs/benchmarks.md,
+"Discovery") this matches BERTopic with k-means on UMAP and does not depend on the seed: the seed
+only changes the eigen-solver's start vector. Large surveys group a sample (``GRAPH_LIMIT``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ import numpy as np
 from journeykit._optional import require
 
 WARD_DENSE_LIMIT = 8000  # above this, Ward follows the kNN graph (memory grows as n^2 otherwise)
+GRAPH_LIMIT = 10_000  # above this, group a fixed sample this size and assign the rest (see cluster)
 GRAPH_WEIGHTS_TFIDF = 0.25  # weight of the word-overlap graph next to the embedding graph
 DIMS_PER_THEME = 0.8  # eigenvectors per theme; measured best between 0.7 and 0.9
+# ARPACK's tolerance. 1e-4 gives the same themes as machine precision on both Banking77 samples
+# with ~30% less CPU; 1e-3 lets seeds disagree (seed-to-seed ARI 0.92). docs/benchmarks.md.
+EIGEN_TOL = 1e-4
 
 
 def neighbours(n: int) -> int:
@@ -68,7 +72,9 @@ def spectral_rows(graph: Any, dims: int, seed: int) -> tuple[np.ndarray, np.ndar
         values, vectors = np.linalg.eigh(dense)
         values, vectors = values[-(dims + 1) :], vectors[:, -(dims + 1) :]
     else:
-        values, vectors = linalg.eigsh(scale @ graph @ scale, k=dims + 1, which="LA", v0=start)
+        values, vectors = linalg.eigsh(
+            scale @ graph @ scale, k=dims + 1, which="LA", v0=start, tol=EIGEN_TOL
+        )
     order = np.argsort(-values)
     rows = vectors[:, order][:, 1:]
     return _unit(rows), values[order]
@@ -140,10 +146,31 @@ def choose_k(eigenvalues: np.ndarray, k_max: int) -> int:
 def cluster(
     views: Sequence[tuple[Any, float]], *, k: int | None, seed: int
 ) -> tuple[np.ndarray, int]:
-    """Theme ids 0..k-1 for each row, and k; ``k=None`` chooses the count by eigengap."""
+    """Theme ids 0..k-1 for each row, and k; ``k=None`` chooses the count by eigengap.
+
+    Above ``GRAPH_LIMIT`` answers the graph is built on a sample of that size and every other
+    answer joins the theme of its nearest sampled neighbours. Why: the exact kNN graph grows
+    as n^2, and at 50,000 TF-IDF answers it falls apart into ~150 pieces on which the
+    eigen-solver crawls (1,476 s measured; docs/benchmarks.md). The sample is drawn with a fixed
+    generator, not ``seed``, so seeds still differ only in the eigen-solver's start.
+
+    BLAS runs on one thread here: the products are small (n x ~125 in the eigen-solver), and on a
+    busy machine OpenBLAS's spinning threads doubled the wall time and tripled the CPU time of a
+    5,000-answer run (measured, docs/benchmarks.md).
+    """
+    threadpoolctl = require("threadpoolctl", extra="discover")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        return _cluster(views, k=k, seed=seed)
+
+
+def _cluster(
+    views: Sequence[tuple[Any, float]], *, k: int | None, seed: int
+) -> tuple[np.ndarray, int]:
     n = views[0][0].shape[0]
     if n < 3:
         return np.zeros(n, dtype=np.int64), 1
+    if n > GRAPH_LIMIT:
+        return _cluster_sample(views, k=k, seed=seed)
     graph = combined_graph(views, n)
     k_max = max(2, min(100, n // 4))
     if k is None:
@@ -153,3 +180,43 @@ def cluster(
     rows, _ = spectral_rows(graph, dims=max(2, round(DIMS_PER_THEME * k)), seed=seed)
     labels = neighbour_vote(graph, ward(rows, k, graph))
     return labels, int(labels.max()) + 1
+
+
+def _cluster_sample(
+    views: Sequence[tuple[Any, float]], *, k: int | None, seed: int
+) -> tuple[np.ndarray, int]:
+    n = views[0][0].shape[0]
+    sample = np.sort(np.random.default_rng(0).choice(n, GRAPH_LIMIT, replace=False))
+    rest = np.setdiff1d(np.arange(n), sample)
+    labels = np.empty(n, dtype=np.int64)
+    labels[sample], found = _cluster([(x[sample], w) for x, w in views], k=k, seed=seed)
+    labels[rest] = assign(
+        [(x[rest], x[sample], w) for x, w in views], labels[sample], neighbours(GRAPH_LIMIT)
+    )
+    return _dense_ids(labels), found
+
+
+def assign(
+    views: Sequence[tuple[Any, Any, float]], labels: np.ndarray, nn: int, chunk: int = 2048
+) -> np.ndarray:
+    """The theme of each new row: a similarity-weighted vote of its ``nn`` nearest grouped rows.
+
+    ``views`` holds (new rows, grouped rows, weight) per view, rows unit length; the similarity
+    is the views' weighted sum, as in the graph the groups came from.
+    """
+    n, k = views[0][0].shape[0], int(labels.max()) + 1
+    transposed = [(x, g.T.tocsr() if hasattr(g, "tocsr") else g.T, w) for x, g, w in views]
+    out = np.empty(n, dtype=np.int64)
+    for start in range(0, n, chunk):
+        sims = sum(w * _dense_block(x[start : start + chunk] @ gt) for x, gt, w in transposed)
+        assert isinstance(sims, np.ndarray)
+        top = np.argpartition(sims, -nn, axis=1)[:, -nn:]
+        rows = np.arange(sims.shape[0])[:, None]
+        votes = np.zeros((sims.shape[0], k))
+        np.add.at(votes, (rows, labels[top]), np.clip(sims[rows, top], 1e-3, None))
+        out[start : start + chunk] = votes.argmax(axis=1)
+    return out
+
+
+def _dense_block(x: Any) -> np.ndarray:
+    return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)

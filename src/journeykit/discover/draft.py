@@ -1,8 +1,9 @@
 """Timeline to draft: themes become proposed milestones of a journey, with quotes as evidence.
 
-The journey schema is closed, so the proposal marker and the evidence live in each milestone's
-``description``. A journey without designed paths gets its current milestones as an explicit
-``main`` path, so proposals never join what is measured until a person adds them.
+Each proposal is a milestone with ``status: proposed`` (``journeykit validate`` warns until a
+person accepts or deletes it) and its theme's quotes as ``evidence``. A journey without designed
+paths gets its current milestones as an explicit ``main`` path, so proposals never join what is
+measured until a person adds them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import re
 from collections import Counter
 from typing import Any
 
-from journeykit.discover.themes import Theme, ThemeResult
+from journeykit.discover.themes import Quote, Theme, ThemeResult
 from journeykit.journey import Journey, parse_journey
 from journeykit.journey.schema import Phase
-
-PROPOSAL_MARK = "PROPOSED from discovery"
 
 
 def stage_order(journey: Journey) -> dict[str, int]:
@@ -52,7 +51,12 @@ def _proposal(theme: Theme, journey: Journey, used: set[str], quotes: int) -> di
         "title": theme.label[:1].upper() + theme.label[1:],
         "phase": _phase(stage, journey),
         "moment": theme.moment,
-        "description": _evidence(theme, quotes),
+        "description": (
+            f"From discovery: theme {theme.id}, {theme.size} answers, {theme.moment}. "
+            f"Raised at: {_stages_text(theme)}."
+        ),
+        "status": "proposed",
+        "evidence": [_evidence(q, theme) for q in theme.quotes[:quotes]],
     }
     if stage is not None:
         milestone["stage"] = stage
@@ -92,13 +96,14 @@ def _ascii(text: str) -> str:
     return strip_accents(text)
 
 
-def _evidence(theme: Theme, quotes: int) -> str:
-    lines = [
-        f"{PROPOSAL_MARK} (theme {theme.id}, {theme.size} answers, {theme.moment}); "
-        "accept by deleting this line, or delete the milestone.",
-        "Evidence:",
-    ]
-    for q in theme.quotes[:quotes]:
-        where = f" ({q.stage})" if q.stage else ""
-        lines.append(f'- "{q.text}"{where}')
-    return "\n".join(lines)
+def _evidence(quote: Quote, theme: Theme) -> dict[str, str]:
+    out = {"quote": quote.text, "theme": theme.id}
+    if quote.respondent is not None:
+        out["respondent"] = quote.respondent
+    return out
+
+
+def _stages_text(theme: Theme) -> str:
+    if not theme.stages:
+        return "no stage given"
+    return ", ".join(f"{stage} ({count})" for stage, count in theme.stages)

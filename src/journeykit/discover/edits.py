@@ -3,8 +3,10 @@
 Edits name themes by id. Ids come from content (top keywords and a hash of the members' texts),
 so the same answers give the same ids on every run and the saved edits find their themes again.
 A pin also stores its members (as short text hashes): on a re-run those answers go to the pinned
-theme before anything is grouped, so a theme a person accepted never moves. An edit whose theme no
-longer exists is reported, not silently dropped.
+theme before anything is grouped, so a theme a person accepted never moves. Other edits store
+``anchors``, the text hashes of each named theme's answers when the edit was made: when new answers
+change a theme's id, the edit follows the theme that shares most of those answers (at least half,
+by Jaccard). An edit whose theme cannot be found is reported, not silently dropped.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Edit:
     label: str | None = None
     into: int = 2
     members: tuple[str, ...] = ()  # pin only: text hashes of the pinned answers
+    anchors: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # id -> hashes
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.op, "themes": list(self.themes)}
@@ -49,6 +52,8 @@ class Edit:
             out["into"] = self.into
         if self.members:
             out["members"] = list(self.members)
+        if self.anchors:
+            out["anchors"] = {t: list(h) for t, h in self.anchors.items()}
         return out
 
 
@@ -99,8 +104,15 @@ def _edit(item: Any, index: int, path: Path | None) -> Edit:
     if not isinstance(into, int) or into < 2:
         raise ThemeEditsError(path, f"edits[{index}]: 'into' must be a whole number >= 2")
     label = item.get("label")
+    anchors = item.get("anchors", {})
+    if not isinstance(anchors, dict) or not all(isinstance(v, list) for v in anchors.values()):
+        raise ThemeEditsError(path, f"edits[{index}]: 'anchors' maps theme ids to lists")
     return Edit(item["op"], tuple(themes), None if label is None else str(label), into,
-                tuple(str(m) for m in item.get("members", ())))  # fmt: skip
+                tuple(str(m) for m in item.get("members", ())),
+                {str(t): tuple(map(str, h)) for t, h in anchors.items()})  # fmt: skip
+
+
+ANCHOR_MATCH = 0.5  # Jaccard overlap of answers for an edit to follow a theme whose id changed
 
 
 @dataclass
@@ -109,10 +121,24 @@ class _State:
     ids: dict[str, str]
     labels: dict[str, str]
     notes: list[str]
+    hashes: list[str]
     made: int = 0
 
-    def key_of(self, theme: str) -> str | None:
-        return next((k for k, i in self.ids.items() if i == theme), None)
+    def key_of(self, theme: str, anchor: tuple[str, ...] = ()) -> str | None:
+        exact = next((k for k, i in self.ids.items() if i == theme), None)
+        if exact is not None or not anchor:
+            return exact
+        saved = set(anchor)
+        best, score = None, 0.0
+        for key, members in sorted(self.groups.items()):
+            now = {self.hashes[m] for m in members}
+            overlap = len(now & saved) / len(now | saved)
+            if overlap > score:
+                best, score = key, overlap
+        if best is None or score < ANCHOR_MATCH:
+            return None
+        self.notes.append(f"{theme} is now {self.ids[best]} ({score:.0%} of its answers)")
+        return best
 
     def new_key(self) -> str:
         self.made += 1
@@ -120,12 +146,20 @@ class _State:
 
 
 def apply_edits(
-    groups: Groups, edits: ThemeEdits, id_of: IdOf, ids: dict[str, str], split: Splitter
+    groups: Groups,
+    edits: ThemeEdits,
+    id_of: IdOf,
+    ids: dict[str, str],
+    split: Splitter,
+    hashes: list[str] | None = None,
 ) -> tuple[Groups, dict[str, tuple[str, str | None]], list[str]]:
-    """Replay edits over grouped answers: groups, key -> (id, label or None), notes."""
-    state = _State(dict(groups), dict(ids), {}, [])
+    """Replay edits over grouped answers: groups, key -> (id, label or None), notes.
+
+    ``hashes`` (text hash of each answer index) lets edits with anchors find moved themes.
+    """
+    state = _State(dict(groups), dict(ids), {}, [], hashes or [])
     for e in edits.edits:
-        keys = [state.key_of(t) for t in e.themes]
+        keys = [state.key_of(t, e.anchors.get(t, ()) if hashes else ()) for t in e.themes]
         missing = [t for t, k in zip(e.themes, keys, strict=True) if k is None]
         if missing:
             state.notes.append(f"{e.op}: no theme {missing[0]!r} in this run; edit not applied")

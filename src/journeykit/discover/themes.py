@@ -36,6 +36,7 @@ class Quote:
     text: str
     moment: Moment
     stage: str | None = None
+    respondent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class Theme:
 
 @dataclass(frozen=True)
 class ThemeResult:
-    """Themes, and for every kept input row the theme it joined (None: non-answer or outlier)."""
+    """Themes, and for every data row of the input the theme it joined (None: a non-answer, an
+    outlier or a rejected row)."""
 
     themes: tuple[Theme, ...]
     assignments: tuple[tuple[int, str | None], ...]
@@ -133,7 +135,8 @@ def find_themes(
     texts = table["text"].astype(str).tolist()
     used = _method(method)
     edits = edits or ThemeEdits()
-    pinned = edits.pinned_rows([text_hash(t) for t in texts])
+    hashes = [text_hash(t) for t in texts]
+    pinned = edits.pinned_rows(hashes)
     vectors, views = _views(texts, used, model, cache_dir)
     labels = clustering.cluster(views, k=k, seed=seed)[0] if texts else np.zeros(0, np.int64)
     # Ids come from the grouping before any edit, so a re-run finds the themes edits name.
@@ -141,8 +144,9 @@ def find_themes(
     ids = _ids(groups, texts)
     groups, ids = _pin(groups, ids, pinned)
     groups, names, notes = apply_edits(
-        groups, edits, lambda members: theme_id(members, texts), ids, _spectral_split(vectors)
-    )
+        groups, edits, lambda members: theme_id(members, texts), ids, _spectral_split(vectors),
+        hashes,
+    )  # fmt: skip
     keyed = _describe(groups, names, pinned, table, vectors, stage_order or {})
     return _result(keyed, groups, table, answers, used, seed, notes)
 
@@ -294,6 +298,7 @@ def _theme(
             str(table.at[i, "text"]),
             scores[members.index(i)].moment,
             _opt(table.at[i, "stage"]),
+            _opt(table.at[i, "respondent"]),
         )
         for i in representative(members, vectors)
     )  # fmt: skip
@@ -362,7 +367,10 @@ def _result(
     themes = [t for _, t in keyed]
     of_index = {i: t.id for key, t in keyed for i in groups[key]}
     theme_of_row = {int(cast(int, table.at[i, "row"])): tid for i, tid in of_index.items()}
-    assignments = tuple((int(r), theme_of_row.get(int(r))) for r in answers.table["row"])
+    # Every data row of the input, rejected ones included (with no theme), so a consumer can
+    # line the assignments up with its own copy of the file.
+    rows = sorted([*map(int, answers.table["row"]), *map(int, answers.rejected["row"])])
+    assignments = tuple((r, theme_of_row.get(r)) for r in rows)
     counts = answers.counts() | {"themes": len(themes), "outliers": len(table) - len(of_index)}
     rejected = tuple(
         cast(list[dict[str, Any]], answers.rejected[["row", "line", "reason"]].to_dict("records"))

@@ -41,6 +41,14 @@ def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
                 yield ("stages", i), f"lifecycle stage {s.id!r} has no milestone"
     kinds = milestone_kinds()
     for i, m in enumerate(j.milestones):
+        if m.status == "proposed":
+            yield (
+                ("milestones", i, "status"),
+                (
+                    f"milestone {m.id!r} is proposed (from members' answers): accept it "
+                    "(status: accepted) or delete it"
+                ),
+            )
         if m.when is None:
             yield (
                 ("milestones", i),

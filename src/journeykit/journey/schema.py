@@ -237,8 +237,20 @@ def _default_stages() -> tuple[Stage, ...]:
     return tuple(Stage(id=s.id, title=s.title, description=s.description) for s in default_stages())
 
 
+class Evidence(Strict):
+    """A member's words behind a milestone, such as a quote ``discover draft`` found in a theme."""
+
+    quote: str = Field(min_length=1)
+    respondent: str | None = Field(None, description="Who said it (an id, not a name).")
+    theme: str | None = Field(None, description="The discovery theme the quote belongs to.")
+
+
 class Milestone(Strict):
-    """A juncture worth measuring; ``when`` is how we recognise it in an event log."""
+    """A juncture worth measuring; ``when`` is how we recognise it in an event log.
+
+    ``status: proposed`` marks a milestone suggested from members' answers (``discover draft``)
+    that a person has not accepted yet; ``evidence`` keeps the quotes it rests on.
+    """
 
     id: Slug
     title: str = Field(min_length=1)
@@ -252,6 +264,11 @@ class Milestone(Strict):
     purchase: bool | None = Field(
         None, description="Counts as a purchase for CLV; defaults to the kind's (purchase, ...)."
     )
+    status: Literal["accepted", "proposed"] = Field(
+        "accepted",
+        description="'proposed': suggested from members' answers, waiting for a person to accept.",
+    )
+    evidence: tuple[Evidence, ...] = Field((), description="Quotes from members behind it.")
 
     @property
     def is_purchase(self) -> bool:
