@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,22 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); .ci/run installs it.
+CHROMIUM = os.environ.get("JOURNEYKIT_CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_marks(playwright_found: bool) -> list[pytest.MarkDecorator]:
+    """The marks of a module of browser tests: skipped, saying why, without Playwright or
+    Chromium."""
+    return [
+        pytest.mark.browser,
+        pytest.mark.skipif(not playwright_found, reason="playwright is not installed (dev extra)"),
+        pytest.mark.skipif(
+            not Path(CHROMIUM).is_file(),
+            reason=f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)",
+        ),
+    ]
 
 
 @pytest.fixture(params=EXAMPLES, ids=[p.stem for p in EXAMPLES])

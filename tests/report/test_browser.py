@@ -6,7 +6,6 @@ missing; CI (``.ci/run``) installs both, so there they run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,23 +18,15 @@ from journeykit.report import layout as lay
 from journeykit.report.export import BROWSER_ARGS
 from journeykit.report.measure import designed_window, measure
 from journeykit.report.pages import map_page, report_page
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import CHROMIUM, EXAMPLES, REPO, browser_marks
 from tests.report.conftest import SCREENSHOTS, Measured, branching_journey, cached_example
 
-CHROMIUM = os.environ.get("JOURNEYKIT_CHROMIUM", "/usr/bin/chromium")
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - the dev extra has it
     sync_playwright = None  # type: ignore[assignment]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (dev extra)"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).is_file(),
-        reason=f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)",
-    ),
-]
+pytestmark = browser_marks(sync_playwright is not None)
 
 
 @pytest.fixture(scope="module")

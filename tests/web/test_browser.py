@@ -20,22 +20,15 @@ from typing import Any
 import pytest
 
 from journeykit.report.export import BROWSER_ARGS
+from tests.conftest import CHROMIUM, browser_marks
 from tests.web.conftest import PASSWORD, Site, make_site
 
-CHROMIUM = os.environ.get("JOURNEYKIT_CHROMIUM", "/usr/bin/chromium")
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra has it
     sync_playwright = None  # type: ignore[assignment]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (dev extra)"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).is_file(),
-        reason=f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)",
-    ),
-]
+pytestmark = browser_marks(sync_playwright is not None)
 
 
 def _free_port() -> int:

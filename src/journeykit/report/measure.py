@@ -151,19 +151,6 @@ def measure(
         )
     counts = log_counts(frame, journey)
     community = community_results(frame, journey, chosen.id)
-    if not full:
-        return JourneyResults(
-            journey,
-            chosen.id,
-            frame.now,
-            windows,
-            funnels,
-            placed,
-            counts,
-            community=community,
-            themes=themes,
-            notes=tuple(notes),
-        )
     return JourneyResults(
         journey,
         chosen.id,
@@ -172,8 +159,8 @@ def measure(
         funnels,
         placed,
         counts,
-        paths=paths(events, journey, top=20, now=now, frame=frame),
-        clv=clv_summary(frame, journey),
+        paths=paths(events, journey, top=20, now=now, frame=frame) if full else None,
+        clv=clv_summary(frame, journey) if full else None,
         community=community,
         themes=themes,
         notes=tuple(notes),
