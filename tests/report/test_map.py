@@ -318,3 +318,28 @@ def test_positions_counted_on_columns_equal_the_rows(measured: Measured) -> None
         counted = pos.stray_counts()
         assert {t: c for t, c in counted.items() if c} == {t: dict(c) for t, c in strays.items()}
         assert pos.n_stuck == sum(1 for c in pos.customers if c.status == "stuck")
+
+
+def test_a_fetched_log_gives_the_same_results(
+    measured: Measured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app hands ``measure`` the log its dashboards already fetched: no second fetch,
+    the same numbers."""
+    import journeykit.report.measure as measure_module
+    from journeykit.analytics import fetch_milestones
+
+    frame = fetch_milestones(measured.events, measured.journey)
+
+    def refetch(*args: object, **kwargs: object) -> None:
+        raise AssertionError("measure fetched the log again")
+
+    monkeypatch.setattr(measure_module, "fetch_milestones", refetch)
+    again = measure_module.measure(measured.events, measured.journey, full=False, frame=frame)
+    first = measured.results
+    assert again.now == first.now
+    for pid, result in first.funnels.items():
+        assert [s.customers for s in again.funnels[pid].steps] == [
+            s.customers for s in result.steps
+        ]
+        assert again.positions[pid].summary == first.positions[pid].summary
+    assert again.counts == first.counts

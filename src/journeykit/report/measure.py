@@ -119,6 +119,7 @@ def measure(
     lapsed_after: timedelta = timedelta(days=90),
     full: bool = True,
     themes: ThemeResult | None = None,
+    frame: MilestoneFrame | None = None,
 ) -> JourneyResults:
     """Run the analyses once over ``events``: the map needs funnels and positions per path, and
     the community's north stars and levels; ``full`` adds paths and CLV for the report.
@@ -126,13 +127,15 @@ def measure(
     emotion curve and the report's quotes come from them.
 
     ``window`` is the funnel window: a duration, None for no window, or "designed" (default) for
-    each path's :func:`designed_window`.
+    each path's :func:`designed_window`. ``frame`` is a milestone log already fetched (every
+    milestone, same ``now``), as the web app keeps one per journey revision and data version.
     """
     chosen = resolve_path(journey, path)
     measurable = [m.id for m in journey.milestones if m.when is not None]
     if not measurable:
         raise JourneykitError("no milestone has a 'when' rule, so there is nothing to measure")
-    frame = fetch_milestones(events, journey, now=now)
+    if frame is None:
+        frame = fetch_milestones(events, journey, now=now)
     funnels: dict[str, FunnelResult] = {}
     placed: dict[str, PositionsResult] = {}
     windows: dict[str, timedelta | None] = {}

@@ -293,9 +293,10 @@ class Data:
         from journeykit.report.measure import measure
 
         key = ("map", rev, self.version(), f.key())
+        frame = self._frame(rev, journey, f)  # the log the dashboards share, fetched once
 
         def work(ev: Any, g: Filters) -> Any:
-            return measure(ev, journey, path=f.path, now=g.now, full=False)
+            return measure(ev, journey, path=f.path, now=g.now, full=False, frame=frame)
 
         return self.cached(key, lambda: self._run(journey, f, work))
 
