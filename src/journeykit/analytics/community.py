@@ -32,7 +32,7 @@ from journeykit.analytics.milestones import (
     fetch_milestones,
     resolve_path,
 )
-from journeykit.analytics.results import _iso, _Tabular
+from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.analytics.segments import personas_of
 from journeykit.errors import did_you_mean
 from journeykit.journey.schema import Community, Journey, NorthStar, Role
@@ -253,7 +253,7 @@ class NorthStarResult(_Tabular):
             "target": self.target,
             "direction": self.direction,
             "period": self.period,
-            "now": _iso(self.now),
+            "now": iso_time(self.now),
             "customers": self.customers,
             "value": self.value,
             "on_target": self.on_target,
@@ -445,7 +445,7 @@ class ImpactResult(_Tabular):
             "entry": self.entry,
             "landmark_days": self.landmark / timedelta(days=1),
             "horizon_days": self.horizon / timedelta(days=1) if self.horizon else None,
-            "now": _iso(self.now),
+            "now": iso_time(self.now),
             "members": self.members.to_dict(),
             "non_members": self.non_members.to_dict(),
             "difference": _finite(self.difference.estimate),

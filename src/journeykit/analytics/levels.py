@@ -25,7 +25,7 @@ from journeykit.analytics.community import (
     period_start,
 )
 from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetch_milestones
-from journeykit.analytics.results import _iso, _Tabular
+from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.journey.schema import Journey, Levels
 
 if TYPE_CHECKING:
@@ -141,8 +141,8 @@ class MemberLove:
             "love": self.love,
             "previous_level": self.previous_level,
             "previous_love": self.previous_love,
-            "first_activity": _iso(self.first_activity),
-            "last_activity": _iso(self.last_activity),
+            "first_activity": iso_time(self.first_activity),
+            "last_activity": iso_time(self.last_activity),
         }
 
 
@@ -168,7 +168,7 @@ class LevelsResult(_Tabular):
         return {
             "by": self.by,
             "period": self.period,
-            "now": _iso(self.now),
+            "now": iso_time(self.now),
             "levels": self.counts,
             "periods": [
                 {"period": p, "new": self.new[i], **{lv: self.history[lv][i] for lv in LEVELS}}

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from journeykit.analytics._kernels import NONE
 from journeykit.analytics.milestones import MilestoneFrame, _to_us, fetch_milestones, resolve_path
-from journeykit.analytics.results import _iso, _Tabular
+from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.journey.schema import Journey, JourneyPath
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class CustomerPosition:
         return {
             "customer_id": self.customer_id,
             "milestone": self.milestone,
-            "reached_at": _iso(self.reached_at),
+            "reached_at": iso_time(self.reached_at),
             "status": self.status,
             "days_waiting": round(self.waiting_seconds / 86400, 2),
             "strays": [s.to_dict() for s in self.strays],
@@ -98,7 +98,7 @@ class PositionsResult(_Tabular):
     thresholds: tuple[float | None, ...]  # per step: how long the next step may take
     _strays: _Strays
 
-    def _row(self, r: int) -> CustomerPosition:
+    def row(self, r: int) -> CustomerPosition:
         k = int(self.position[r])
         return CustomerPosition(
             str(self.customer_ids[r]),
@@ -112,7 +112,7 @@ class PositionsResult(_Tabular):
 
     @cached_property
     def customers(self) -> tuple[CustomerPosition, ...]:
-        return tuple(self._row(r) for r in range(len(self.customer_ids)))
+        return tuple(self.row(r) for r in range(len(self.customer_ids)))
 
     @property
     def summary(self) -> dict[str, int]:
@@ -163,7 +163,7 @@ class PositionsResult(_Tabular):
         rows = np.flatnonzero(self.status == STATUSES.index("stuck"))
         ids = self.customer_ids[rows].astype(str)
         order = rows[np.lexsort((ids, -self.waiting_seconds[rows]))]
-        return [self._row(int(r)) for r in (order if top is None else order[:top])]
+        return [self.row(int(r)) for r in (order if top is None else order[:top])]
 
     def rows(self) -> list[dict[str, Any]]:
         return [
@@ -177,7 +177,7 @@ class PositionsResult(_Tabular):
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
-            "now": _iso(self.now),
+            "now": iso_time(self.now),
             "summary": self.summary,
             "customers": [c.to_dict() for c in self.customers],
         }

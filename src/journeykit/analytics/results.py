@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 
-def _iso(us: int | None) -> str | None:
+def iso_time(us: int | None) -> str | None:
     if us is None:
         return None
     return datetime.fromtimestamp(us / 1e6, tz=UTC).replace(tzinfo=None).isoformat()
@@ -162,7 +162,7 @@ class FunnelResult(_Tabular):
             "path": self.path,
             "mode": self.mode,
             "window_seconds": self.window.total_seconds() if self.window else None,
-            "now": _iso(self.now),
+            "now": iso_time(self.now),
             "steps": [s.to_dict() for s in self.steps],
         }
         if self.breakdown is not None:

@@ -18,7 +18,7 @@ from journeykit.errors import MissingExtraError
 ANSWERS = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--text-column",
@@ -90,7 +90,7 @@ def edits_file(answers: Path, given: Path | None) -> Path:
     return given or answers.with_name(answers.stem + ".themes.edits.yaml")
 
 
-def _run_themes(answers_path: Path, opts: dict[str, Any], journey: Any = None) -> Any:
+def run_themes(answers_path: Path, opts: dict[str, Any], journey: Any = None) -> Any:
     from journeykit.discover import AnswerColumns, find_themes, load_edits, read_answers
     from journeykit.discover.draft import stage_order
 
@@ -159,7 +159,7 @@ def questions(journey_file: Path, stage: str | None, language: str, fmt: str) ->
 
 @discover.command()
 @click.argument("answers_path", metavar="FILE", type=ANSWERS)
-@_answer_options
+@answer_options
 @click.option(
     "--format",
     "fmt",
@@ -169,7 +169,7 @@ def questions(journey_file: Path, stage: str | None, language: str, fmt: str) ->
 )
 def themes(answers_path: Path, fmt: str, **opts: Any) -> None:
     """Recurring ideas in answers: label, size, moment, quotes, and each row's theme."""
-    _, result = _run_themes(answers_path, opts)
+    _, result = run_themes(answers_path, opts)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "csv":
@@ -202,14 +202,14 @@ def print_themes(result: Any, console: Console, *, quotes: int = 2) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@_answer_options
+@answer_options
 def draft(answers_path: Path, journey_file: Path, output: Path, **opts: Any) -> None:
     """Write a journey file whose proposed milestones carry members' quotes as evidence."""
     from journeykit.discover.draft import draft_yaml
     from journeykit.journey import load_journey
 
     journey = load_journey(journey_file)
-    _, result = _run_themes(answers_path, opts, journey)
+    _, result = run_themes(answers_path, opts, journey)
     output.write_text(draft_yaml(journey, result), encoding="utf-8")
     err_console.print(f"wrote {output} with {len(result.themes)} proposed milestones", markup=False)
 
@@ -220,7 +220,7 @@ def draft(answers_path: Path, journey_file: Path, output: Path, **opts: Any) -> 
 @click.argument("theme_ids", nargs=-1, required=True)
 @click.option("--label", default=None, help="New label (rename, merge, pin).")
 @click.option("--into", type=click.IntRange(2), default=2, show_default=True, help="Parts (split).")
-@_answer_options
+@answer_options
 def edit(
     answers_path: Path,
     operation: str,
@@ -237,7 +237,7 @@ def edit(
     from journeykit.discover import Edit, load_edits, save_edits
 
     path = edits_file(answers_path, opts["edits_path"])
-    answers, result = _run_themes(answers_path, opts)
+    answers, result = run_themes(answers_path, opts)
     anchors = _theme_answers(answers, result, theme_ids)
     missing = [t for t in theme_ids if not anchors[t]]
     if missing:

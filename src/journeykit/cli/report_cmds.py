@@ -16,7 +16,7 @@ from journeykit.cli.analytics_cmds import (
     parse_now,
     parse_window,
 )
-from journeykit.cli.discover_cmds import _answer_options, _run_themes
+from journeykit.cli.discover_cmds import answer_options, run_themes
 from journeykit.cli.output import err_console
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
@@ -61,7 +61,7 @@ def _source_options(func: Any) -> Any:
 
 def _answers_option(func: Any) -> Any:
     """``--answers FILE`` with the discover command's column and theme options."""
-    func = _answer_options(func)
+    func = answer_options(func)
     return click.option(
         "--answers",
         type=FilePath,
@@ -75,7 +75,7 @@ def _answers_option(func: Any) -> Any:
 def _themes(journey: Journey, answers: Path | None, opts: dict[str, Any]) -> Any:
     if answers is None:
         return None
-    return _run_themes(answers, opts, journey)[1]
+    return run_themes(answers, opts, journey)[1]
 
 
 def _results(

@@ -81,7 +81,7 @@ def _document(title: str, body: str) -> str:
     )
 
 
-def _as_of(now_us: int) -> str:
+def as_of(now_us: int) -> str:
     return datetime.fromtimestamp(now_us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -161,7 +161,7 @@ def map_page(
 ) -> str:
     """The map alone as an HTML page."""
     sub = (
-        f"<p>Numbers as of {esc(_as_of(results.now))}; cards show their first path "
+        f"<p>Numbers as of {esc(as_of(results.now))}; cards show their first path "
         f"(chosen: {esc(results.path)}).</p>"
         if results
         else "<p>The design only: run with --events or --workspace for live numbers.</p>"
@@ -214,7 +214,7 @@ def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "
     header = (
         f'<header class="page"><h1>{esc(j.title)}</h1>'
         f"<p>FROM {esc(j.transformation.from_)} → TO {esc(j.transformation.to)}</p>"
-        f"<p>As of {esc(_as_of(results.now))} · path {esc(results.path)} · funnel window "
+        f"<p>As of {esc(as_of(results.now))} · path {esc(results.path)} · funnel window "
         f"{esc(days(window.total_seconds()) if window else 'none')} · "
         f"{results.counts.customers:,} customers reached a milestone"
         f"{' · ' + esc(source) if source else ''}</p>{notes}</header>"

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from journeykit.analytics.position import STATUSES
+from journeykit.analytics.results import iso_time
 from journeykit.journey import Journey
 from journeykit.web import views
 from journeykit.web.app import Context, ident_of, make_filters
@@ -258,18 +259,12 @@ def positions(request: Request, key: str, path: Path_ = None, persona: Persona =
     rows = range(offset, min(offset + limit, total))
     return {
         "path": placed.path,
-        "now": _iso(placed.now),
+        "now": iso_time(placed.now),
         "summary": placed.summary,
-        "customers": [placed._row(r).to_dict() for r in rows],
+        "customers": [placed.row(r).to_dict() for r in rows],
         "total": total,
         "offset": offset,
     }
-
-
-def _iso(us: int) -> str:
-    from journeykit.analytics.results import _iso as iso
-
-    return str(iso(us))
 
 
 @router.get("/journeys/{key}/cohorts")

@@ -301,11 +301,11 @@ class Data:
         return self.cached(key, lambda: self._run(journey, f, work))
 
     def customer(self, rev: str, journey: Journey, f: Filters, customer_id: str) -> Customer:
-        from journeykit.analytics.results import _iso
+        from journeykit.analytics.results import iso_time
 
         placed = self.positions(rev, journey, f)
         row = self._index(("placed", rev, f.key()), placed.customer_ids).get(customer_id)
-        position = placed._row(row).to_dict() if row is not None else None
+        position = placed.row(row).to_dict() if row is not None else None
         frame = self._frame(rev, journey, f)
         timeline: list[dict[str, Any]] = []
         c = self._index(("frame", rev, f.key()), frame.customer_ids).get(customer_id)
@@ -313,7 +313,8 @@ class Data:
             lo, hi = int(frame.offsets[c]), int(frame.offsets[c + 1])
             for i in range(lo, hi):
                 m = journey.milestones[int(frame.milestone[i])]
-                timeline.append({"milestone": m.id, "title": m.title, "at": _iso(int(frame.ts[i]))})
+                at = iso_time(int(frame.ts[i]))
+                timeline.append({"milestone": m.id, "title": m.title, "at": at})
         if position is None and not timeline:
             from journeykit.web.journeys import NotFound
 
@@ -339,7 +340,7 @@ class Data:
         rows = np.flatnonzero(placed.status == STATUSES.index(status))
         ids = placed.customer_ids[rows].astype(str)
         order = rows[np.argsort(ids, kind="stable")]
-        return [placed._row(int(r)) for r in (order if top is None else order[:top])]
+        return [placed.row(int(r)) for r in (order if top is None else order[:top])]
 
     def forget(self) -> None:
         with self.lock, self.entries:

@@ -67,7 +67,7 @@ def _draw_map(ctx: Context, rev: Revision, journey: Journey, f: Filters) -> tupl
         results = ctx.data.map_results(rev.sha256, journey, f)
     except JourneykitError as exc:
         return pages.map_svg(journey), f"Design only: {exc}"
-    return pages.map_svg(journey, results), f"Numbers as of {pages._as_of(results.now)}."
+    return pages.map_svg(journey, results), f"Numbers as of {pages.as_of(results.now)}."
 
 
 def preview_svg(parsed: Parsed) -> str | None:
