@@ -51,3 +51,15 @@ def test_duckdb_file_url(tmp_path: Path) -> None:
     assert isinstance(engine, DuckDBEngine)
     engine.execute("CREATE TABLE t AS SELECT 1 AS a")
     assert (tmp_path / "x.duckdb").is_file()
+
+
+def test_a_statement_that_ends_between_polls_still_reports_its_end() -> None:
+    # Progress is polled every 0.1 s; a quick statement must still end its phase at 100%,
+    # or a bar shown for an import could stop short (and a quick phase would never show).
+    from journeykit.engine.duckdb import DuckDBEngine
+
+    seen: list[float] = []
+    engine = DuckDBEngine()
+    engine.execute_with_progress("CREATE TABLE t AS SELECT 1 AS x", progress=seen.append)
+    assert seen and seen[-1] == 100.0
+    assert engine.fetchone("SELECT count(*) FROM t") == (1,)

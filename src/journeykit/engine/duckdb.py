@@ -97,6 +97,8 @@ class DuckDBEngine:
             raise
         if failure:
             raise failure[0]
+        # A statement can end between two polls; its phase still finishes at 100%.
+        progress(100.0)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
