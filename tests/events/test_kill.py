@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from journeykit.events.importer import import_files
@@ -17,13 +16,26 @@ from journeykit.workspace import Workspace
 
 from .conftest import db_rows, snapshot
 
+# The child says when the big file's rows start going into ``events`` (inside the import's
+# transaction, DuckDB writing on a worker thread), and the kill follows at once. Should the insert
+# end first, the child stops there, so the kill lands part-way however fast the machine is.
 _IMPORT = """
-import sys
+import sys, time
 from pathlib import Path
 from journeykit.events.importer import import_files
 from journeykit.workspace import open_workspace
-print("started", flush=True)
-import_files(open_workspace(Path(sys.argv[1])), [Path(sys.argv[2])])
+
+said = False
+
+def progress(phase, done):
+    global said
+    if phase == "loading" and not said:
+        said = True
+        print("loading", flush=True)
+    if phase == "loading" and done >= 100:
+        time.sleep(60)
+
+import_files(open_workspace(Path(sys.argv[1])), [Path(sys.argv[2])], progress=progress)
 print("finished", flush=True)
 """
 
@@ -39,12 +51,12 @@ def test_killed_import_leaves_workspace_unchanged(ws: Workspace, tmp_path: Path)
         [sys.executable, "-c", _IMPORT, str(ws.root), str(big)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
-    time.sleep(0.8)
-    assert proc.poll() is None, "the import finished before it could be killed; use a bigger file"
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "loading"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert proc.stdout.read() == ""  # it never finished
     proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
     assert snapshot(ws) == before
     # And the workspace still works: the killed file imports completely afterwards.
     (report,) = import_files(ws, [big])
