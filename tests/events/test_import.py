@@ -92,6 +92,26 @@ def test_strict_refuses_the_whole_import(ws: Workspace, tmp_path: Path) -> None:
     assert db_rows(ws, "SELECT count(*) FROM events") == [(0,)]
 
 
+def test_strict_fails_on_a_file_already_imported_with_rejects(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """--strict promises a clean file; a re-import of one loaded earlier with rejects breaks it."""
+    path = write(tmp_path, "s.csv", HEADER + "a,open,2024-01-01,,\n,open,2024-01-01,,\n")
+    (first,) = import_files(ws, [path])
+    clean = write(tmp_path, "clean.csv", HEADER + "b,open,2024-01-01,,\n")
+    before = snapshot(ws)
+    with pytest.raises(StrictImportError) as caught:
+        import_files(ws, [clean, path], ImportOptions(strict=True))
+    message = str(caught.value)
+    assert "s.csv: imported earlier with 1 row(s) rejected and --strict is on" in message
+    assert f"see {first.rejected_file}" in message and "s.csv:3: customer_id: missing" in message
+    assert snapshot(ws) == before  # the clean file in the same run is not imported either
+    (again,) = import_files(ws, [clean], ImportOptions(strict=True))  # a clean re-import is fine
+    assert again.loaded == 1
+    (same,) = import_files(ws, [clean], ImportOptions(strict=True))
+    assert same.already_imported
+
+
 def _parquet(columns: dict[str, list[object]]) -> bytes:
     import io
 

@@ -323,6 +323,8 @@ def _plan(
     digest, lines = fingerprint(path)
     earlier = _earlier(engine, ws, digest, opts.key())
     if earlier is not None:
+        if opts.strict and earlier.rejected:
+            raise StrictImportError(_strict_earlier_message(engine, path, earlier))
         return _Plan(source, digest, size, earlier=earlier)
     return _Plan(source, digest, size, result=read(lines))
 
@@ -500,14 +502,27 @@ def _write_rejected_csv(engine: Any, select: str, path: Path) -> None:
 
 
 def _strict_message(engine: Any, result: ReadResult) -> str:
-    path, count = result.path, result.rejected
     rows = engine.fetchall(
         f"SELECT line, field, reason FROM {result.tables.rejected} ORDER BY line LIMIT 5"
     )
+    head = f"{result.path}: {result.rejected:,} row(s) rejected and --strict is on"
+    return _with_rows(f"{head}; nothing was imported", result.path, result.rejected, rows)
+
+
+def _strict_earlier_message(engine: Any, path: Path, earlier: ImportReport) -> str:
+    """--strict promises a file with no rejects; one imported earlier with rejects breaks that."""
+    rows = engine.fetchall(
+        "SELECT line, field, reason FROM rejected WHERE import_id = $id ORDER BY line LIMIT 5",
+        {"id": earlier.import_id},
+    )
+    head = (
+        f"{path}: imported earlier with {earlier.rejected:,} row(s) rejected and --strict is on "
+        f"(see {earlier.rejected_file}); nothing was imported (fix the rows, then --replace)"
+    )
+    return _with_rows(head, path, earlier.rejected, rows)
+
+
+def _with_rows(head: str, path: Path, count: int, rows: list[tuple[Any, ...]]) -> str:
     lines = [f"  {path}:{line}: {fld + ': ' if fld else ''}{reason}" for line, fld, reason in rows]
     more = f"\n  ... and {count - len(rows):,} more" if count > len(rows) else ""
-    return (
-        f"{path}: {count:,} row(s) rejected and --strict is on; nothing was imported\n"
-        + "\n".join(lines)
-        + more
-    )
+    return "\n".join([head, *lines]) + more
