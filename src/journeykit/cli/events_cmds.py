@@ -71,7 +71,10 @@ def progress_bar() -> Iterator[ProgressFn]:
 @click.option(
     "--timezone", default="UTC", show_default=True, help="IANA zone for times without offset."
 )
-@click.option("--strict", is_flag=True, help="Fail the whole import if any row is rejected.")
+@click.option(
+    "--strict", is_flag=True,
+    help="Fail the whole import if any row is rejected (also by an earlier import of a file).",
+)  # fmt: skip
 @click.option("--replace", is_flag=True, help="Load a file again, removing its earlier rows.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
