@@ -155,8 +155,8 @@ def worker_journeykit(path: Path, data: str, clock: Clock) -> dict[str, Any]:
     # Where the time goes: the shared milestone log, then each analysis on the fetched frame.
     frame = clock.run("log_fetch", lambda: fetch_milestones(events, journey))
     clock.run("funnel_on_frame", lambda: funnel(frame, journey, path=path_id, window=window))
-    clock.run("paths_on_frame", lambda: paths(events, journey, top=20, frame=frame))
-    clock.run("positions_on_frame", lambda: positions(events, journey, path=path_id, frame=frame))
+    clock.run("paths_on_frame", lambda: paths(frame, journey, top=20))
+    clock.run("positions_on_frame", lambda: positions(frame, journey, path=path_id))
 
     def end_to_end() -> None:
         """From the Parquet file to every result, as `journeykit report --events FILE` runs:
@@ -168,8 +168,8 @@ def worker_journeykit(path: Path, data: str, clock: Clock) -> dict[str, Any]:
         fresh = DuckDBEngine().events(path, mapping=ColumnMap(customer_id=(column,)))
         log = fetch_milestones(fresh, journey)
         funnel(log, journey, path=path_id, window=window)
-        paths(fresh, journey, top=20, frame=log)
-        positions(fresh, journey, path=path_id, frame=log)
+        paths(log.with_events(fresh), journey, top=20)
+        positions(log.with_events(fresh), journey, path=path_id)
 
     clock.run("end_to_end", end_to_end)
     return {

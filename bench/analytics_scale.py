@@ -70,8 +70,8 @@ def main() -> None:
     out["log_rows"], out["customers"] = len(frame.ts), frame.customers
     window = timedelta(days=WINDOW_DAYS)
     f = timed("funnel", lambda: funnel(frame, journey, path="main", window=window))
-    timed("paths", lambda: paths(events, journey, top=20, frame=frame))
-    pos = timed("positions", lambda: positions(events, journey, path="main", frame=frame))
+    timed("paths", lambda: paths(frame, journey, top=20))
+    pos = timed("positions", lambda: positions(frame, journey, path="main"))
     out["funnel_counts"] = [s.customers for s in f.steps]
     out["summary"] = pos.summary
     out["peak_mb"] = round(_peak_mb())

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from journeykit.events.importer import ImportOptions, import_files
+from journeykit.engine.workspace import import_files
+from journeykit.events.importer import ImportOptions
 from journeykit.events.sources import column_map
 from journeykit.workspace import create_workspace
 

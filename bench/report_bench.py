@@ -1,7 +1,7 @@
 """The HTML report for about 10M events: time against the analyses alone, and its size.
 
 Must hold (issue 7): the report takes under 2x the time of the analyses it shows, and the file is
-under 10 MB. "Analyses alone" is ``journeykit.report.measure.measure`` (one scan of the events for
+under 10 MB. "Analyses alone" is ``journeykit.measure.measure`` (one scan of the events for
 the milestone log, then funnel and positions for every path, paths, the log counts and CLV: what
 the report shows, nothing rendered); "report" is the same plus rendering and writing the HTML
 (map laid out by Graphviz). Both run in this process, in turn, best of ``--repeat``, with CPU time.
@@ -21,7 +21,7 @@ from typing import Any
 from journeykit.engine import connect
 from journeykit.events.simulate import SimulationOptions, simulate, write_table
 from journeykit.journey import load_journey
-from journeykit.report.measure import measure
+from journeykit.measure import measure
 from journeykit.report.pages import report_page
 
 REPO = Path(__file__).resolve().parents[1]

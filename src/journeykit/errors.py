@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
+from typing import ClassVar
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
@@ -19,7 +20,13 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
 
 
 class JourneykitError(Exception):
-    """Base for errors a user is meant to read and act on."""
+    """Base for errors a user is meant to read and act on.
+
+    ``http_status`` is what the web app answers with it: 400 (the request cannot be used)
+    unless a subclass says otherwise. The CLI prints any of them as one line and exits 1.
+    """
+
+    http_status: ClassVar[int] = 400
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from journeykit.analytics.community import impact, north_star
+from journeykit.analytics.community import north_star
+from journeykit.analytics.impact import impact
 from journeykit.analytics.levels import engagement_levels, levels_at
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.journey import Journey, parse_journey

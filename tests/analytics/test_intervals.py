@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from journeykit.analytics.community import Comparison, compare
+from journeykit.analytics.impact import Comparison, compare
 from journeykit.analytics.intervals import bootstrap, mantel_haenszel, newcombe, wilson
 
 

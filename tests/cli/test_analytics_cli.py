@@ -55,12 +55,27 @@ def run(*args: str) -> str:
 
 def test_funnel_json(files: tuple[Path, Path]) -> None:
     journey, events = files
-    out = json.loads(run("funnel", str(journey), "--events", str(events), "--format", "json"))
+    out = json.loads(
+        run("funnel", str(journey), "--events", str(events), "--format", "json", "--window", "30d")
+    )
     assert out["path"] == "main"
+    assert out["window"] == "30 days"
     steps = [(s["milestone"], s["customers"], s["dropped"], s["in_progress"]) for s in out["steps"]]
     # now = 2024-03-30: dee opted in 29 days ago (window 30d still open), the others closed.
     assert steps == [("opt_in", 4, 2, 1), ("trial_start", 1, 0, 0), ("purchase", 1, 0, 0)]
     assert out["steps"][1]["median_seconds_from_previous"] == 2 * 86400
+
+
+def test_the_default_window_is_the_designed_one(files: tuple[Path, Path]) -> None:
+    """The same default as the map, the report and the web: 3d + 10d of expected_within."""
+    journey, events = files
+    out = json.loads(run("funnel", str(journey), "--events", str(events), "--format", "json"))
+    assert (out["window"], out["window_seconds"]) == ("designed, 13 days", 13 * 86400)
+    # ana took 19 days from opt-in to purchase: outside 13 days; dee's 13 days have closed too
+    steps = [(s["milestone"], s["customers"], s["dropped"], s["in_progress"]) for s in out["steps"]]
+    assert steps == [("opt_in", 4, 3, 0), ("trial_start", 1, 1, 0), ("purchase", 0, 0, 0)]
+    table = run("funnel", str(journey), "--events", str(events))
+    assert "window: designed, 13 days" in table
 
 
 def test_funnel_window_and_now(files: tuple[Path, Path]) -> None:
@@ -99,6 +114,32 @@ def test_positions_and_stuck(files: tuple[Path, Path]) -> None:
     assert [(r["customer_id"], r["milestone"], r["days_waiting"]) for r in rows] == [
         ("dee", "opt_in", "29.0")
     ]
+    assert (rows[0]["next"], rows[0]["touchpoints"]) == ("trial_start", "")
+
+
+def test_stuck_names_the_touchpoint_that_should_move_them(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, events = files
+    designed = tmp_path / "with-touchpoints.yaml"
+    designed.write_text(
+        JOURNEY
+        + "touchpoints:\n"
+        + "  - {from: opt_in, to: trial_start, channel: email, action: Start your trial, owner: ana}\n"
+        + "  - {from: opt_in, to: trial_start, channel: in-app, action: Trial banner}\n"
+        + "  - {from: trial_start, to: purchase, channel: call, action: Sales call}\n",
+        encoding="utf-8",
+    )
+    out = json.loads(run("stuck", str(designed), "--events", str(events), "--format", "json"))
+    assert (out["path"], out["status"]) == ("main", "stuck")
+    (dee,) = out["customers"]
+    assert (dee["customer_id"], dee["next"]) == ("dee", "trial_start")
+    assert dee["touchpoints"] == [
+        {"channel": "email", "action": "Start your trial", "owner": "ana"},
+        {"channel": "in-app", "action": "Trial banner", "owner": ""},
+    ]
+    text = run("stuck", str(designed), "--events", str(events), "--format", "csv")
+    assert "email: Start your trial; in-app: Trial banner" in text
 
 
 def test_paths_and_cohorts(files: tuple[Path, Path]) -> None:

@@ -286,28 +286,10 @@ def test_summary_needs_exactly_one_source(journey_files: tuple[Path, Path]) -> N
 def test_demo_shows_clv_by_route_and_persona(tmp_path: Path) -> None:
     out = run("demo", "--dir", tmp_path / "demo")
     assert "customer lifetime value (journeykit clv ...)" in out
-    assert "by route to the first purchase:" in out
-    assert "expected 12-month CLV (BG/NBD + Gamma-Gamma" in out
+    assert "simple formula: " in out and "purchases a week while a customer" in out
+    # side by side at the same horizon, each saying what it is
+    assert "simple formula over 12 months (1% a month): " in out
+    assert "the figure to compare with the model's" in out
+    assert "by route to the purchase:" in out
+    assert "model: expected 12-month CLV of today's customers (BG/NBD + Gamma-Gamma" in out
     assert "persona team_lead" in out and "persona solo_maker" in out
-
-
-def test_demo_clv_without_scipy_names_the_extra(
-    journey_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import sys
-
-    import ibis
-    from rich.console import Console
-
-    from journeykit.cli.clv_cmds import print_demo_clv
-    from journeykit.journey import load_journey
-
-    for name in ("scipy", "scipy.special", "scipy.optimize"):
-        monkeypatch.setitem(sys.modules, name, None)  # as on a core-only install
-    journey, events = journey_files
-    console = Console(file=io.StringIO(), width=200)
-    print_demo_clv(ibis.read_parquet(events), load_journey(journey), console)
-    text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "by route to the first purchase:" in text
-    assert "expected CLV skipped: scipy" in text
-    assert "is needed for this; install the 'clv' extra: pip install 'journeykit[clv]'" in text

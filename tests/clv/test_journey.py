@@ -9,6 +9,7 @@ from tests.builders import events_for, to_arrow
 
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
+from journeykit.clv.simple import fit_constant_rates
 from journeykit.journey import parse_journey
 
 JOURNEY = """\
@@ -98,13 +99,16 @@ def test_simple_formula_by_persona_by_hand(events: ibis.Table) -> None:
     data = journey_customers(events, parse_journey(JOURNEY), calibration_end="2024-01-29")
     got = simple_clv_by(data, "persona")
     o = got.overall
-    # 7 purchase days worth 145; 4 customers over 26/7 weeks; lifespans 2, 0, 1/7, 0 weeks
+    # 7 purchase days worth 145; 3 of them repeats (ana 2, cy 1) over the customers' weeks
+    assert o.average_purchase_value is not None and o.purchase_frequency is not None
     assert o.average_purchase_value.value == pytest.approx(145 / 7)
-    assert o.purchase_frequency.value == pytest.approx(7 / 4 / (26 / 7))
-    assert o.lifespan.value == pytest.approx((2 + 1 / 7) / 4)
-    assert o.clv == pytest.approx(145 / 7 * 7 / 4 / (26 / 7) * (2 + 1 / 7) / 4)
+    assert o.purchase_frequency.numerator == 3
+    rates = fit_constant_rates(data.summary)
+    assert o.purchase_frequency.value == pytest.approx(rates.purchase_rate, rel=1e-5)
+    assert o.clv == pytest.approx(145 / 7 * 3 / rates.gone, rel=1e-5)
     pro = next(g for g in got.groups if g.group == "pro")
     # ana (3 purchase days worth 65) and cy (2 worth 20)
+    assert pro.average_purchase_value is not None
     assert (pro.customers, pro.average_purchase_value.value) == (2, pytest.approx(85 / 5))
     assert got.to_dict()["by"] == "persona"
     assert [r["group"] for r in got.rows()] == ["all", "(none)", "hobby", "pro"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 import journeykit.engine as je
-from journeykit.events.errors import UnknownEngineError
-from journeykit.events.importer import import_files
+from journeykit.engine.errors import UnknownEngineError
+from journeykit.engine.workspace import import_files
 from journeykit.events.schema import EVENT_COLUMNS
 from journeykit.workspace import Workspace
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from journeykit.engine.workspace import import_files
 from journeykit.events.errors import ColumnMappingError, EventFileError, StrictImportError
-from journeykit.events.importer import ImportOptions, import_files
+from journeykit.events.importer import ImportOptions
 from journeykit.events.sources import column_map
 from journeykit.workspace import Workspace
 

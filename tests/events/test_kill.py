@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from journeykit.events.importer import import_files
+from journeykit.engine.workspace import import_files
 from journeykit.events.simulate import SimulationOptions, simulate_to_file
 from journeykit.journey import parse_journey
 from journeykit.journey.templates import template_text
@@ -22,7 +22,7 @@ from .conftest import db_rows, snapshot
 _IMPORT = """
 import sys, time
 from pathlib import Path
-from journeykit.events.importer import import_files
+from journeykit.engine.workspace import import_files
 from journeykit.workspace import open_workspace
 
 said = False
@@ -69,6 +69,7 @@ _PAUSED_IMPORT = """
 import sys, time
 from pathlib import Path
 from journeykit.engine.duckdb import DuckDBEngine
+from journeykit.engine.workspace import import_files
 from journeykit.events import importer
 from journeykit.workspace import open_workspace
 
@@ -83,7 +84,7 @@ def paused(*args, **kwargs):
     return result
 
 setattr(owner, point, paused)
-importer.import_files(open_workspace(Path(sys.argv[1])), [Path(sys.argv[2])])
+import_files(open_workspace(Path(sys.argv[1])), [Path(sys.argv[2])])
 """
 
 _WITH_REJECTS = "customer_id,event,timestamp\na,open,2024-01-01\n,open,2024-01-01\nb,open,never\n"

@@ -7,13 +7,9 @@ from pathlib import Path
 import pytest
 
 from journeykit.engine.duckdb import DuckDBEngine
+from journeykit.engine.workspace import import_files
 from journeykit.errors import WorkspaceError
-from journeykit.events.importer import (
-    SCHEMA_VERSION,
-    ImportOptions,
-    import_files,
-    schema_version,
-)
+from journeykit.events.importer import SCHEMA_VERSION, ImportOptions, schema_version
 from journeykit.workspace import Workspace
 
 from .conftest import db_rows

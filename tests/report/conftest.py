@@ -25,7 +25,7 @@ class Measured:
 def measured_example(path: Path, customers: int = 1_500) -> Measured:
     import ibis
 
-    from journeykit.report.measure import measure
+    from journeykit.measure import measure
 
     journey = load_journey(path)
     table = simulate(journey, SimulationOptions(customers=customers, seed=3, days=200))

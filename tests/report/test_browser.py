@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from journeykit.analytics import funnel, positions
+from journeykit.analytics.windows import designed_window
 from journeykit.journey import load_journey
+from journeykit.measure import measure
 from journeykit.report import layout as lay
 from journeykit.report.export import BROWSER_ARGS
-from journeykit.report.measure import designed_window, measure
 from journeykit.report.pages import map_page, report_page
 from tests.conftest import CHROMIUM, EXAMPLES, REPO, browser_marks
 from tests.report.conftest import SCREENSHOTS, Measured, branching_journey, cached_example

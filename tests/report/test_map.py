@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from journeykit.analytics import funnel, positions
+from journeykit.analytics.health import card_health
+from journeykit.analytics.windows import designed_window
 from journeykit.cli import cli
 from journeykit.journey import load_journey
 from journeykit.report import layout as lay
 from journeykit.report.journey_map import render_map_svg
-from journeykit.report.measure import designed_window
 from journeykit.report.mermaid import mermaid_journey
-from journeykit.report.numbers import _health, card_numbers
 from journeykit.report.pages import map_page, report_page
 from tests.conftest import EXAMPLES
 from tests.report.conftest import Measured, branching_journey
@@ -47,7 +47,7 @@ def parse(svg: str) -> _Cards:
 
 def test_card_numbers_equal_funnel_and_positions(measured: Measured) -> None:
     j, events = measured.journey, measured.events
-    cards = parse(render_map_svg(j, card_numbers(measured.results),
+    cards = parse(render_map_svg(j, measured.results.cards,
                                  path_ids=measured.results.path_order)).cards  # fmt: skip
     assert set(cards) == {m.id for m in j.milestones}
     owner: dict[str, str] = {}
@@ -107,7 +107,7 @@ def test_reached_ever_counts_distinct_customers(measured: Measured) -> None:
 def test_health_against_the_design(
     k, reached, previous, conversion, median, expected, reference, health
 ) -> None:  # type: ignore[no-untyped-def]
-    assert _health(k, reached, previous, conversion, median, expected, reference)[0] == health
+    assert card_health(k, reached, previous, conversion, median, expected, reference)[0] == health
 
 
 def test_designed_window_sums_the_allowances() -> None:
@@ -325,7 +325,7 @@ def test_a_fetched_log_gives_the_same_results(
 ) -> None:
     """The web app hands ``measure`` the log its dashboards already fetched: no second fetch,
     the same numbers."""
-    import journeykit.report.measure as measure_module
+    import journeykit.measure as measure_module
     from journeykit.analytics import fetch_milestones
 
     frame = fetch_milestones(measured.events, measured.journey)
@@ -334,7 +334,7 @@ def test_a_fetched_log_gives_the_same_results(
         raise AssertionError("measure fetched the log again")
 
     monkeypatch.setattr(measure_module, "fetch_milestones", refetch)
-    again = measure_module.measure(measured.events, measured.journey, full=False, frame=frame)
+    again = measure_module.measure(frame, measured.journey, full=False)
     first = measured.results
     assert again.now == first.now
     for pid, result in first.funnels.items():

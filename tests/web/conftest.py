@@ -14,7 +14,7 @@ pytest.importorskip("httpx2", reason="httpx2 (the test client) is not installed"
 
 from fastapi.testclient import TestClient
 
-from journeykit.events.importer import import_files
+from journeykit.engine.workspace import import_files
 from journeykit.events.simulate import SimulationOptions, simulate_to_file
 from journeykit.journey import load_journey
 from journeykit.web import passwords

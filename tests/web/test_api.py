@@ -27,6 +27,15 @@ def test_results_are_the_clis(site: Site) -> None:
     got = c.get("/api/journeys/journey/funnel", params={"window": "14d"}).json()
     assert got == cli_json(site, "funnel", "--window", "14d", "--format", "json")
     assert got["steps"][0]["customers"] > got["steps"][1]["customers"] > 0
+    # one default window on every surface: the path's designed one, stated with the numbers
+    default = c.get("/api/journeys/journey/funnel").json()
+    assert default == cli_json(site, "funnel", "--format", "json")
+    assert default["window"].startswith("designed, ")
+    shown = c.get("/api/journeys/journey/map").json()  # the living map's numbers
+    assert shown["funnels"][default["path"]] == default
+    card = shown["cards"][default["steps"][1]["milestone"]]
+    assert card["reached"] == default["steps"][1]["customers"]
+    assert card["health"] in {"ok", "slow", "off"}
     for kind in ("paths", "cohorts"):
         assert c.get(f"/api/journeys/journey/{kind}").json() == cli_json(
             site, kind, "--format", "json"
@@ -71,6 +80,8 @@ def test_customer_look_up(site: Site) -> None:
     c = site.client("viewer")
     stuck = c.get("/api/journeys/journey/lists/stuck").json()["customers"][0]
     got = c.get(f"/api/journeys/journey/customers/{stuck['customer_id']}").json()
+    # the list adds what should move them on: the next step and its designed touchpoints
+    assert stuck.pop("next") and stuck.pop("touchpoints")[0]["channel"]
     assert got["position"] == stuck
     times = [t["at"] for t in got["timeline"]]
     assert times == sorted(times) and got["timeline"]
@@ -193,4 +204,5 @@ def test_results_are_cached_per_revision_and_data_version(site: Site) -> None:
 
 
 def timedelta_days(value: Any) -> float:
-    return value.total_seconds() / 86400 if value is not None else -1
+    """A cache key's window in days (-1: none or 'designed')."""
+    return value.total_seconds() / 86400 if hasattr(value, "total_seconds") else -1

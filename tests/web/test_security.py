@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from journeykit.cli import cli
-from journeykit.events.importer import import_files
+from journeykit.engine.workspace import import_files
 from journeykit.web.app import create_app, iter_routes
 from journeykit.web.security import ACCESS, ANYONE, RANK, LoginLimiter
 from journeykit.web.store import Store

@@ -1,8 +1,9 @@
 """Analyses over the canonical events table on any engine: the design meets the data."""
 
 from journeykit.analytics.cohorts import CohortsResult, cohorts
-from journeykit.analytics.community import ImpactResult, NorthStarResult, impact, north_star
+from journeykit.analytics.community import NorthStarResult, north_star
 from journeykit.analytics.funnel import funnel
+from journeykit.analytics.impact import ImpactResult, impact
 from journeykit.analytics.levels import LevelsResult, engagement_levels
 from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, milestone_log
 from journeykit.analytics.paths import PathsResult, event_paths, paths

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeykit.analytics._kernels import NONE
-from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, resolve_path
+from journeykit.analytics.milestones import Events, milestone_frame, resolve_path
 from journeykit.analytics.position import _first_reach
+from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
+    pass
 
 _WEEK_US = 7 * 86400 * 1_000_000
 _MONDAY_1970 = 4 * 86400 * 1_000_000  # 1970-01-05 was a Monday
@@ -39,7 +40,9 @@ class Cohort:
 
 
 @dataclass(frozen=True)
-class CohortsResult:
+class CohortsResult(_Tabular):
+    """Entry cohorts x the share of each reaching each step within ``days`` (docs/metrics.md)."""
+
     path: str
     days: int
     steps: tuple[str, ...]
@@ -55,11 +58,6 @@ class CohortsResult:
             for c in self.cohorts
         ]
 
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self.rows())
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -70,18 +68,16 @@ class CohortsResult:
 
 
 def cohorts(
-    events: ir.Table,
+    events: Events,
     journey: Journey,
     *,
     path: str | None = None,
     days: int = 30,
     now: datetime | None = None,
-    frame: MilestoneFrame | None = None,
 ) -> CohortsResult:
     """Weekly entry cohorts (ISO weeks, UTC) x share reaching each step within ``days``."""
     chosen = resolve_path(journey, path)
-    if frame is None:
-        frame = fetch_milestones(events, journey, now=now)
+    frame = milestone_frame(events, journey, now=now)
     index = {m.id: i for i, m in enumerate(journey.milestones)}
     first = _first_reach(frame, len(journey.milestones))
     f = first[:, [index[m] for m in chosen.milestone_ids]]

@@ -16,16 +16,18 @@ import numpy as np
 from journeykit.analytics import _kernels
 from journeykit.analytics.milestones import (
     AnalyticsError,
+    Events,
     MilestoneFrame,
-    fetch_milestones,
+    milestone_frame,
     resolve_path,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
 from journeykit.analytics.segments import breakdowns
+from journeykit.analytics.windows import DEFAULT_WINDOW, DESIGNED, Window, resolve_window
 from journeykit.journey.schema import Journey, JourneyPath
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
+    pass
 
 Mode = Literal["ordered", "strict", "any"]
 MODES: tuple[str, ...] = ("ordered", "strict", "any")
@@ -36,12 +38,12 @@ def _us(value: timedelta | None) -> int:
 
 
 def funnel(
-    events: ir.Table | MilestoneFrame,
+    events: Events,
     journey: Journey,
     *,
     path: str | None = None,
     mode: Mode = "ordered",
-    window: timedelta | None = timedelta(days=30),
+    window: Window = DEFAULT_WINDOW,
     now: datetime | None = None,
     exclude: Sequence[str] = (),
     by: str | None = None,
@@ -50,15 +52,19 @@ def funnel(
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
-    ``events`` is the canonical events table on any engine (or an already fetched
-    ``MilestoneFrame``). ``exclude`` names milestones that break an attempt between two steps.
+    ``window`` is a duration, None (no window) or ``"designed"`` (default): the path's designed
+    window, the sum of its steps' allowances (``analytics.windows``).
+
+    ``events`` is the canonical events table on any engine, or its fetched milestone log.
+    ``exclude`` names milestones that break an attempt between two steps.
     ``by`` (``persona``, ``property:KEY``, ``first:KEY``) adds the funnel of each group; or pass
     ``breakdown``, a group name -> customer ids mapping of your own.
     """
     if by is not None:
-        if isinstance(events, MilestoneFrame):
-            raise AnalyticsError("a breakdown needs the events table, not a fetched frame")
-        breakdown, breakdown_by = dict(breakdowns(events, journey, by, now=now)), by
+        source = events.events if isinstance(events, MilestoneFrame) else events
+        if source is None:
+            raise AnalyticsError("a breakdown needs the events: this milestone log has none")
+        breakdown, breakdown_by = dict(breakdowns(source, journey, by, now=now)), by
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
     if mode == "any" and exclude:
@@ -67,11 +73,9 @@ def funnel(
     chosen = resolve_path(journey, path)
     ids = list(chosen.milestone_ids)
     _check_exclusions(journey, ids, exclude)
-    frame = (
-        events
-        if isinstance(events, MilestoneFrame)
-        else fetch_milestones(events, journey, [*ids, *exclude], now=now)
-    )
+    source = "designed" if window == DESIGNED else "given"
+    window = resolve_window(journey, chosen, window)
+    frame = milestone_frame(events, journey, [*ids, *exclude], now=now)
     level, is_open, times, customers = _run(frame, journey, chosen, mode, window, exclude)
     steps = _steps(journey, chosen, level, is_open, times)
     groups: dict[str, tuple[FunnelStep, ...]] | None = None
@@ -87,6 +91,7 @@ def funnel(
         path=chosen.id,
         mode=mode,
         window=window,
+        window_source=source,
         now=frame.now,
         steps=steps,
         customer_ids=customers,

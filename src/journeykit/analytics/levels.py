@@ -24,12 +24,17 @@ from journeykit.analytics.community import (
     next_period,
     period_start,
 )
-from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetch_milestones
+from journeykit.analytics.milestones import (
+    AnalyticsError,
+    Events,
+    MilestoneFrame,
+    milestone_frame,
+)
 from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.journey.schema import Journey, Levels
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
+    pass
 
 LEVELS = ("advocates", "contributors", "participants", "inactive")
 ADVOCATES, CONTRIBUTORS, PARTICIPANTS, INACTIVE = 1, 2, 3, 4
@@ -181,7 +186,7 @@ class LevelsResult(_Tabular):
 
 
 def engagement_levels(
-    events: ir.Table | MilestoneFrame,
+    events: Events,
     journey: Journey,
     *,
     period: Period | None = None,
@@ -195,10 +200,7 @@ def engagement_levels(
     rule = community.levels or Levels()
     period = period or rule.period
     index = {m.id: i for i, m in enumerate(journey.milestones)}
-    if isinstance(events, MilestoneFrame):
-        frame = events
-    else:
-        frame = fetch_milestones(events, journey, list(weights), now=now)
+    frame = milestone_frame(events, journey, list(weights), now=now)
     activity = Activity.from_frame(frame, {index[m]: w for m, w in weights.items()})
     return levels_of(activity, rule, period)
 

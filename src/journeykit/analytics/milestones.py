@@ -7,10 +7,10 @@ one query, then fetched once as Arrow; the much smaller log is what the analyses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 import ibis
 import numpy as np
@@ -18,17 +18,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics.compile import compile_rule, event_prefilter, may_overlap
-from journeykit.errors import JourneykitError
+from journeykit.analytics.errors import AnalyticsError
 from journeykit.journey.schema import Journey, JourneyPath, Milestone
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+__all__ = ["AnalyticsError", "Events", "LogCounts", "MilestoneFrame", "fetch_milestones"]
+
 _US = np.timedelta64(1, "us")
-
-
-class AnalyticsError(JourneykitError):
-    """An analysis asked for something the journey or the data cannot give."""
 
 
 def resolve_path(journey: Journey, path: str | None) -> JourneyPath:
@@ -135,10 +133,37 @@ class MilestoneFrame:
     offsets: np.ndarray
     now: int
     shared_keys: bool = False  # event_key came from the data: one event may carry several tags
+    # The events the log was fetched from: analyses that need more than milestone events (the
+    # last event of any kind, for `lapsed`; a breakdown's groups) read them from here.
+    events: ir.Table | None = field(default=None, compare=False, repr=False)
 
     @property
     def customers(self) -> int:
         return len(self.customer_ids)
+
+    def with_events(self, events: ir.Table) -> MilestoneFrame:
+        """The same log with another handle on its events (e.g. a fresh connection)."""
+        from dataclasses import replace
+
+        return replace(self, events=events)
+
+
+Events = Union["ir.Table", MilestoneFrame]
+"""What every analysis takes first: the events table on any engine, or its fetched milestone
+log (to run several analyses on one scan of the events)."""
+
+
+def milestone_frame(
+    events: Events,
+    journey: Journey,
+    milestones: Sequence[str] | None = None,
+    *,
+    now: datetime | None = None,
+) -> MilestoneFrame:
+    """The milestone log of ``events``: fetched from a table, or the log itself as given."""
+    if isinstance(events, MilestoneFrame):
+        return events
+    return fetch_milestones(events, journey, milestones, now=now)
 
 
 def fetch_milestones(
@@ -160,7 +185,7 @@ def fetch_milestones(
         now_us = _to_us(latest) if latest is not None else 0
     else:
         now_us = _to_us(now)
-    return frame_from_arrow(table, journey, now_us)
+    return frame_from_arrow(table, journey, now_us).with_events(events)
 
 
 def _to_us(value: Any) -> int:
@@ -202,3 +227,19 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
         now=now_us,
         shared_keys=shared,
     )
+
+
+@dataclass(frozen=True)
+class LogCounts:
+    """Read off the milestone log: who ever reached what."""
+
+    customers: int  # customers with at least one milestone
+    reached: dict[str, int]  # milestone -> customers who ever reached it
+
+
+def log_counts(frame: MilestoneFrame) -> LogCounts:
+    """Customers who ever reached each milestone, in any order, on any path."""
+    ids = [m.id for m in frame.journey.milestones]
+    pair = np.unique(frame.cust.astype(np.int64) * len(ids) + frame.milestone)
+    per = np.bincount(pair % len(ids), minlength=len(ids))
+    return LogCounts(frame.customers, {mid: int(per[i]) for i, mid in enumerate(ids)})

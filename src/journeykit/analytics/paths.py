@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics._kernels import tie_order
-from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones
+from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey
 
@@ -85,16 +85,14 @@ def _collapsed(frame: MilestoneFrame) -> tuple[np.ndarray, ...]:
 
 
 def paths(
-    events: ir.Table,
+    events: Events,
     journey: Journey,
     *,
     top: int | None = 20,
     now: datetime | None = None,
-    frame: MilestoneFrame | None = None,
 ) -> PathsResult:
     """The most common milestone sequences and every directly-follows transition."""
-    if frame is None:
-        frame = fetch_milestones(events, journey, now=now)
+    frame = milestone_frame(events, journey, now=now)
     cust, m, t_first, t_last = _collapsed(frame)
     ids = [x.id for x in journey.milestones]
     total = int((cust[1:] != cust[:-1]).sum()) + 1 if len(cust) else 0  # cust is sorted

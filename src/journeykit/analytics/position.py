@@ -12,14 +12,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics._kernels import NONE
-from journeykit.analytics.milestones import MilestoneFrame, _to_us, fetch_milestones, resolve_path
+from journeykit.analytics.milestones import (
+    Events,
+    MilestoneFrame,
+    _to_us,
+    milestone_frame,
+    resolve_path,
+)
 from journeykit.analytics.results import _Tabular, iso_time
+from journeykit.analytics.status import (
+    STATUSES,
+    judge,
+    status_rows,
+    strays_text,
+    stuck_thresholds,
+)
+
+__all__ = ["STATUSES", "CustomerPosition", "PositionsResult", "Stray", "positions"]
 from journeykit.journey.schema import Journey, JourneyPath
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-STATUSES = ("completed", "lapsed", "stuck", "strayed", "on_track")
 
 
 @dataclass(frozen=True)
@@ -160,16 +173,17 @@ class PositionsResult(_Tabular):
 
     def stuck(self, top: int | None = None) -> list[CustomerPosition]:
         """The stuck customers, longest stuck first: the list someone acts on."""
-        rows = np.flatnonzero(self.status == STATUSES.index("stuck"))
-        ids = self.customer_ids[rows].astype(str)
-        order = rows[np.lexsort((ids, -self.waiting_seconds[rows]))]
-        return [self.row(int(r)) for r in (order if top is None else order[:top])]
+        return self.listed("stuck", top)
+
+    def listed(self, status: str, top: int | None = None) -> list[CustomerPosition]:
+        """The customers with ``status`` in the order of ``analytics.status.status_rows``."""
+        return [self.row(r) for r in status_rows(self, status, top)]
 
     def rows(self) -> list[dict[str, Any]]:
         return [
             {
                 **c.to_dict(),
-                "strays": "; ".join(f"{s.type}:{'>'.join(s.milestones)}" for s in c.strays),
+                "strays": strays_text(c.strays),
             }
             for c in self.customers
         ]
@@ -192,26 +206,28 @@ def last_seen(events: ir.Table, now: datetime | None) -> pa.Table:
 
 
 def positions(
-    events: ir.Table,
+    events: Events,
     journey: Journey,
     *,
     path: str | None = None,
     now: datetime | None = None,
     lapsed_after: timedelta = timedelta(days=90),
-    frame: MilestoneFrame | None = None,
 ) -> PositionsResult:
-    """Every customer's furthest milestone on ``path``, its status and their strays."""
+    """Every customer's furthest milestone on ``path``, its status and their strays.
+
+    ``lapsed`` needs each customer's last event of any kind: read from the events (a fetched
+    log's ``events``); a log with no events attached judges by milestone events alone.
+    """
     chosen = resolve_path(journey, path)
-    if frame is None:
-        frame = fetch_milestones(events, journey, now=now)
+    frame = milestone_frame(events, journey, now=now)
     now_us = frame.now if now is None else _to_us(now)
     first = _first_reach(frame, len(journey.milestones))
-    seen = _last_seen_if_needed(events, frame, now, now_us, lapsed_after)
+    seen = _last_seen_if_needed(frame, now, now_us, lapsed_after)
     return _place(journey, chosen, frame, first, seen, now_us, lapsed_after)
 
 
 def _last_seen_if_needed(
-    events: ir.Table, frame: MilestoneFrame, now: datetime | None, now_us: int, lapsed: timedelta
+    frame: MilestoneFrame, now: datetime | None, now_us: int, lapsed: timedelta
 ) -> pa.Table:
     """Last events of the customers who might be lapsed; nobody else's is needed.
 
@@ -219,9 +235,13 @@ def _last_seen_if_needed(
     whose last milestone event is older than the horizon can be lapsed. Usually few: this spares
     a group-by over every event (2 s at 10M events).
     """
+    last_milestone = frame.ts[frame.offsets[1:] - 1]
+    events = frame.events
+    if events is None:
+        ids = pa.array(frame.customer_ids.tolist(), pa.string())
+        return pa.table({"customer_id": ids, "last": pa.array(last_milestone, pa.int64())})
     if not frame.customers:
         return last_seen(events.limit(0), now)
-    last_milestone = frame.ts[frame.offsets[1:] - 1]
     maybe = frame.customer_ids[now_us - last_milestone >= lapsed / timedelta(microseconds=1)]
     if not len(maybe):
         return last_seen(events.limit(0), now)
@@ -258,21 +278,6 @@ def _latest_step(frame: MilestoneFrame, code: np.ndarray) -> np.ndarray:
     return latest
 
 
-def _thresholds(journey: Journey, chosen: JourneyPath, f: np.ndarray) -> list[float | None]:
-    out: list[float | None] = []
-    steps = chosen.milestone_ids
-    for k in range(len(steps) - 1):
-        designed = journey.milestone(steps[k + 1]).expected_within
-        if designed is not None:
-            out.append(designed.total_seconds())
-            continue
-        both = (f[:, k] != NONE) & (f[:, k + 1] != NONE)
-        gaps = (f[both, k + 1] - f[both, k]) / 1e6
-        gaps = gaps[gaps >= 0]
-        out.append(float(np.percentile(gaps, 90)) if len(gaps) else None)
-    return out
-
-
 def _place(
     journey: Journey,
     chosen: JourneyPath,
@@ -298,7 +303,7 @@ def _place(
     reached = f != NONE
     pos = n_steps - 1 - np.argmax(reached[:, ::-1], axis=1)
     at = f[np.arange(len(rows)), pos]
-    thresholds = _thresholds(journey, chosen, first[:, cols])
+    thresholds = stuck_thresholds(journey, chosen, first[:, cols])
     latest = _latest_step(frame, code)[rows]
     others = sorted({m for p in journey.paths for m in p.milestone_ids} - set(steps))
     required = ~np.array([s.optional for s in chosen.steps], dtype=bool)
@@ -315,18 +320,8 @@ def _place(
     # Not looked up: a recent milestone event already rules "lapsed" out.
     last = _lookup_last(seen, ids, frame.ts[frame.offsets[rows + 1] - 1])
     limits = [*thresholds, None]
-    limit = np.array([np.nan if x is None else x for x in limits])[pos]
     waiting = now - at
-    status = np.select(
-        [
-            pos == n_steps - 1,
-            now - last >= lapsed_after / timedelta(microseconds=1),
-            ~np.isnan(limit) & (waiting / 1e6 > limit),
-            strayed,
-        ],
-        [0, 1, 2, 3],
-        4,
-    ).astype(np.int64)
+    status = judge(pos == n_steps - 1, now - last, waiting, limits, pos, strayed, lapsed_after)
     strays = _Strays(
         tuple(steps), tuple(others), tuple(pairs), skipped, disorder, backwards, latest, pos, off
     )

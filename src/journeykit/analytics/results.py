@@ -9,7 +9,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,8 +24,22 @@ def iso_time(us: int | None) -> str | None:
     return datetime.fromtimestamp(us / 1e6, tz=UTC).replace(tzinfo=None).isoformat()
 
 
+@runtime_checkable
+class Result(Protocol):
+    """What every result offers, the one shape the CLI, the web API and notebooks read: ``rows``
+    (flat, for CSV and tables), ``to_dict`` (the JSON), ``to_pandas`` and ``to_polars``."""
+
+    def rows(self) -> list[dict[str, Any]]: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def to_pandas(self) -> pd.DataFrame: ...
+
+    def to_polars(self) -> pl.DataFrame: ...
+
+
 class _Tabular:
-    """``to_pandas``/``to_polars``/notebook HTML from one list of row dicts."""
+    """``to_pandas``/``to_polars``/notebook HTML from one list of row dicts (``Result``)."""
 
     def rows(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -137,6 +151,14 @@ class FunnelResult(_Tabular):
     step_times: np.ndarray | None  # per customer x step: microseconds, or NONE
     breakdown: dict[str, tuple[FunnelStep, ...]] | None = None
     breakdown_by: str | None = None
+    window_source: str = "given"  # "designed": the path's designed window (analytics.windows)
+
+    @property
+    def window_text(self) -> str:
+        """The window as stated next to every funnel number."""
+        from journeykit.analytics.windows import describe_window
+
+        return describe_window(self.window, self.window_source)
 
     @property
     def counts(self) -> list[int]:
@@ -162,6 +184,7 @@ class FunnelResult(_Tabular):
             "path": self.path,
             "mode": self.mode,
             "window_seconds": self.window.total_seconds() if self.window else None,
+            "window": self.window_text,
             "now": iso_time(self.now),
             "steps": [s.to_dict() for s in self.steps],
         }

@@ -8,29 +8,32 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
 from journeykit.cli.output import err_console, out_console
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from journeykit.analytics import FunnelResult, PositionsResult
+    from journeykit.analytics.results import Result
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 class InputError(JourneykitError):
     """The command line names no events, or several sources at once."""
-
-
-def parse_window(text: str) -> timedelta | None:
-    return None if text.strip().lower() in ("none", "0", "off") else parse_duration(text)
 
 
 def parse_now(text: str | None) -> datetime | None:
@@ -50,7 +53,7 @@ class Measure:
     """What every measure command shares: the journey, its events, the path, "as of" and format."""
 
     journey: Journey
-    events: Any
+    events: ir.Table
     path: str | None
     now: datetime | None
     fmt: str
@@ -162,7 +165,7 @@ def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[...
     return wrapped
 
 
-def emit(result: Any, fmt: str, table: Callable[[], RenderableType] | None = None) -> None:
+def emit(result: Result, fmt: str, table: Callable[[], RenderableType] | None = None) -> None:
     """Data to stdout: a table for people, JSON or CSV for tools."""
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -194,8 +197,11 @@ def _days(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 86400:.1f}d"
 
 
-def funnel_table(result: Any) -> Table:
-    grid = Table(title=f"funnel: path {result.path} ({result.mode})", show_edge=False)
+def funnel_table(result: FunnelResult) -> Table:
+    grid = Table(
+        title=f"funnel: path {result.path} ({result.mode}, window: {result.window_text})",
+        show_edge=False,
+    )
     # Titles may wrap; numbers never are cut.
     grid.add_column("step", min_width=14)
     for name in ("customers", "of start", "of prev", "dropped", "in prog.", "median"):
@@ -213,13 +219,13 @@ def funnel_table(result: Any) -> Table:
     return grid
 
 
-def breakdown_table(result: Any) -> Table:
+def breakdown_table(result: FunnelResult) -> Table:
     """Customers per step for each group, with the share of the group's start."""
     grid = Table(title=f"by {result.breakdown_by}", show_edge=False)
     grid.add_column("group", min_width=10)
     for s in result.steps:
         grid.add_column(s.title, justify="right")
-    for group, steps in result.breakdown.items():
+    for group, steps in (result.breakdown or {}).items():
         cells = [f"{s.customers:,} ({s.share_of_start:.0%})" for s in steps]
         grid.add_row(group, *cells)
     return grid
@@ -229,9 +235,10 @@ def breakdown_table(result: Any) -> Table:
 @source_options
 @click.option(
     "--window",
-    default="30d",
+    default=DEFAULT_WINDOW,
     show_default=True,
-    help="Conversion window from the first step ('none' for no window).",
+    help="Conversion window from the first step: a duration (14d, 2w), 'none', or 'designed' "
+    "(the sum of the path's expected_within, 30 days for an undesigned step).",
 )
 @click.option(
     "--mode", type=click.Choice(["ordered", "strict", "any"]), default="ordered", show_default=True
@@ -266,7 +273,7 @@ def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str
     emit(result, m.fmt, tables)
 
 
-def _positions(m: Measure, lapsed_after: str) -> Any:
+def _positions(m: Measure, lapsed_after: str) -> PositionsResult:
     from journeykit.analytics import positions as run
 
     return run(
@@ -293,31 +300,15 @@ def positions(m: Measure, lapsed_after: str) -> None:
     emit(result, m.fmt)
 
 
-class _StuckList:
-    """The stuck customers, longest stuck first, in the positions JSON shape."""
-
-    def __init__(self, result: Any, top: int | None) -> None:
-        self.result = result
-        self.stuck = result.stuck(top)
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [{k: v for k, v in c.to_dict().items() if k != "strays"} for c in self.stuck]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.result.path,
-            "summary": self.result.summary,
-            "customers": [c.to_dict() for c in self.stuck],
-        }
-
-
 @click.command()
 @source_options
 @_LAPSED
 @click.option("--top", type=int, default=None, help="Only the N longest stuck.")
 def stuck(m: Measure, lapsed_after: str, top: int | None) -> None:
     """Customers stuck at a milestone, longest stuck first: the list someone acts on."""
-    emit(_StuckList(_positions(m, lapsed_after), top), m.fmt)
+    from journeykit.analytics.status import status_list
+
+    emit(status_list(_positions(m, lapsed_after), m.journey, "stuck", top), m.fmt)
 
 
 @click.command()

@@ -8,18 +8,21 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from journeykit.analytics.results import _Tabular
 from journeykit.cli.analytics_cmds import FilePath, Measure, emit, journey_source_options
 from journeykit.cli.output import err_console, out_console
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     import pandas as pd
+    from rich.console import Console
 
-    from journeykit.clv import RFM, FitResult
-    from journeykit.clv.journey import JourneyCustomers
+    from journeykit.clv import RFM, FitResult, SimpleCLV, SimpleCLVByGroup
+    from journeykit.clv.journey import JourneyCLV, JourneyCustomers
+    from journeykit.journey import Journey
 
-TRANSACTION = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo", "pnbd": "ParetoNBD"}
-MODELS = (*TRANSACTION, "gg", "sbg")
-_UNIT_CODE = {"days": "D", "weeks": "W"}
+from journeykit.clv.journey import GROUPINGS, UNITS
+from journeykit.clv.models import MODEL_HELP, MODELS, TRANSACTION_MODELS
 
 _FORMAT = click.option(
     "--format",
@@ -67,7 +70,9 @@ def clv() -> None:
     """Customer lifetime value: summaries from the journey, models, predictions, value by group."""
 
 
-def _customers(m: Measure, calibration_end: str | None, unit: str, top_paths: int = 10) -> Any:
+def _customers(
+    m: Measure, calibration_end: str | None, unit: str, top_paths: int = 10
+) -> JourneyCustomers:
     from journeykit.clv.journey import journey_customers
 
     return journey_customers(
@@ -132,25 +137,19 @@ def _head_table(df: pd.DataFrame, title: str, limit: int = 30) -> Table:
 def _read(path: Path, unit: str) -> RFM:
     from journeykit.clv import read_summary
 
-    return read_summary(path, time_unit=_UNIT_CODE[unit])
+    return read_summary(path, time_unit=UNITS[unit])
 
 
 def _fit(model: str, summary_file: Path, unit: str, penalizer: float) -> Any:
-    from journeykit import clv
+    from journeykit.clv import read_renewals
 
-    if model == "sbg":
-        return clv.ShiftedBetaGeometric(penalizer=penalizer).fit(clv.read_renewals(summary_file))
-    rfm = _read(summary_file, unit)
-    if model == "gg":
-        return clv.GammaGamma(penalizer=penalizer).fit(rfm)
-    return getattr(clv, TRANSACTION[model])(penalizer=penalizer).fit(rfm)
+    data = read_renewals(summary_file) if model == "sbg" else _read(summary_file, unit)
+    fitter: Any = MODELS[model](penalizer=penalizer)  # each model's fit takes its own data
+    return fitter.fit(data)
 
 
 _MODEL = click.option(
-    "--model",
-    type=click.Choice(MODELS),
-    required=True,
-    help="bgnbd (BG/NBD), mbgnbd (MBG/NBD), pnbd (Pareto/NBD), gg (Gamma-Gamma), sbg (renewals).",
+    "--model", type=click.Choice(tuple(MODELS)), required=True, help=f"{MODEL_HELP}."
 )
 _SUMMARY = click.option(
     "--summary",
@@ -214,7 +213,7 @@ def _fit_table(result: FitResult) -> Table:
     return grid
 
 
-class _Frame:
+class _Frame(_Tabular):
     """A pandas frame in the result shape ``emit`` reads."""
 
     def __init__(self, df: pd.DataFrame, info: dict[str, Any]) -> None:
@@ -278,32 +277,27 @@ def predict(
 
 
 def _load(model: str, params_file: Path) -> Any:
-    from journeykit import clv
-
-    kinds = TRANSACTION | {"gg": "GammaGamma", "sbg": "ShiftedBetaGeometric"}
-    return getattr(clv, kinds[model]).from_json(params_file)
+    return MODELS[model].from_json(params_file)
 
 
 def _predict_customers(
     fitted: Any, rfm: RFM, unit: str, horizon: int, discount_rate: float, penalizer: float
 ) -> _Frame:
-    from journeykit.clv import GammaGamma, discounted_clv
-    from journeykit.clv.value import PERIODS_PER_MONTH
+    from journeykit.clv.value import customer_value
 
     df = rfm.to_pandas()
-    code = _UNIT_CODE[unit]
-    span = horizon * PERIODS_PER_MONTH[code]
-    df["expected_purchases"] = fitted.expected_purchases(rfm, horizon=span)
-    df["probability_alive"] = fitted.probability_alive(rfm)
+    predicted = customer_value(
+        fitted, rfm, horizon=horizon, discount_rate=discount_rate, penalizer=penalizer,
+        time_unit=UNITS[unit],
+    )  # fmt: skip
+    df["expected_purchases"] = predicted.expected_purchases
+    df["probability_alive"] = predicted.probability_alive
     info: dict[str, Any] = {"model": fitted.name, "horizon_months": horizon, "unit": unit}
-    if rfm.monetary_value is not None and (rfm.frequency > 0).any():
-        spend = GammaGamma(penalizer=penalizer).fit(rfm)
-        value = discounted_clv(
-            fitted, spend, rfm, horizon=horizon, discount_rate=discount_rate, time_unit=code
-        )
-        df["expected_spend"] = value.expected_value
-        df["clv"] = value.clv
-        info |= {"discount_rate": discount_rate, "spend_model": spend.result().to_dict()}
+    if predicted.value is not None and predicted.spend_model is not None:
+        df["expected_spend"] = predicted.value.expected_value
+        df["clv"] = predicted.value.clv
+        spend = predicted.spend_model.result().to_dict()
+        info |= {"discount_rate": discount_rate, "spend_model": spend}
     info["params"] = fitted.result().params
     return _Frame(df, info)
 
@@ -354,22 +348,47 @@ _BY = click.option(
 @_BY
 @_CALIBRATION
 @_UNIT
-def simple(m: Measure, by: str | None, calibration_end: str | None, unit: str) -> None:
-    """The simple formula: average purchase value x frequency x lifespan, shown as computed."""
+@_HORIZON
+@_DISCOUNT
+def simple(
+    m: Measure,
+    by: str | None,
+    calibration_end: str | None,
+    unit: str,
+    horizon: int,
+    discount_rate: float,
+) -> None:
+    """The simple formula: average purchase value x frequency x lifespan, shown as computed.
+
+    Frequency and lifespan (1 / churn) are per period while a customer, from the constant-rate
+    fit; the lifetime figure is undiscounted, the horizon figure discounted (as 'clv value').
+    """
     from journeykit.clv.journey import simple_clv_by
 
     data = _customers(m, calibration_end, unit)
-    result = simple_clv_by(data, by)
+    result = simple_clv_by(data, by, horizon_months=horizon, discount_rate=discount_rate)
     emit(result, m.fmt, lambda: _simple_table(result))
 
 
-def _simple_table(result: Any) -> Table:
+def simple_title(o: SimpleCLV) -> str:
+    """One line: the lifetime figure and the horizon figure, each saying what it is."""
+    life = "not measurable yet" if o.clv is None else f"{o.clv:,.2f}"
+    text = f"simple CLV per new customer: {life} over a lifetime (undiscounted)"
+    if o.horizon_clv is not None:
+        text += (
+            f", {o.horizon_clv:,.2f} over {o.horizon_months:g} months "
+            f"({(o.discount_rate or 0) * 100:g}% a month discount)"
+        )
+    return text
+
+
+def _simple_table(result: SimpleCLVByGroup) -> Table:
     o = result.overall
-    grid = Table(title=f"simple CLV per customer ({o.period}s): {o.clv:,.2f}", show_edge=False)
+    grid = Table(title=simple_title(o), show_edge=False)
     grid.add_column("factor")
     grid.add_column("value", justify="right")
     grid.add_column("how")
-    for f in (o.average_purchase_value, o.purchase_frequency, o.lifespan):
+    for f in o.factors:
         grid.add_row(f.name, f"{f.value:,.4g}", f.explanation)
     if not result.groups:
         return grid
@@ -393,7 +412,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 )
 @click.option(
     "--model",
-    type=click.Choice(tuple(TRANSACTION)),
+    type=click.Choice(tuple(TRANSACTION_MODELS)),
     default="bgnbd",
     show_default=True,
     help="Transaction model; spend is always Gamma-Gamma.",
@@ -414,7 +433,7 @@ def value(
     unit: str,
 ) -> None:
     """Expected discounted value by path variant, persona and entry cohort: which is worth most."""
-    from journeykit.clv.journey import GROUPINGS, clv_by_journey
+    from journeykit.clv.journey import clv_by_journey
 
     data = _customers(m, calibration_end, unit)
     result = clv_by_journey(
@@ -430,7 +449,7 @@ def value(
     emit(result, m.fmt, lambda: value_table(result))
 
 
-def value_table(result: Any) -> Table:
+def value_table(result: JourneyCLV) -> Table:
     o = result.overall
     grid = Table(
         title=f"expected CLV over {result.horizon_months} months "
@@ -459,45 +478,69 @@ def register(group: click.Group) -> None:
     group.add_command(clv)
 
 
-def print_demo_clv(events: Any, journey: Any, console: Any) -> None:
-    """The CLV section of ``journeykit demo``: the simple formula by route (numpy only), then
-    expected value by persona and route when the ``clv`` extra (scipy) is installed."""
+def print_demo_clv(events: ir.Table, journey: Journey, console: Console) -> None:
+    """The CLV section of ``journeykit demo``: the simple formula, then the model's expected value
+    of today's customers over the same 12 months, each saying what it measures."""
     from journeykit.clv.errors import RFMError
     from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
-    from journeykit.errors import MissingExtraError
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, markup=False)
 
     data = journey_customers(events, journey, unit="weeks", top_paths=3)
     bought_again = int((data.summary.frequency > 0).sum())
-    console.print(
+    say(
         f"\n  customer lifetime value (journeykit clv ...): {len(data):,} customers bought, "
-        f"{bought_again:,} again",
-        highlight=False,
-        markup=False,
+        f"{bought_again:,} again"
     )
-    simple = simple_clv_by(data, "path")
-    o = simple.overall
-    console.print(
-        f"  simple formula: {o.average_purchase_value.value:,.2f} per purchase x "
-        f"{o.purchase_frequency.value:.3f} purchases a week x {o.lifespan.value:.2f} weeks "
-        f"= {o.clv:,.2f}; by route to the first purchase:",
-        highlight=False,
-        markup=False,
-    )
-    for g in sorted(simple.groups, key=lambda g: -g.clv):
-        line = f"   {g.clv:8,.2f}  {g.group} ({g.customers:,})"
-        console.print(line, highlight=False, markup=False)
     try:
-        # 90 simulated days are short for the model: a small penalizer keeps the fit converged.
-        value = clv_by_journey(data, penalizer=0.01, by=("persona", "path"))
-    except (MissingExtraError, RFMError) as exc:
-        console.print(f"  expected CLV skipped: {exc}", markup=False, highlight=False)
+        simple = simple_clv_by(data, "path", horizon_months=12)
+    except RFMError as exc:
+        say(f"  simple formula skipped: {exc}")
+    else:
+        for line in simple_lines(simple.overall):
+            say(f"  {line}")
+        say("  simple, 12 months for today's customers (and a lifetime), by route to the purchase:")
+        for g in sorted(simple.groups, key=lambda g: -(g.horizon_clv_today or 0)):
+            twelve = "(n/a)" if g.horizon_clv_today is None else f"{g.horizon_clv_today:,.2f}"
+            life = "" if g.clv is None else f" ({g.clv:,.2f} a lifetime)"
+            say(f"   {twelve:>8}  {g.group} ({g.customers:,}){life}")
+    try:
+        value = clv_by_journey(data, by=("persona", "path"))
+    except RFMError as exc:
+        say(f"  expected CLV skipped: {exc}")
         return
-    console.print(
-        f"  expected 12-month CLV (BG/NBD + Gamma-Gamma, 1% a month): "
-        f"{value.overall.clv:,.2f} per customer",
-        highlight=False,
-        markup=False,
+    say(
+        f"  model: expected 12-month CLV of today's customers (BG/NBD + Gamma-Gamma, 1% a month): "
+        f"{value.overall.clv:,.2f} per customer (mean P(alive) "
+        f"{value.overall.probability_alive:.2f})"
     )
     for v in value.groups:
-        line = f"   {v.clv:8,.2f}  {v.by} {v.group} ({v.customers:,})"
-        console.print(line, highlight=False, markup=False)
+        say(f"   {v.clv:8,.2f}  {v.by} {v.group} ({v.customers:,})")
+
+
+def simple_lines(o: SimpleCLV) -> list[str]:
+    """The simple formula in words, as ``demo`` prints it: each factor, then the horizon figure
+    for a new customer and for today's customers (the one to compare with a model's CLV)."""
+    if o.average_purchase_value is None or o.purchase_frequency is None or o.churn_rate is None:
+        return [f"simple formula: {o.note}"]
+    p = o.period
+    value, rate, churn = o.average_purchase_value, o.purchase_frequency, o.churn_rate
+    life = (
+        f" x {o.lifespan.value:,.1f} {p}s lifespan (1 / {churn.value:.4f} churn a {p}) "
+        f"= {o.clv:,.2f} over a lifetime, undiscounted"
+        if o.lifespan is not None and o.clv is not None
+        else f"; {o.note}"
+    )
+    lines = [
+        f"simple formula: {value.value:,.2f} per purchase x {rate.value:.3f} purchases a {p} "
+        f"while a customer{life}"
+    ]
+    if o.horizon_clv is not None and o.horizon_clv_today is not None:
+        lines.append(
+            f"simple formula over {o.horizon_months:g} months ({(o.discount_rate or 0) * 100:g}% "
+            f"a month): {o.horizon_clv:,.2f} for a customer who is one today; "
+            f"{o.horizon_clv_today:,.2f} averaged over today's customers (an estimated "
+            f"{o.still_customers:.0%} still customers), the figure to compare with the model's"
+        )
+    return lines

@@ -112,7 +112,7 @@ def impact(
     seed: int,
 ) -> None:
     """North-star outcome for community members vs the rest, with a 95% interval."""
-    from journeykit.analytics.community import impact as run
+    from journeykit.analytics.impact import impact as run
 
     result = run(
         m.events,
@@ -181,8 +181,8 @@ def levels(m: Measure, period: str | None, top: int) -> None:
 
 def print_demo_community(journey: Any, workspace: Path) -> None:
     """The demo's community section: purpose apart from roles, impact, north star, levels."""
-    from journeykit.analytics.community import impact as run_impact
     from journeykit.analytics.community import north_star
+    from journeykit.analytics.impact import impact as run_impact
     from journeykit.analytics.levels import engagement_levels
     from journeykit.engine import connect
 

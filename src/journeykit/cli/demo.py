@@ -76,7 +76,7 @@ def _write_map_and_report(journey: Journey, ws: Workspace) -> None:
     """The living map and the report, from the same imported events (core install is enough)."""
     from journeykit.engine import connect
     from journeykit.errors import JourneykitError
-    from journeykit.report.measure import measure
+    from journeykit.measure import measure
     from journeykit.report.pages import map_page, report_page
 
     try:
@@ -94,18 +94,16 @@ def _write_map_and_report(journey: Journey, ws: Workspace) -> None:
 
 def _measure(journey: Journey, ws: Workspace) -> None:
     """The funnel of the first path and the stuck list, from the imported events."""
-    from datetime import timedelta
-
     from journeykit.analytics import fetch_milestones, funnel, positions
     from journeykit.cli.analytics_cmds import funnel_table
     from journeykit.engine import connect
 
     events = connect().events(ws.root)
     frame = fetch_milestones(events, journey)  # one scan serves both analyses
-    result = funnel(frame, journey, window=timedelta(days=30))
+    result = funnel(frame, journey)  # the designed window, as the map and report
     out_console.print()
     out_console.print(funnel_table(result))
-    placed = positions(events, journey, frame=frame)
+    placed = positions(frame, journey)
     summary = ", ".join(f"{k} {v:,}" for k, v in placed.summary.items())
     out_console.print(f"\n  positions on path {placed.path}: {summary}", highlight=False)
     out_console.print("  longest stuck (journeykit stuck ... for the full list):", highlight=False)
@@ -119,7 +117,7 @@ def _measure(journey: Journey, ws: Workspace) -> None:
 
 def _simulate_and_import(journey: Journey, ws: Workspace) -> None:
     """Simulated customers for the template, imported as a user would import their export."""
-    from journeykit.events.importer import import_files
+    from journeykit.engine.workspace import import_files
     from journeykit.events.simulate import SimulationOptions, simulate_to_file
 
     events_file = ws.root / "events.csv"

@@ -14,7 +14,8 @@ import click
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from journeykit.cli.output import err_console, out_console, warn
-from journeykit.events.importer import ImportOptions, ImportReport, import_files
+from journeykit.engine.workspace import import_files
+from journeykit.events.importer import ImportOptions, ImportReport
 from journeykit.events.reader import Progress as ProgressFn
 from journeykit.events.sources import PRESETS, column_map
 from journeykit.workspace import open_workspace

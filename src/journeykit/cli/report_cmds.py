@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
 from journeykit.cli.analytics_cmds import (
     FilePath,
     InputError,
     event_source_options,
     open_events,
     parse_now,
-    parse_window,
 )
 from journeykit.cli.discover_cmds import answer_options, run_themes
 from journeykit.cli.output import err_console
@@ -22,10 +21,6 @@ from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
 
 _OUT = click.Path(dir_okay=False, path_type=Path)
-
-
-def _window(text: str) -> timedelta | str | None:
-    return "designed" if text == "designed" else parse_window(text)
 
 
 def _source_options(func: Any) -> Any:
@@ -42,7 +37,7 @@ def _source_options(func: Any) -> Any:
         ),
         click.option(
             "--window",
-            default="designed",
+            default=DEFAULT_WINDOW,
             show_default=True,
             help="Funnel window: a duration, 'none', or 'designed' (each path's "
             "expected_within summed).",
@@ -81,14 +76,14 @@ def _themes(journey: Journey, answers: Path | None, opts: dict[str, Any]) -> Any
 def _results(
     journey: Journey, events: Any, opts: dict[str, Any], *, full: bool, themes: Any = None
 ) -> Any:
-    from journeykit.report.measure import measure
+    from journeykit.measure import measure
 
     return measure(
         events,
         journey,
         path=opts["path_id"],
         now=parse_now(opts["now"]),
-        window=_window(opts["window"]),
+        window=parse_window(opts["window"]),
         lapsed_after=parse_duration(opts["lapsed_after"]),
         full=full,
         themes=themes,

@@ -43,8 +43,10 @@ from journeykit.clv.transactions import (
 )
 from journeykit.clv.value import (
     CLVResult,
+    CustomerValue,
     HoldoutBucket,
     HoldoutCheck,
+    customer_value,
     discounted_clv,
     holdout_check,
 )
@@ -56,6 +58,7 @@ __all__ = [
     "CLVResult",
     "CalibrationHoldout",
     "ConvergenceError",
+    "CustomerValue",
     "Factor",
     "FitDiagnosis",
     "FitResult",
@@ -79,6 +82,7 @@ __all__ = [
     "SimpleCLVByGroup",
     "calibration_holdout",
     "clv_by_journey",
+    "customer_value",
     "discounted_clv",
     "holdout_check",
     "journey_customers",

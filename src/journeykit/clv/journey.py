@@ -95,7 +95,7 @@ class JourneyCustomers(_Tabular):
 
 
 def journey_customers(
-    events: ir.Table,
+    events: ir.Table | MilestoneFrame,
     journey: Journey,
     *,
     calibration_end: date | datetime | str | None = None,
@@ -108,7 +108,8 @@ def journey_customers(
     Parameters
     ----------
     events
-        The canonical events table on any engine.
+        The canonical events table on any engine, or a milestone log already fetched from it
+        (then persona groups are there only if it was fetched with :func:`with_segments`).
     calibration_end
         Last day of calibration (inclusive). Purchases after it, up to ``now``, are the holdout.
         Default: ``now``, no holdout.
@@ -127,7 +128,10 @@ def journey_customers(
             "the journey has no purchase milestone with a 'when' rule: mark the core offer's "
             "milestone (phase core) or set 'purchase: true' on one"
         )
-    frame = fetch_milestones(events, _with_segments(journey), now=now)
+    if isinstance(events, MilestoneFrame):
+        frame = events
+    else:
+        frame = fetch_milestones(events, with_segments(journey), now=now)
     n_real = len(journey.milestones)
     log = _purchase_log(frame, journey)
     observed = _moment(frame.now)
@@ -158,10 +162,12 @@ def journey_customers(
         revenue = totals.reindex(rfm.customer_id).to_numpy(dtype=np.float64)
     real = _real_rows(frame, journey, n_real)
     groups = {
-        "persona": _personas(frame, journey, n_real)[ids],
         "path": _top(_routes(real, journey)[ids], top_paths),
         "cohort": _entry_month(real)[ids],
     }
+    tagged = len(frame.journey.milestones) > n_real
+    if tagged or not any(p.segment is not None for p in journey.personas):
+        groups = {"persona": _personas(frame, journey, n_real)[ids], **groups}
     return JourneyCustomers(
         journey=journey.id,
         unit=unit,
@@ -177,7 +183,7 @@ def journey_customers(
     )
 
 
-def _with_segments(journey: Journey) -> Journey:
+def with_segments(journey: Journey) -> Journey:
     """The journey plus one measurable tag per persona with a segment rule (appended, so the
     real milestones keep their indices)."""
     tags = [
@@ -316,37 +322,42 @@ def _top(labels: npt.NDArray[Any], keep: int) -> npt.NDArray[Any]:
     return out
 
 
-def simple_clv_by(data: JourneyCustomers, by: str | None = None) -> SimpleCLVByGroup:
+def simple_clv_by(
+    data: JourneyCustomers,
+    by: str | None = None,
+    *,
+    horizon_months: float | None = None,
+    discount_rate: float = 0.01,
+) -> SimpleCLVByGroup:
     """The simple formula overall and per persona, path variant or entry cohort.
 
-    Per customer in calibration: purchases (purchase days), revenue, and lifespan = last minus
-    first purchase; frequency is per ``unit`` over the window from the earliest first purchase to
-    the end of calibration (docs/metrics.md "CLV, simple").
+    Average purchase value over every purchase in calibration; purchase frequency and churn per
+    ``unit`` while a customer, from the constant-rate fit (docs/metrics.md "CLV, simple").
+    ``horizon_months`` adds the value over that horizon, discounted, to set beside a model's CLV.
     """
     if data.revenue is None:
         raise RFMError("the simple formula needs purchase values; these purchase events have none")
-    period = data.unit.removesuffix("s")
-    kw: dict[str, Any] = {"periods_observed": data.periods_observed, "period": period}
-    if data.periods_observed <= 0:
-        raise RFMError("every purchase falls on the last day of calibration: no time to measure")
-    if by is None:
-        labels = np.full(len(data), "all", dtype=object)
-        result = simple_clv_by_group(
-            data.purchases, data.revenue, data.summary.recency, labels, **kw
-        )
-        return SimpleCLVByGroup(result.overall, (), None)
-    labels = _group_labels(data, by)
-    result = simple_clv_by_group(data.purchases, data.revenue, data.summary.recency, labels, **kw)
-    return SimpleCLVByGroup(result.overall, result.groups, by)
+    labels = np.full(len(data), "all", dtype=object) if by is None else _group_labels(data, by)
+    result = simple_clv_by_group(
+        data.summary,
+        labels,
+        revenue=data.revenue,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        by=by,
+    )
+    return result if by is not None else SimpleCLVByGroup(result.overall, (), None)
 
 
 def _group_labels(data: JourneyCustomers, by: str) -> npt.NDArray[Any]:
     if by not in data.groups:
+        if by == "persona":
+            raise AnalyticsError(
+                "cannot group by persona: the milestone log was fetched without the personas' "
+                "segment rules (fetch it with clv.journey.with_segments(journey))"
+            )
         raise AnalyticsError(f"cannot group by {by!r}; expected one of {', '.join(GROUPINGS)}")
     return data.groups[by]
-
-
-TRANSACTION_MODELS: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
 
 
 @dataclass(frozen=True)
@@ -418,33 +429,22 @@ def clv_by_journey(
     ``horizon`` in months, ``discount_rate`` per month (as ``discounted_clv``). Groups are sorted
     by mean CLV per customer, highest first, within each grouping.
     """
-    from journeykit.clv.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD
-    from journeykit.clv.value import discounted_clv
+    from journeykit.clv.models import transaction_model
+    from journeykit.clv.value import customer_value
 
-    kinds: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
-        "bgnbd": BetaGeo,
-        "mbgnbd": ModifiedBetaGeo,
-        "pnbd": ParetoNBD,
-    }
-    if model not in kinds:
-        raise AnalyticsError(f"model must be one of {', '.join(kinds)}, not {model!r}")
+    kind = transaction_model(model)
     rfm = data.summary
     if rfm.monetary_value is None:
         raise RFMError("expected value needs purchase values; these purchase events have none")
     if not (rfm.frequency > 0).any():
         raise RFMError("no customer bought twice in calibration: nothing to learn spend from")
-    transactions = kinds[model](penalizer=penalizer).fit(rfm)
-    spend = GammaGamma(penalizer=penalizer).fit(rfm)
-    if spend.params_.q <= 1:
-        raise RFMError(
-            f"the spend model's q is {spend.params_.q:.3g} <= 1, so the mean spend is not finite; "
-            "try a penalizer (e.g. 0.01) or more repeat buyers"
-        )
-    per = discounted_clv(
-        transactions, spend, rfm, horizon=horizon, discount_rate=discount_rate,
+    transactions = kind(penalizer=penalizer).fit(rfm)
+    predicted = customer_value(
+        transactions, rfm, horizon=horizon, discount_rate=discount_rate, penalizer=penalizer,
         time_unit=UNITS[data.unit],
     )  # fmt: skip
-    alive = transactions.probability_alive(rfm)
+    per, spend, alive = predicted.value, predicted.spend_model, predicted.probability_alive
+    assert per is not None and spend is not None  # monetary values and a repeat buyer: checked
     groups: list[GroupValue] = []
     for name in by:
         labels = _group_labels(data, name)

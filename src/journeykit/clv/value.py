@@ -24,6 +24,10 @@ PERIODS_PER_MONTH: dict[str, float] = {"H": 30 * 24, "D": 30.0, "W": 4.345, "M":
 class TransactionModel(Protocol):
     name: ClassVar[str]
 
+    def probability_alive(self, rfm: RFM) -> FloatArray: ...
+
+    def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray: ...
+
     def expected_purchases_at(
         self,
         frequency: npt.ArrayLike,
@@ -109,6 +113,52 @@ def discounted_clv(
             previous = cumulative
         purchases[part] = previous
     return CLVResult(rfm.customer_id, purchases, value, clv, horizon, discount_rate, time_unit)
+
+
+@dataclass(frozen=True, eq=False)
+class CustomerValue:
+    """Per customer: expected purchases over the horizon, P(alive) and, with purchase values,
+    Gamma-Gamma's expected spend and the discounted CLV. What ``clv predict`` prints and what
+    ``clv_by_journey`` averages per group."""
+
+    expected_purchases: FloatArray
+    probability_alive: FloatArray
+    value: CLVResult | None  # None without monetary values
+    spend_model: GammaGamma | None
+
+
+def customer_value(
+    transactions: TransactionModel,
+    rfm: RFM,
+    *,
+    horizon: int = 12,
+    discount_rate: float = 0.01,
+    penalizer: float = 0.0,
+    time_unit: str = "D",
+) -> CustomerValue:
+    """Predict with a fitted transaction model; with monetary values also fit Gamma-Gamma and
+    discount (``discounted_clv``). Refuses a spend model whose mean spend is not finite (q <= 1)."""
+    from journeykit.clv.errors import RFMError
+    from journeykit.clv.models.gamma_gamma import GammaGamma
+
+    if time_unit not in PERIODS_PER_MONTH:
+        raise RFMError(f"time unit must be one of {', '.join(PERIODS_PER_MONTH)}", column="T")
+    span = horizon * PERIODS_PER_MONTH[time_unit]
+    alive = transactions.probability_alive(rfm)
+    if rfm.monetary_value is None or not (rfm.frequency > 0).any():
+        purchases = transactions.expected_purchases(rfm, horizon=span)
+        return CustomerValue(purchases, alive, None, None)
+    spend = GammaGamma(penalizer=penalizer).fit(rfm)
+    if spend.params_.q <= 1:
+        raise RFMError(
+            f"the spend model's q is {spend.params_.q:.3g} <= 1, so the mean spend is not finite; "
+            "try a penalizer (e.g. 0.01) or more repeat buyers"
+        )
+    value = discounted_clv(
+        transactions, spend, rfm, horizon=horizon, discount_rate=discount_rate,
+        time_unit=time_unit,
+    )  # fmt: skip
+    return CustomerValue(value.expected_purchases, alive, value, spend)
 
 
 @dataclass(frozen=True)

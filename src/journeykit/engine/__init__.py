@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from journeykit.events.errors import UnknownEngineError
+from journeykit.engine.errors import UnknownEngineError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -138,7 +138,7 @@ def resolve_events(
     path = Path(source)
     if path.is_dir() and (path / SETTINGS_FILE).is_file():
         ws = open_workspace(path)
-        from journeykit.events.importer import ensure_tables
+        from journeykit.engine.workspace import ensure_tables
 
         # A workspace nothing was imported into yet gets its (empty) tables. Open the file for
         # writing only then: another engine in this process may already hold it read-only.

@@ -29,12 +29,3 @@ class ColumnMappingError(EventsError):
 
 class StrictImportError(EventsError):
     """``--strict`` was given and some rows were rejected; nothing was imported."""
-
-
-class UnknownEngineError(JourneykitError):
-    def __init__(self, scheme: str, known: tuple[str, ...]) -> None:
-        self.scheme, self.known = scheme, known
-        super().__init__(
-            f"unknown engine URL scheme {scheme!r}; known: {', '.join(known)} "
-            "(or any URL ibis.connect understands)"
-        )

@@ -133,16 +133,6 @@ class ImportReport:
         return text
 
 
-def ensure_tables(ws: Workspace) -> None:
-    from journeykit.engine.duckdb import DuckDBEngine
-
-    engine = DuckDBEngine(ws.database)
-    try:
-        prepare_schema(engine)
-    finally:
-        engine.close()
-
-
 def schema_version(engine: Any) -> int:
     """0 for an empty database, 1 for the layout before ``journeykit_meta`` existed."""
     tables = {r[0] for r in engine.fetchall("SELECT table_name FROM duckdb_tables()")}
@@ -219,18 +209,17 @@ def refresh_events_view(engine: Any) -> None:
     )
 
 
-def import_files(
+def import_into(
+    engine: Any,
     ws: Workspace,
     paths: Sequence[Path],
     options: ImportOptions | None = None,
     *,
     progress: Progress | None = None,
 ) -> list[ImportReport]:
-    """Import ``paths`` into the workspace in one transaction; see the module docstring."""
-    from journeykit.engine.duckdb import DuckDBEngine
-
+    """Import ``paths`` into the workspace's database, open as ``engine`` (closed here), in one
+    transaction; see the module docstring. ``engine.workspace.import_files`` opens it."""
     opts = options or ImportOptions()
-    engine = DuckDBEngine(ws.database)
     written: list[Path] = []
     try:
         prepare_schema(engine)

@@ -13,17 +13,11 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     GetJsonSchemaHandler,
-    PlainSerializer,
     PrivateAttr,
     SerializerFunctionWrapHandler,
-    StringConstraints,
-    WithJsonSchema,
-    field_validator,
     model_serializer,
     model_validator,
 )
@@ -32,179 +26,23 @@ from pydantic_core import CoreSchema
 
 from journeykit.errors import did_you_mean
 from journeykit.journey.catalog import default_stages, milestone_kinds
-from journeykit.journey.durations import DURATION_PATTERN, format_duration, parse_duration
+from journeykit.journey.rules import Condition, EventRule, RuleField
+from journeykit.journey.types import (
+    PHASE_ORDER,
+    Duration,
+    KindId,
+    Loc,
+    Moment,
+    Phase,
+    Scalar,
+    Slug,
+    Strict,
+)
 
-Loc = tuple[str | int, ...]
-Phase = Literal["pre", "core", "post"]
-Moment = Literal["celebrate", "breakdown", "neutral"]
-KindId = Literal[
-    "opt_in", "download", "free_trial", "consultation", "demo", "quote", "webinar",
-    "purchase", "survey", "repeat_purchase", "testimonial", "referral", "upsell", "renewal",
-    "custom",
+__all__ = [
+    "PHASE_ORDER", "Condition", "Duration", "EventRule", "KindId", "Loc", "Moment", "Phase",
+    "RuleField", "Scalar", "Slug", "Strict",
 ]  # fmt: skip
-PHASE_ORDER: dict[str, int] = {"pre": 0, "core": 1, "post": 2}
-
-Slug = Annotated[
-    str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64),
-    Field(description="An id: lowercase letters, digits, '_' or '-', such as 'free_trial'."),
-]
-
-
-def _to_duration(value: Any) -> Any:
-    # A bare number is refused rather than read as seconds: is `14` days or hours?
-    return value if isinstance(value, timedelta) else parse_duration(value)
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_to_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["14d", "36h", "2w"]}
-    ),
-]
-Scalar = str | bool | int | float
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _drop_empty(data: Any) -> Any:
-    # pydantic may hand an already-shortened value back through a wrapped field: pass it on.
-    if not isinstance(data, dict):
-        return data
-    return {k: v for k, v in data.items() if v is not None and v != () and v != {} and v != []}
-
-
-class Condition(Strict):
-    """A test on one property or on the event value; several operators must all hold."""
-
-    eq: Scalar | None = None
-    ne: Scalar | None = None
-    in_: tuple[Scalar, ...] | None = Field(None, alias="in")
-    not_in: tuple[Scalar, ...] | None = None
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
-    exists: bool | None = None
-
-    @model_validator(mode="after")
-    def _has_an_operator(self) -> Self:
-        if not self.model_fields_set:
-            raise ValueError(
-                "a condition needs an operator: eq, ne, in, not_in, gt, gte, lt, lte or exists"
-            )
-        return self
-
-    @model_serializer(mode="wrap")
-    def _shorthand(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = _drop_empty(handler(self))
-        if not isinstance(data, dict):
-            return data
-        if list(data) == ["eq"]:
-            return data["eq"]
-        if list(data) == ["in"]:
-            return list(data["in"])
-        return data
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        full = handler(core_schema)
-        scalar = {"type": ["string", "number", "boolean"]}
-        return {"anyOf": [scalar, {"type": "array", "items": scalar}, full]}
-
-
-def _condition_shorthand(value: Any) -> Any:
-    if isinstance(value, str | bool | int | float):
-        return {"eq": value}
-    if isinstance(value, list | tuple):
-        return {"in": list(value)}
-    return value
-
-
-ConditionField = Annotated[Condition, BeforeValidator(_condition_shorthand)]
-
-
-class EventRule(Strict):
-    """Which events reach a milestone (or mark a persona): all given parts must hold.
-
-    ``event`` is one name or a list (any of them); ``properties`` tests event properties;
-    ``value`` tests the event value; ``any`` holds when at least one sub-rule holds. The rule
-    compiles to a query expression, so it runs on every engine.
-    """
-
-    event: Annotated[
-        tuple[str, ...] | None,
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "string", "minLength": 1},
-                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-                ]
-            }
-        ),
-    ] = None
-    properties: dict[str, ConditionField] = Field(default_factory=dict)
-    value: ConditionField | None = None
-    any_of: tuple[EventRule, ...] | None = Field(None, alias="any")
-
-    @field_validator("event", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str) else value
-
-    @field_validator("event")
-    @classmethod
-    def _names_not_blank(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None and (not value or any(not v.strip() for v in value)):
-            raise ValueError("expected one or more non-empty event names")
-        return value
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> Self:
-        if not (self.event or self.properties or self.value or self.any_of):
-            raise ValueError("a rule needs at least one of: event, properties, value, any")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _shorthand(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = _drop_empty(handler(self))
-        if not isinstance(data, dict):
-            return data
-        if "event" in data and len(data["event"]) == 1:
-            data["event"] = data["event"][0]
-        if list(data) == ["event"]:
-            return data["event"]
-        return data
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        full = handler(core_schema)
-        names = {"type": "array", "items": {"type": "string"}, "minItems": 1}
-        return {"anyOf": [{"type": "string"}, names, full]}
-
-    def event_names(self) -> set[str]:
-        """Every event name the rule can match (empty when it matches on properties alone)."""
-        names = set(self.event or ())
-        for sub in self.any_of or ():
-            names |= sub.event_names()
-        return names
-
-
-def _rule_shorthand(value: Any) -> Any:
-    if isinstance(value, str | list | tuple):
-        return {"event": value}
-    return value
-
-
-RuleField = Annotated[EventRule, BeforeValidator(_rule_shorthand)]
 
 
 class Transformation(Strict):

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from journeykit.analytics.windows import step_allowances
 from journeykit.journey.schema import Journey
 
 if TYPE_CHECKING:
     from journeykit.discover import ThemeResult
 
 MOMENT_SCORE = {"celebrate": 1.0, "neutral": 0.0, "breakdown": -1.0}
-_UNDESIGNED_STEP = timedelta(days=30)
 _MONTH = timedelta(days=365.2425 / 12)
 
 
@@ -50,9 +50,8 @@ def designed_months(journey: Journey, path_id: str) -> dict[str, float]:
     p = journey.path(path_id)
     out = {p.steps[0].milestone: 0.0}
     total = timedelta(0)
-    for step in p.steps[1:]:
-        allowed = step.within or journey.milestone(step.milestone).expected_within
-        total += allowed or _UNDESIGNED_STEP
+    for step, allowed in zip(p.steps[1:], step_allowances(journey, p), strict=True):
+        total += allowed
         out.setdefault(step.milestone, total / _MONTH)
     return out
 

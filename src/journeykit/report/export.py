@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from journeykit._optional import require
-from journeykit.errors import JourneykitError
+from journeykit.report.errors import ExportError
 
 BROWSER_ARGS = [
     "--headless",
@@ -23,10 +23,6 @@ BROWSER_ARGS = [
     "--disable-sync",
 ]
 FORMATS = (".html", ".svg", ".png", ".pdf")
-
-
-class ExportError(JourneykitError):
-    """An output the tools at hand cannot write."""
 
 
 def chromium_path() -> str:

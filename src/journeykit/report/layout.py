@@ -20,13 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from journeykit.errors import JourneykitError
+from journeykit.report.errors import LayoutError
 
 _PT_PER_INCH = 72.0
-
-
-class LayoutError(JourneykitError):
-    """Graphviz is missing or refused the graph."""
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 from journeykit import __version__
 from journeykit.analytics import NorthStarResult
 from journeykit.analytics.levels import LevelsResult
+from journeykit.analytics.status import status_list
 from journeykit.journey.schema import Journey, Role
+from journeykit.measure import JourneyResults
 from journeykit.report import charts
 from journeykit.report.emotion import theme_emotion
 from journeykit.report.journey_map import CARD_W, MAP_BODY_ID, MapDrawing, draw_map
-from journeykit.report.measure import JourneyResults
-from journeykit.report.numbers import card_numbers
 from journeykit.report.svg import count, days, esc, pct
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def map_drawing(
         return draw_map(journey, emotion=emotion)
     return draw_map(
         journey,
-        card_numbers(results),
+        results.cards,
         path_ids=results.path_order,
         emotion=emotion,
         community=results.community,
@@ -324,18 +324,18 @@ def _stuck(r: JourneyResults, top: int) -> str:
     if pos is None:
         return ""
     n_stuck = pos.n_stuck
-    steps = r.journey.path(r.path).milestone_ids
+    listed = status_list(pos, r.journey, "stuck", top)
     rows = []
-    for c in pos.stuck(top):
-        k = steps.index(c.milestone)
-        nxt = steps[k + 1] if k + 1 < len(steps) else None
+    for c in listed.customers:
+        moves = listed.touchpoints.get(c.milestone, ())
         rows.append(
             (
                 c.customer_id,
                 r.journey.milestone(c.milestone).title,
                 f"{c.waiting_seconds / 86400:.1f}",
                 days(c.threshold_seconds),
-                _touchpoint(r.journey, c.milestone, nxt),
+                "; ".join(f"{t.channel}: {t.action}" for t in moves)
+                or "none designed (a gap in the design)",
             )
         )
     body = f"<p>{n_stuck:,} customers are stuck; the {min(top, n_stuck)} longest:</p>" + _table(
@@ -344,15 +344,6 @@ def _stuck(r: JourneyResults, top: int) -> str:
         {2, 3},
     )
     return _section("stuck", "Stuck: who to help first", body)
-
-
-def _touchpoint(journey: Journey, at: str, nxt: str | None) -> str:
-    """The designed touchpoint from ``at`` to the next step; else any from ``at``; else a gap."""
-    exact = [t for t in journey.touchpoints if t.from_ == at and t.to == nxt]
-    near = exact or [t for t in journey.touchpoints if t.from_ == at]
-    if not near:
-        return "none designed (a gap in the design)"
-    return "; ".join(f"{t.channel}: {t.action}" for t in near)
 
 
 def _strays(r: JourneyResults) -> str:
@@ -382,34 +373,50 @@ def _clv(r: JourneyResults) -> str:
     if c is None:
         return ""
     parts = []
-    if c.simple is not None:
-        s = c.simple
-        parts.append(
-            f'<p><span class="kpi"><b>{s.clv:,.2f}</b>simple CLV per buyer</span>'
-            f'<span class="kpi"><b>{s.customers:,}</b>buyers</span></p>'
+    s, v = c.simple, c.value
+    kpis = []
+    if s is not None and s.clv is not None:
+        kpis.append(f'<span class="kpi"><b>{s.clv:,.2f}</b>simple CLV, a lifetime</span>')
+    if s is not None and s.horizon_clv_today is not None:
+        kpis.append(
+            f'<span class="kpi"><b>{s.horizon_clv_today:,.2f}</b>simple, '
+            f"{s.horizon_months:g} months, today's customers</span>"
         )
-        factors = (s.average_purchase_value, s.purchase_frequency, s.lifespan)
+    if v is not None:
+        kpis.append(
+            f'<span class="kpi"><b>{v.overall.clv:,.2f}</b>model, {v.horizon_months} months, '
+            "today's customers</span>"
+        )
+    if kpis:
+        parts.append(f"<p>{''.join(kpis)}</p>")
+    if s is not None:
         parts.append(
             _table(
-                ("factor", "value", "how"),
-                [(f.name, f"{f.value:,.3f}", f.explanation) for f in factors],
+                ("simple formula", "value", "how"),
+                [(f.name, f"{f.value:,.4g}", f.explanation) for f in s.factors],
                 {1},
             )
         )
         parts.append(
-            '<p class="note">Lifespan is observed (first to last milestone event of each '
-            "buyer), so it is a lower bound while customers are active.</p>"
+            '<p class="note">The simple formula is average purchase value &times; purchases per '
+            f"{esc(s.period)} while a customer &times; lifespan (1 / churn), undiscounted, for a "
+            "new customer. Churn is the constant rate that best explains who kept buying and who "
+            "went quiet. Over the same 12 months and discount as the model, averaged over "
+            "today's customers (an estimated "
+            f"{(s.still_customers or 0):.0%} still customers), it is the figure to compare with "
+            "the model's; the model differs where customers differ from one another "
+            '(docs/metrics.md "CLV").</p>'
         )
-    if c.model is not None:
-        m = c.model
+    if v is not None:
+        o = v.overall
         parts.append(
             _table(
-                ("BG/NBD + Gamma-Gamma (12 months, 1%/month discount)", "value"),
+                (f"BG/NBD + Gamma-Gamma ({v.horizon_months} months, 1%/month discount)", "value"),
                 [
-                    ("customers", count(int(m["customers"]))),
-                    ("mean P(alive)", f"{m['mean_p_alive']:.3f}"),
-                    ("mean expected purchases", f"{m['mean_expected_purchases_12m']:.3f}"),
-                    ("mean discounted CLV", f"{m['mean_clv_12m']:,.2f}"),
+                    ("customers", count(o.customers)),
+                    ("mean P(alive)", f"{o.probability_alive:.3f}"),
+                    ("mean expected purchases", f"{o.expected_purchases:.3f}"),
+                    ("mean discounted CLV", f"{o.clv:,.2f}"),
                 ],
                 {1},
             )

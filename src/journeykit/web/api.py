@@ -16,7 +16,8 @@ from journeykit.journey import Journey
 from journeykit.web import views
 from journeykit.web.app import Context, ident_of, make_filters
 from journeykit.web.data import Filters
-from journeykit.web.journeys import NotFound, Parsed, diff, parse
+from journeykit.web.errors import NotFound
+from journeykit.web.journeys import Parsed, diff, parse
 from journeykit.web.pages import DASHBOARDS, set_session_cookie
 from journeykit.web.security import SESSION_COOKIE, client_ip
 from journeykit.web.store import ROLES, Revision
@@ -227,6 +228,7 @@ def map_numbers(request: Request, key: str, path: Path_ = None, persona: Persona
         "funnels": {p: fr.to_dict() for p, fr in r.funnels.items()},
         "positions": {p: pr.summary for p, pr in r.positions.items()},
         "reached": r.counts.reached,
+        "cards": {mid: card.to_dict() for mid, card in r.cards.items()},
         "notes": list(r.notes),
     }
 
@@ -293,7 +295,7 @@ def listed(request: Request, key: str, status: str, path: Path_ = None, persona:
         raise NotFound(f"no list {status!r}; expected one of {', '.join(STATUSES)}")
     ctx, rev, j, f = _setup(request, key, path, None, persona, since, until)
     placed = ctx.data.positions(rev.sha256, j, f)
-    return views.list_dict(placed, ctx.data.listed(rev.sha256, f, placed, status, top))
+    return ctx.data.listed(rev.sha256, j, f, placed, status, top).to_dict()
 
 
 @router.get("/journeys/{key}/themes")

@@ -11,18 +11,20 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import Depends, FastAPI, Request
 from starlette.exceptions import HTTPException
 
 from journeykit import __version__
 from journeykit._optional import require
+from journeykit.analytics.windows import DEFAULT_WINDOW
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
-from journeykit.web.data import Data, FilterError, Filters
-from journeykit.web.imports import Imports, UploadError
-from journeykit.web.journeys import Conflict, Journeys, NotFound, Parsed, parse
+from journeykit.web.data import Data, Filters
+from journeykit.web.errors import FilterError
+from journeykit.web.imports import Imports
+from journeykit.web.journeys import Journeys, Parsed, parse
 from journeykit.web.security import (
     CSRF_COOKIE,
     Identity,
@@ -33,7 +35,7 @@ from journeykit.web.security import (
     new_csrf,
     rule_of,
 )
-from journeykit.web.store import Revision, Store, UserError, UserExists
+from journeykit.web.store import Revision, Store
 from journeykit.workspace import Workspace, open_workspace
 
 HERE = Path(__file__).parent
@@ -41,7 +43,9 @@ STATIC = HERE / "static"
 
 
 class InvalidJourney(JourneykitError):
-    """The journey's saved text does not validate: analyses wait until it is fixed (HTTP 409)."""
+    """The journey's saved text does not validate: analyses wait until it is fixed."""
+
+    http_status: ClassVar[int] = 409
 
     def __init__(self, key: str, parsed: Parsed) -> None:
         self.key, self.parsed = key, parsed
@@ -105,7 +109,7 @@ def make_filters(
 ) -> Filters:
     f = Filters(
         path=path or None,
-        window=window or "30d",
+        window=window or DEFAULT_WINDOW,
         persona=persona or None,
         since=parse_date("since", since),
         until=parse_date("until", until),
@@ -194,15 +198,9 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
         response.headers["X-Frame-Options"] = "DENY"
         return response
 
-    status_of = {
-        NotFound: 404, Conflict: 409, UserExists: 409, FilterError: 400, UploadError: 400,
-        UserError: 400, InvalidJourney: 409,
-    }  # fmt: skip
-
     @app.exception_handler(JourneykitError)
     async def domain_error(request: Request, exc: JourneykitError) -> Any:
-        status = next((s for t, s in status_of.items() if isinstance(exc, t)), 400)
-        return pages.error_response(request, status, str(exc))
+        return pages.error_response(request, exc.http_status, str(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Any:

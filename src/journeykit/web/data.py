@@ -16,8 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -33,11 +33,18 @@ from journeykit.analytics import (
     paths,
     positions,
 )
-from journeykit.analytics.position import STATUSES
+from journeykit.analytics.status import StatusList, status_list
+from journeykit.analytics.windows import DEFAULT_WINDOW, Window, parse_window
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
-from journeykit.journey.durations import parse_duration
+from journeykit.web.errors import FilterError
 from journeykit.workspace import Workspace
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from journeykit.engine.duckdb import DuckDBEngine
+    from journeykit.measure import JourneyResults
 
 T = TypeVar("T")
 CACHE_SIZE = 96  # entries
@@ -63,16 +70,12 @@ def footprint(value: Any) -> int:
     return 1024
 
 
-class FilterError(JourneykitError):
-    """A dashboard filter that cannot be used (HTTP 400)."""
-
-
 @dataclass(frozen=True)
 class Filters:
     """What every dashboard can be narrowed by. ``until`` is also the "as of" time."""
 
     path: str | None = None
-    window: str = "30d"
+    window: str = DEFAULT_WINDOW
     persona: str | None = None
     since: date | None = None
     until: date | None = None
@@ -80,14 +83,11 @@ class Filters:
     # customers are not judged against an earlier "now" than the whole population.
     as_of: datetime | None = None
 
-    def window_delta(self) -> timedelta | None:
-        text = self.window.strip().lower()
-        if text in ("none", "0", "off"):
-            return None
+    def window_asked(self) -> Window:
         try:
-            return parse_duration(text)
+            return parse_window(self.window)
         except JourneykitError as exc:
-            raise FilterError(f"window: {exc}") from None
+            raise FilterError(str(exc)) from None
 
     @property
     def now(self) -> datetime | None:
@@ -104,7 +104,7 @@ class Filters:
             raise FilterError(f"persona {self.persona!r}: expected one of {known}")
         if self.since and self.until and self.since > self.until:
             raise FilterError("since: expected a date on or before until")
-        self.window_delta()
+        self.window_asked()
         return self
 
     def key(self) -> tuple[Any, ...]:
@@ -129,7 +129,7 @@ class Customer:
         }
 
 
-def db_alias(eng: Any) -> str | None:
+def db_alias(eng: DuckDBEngine) -> str | None:
     """The alias the workspace's database is attached under (None before any import)."""
     row = eng.raw.execute(
         "SELECT database_name FROM duckdb_tables() WHERE table_name = 'imports' "
@@ -182,7 +182,7 @@ class Data:
             return version
 
     @contextmanager
-    def engine(self) -> Iterator[Any]:
+    def engine(self) -> Iterator[DuckDBEngine]:
         """An in-memory DuckDB engine with the workspace's database attached read-only (when
         there is one), closed after use."""
         from journeykit.engine.duckdb import DuckDBEngine
@@ -222,7 +222,7 @@ class Data:
                     self.sizes.pop(old, None)
             return value
 
-    def _events(self, eng: Any, journey: Journey, f: Filters) -> tuple[Any, Filters]:
+    def _events(self, eng: DuckDBEngine, journey: Journey, f: Filters) -> tuple[ir.Table, Filters]:
         import ibis
 
         events = eng.events(str(self.ws.root))
@@ -246,7 +246,7 @@ class Data:
             events = events.semi_join(members, "customer_id")
         return events, f
 
-    def _run(self, journey: Journey, f: Filters, work: Callable[[Any, Filters], T]) -> T:
+    def _run(self, journey: Journey, f: Filters, work: Callable[[ir.Table, Filters], T]) -> T:
         with self.engine() as eng:
             return work(*self._events(eng, journey, f))
 
@@ -259,7 +259,7 @@ class Data:
         )
 
     def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
-        window = f.window_delta()
+        window = f.window_asked()
         frame = self._frame(rev, journey, f)
         key = ("funnel", rev, self.version(), f.key(), window, mode)
         return self.cached(
@@ -271,32 +271,32 @@ class Data:
         frame = self._frame(rev, journey, f)
         key = ("positions", rev, self.version(), f.key())
 
-        def work(ev: Any, g: Filters) -> PositionsResult:
-            return positions(ev, journey, path=f.path, now=g.now, frame=frame)
+        def work(ev: ir.Table, g: Filters) -> PositionsResult:
+            return positions(frame.with_events(ev), journey, path=f.path, now=g.now)
 
         return self.cached(key, lambda: self._run(journey, f, work))
 
     def paths(self, rev: str, journey: Journey, f: Filters, top: int = 20) -> PathsResult:
         frame = self._frame(rev, journey, f)
         key = ("paths", rev, self.version(), f.key(), top)
-        return self.cached(key, lambda: paths(None, journey, top=top, frame=frame))
+        return self.cached(key, lambda: paths(frame, journey, top=top))
 
     def cohorts(self, rev: str, journey: Journey, f: Filters, days: int = 30) -> CohortsResult:
         frame = self._frame(rev, journey, f)
         key = ("cohorts", rev, self.version(), f.key(), days)
         return self.cached(
             key,
-            lambda: cohorts(None, journey, path=f.path, days=days, frame=frame),
+            lambda: cohorts(frame, journey, path=f.path, days=days),
         )
 
-    def map_results(self, rev: str, journey: Journey, f: Filters) -> Any:
-        from journeykit.report.measure import measure
+    def map_results(self, rev: str, journey: Journey, f: Filters) -> JourneyResults:
+        from journeykit.measure import measure
 
         key = ("map", rev, self.version(), f.key())
         frame = self._frame(rev, journey, f)  # the log the dashboards share, fetched once
 
-        def work(ev: Any, g: Filters) -> Any:
-            return measure(ev, journey, path=f.path, now=g.now, full=False, frame=frame)
+        def work(ev: ir.Table, g: Filters) -> JourneyResults:
+            return measure(frame.with_events(ev), journey, path=f.path, now=g.now, full=False)
 
         return self.cached(key, lambda: self._run(journey, f, work))
 
@@ -316,7 +316,7 @@ class Data:
                 at = iso_time(int(frame.ts[i]))
                 timeline.append({"milestone": m.id, "title": m.title, "at": at})
         if position is None and not timeline:
-            from journeykit.web.journeys import NotFound
+            from journeykit.web.errors import NotFound
 
             raise NotFound(f"no customer {customer_id!r} with a milestone in these events")
         return Customer(customer_id, placed.path, position, timeline)
@@ -327,20 +327,17 @@ class Data:
         return self.cached(key, lambda: {str(c): i for i, c in enumerate(ids.tolist())})
 
     def listed(
-        self, rev: str, f: Filters, placed: PositionsResult, status: str, top: int | None
-    ) -> list[Any]:
-        """Customers with ``status``: stuck ones longest stuck first (as ``journeykit stuck``)."""
+        self,
+        rev: str,
+        journey: Journey,
+        f: Filters,
+        placed: PositionsResult,
+        status: str,
+        top: int | None,
+    ) -> StatusList:
+        """Customers with ``status``, as ``journeykit stuck`` lists them."""
         key = ("listed", rev, self.version(), f.key(), status, top)
-        return self.cached(key, lambda: self._listed(placed, status, top))
-
-    @staticmethod
-    def _listed(placed: PositionsResult, status: str, top: int | None) -> list[Any]:
-        if status == "stuck":
-            return placed.stuck(top)
-        rows = np.flatnonzero(placed.status == STATUSES.index(status))
-        ids = placed.customer_ids[rows].astype(str)
-        order = rows[np.argsort(ids, kind="stable")]
-        return [placed.row(int(r)) for r in (order if top is None else order[:top])]
+        return self.cached(key, lambda: status_list(placed, journey, status, top))
 
     def forget(self) -> None:
         with self.lock, self.entries:

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from journeykit.engine.workspace import import_files
 from journeykit.errors import JourneykitError
-from journeykit.events.importer import ImportOptions, ImportReport, import_files
+from journeykit.events.importer import ImportOptions, ImportReport
 from journeykit.events.sources import column_map
 from journeykit.web.data import Data, db_alias
-from journeykit.web.journeys import NotFound
+from journeykit.web.errors import NotFound, UploadError
 
 UPLOADS = "uploads"
 SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq", ".jsonl", ".ndjson",
@@ -30,10 +31,6 @@ REJECTS_SHOWN = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _IMPORT_ID = re.compile(r"[0-9a-f]{6,64}")
 _JOB_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
-
-class UploadError(JourneykitError):
-    """An upload that cannot be imported (HTTP 400)."""
 
 
 _STORED = re.compile(r"[0-9a-f]{12}-(?P<name>.+)")

@@ -20,19 +20,12 @@ from pathlib import Path
 
 from journeykit.errors import JourneyFileError, JourneykitError, Problem
 from journeykit.journey import Journey, parse_journey
+from journeykit.web.errors import Conflict, NotFound
 from journeykit.web.store import Revision, Store
 from journeykit.workspace import Workspace
 
 FOLDER = "journeys"
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-
-
-class NotFound(JourneykitError):
-    """A journey, revision, customer or file the request names does not exist (HTTP 404)."""
-
-
-class Conflict(JourneykitError):
-    """What the request would create exists already (HTTP 409)."""
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from journeykit.analytics.position import STATUSES
+from journeykit.analytics.windows import DEFAULT_WINDOW
 from journeykit.journey.templates import template_names
 from journeykit.web import views
 from journeykit.web.app import STATIC, Context, ident_of, make_filters
-from journeykit.web.journeys import NotFound, Parsed, diff, parse
+from journeykit.web.errors import NotFound
+from journeykit.web.journeys import Parsed, diff, parse
 from journeykit.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -156,7 +158,7 @@ def _filters_form(request: Request, journey: Any) -> dict[str, Any]:
     return {
         "journey": journey,
         "f_path": q.get("path") or "",
-        "f_window": q.get("window") or "30d",
+        "f_window": q.get("window") or DEFAULT_WINDOW,
         "f_persona": q.get("persona") or "",
         "f_since": q.get("since") or "",
         "f_until": q.get("until") or "",
@@ -305,18 +307,18 @@ def list_page(
         cache_key = ("csv", rev.sha256, ctx.data.version(), f.key(), status, top)
         text = ctx.data.cached(
             cache_key,
-            lambda: _csv_text(
-                views.list_rows(ctx.data.listed(rev.sha256, f, placed, status, top), status)
-            ),
+            lambda: _csv_text(ctx.data.listed(rev.sha256, journey, f, placed, status, top).rows()),
         )
         return _csv(text, f"{key}-{status}.csv")
     total = placed.summary[status]
     if top is not None:
         total = min(total, top)
     # Only the rows shown are built: at a million customers, building them all takes seconds.
-    rows = ctx.data.listed(rev.sha256, f, placed, status, min(PAGE_ROWS, top or PAGE_ROWS))
+    shown = min(PAGE_ROWS, top or PAGE_ROWS)
+    listed = ctx.data.listed(rev.sha256, journey, f, placed, status, shown)
     return render(
-        request, "list.html", key=key, status=status, rows=rows, total=total,
+        request, "list.html", key=key, status=status, rows=listed.customers, listed=listed,
+        total=total,
         titles={m.id: m.title for m in journey.milestones}, statuses=STATUSES,
         csv_link=f"{request.url.path}?{urlencode({**request.query_params, 'format': 'csv'})}",
         **_filters_form(request, journey),

@@ -15,7 +15,7 @@ def _hasher() -> object:
 
 
 def check_strength(password: str) -> None:
-    from journeykit.web.store import UserError
+    from journeykit.web.errors import UserError
 
     if len(password) < MIN_LENGTH:
         raise UserError(f"password: expected at least {MIN_LENGTH} characters")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeykit.errors import JourneykitError
+from journeykit.web.errors import UserError, UserExists
 
 STATE_FILE = "journeykit-web.sqlite"
 ROLES = ("viewer", "editor", "admin")
@@ -34,14 +34,6 @@ _SCHEMA = (
     "text TEXT NOT NULL, sha256 TEXT NOT NULL, author TEXT NOT NULL, created_at REAL NOT NULL, "
     "note TEXT NOT NULL, PRIMARY KEY (journey, number))",
 )
-
-
-class UserError(JourneykitError):
-    """A user name, role or password that cannot be used."""
-
-
-class UserExists(UserError):
-    """A user of that name exists already (HTTP 409)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +137,7 @@ class Store:
 
     def _require(self, db: sqlite3.Connection, name: str) -> None:
         if not db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-            from journeykit.web.journeys import NotFound
+            from journeykit.web.errors import NotFound
 
             raise NotFound(f"no user {name!r}")
 

@@ -17,12 +17,12 @@ from journeykit.analytics.position import STATUSES
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
 from journeykit.web.data import Filters
-from journeykit.web.journeys import NotFound, Parsed
+from journeykit.web.errors import NotFound
+from journeykit.web.journeys import Parsed
 from journeykit.web.store import Revision
 
 if TYPE_CHECKING:
     from journeykit.analytics import PositionsResult
-    from journeykit.analytics.position import CustomerPosition
     from journeykit.discover import ThemeResult
     from journeykit.web.app import Context
 
@@ -121,27 +121,6 @@ def dashboard(ctx: Context, rev: Revision, journey: Journey, f: Filters, kind: s
         return Dashboard(kind, placed, charts.status_bars(rows), {"per_step": rows})
     c = ctx.data.cohorts(sha, journey, f)
     return Dashboard(kind, c, None, {})
-
-
-def list_rows(listed: list[CustomerPosition], status: str) -> list[dict[str, Any]]:
-    """Rows for CSV: ``journeykit stuck --format csv``'s columns; other lists add the strays."""
-    out = []
-    for c in listed:
-        row = c.to_dict()
-        strays = row.pop("strays")
-        if status != "stuck":
-            row["strays"] = "; ".join(f"{s['type']}:{'>'.join(s['milestones'])}" for s in strays)
-        out.append(row)
-    return out
-
-
-def list_dict(placed: PositionsResult, listed: list[CustomerPosition]) -> dict[str, Any]:
-    """The JSON of ``journeykit stuck --format json``: path, summary, customers."""
-    return {
-        "path": placed.path,
-        "summary": placed.summary,
-        "customers": [c.to_dict() for c in listed],
-    }
 
 
 def csv_safe(value: Any) -> Any:

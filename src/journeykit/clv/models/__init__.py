@@ -1,5 +1,7 @@
 """Fit/predict CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma and sBG."""
 
+from typing import Any
+
 from journeykit.clv.models._base import FitResult, Model
 from journeykit.clv.models.beta_geo import BetaGeo, BetaGeoParams, ModifiedBetaGeo
 from journeykit.clv.models.gamma_gamma import GammaGamma, GammaGammaParams
@@ -11,7 +13,37 @@ from journeykit.clv.models.shifted_beta_geo import (
     read_renewals,
 )
 
+TransactionModel = BetaGeo | ParetoNBD  # ModifiedBetaGeo is a BetaGeo
+
+# The one registry of short names, for the CLI, the web, the report and the journey pipeline.
+TRANSACTION_MODELS: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
+    "bgnbd": BetaGeo,
+    "mbgnbd": ModifiedBetaGeo,
+    "pnbd": ParetoNBD,
+}
+MODELS: dict[str, type[Model[Any]]] = {
+    **TRANSACTION_MODELS,
+    "gg": GammaGamma,
+    "sbg": ShiftedBetaGeometric,
+}
+MODEL_HELP = "bgnbd (BG/NBD), mbgnbd (MBG/NBD), pnbd (Pareto/NBD), gg (Gamma-Gamma), sbg (renewals)"
+
+
+def transaction_model(name: str) -> type[BetaGeo] | type[ParetoNBD]:
+    """The transaction model class for a short name, or an error listing the known ones."""
+    from journeykit.clv.errors import RFMError
+
+    if name not in TRANSACTION_MODELS:
+        raise RFMError(
+            f"model must be one of {', '.join(TRANSACTION_MODELS)}, not {name!r}", column="model"
+        )
+    return TRANSACTION_MODELS[name]
+
+
 __all__ = [
+    "MODELS",
+    "MODEL_HELP",
+    "TRANSACTION_MODELS",
     "BetaGeo",
     "BetaGeoParams",
     "FitResult",
@@ -24,5 +56,7 @@ __all__ = [
     "Renewals",
     "ShiftedBetaGeoParams",
     "ShiftedBetaGeometric",
+    "TransactionModel",
     "read_renewals",
+    "transaction_model",
 ]
