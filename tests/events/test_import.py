@@ -238,6 +238,20 @@ def test_presets_gzip_and_json_lines(ws: Workspace, tmp_path: Path) -> None:
     ]
 
 
+def test_json_lines_fields_are_read_by_their_literal_names(ws: Workspace, tmp_path: Path) -> None:
+    """A mapped field named like a JSON path (`$time`, `a.b`, `*`) is that field, not a path."""
+    path = tmp_path / "e.jsonl"
+    line = {"$distinct_id": "p1", "event": "x", "$time": "2024-01-03", "a.b": 7, "*": {"k": 1},
+            "distinct_id": "wrong", "time": "1999-01-01", "a": {"b": 1}}  # fmt: skip
+    path.write_text(json.dumps(line) + "\n")
+    mapping = column_map(customer_id="$distinct_id", timestamp="$time", value="a.b", properties="*")
+    (report,) = import_files(ws, [path], ImportOptions(mapping=mapping))
+    assert report.loaded == 1
+    assert db_rows(ws, "SELECT customer_id, timestamp, value, properties FROM events") == [
+        ("p1", datetime(2024, 1, 3), 7.0, '{"k":1}')
+    ]
+
+
 def test_remaining_columns_become_properties(ws: Workspace, tmp_path: Path) -> None:
     path = write(
         tmp_path, "p.csv", "customer_id,event,timestamp,plan,seats\na,buy,2024-01-01,pro,\n"

@@ -290,6 +290,41 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
     )
 
 
+_KEYS_JOURNEY = """\
+id: keys
+title: Odd property keys
+transformation: {from: Visiting, to: Buying}
+milestones:
+  - {id: visit, title: Visit, phase: pre, when: {event: pageview, properties: {"$browser": Safari}}}
+  - {id: buy, title: Buy, phase: core,
+     when: {event: purchase, properties: {"product'x": "a.b", "*": {exists: true}}}}
+"""
+
+
+def test_property_keys_are_keys_not_query_text(tmp_path: Path) -> None:
+    """A quote in a key passed `validate`, then every page of the journey was a 500."""
+    root = tmp_path / "ws"
+    ws = create_workspace(root, template="saas-trial")
+    ws.journey_file.write_text(_KEYS_JOURNEY, "utf-8")
+    rows = io.StringIO()
+    w = csv.writer(rows)
+    w.writerow(["customer_id", "event", "timestamp", "$browser", "browser", "product'x", "*"])
+    w.writerow(["ana", "pageview", "2024-01-01T00:00:00", "Safari", "", "", ""])
+    w.writerow(["ana", "purchase", "2024-01-02T00:00:00", "", "", "a.b", "1"])
+    w.writerow(["ben", "pageview", "2024-01-01T00:00:00", "", "Safari", "", ""])
+    w.writerow(["ben", "purchase", "2024-01-02T00:00:00", "", "", "a.b", ""])
+    (root / "events.csv").write_text(rows.getvalue(), "utf-8")
+    import_files(open_workspace(root), [root / "events.csv"])
+    store = Store.of_workspace(root)
+    store.add_user("viewer", "viewer", PASSWORD)
+    c = Site(root, create_app(root), store).client("viewer")
+    for url in ("/journeys/journey", "/journeys/journey/dashboards/funnel"):
+        r = c.get(url)
+        assert r.status_code == 200, (url, r.text[:300])
+    got = c.get("/api/journeys/journey/funnel").json()
+    assert [s["customers"] for s in got["steps"]] == [1, 1]
+
+
 def test_without_users_the_app_answers_on_loopback_only(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     create_workspace(root, template="saas-trial")

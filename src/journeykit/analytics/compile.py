@@ -3,11 +3,13 @@
 Property semantics follow SQL: a property that is missing, JSON null, or of another type than the
 rule's value fails every comparison (``ne`` and ``not_in`` included); only ``exists: false`` holds
 for it. Numbers compare as numbers (``1`` equals ``1.0``), strings as strings (``"1"`` is not
-``1``), booleans as booleans.
+``1``), booleans as booleans. A property key is one top-level key, as written (``$browser``,
+``a.b``); nested values are not addressed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import reduce
 from typing import TYPE_CHECKING, Any
@@ -65,39 +67,78 @@ def _spark_flag(v: str, path: str, type_: str) -> bool:  # type: ignore[empty-bo
     ...
 
 
+@ibis.udf.scalar.builtin(name="element_at")  # type: ignore[untyped-decorator]
+def _spark_element(members: str, key: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
 _SPARK_NUMBERS = "^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL)"
+# Keys every other Ibis backend reads as one top-level key, whatever its JSON path dialect.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _on_spark(events: ir.Table) -> bool:
+def _backend_name(events: ir.Table) -> str:
     try:
-        return bool(ibis.get_backend(events).name == "pyspark")
-    except Exception:  # an unbound table: compiled for no engine in particular
-        return False
+        return str(ibis.get_backend(events).name)
+    except Exception:  # an unbound table: compiled for DuckDB, the default backend
+        return "duckdb"
+
+
+def _check_key(key: str) -> None:
+    # The schema refuses these in rules; `--by property:KEY` arrives here unchecked.
+    if "\x00" in key:
+        raise JourneykitError(f"property {key!r}: a key cannot contain the NUL character")
+
+
+def _json_member(events: ir.Table, key: str, backend: str) -> ir.JSONValue:
+    """The top-level member ``key`` of the properties object, never a JSON path.
+
+    Ibis hands a key to the dialect's JSON path syntax: on DuckDB `$browser` read `browser`,
+    `a.b` a nested value, and a quote broke the query. DuckDB gets a JSON pointer (RFC 6901)
+    instead: only `~` and `/` are special there, and sqlglot passes a path that starts with `/`
+    through untouched. Other backends get only keys that no path syntax reads differently.
+    """
+    _check_key(key)
+    props = events.properties.cast("json")
+    if backend == "duckdb":
+        return props["/" + key.replace("~", "~0").replace("/", "~1")]
+    if not _PLAIN_KEY.fullmatch(key):
+        raise JourneykitError(
+            f"property {key!r}: on {backend} only keys of letters, digits and '_' can be read "
+            "(DuckDB and Spark read any key as written)"
+        )
+    return props[key]
 
 
 class _Scalar:
     """One JSON property, seen through each of its possible scalar types."""
 
-    def __init__(self, events: ir.Table, key: str, spark: bool = False) -> None:
-        if spark:
+    def __init__(self, events: ir.Table, key: str) -> None:
+        backend = _backend_name(events)
+        if backend == "pyspark":
             self._spark(events, key)
         else:
-            raw = events.properties.cast("json")[key]
+            raw = _json_member(events, key, backend)
             self.text = raw.str
             self.number = raw.unwrap_as("float64")
             self.flag = raw.bool
         self.present = self.text.notnull() | self.number.notnull() | self.flag.notnull()
 
     def _spark(self, events: ir.Table, key: str) -> None:
-        if "'" in key or "]" in key:
-            raise JourneykitError(f"property {key!r}: quotes and ']' in keys do not work on Spark")
-        path = f"$['{key}']"
+        _check_key(key)
         doc = _spark_parse(events.properties)
-        kind = _spark_type(_spark_get(doc, path))
-        self.text = ibis.ifelse(kind == "STRING", _spark_text(doc, path, "string"), ibis.null())
+        # Spark's `$['key']` path takes the key as written, but cannot hold a quote; those keys
+        # (and, in case a Spark release's path parser refuses them, `?` and '') are looked up
+        # in the object read as a map, which takes any key.
+        if key and "'" not in key and "?" not in key:
+            value = _spark_get(doc, f"$['{key}']")
+        else:
+            value = _spark_element(_spark_text(doc, "$", "map<string,variant>"), key)
+        kind = _spark_type(value)
+        self.text = ibis.ifelse(kind == "STRING", _spark_text(value, "$", "string"), ibis.null())
         is_number = kind.re_search(_SPARK_NUMBERS)
-        self.number = ibis.ifelse(is_number, _spark_number(doc, path, "double"), ibis.null())
-        self.flag = ibis.ifelse(kind == "BOOLEAN", _spark_flag(doc, path, "boolean"), ibis.null())
+        self.number = ibis.ifelse(is_number, _spark_number(value, "$", "double"), ibis.null())
+        self.flag = ibis.ifelse(kind == "BOOLEAN", _spark_flag(value, "$", "boolean"), ibis.null())
 
     def typed(self, value: Any) -> ir.Value:
         if isinstance(value, bool):
@@ -112,7 +153,7 @@ def _member(column: ir.Value, values: Sequence[Any]) -> ir.BooleanValue:
 
 
 def _property(events: ir.Table, key: str, cond: Condition) -> ir.BooleanValue:
-    prop = _Scalar(events, key, _on_spark(events))
+    prop = _Scalar(events, key)
     preds: list[ir.BooleanValue] = []
     if cond.exists is not None:
         preds.append(prop.present if cond.exists else ~prop.present)

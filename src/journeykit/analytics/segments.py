@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
-from journeykit.analytics.compile import _on_spark, _Scalar, compile_rule
+from journeykit.analytics.compile import _Scalar, compile_rule
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.journey.schema import Journey
 
@@ -41,7 +41,7 @@ def personas_of(
 
 def _as_text(events: ir.Table, key: str) -> ir.StringValue:
     """A property's value as text whatever its JSON type; whole numbers without a '.0'."""
-    prop = _Scalar(events, key, _on_spark(events))
+    prop = _Scalar(events, key)
     number = prop.number
     whole = ibis.ifelse(
         number == number.floor(), number.cast("int64").cast("string"), number.cast("string")

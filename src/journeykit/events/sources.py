@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from journeykit.errors import did_you_mean
 from journeykit.events.errors import ColumnMappingError, EventFileError
-from journeykit.events.sqltext import quote_ident, quote_literal
+from journeykit.events.sqltext import json_pointer, quote_ident, quote_literal
 
 Format = Literal["csv", "parquet", "jsonl"]
 _SNIFF_BYTES = 65_536
@@ -141,13 +141,13 @@ class Scan:
 
     def text(self, column: str) -> str:
         if self.format == "jsonl":
-            return f"(_j ->> {quote_literal(column)})"
+            return f"(_j ->> {quote_literal(json_pointer(column))})"
         ident = quote_ident(column)
         return ident if self.columns[column] == "VARCHAR" else f"CAST({ident} AS VARCHAR)"
 
     def json_value(self, column: str) -> str:
         if self.format == "jsonl":
-            return f"CAST(_j -> {quote_literal(column)} AS VARCHAR)"
+            return f"CAST(_j -> {quote_literal(json_pointer(column))} AS VARCHAR)"
         return f"CAST(to_json({quote_ident(column)}) AS VARCHAR)"
 
     def rest_as_json(self, used: Sequence[str], rest: Sequence[str]) -> str:

@@ -111,6 +111,15 @@ class EventRule(Strict):
             raise ValueError("expected one or more non-empty event names")
         return value
 
+    @field_validator("properties")
+    @classmethod
+    def _keys_readable(cls, value: dict[str, Condition]) -> dict[str, Condition]:
+        # Every other key is read as written (docs/metrics.md); no query text can hold a NUL.
+        for key in value:
+            if "\x00" in key:
+                raise ValueError(f"property key {key!r}: a key cannot contain the NUL character")
+        return value
+
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
         if not (self.event or self.properties or self.value or self.any_of):
