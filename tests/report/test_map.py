@@ -325,6 +325,7 @@ def test_a_fetched_log_gives_the_same_results(
 ) -> None:
     """The web app hands ``measure`` the log its dashboards already fetched: no second fetch,
     the same numbers."""
+    import journeykit.analytics.milestones as milestones_module
     import journeykit.measure as measure_module
     from journeykit.analytics import fetch_milestones
 
@@ -333,7 +334,7 @@ def test_a_fetched_log_gives_the_same_results(
     def refetch(*args: object, **kwargs: object) -> None:
         raise AssertionError("measure fetched the log again")
 
-    monkeypatch.setattr(measure_module, "fetch_milestones", refetch)
+    monkeypatch.setattr(milestones_module, "fetch_milestones", refetch)
     again = measure_module.measure(frame, measured.journey, full=False)
     first = measured.results
     assert again.now == first.now

@@ -186,7 +186,9 @@ def test_look_up_a_customer_and_export_the_stuck_list(
     info.value.save_as(saved)
     with saved.open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["customer_id", "milestone", "reached_at", "status", "days_waiting"]
+    assert list(rows[0]) == [
+        "customer_id", "milestone", "reached_at", "status", "days_waiting", "next", "touchpoints",
+    ]  # fmt: skip
     assert rows[0]["customer_id"] == customer and {r["status"] for r in rows} == {"stuck"}
     waits = [float(r["days_waiting"]) for r in rows]
     assert waits == sorted(waits, reverse=True)
