@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from journeykit.analytics import funnel, positions
-from journeykit.analytics.health import card_health
 from journeykit.analytics.windows import designed_window
 from journeykit.cli import cli
 from journeykit.journey import load_journey
@@ -89,31 +87,6 @@ def test_reached_ever_counts_distinct_customers(measured: Measured) -> None:
             continue  # only plain event-name rules are checked by this brute force
         hits = table.filter(pc.is_in(table["event"], value_set=__import__("pyarrow").array(names)))
         assert measured.results.counts.reached[m.id] == len(set(hits["customer_id"].to_pylist()))
-
-
-@pytest.mark.parametrize(
-    ("k", "reached", "previous", "conversion", "median", "expected", "reference", "health"),
-    [
-        (0, 10, 0, None, None, None, None, "entry"),
-        (0, 0, 0, None, None, None, None, "none"),
-        (2, 0, 0, 0.0, None, 86400.0, 0.5, "none"),
-        (1, 5, 10, 0.5, 80000.0, 86400.0, 0.5, "ok"),
-        (1, 5, 10, 0.5, 90000.0, 86400.0, 0.5, "slow"),
-        (1, 5, 10, 0.5, 2 * 86400.0 + 1, 86400.0, 0.5, "off"),
-        (1, 2, 10, 0.2, 100.0, 86400.0, 0.5, "off"),  # conversion under half the typical step
-        (1, 3, 10, 0.3, None, None, 0.5, "ok"),
-    ],
-)
-def test_health_against_the_design(
-    k, reached, previous, conversion, median, expected, reference, health
-) -> None:  # type: ignore[no-untyped-def]
-    assert card_health(k, reached, previous, conversion, median, expected, reference)[0] == health
-
-
-def test_designed_window_sums_the_allowances() -> None:
-    j = load_journey(next(p for p in EXAMPLES if p.stem == "saas-trial"))
-    # webinar_first: webinar 7d, first_board 2d, invited_team 5d, subscribed within 21d, referred (30d)
-    assert designed_window(j, j.path("webinar_first")) == timedelta(days=7 + 2 + 5 + 21 + 30)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

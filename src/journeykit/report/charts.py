@@ -33,6 +33,27 @@ def _short(text: str, chars: int = 34) -> str:
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
+def _stacked_bar(
+    title: str, y: float, height: float, segments: Sequence[tuple[int, str, str]], scale: float
+) -> tuple[list[str], float]:
+    """A labelled bar of (count, colour, name) segments, ``scale`` pixels per customer; the
+    parts and the x where the bar ends."""
+    out = [
+        f'<text x="{LABEL_W - 8}" y="{y + height - 5}" text-anchor="end">'
+        f"{esc(_short(title))}</text>"
+    ]
+    x = LABEL_W
+    for n, colour, name in segments:
+        w = scale * n
+        if w > 0:
+            out.append(
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{height:g}" fill="{colour}">'
+                f"<title>{esc(name)}: {n:,}</title></rect>"
+            )
+        x += w
+    return out, x
+
+
 def funnel_chart(result: FunnelResult, width: float = 860) -> str:
     """Reached per step; those who stop at a step split into dropped and still in progress."""
     top = max(result.counts[0], 1)
@@ -47,18 +68,8 @@ def funnel_chart(result: FunnelResult, width: float = 860) -> str:
             (s.in_progress, "#7fb6e0", "in progress"),
             (s.dropped, "#c8402f", "dropped"),
         ]
-        x = LABEL_W
-        out.append(
-            f'<text x="{LABEL_W - 8}" y="{y + 15}" text-anchor="end">{esc(_short(s.title))}</text>'
-        )
-        for n, colour, name in segments:
-            w = bar_w * n / top
-            if w > 0:
-                out.append(
-                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="20" fill="{colour}">'
-                    f"<title>{esc(name)}: {n:,}</title></rect>"
-                )
-            x += w
+        parts, x = _stacked_bar(s.title, y, 20, segments, bar_w / top)
+        out += parts
         out.append(
             f'<text x="{x + 6:.1f}" y="{y + 15}">{count(s.customers)} '
             f"({pct(s.share_of_start)})</text>"
@@ -123,19 +134,9 @@ def status_bars(rows: Sequence[tuple[str, dict[str, int]]], width: float = 860) 
     out = []
     for k, (title, counts) in enumerate(rows):
         y = 10 + k * 28
-        out.append(
-            f'<text x="{LABEL_W - 8}" y="{y + 14}" text-anchor="end">{esc(_short(title))}</text>'
-        )
-        x = LABEL_W
-        for status, colour in STATUS_COLOURS.items():
-            n = counts.get(status, 0)
-            w = bar_w * n / top
-            if w > 0:
-                out.append(
-                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}">'
-                    f"<title>{status}: {n:,}</title></rect>"
-                )
-            x += w
+        segments = [(counts.get(st, 0), colour, st) for st, colour in STATUS_COLOURS.items()]
+        parts, x = _stacked_bar(title, y, 18, segments, bar_w / top)
+        out += parts
         out.append(f'<text x="{x + 6:.1f}" y="{y + 14}">{sum(counts.values()):,}</text>')
     y = 14 + len(rows) * 28
     x = LABEL_W

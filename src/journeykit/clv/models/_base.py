@@ -297,3 +297,31 @@ def broadcast_rfm(
         np.asarray(frequency, float), np.asarray(recency, float), np.asarray(age, float)
     )
     return np.ravel(x), np.ravel(t_x), np.ravel(t)
+
+
+class CountingModel(Model[P]):
+    """A transaction model's predictions for an RFM summary, from its ``*_at`` functions of
+    (frequency, recency, age): one place for what BG/NBD, MBG/NBD and Pareto/NBD share."""
+
+    def probability_alive_at(
+        self, frequency: npt.ArrayLike, recency: npt.ArrayLike, age: npt.ArrayLike
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def expected_purchases_at(
+        self,
+        frequency: npt.ArrayLike,
+        recency: npt.ArrayLike,
+        age: npt.ArrayLike,
+        *,
+        horizon: float,
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def probability_alive(self, rfm: RFM) -> FloatArray:
+        """P(still alive at T | x, t_x, T) for every customer of ``rfm``."""
+        return self.probability_alive_at(rfm.frequency, rfm.recency, rfm.T)
+
+    def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray:
+        """E[purchases in (T, T + horizon] | x, t_x, T], in the RFM time unit."""
+        return self.expected_purchases_at(rfm.frequency, rfm.recency, rfm.T, horizon=horizon)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from journeykit.clv._optim import LogLik, maximise
 from journeykit.clv._scipy import special
-from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
+from journeykit.clv.models._base import CountingModel, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
 
 
@@ -95,7 +95,7 @@ def individual_log_likelihood(
     return np.asarray(head + np.logaddexp(l1, l2), dtype=np.float64)
 
 
-class BetaGeo(Model[BetaGeoParams]):
+class BetaGeo(CountingModel[BetaGeoParams]):
     """BG/NBD: buy at a Poisson rate while alive; after each repeat purchase, drop out with prob. p.
 
     Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way", Marketing Science 24(2).
@@ -135,22 +135,15 @@ class BetaGeo(Model[BetaGeoParams]):
             rfm.T,
         )
 
-    def probability_alive(self, rfm: RFM) -> FloatArray:
-        """P(still alive at T | x, t_x, T) (FHL 2005 eq. 13; Batislam et al. 2007)."""
-        return self.probability_alive_at(rfm.frequency, rfm.recency, rfm.T)
-
     def probability_alive_at(
         self, frequency: npt.ArrayLike, recency: npt.ArrayLike, age: npt.ArrayLike
     ) -> FloatArray:
+        """P(alive at T) (FHL 2005 eq. 13; Batislam et al. 2007 for MBG/NBD)."""
         p = self._fitted()
         k = self._shift
         return chunked(
             lambda x, t, a: _p_alive(p, x, t, a, k), *broadcast_rfm(frequency, recency, age)
         )
-
-    def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray:
-        """E[purchases in (T, T + horizon] | x, t_x, T] (FHL 2005 eq. 10), in the RFM time unit."""
-        return self.expected_purchases_at(rfm.frequency, rfm.recency, rfm.T, horizon=horizon)
 
     def expected_purchases_at(
         self,
@@ -160,6 +153,7 @@ class BetaGeo(Model[BetaGeoParams]):
         *,
         horizon: float,
     ) -> FloatArray:
+        """E[purchases in (T, T + horizon]] (FHL 2005 eq. 10)."""
         p, k = self._fitted(), self._shift
         return chunked(
             lambda x, t, a: _conditional_expected(p, x, t, a, horizon, k),

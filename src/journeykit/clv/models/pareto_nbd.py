@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from journeykit.clv._optim import LogLik, function_hessian, maximise, numeric_gradient
 from journeykit.clv._scipy import special
-from journeykit.clv.models._base import Model, Summary, broadcast_rfm, chunked, dot
+from journeykit.clv.models._base import CountingModel, Summary, broadcast_rfm, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray
 
 
@@ -62,7 +62,7 @@ def individual_log_likelihood(
     return np.asarray(head + np.logaddexp(alive, died))
 
 
-class ParetoNBD(Model[ParetoNBDParams]):
+class ParetoNBD(CountingModel[ParetoNBDParams]):
     """Pareto/NBD: Poisson purchases during an exponential lifetime, both rates Gamma-mixed.
 
     Schmittlein, Morrison & Colombo (1987), Management Science 33(1); likelihood as in Fader &
@@ -114,21 +114,14 @@ class ParetoNBD(Model[ParetoNBDParams]):
             rfm.T,
         )
 
-    def probability_alive(self, rfm: RFM) -> FloatArray:
-        """P(alive at T | x, t_x, T) (note 008 eq. 21): the alive term's share of the likelihood."""
-        return self.probability_alive_at(rfm.frequency, rfm.recency, rfm.T)
-
     def probability_alive_at(
         self, frequency: npt.ArrayLike, recency: npt.ArrayLike, age: npt.ArrayLike
     ) -> FloatArray:
+        """P(alive at T): the alive term's share of the likelihood (note 008 eq. 21)."""
         p = self._fitted()
         return chunked(
             lambda x, t, a: _p_alive(p, x, t, a), *broadcast_rfm(frequency, recency, age)
         )
-
-    def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray:
-        """E[purchases in (T, T + horizon] | x, t_x, T] (note 008 eq. 22)."""
-        return self.expected_purchases_at(rfm.frequency, rfm.recency, rfm.T, horizon=horizon)
 
     def expected_purchases_at(
         self,
@@ -138,6 +131,7 @@ class ParetoNBD(Model[ParetoNBDParams]):
         *,
         horizon: float,
     ) -> FloatArray:
+        """E[purchases in (T, T + horizon]] (note 008 eq. 22)."""
         p = self._fitted()
         return chunked(
             lambda x, t, a: _rate_while_alive(p, x, a, horizon) * _p_alive(p, x, t, a),

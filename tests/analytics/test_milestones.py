@@ -1,0 +1,152 @@
+"""The milestone log: which events reach which milestone (DESIGN "milestone log"; docs/metrics.md).
+
+Hand cases for the `when` rules, then the log's own contract.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import pyarrow as pa
+import pytest
+
+from journeykit.journey import EventRule
+from tests import oracle
+from tests.analytics.strategies import make_journey
+from tests.builders import Event, events_for, to_arrow
+
+
+def dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def ev(props: dict | None = None, value: float | None = None, name: str = "e") -> Event:
+    return Event("c", name, dt("2024-01-01"), value, props or {})
+
+
+def rule(doc: object) -> EventRule:
+    return EventRule.model_validate(doc)
+
+
+def test_events_for_accepts_dates_texts_and_datetimes() -> None:
+    log = events_for(
+        {
+            "ana": [
+                ("opt_in", "2024-01-01"),
+                ("trial_start", "2024-01-03 10:00", {"plan": "pro"}, 49),
+                ("x", date(2024, 1, 4)),
+                ("y", datetime(2024, 1, 5, 1, 2, 3, 4)),
+                ("z", "2024-01-06 07:08:09"),
+            ]
+        }
+    )
+    assert [e.timestamp for e in log] == [
+        dt("2024-01-01"),
+        dt("2024-01-03 10:00"),
+        dt("2024-01-04"),
+        datetime(2024, 1, 5, 1, 2, 3, 4),
+        dt("2024-01-06 07:08:09"),
+    ]
+    assert log[1] == Event("ana", "trial_start", dt("2024-01-03 10:00"), 49.0, {"plan": "pro"})
+
+
+def test_to_arrow_has_the_canonical_schema() -> None:
+    table = to_arrow(
+        events_for({"ana": [("a", "2024-01-01", {"b": 1, "a": True}, 2), ("b", "2024-01-02")]})
+    )
+    assert table.schema.types == [
+        pa.string(),
+        pa.string(),
+        pa.timestamp("us"),
+        pa.float64(),
+        pa.string(),
+    ]
+    assert table.column_names == ["customer_id", "event", "timestamp", "value", "properties"]
+    # Sorted keys, JSON text; no properties is null, not "{}".
+    assert table.column("properties").to_pylist() == [json.dumps({"a": True, "b": 1}), None]
+    assert table.column("value").to_pylist() == [2.0, None]
+
+
+@pytest.mark.parametrize(
+    ("doc", "event", "expected"),
+    [
+        ({"event": "e", "properties": {"n": 1}}, ev({"n": 1.0}), True),  # 1 == 1.0
+        ({"event": "e", "properties": {"n": 1}}, ev({"n": "1"}), False),  # "1" is not a number
+        (
+            {"event": "e", "properties": {"n": 1}},
+            ev({"n": True}),
+            False,
+        ),  # bools are their own kind
+        ({"event": "e", "properties": {"n": True}}, ev({"n": 1}), False),  # ...both ways
+        (
+            {"event": "e", "properties": {"n": {"gt": 0}}},
+            ev({"n": "5"}),
+            False,
+        ),  # strings never compare
+        (
+            {"event": "e", "properties": {"n": {"gte": 0}}},
+            ev({"n": False}),
+            False,
+        ),  # bools never compare
+        ({"event": "e", "properties": {"n": {"lte": 5}}}, ev({"n": 5}), True),  # inclusive bound
+        (
+            {"event": "e", "properties": {"n": {"ne": "x"}}},
+            ev(),
+            False,
+        ),  # missing fails ne (SQL NULL)
+        (
+            {"event": "e", "properties": {"n": {"not_in": ["x"]}}},
+            ev(),
+            False,
+        ),  # missing fails not_in
+        (
+            {"event": "e", "properties": {"n": {"ne": "x"}}},
+            ev({"n": None}),
+            False,
+        ),  # JSON null is missing
+        (
+            {"event": "e", "properties": {"n": {"ne": "x"}}},
+            ev({"n": 3}),
+            True,
+        ),  # other kind: not equal
+        (
+            {"event": "e", "properties": {"n": {"exists": False}}},
+            ev(),
+            True,
+        ),  # only exists:false holds
+        ({"event": "e", "properties": {"n": {"exists": True}}}, ev({"n": 0}), True),  # 0 exists
+        ({"event": "e", "properties": {"n": ["a", 2]}}, ev({"n": 2.0}), True),  # in: 2 == 2.0
+        ({"event": "e", "value": {"gte": 10}}, ev(value=None), False),  # no value fails comparisons
+        ({"event": "e", "value": {"gt": 0, "lt": 10}}, ev(value=5.0), True),  # all operators hold
+        ({"event": ["x", "e"]}, ev(), True),  # one of the names
+        ({"event": "x", "any": [{"event": "e"}]}, ev(), False),  # all parts must hold
+        (
+            {"any": [{"event": "x"}, {"value": {"exists": True}}]},
+            ev(value=1.0),
+            True,
+        ),  # one sub-rule
+    ],
+)
+def test_matches(doc: object, event: Event, expected: bool) -> None:
+    assert oracle.matches(rule(doc), event) is expected
+
+
+def test_milestone_log_tags_every_milestone_and_drops_events_after_now() -> None:
+    j = make_journey(
+        {"buy": "purchase", "referral": {"event": "purchase", "properties": {"ref": True}}}
+    )
+    log = events_for(
+        {
+            "a": [
+                ("purchase", "2024-01-01", {"ref": True}),
+                ("purchase", "2024-02-01", {"ref": True}),
+            ]
+        }
+    )
+    # One event, two milestones; the February event is after now.
+    got = oracle.milestone_log(log, j, now=dt("2024-01-15"))
+    assert [(e.timestamp, m) for e, m in got] == [
+        (dt("2024-01-01"), "buy"),
+        (dt("2024-01-01"), "referral"),
+    ]

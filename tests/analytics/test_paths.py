@@ -1,0 +1,147 @@
+"""Paths, cohorts and time statistics (DESIGN "Paths"; docs/metrics.md).
+
+Hand cases, then the oracle on random logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+import ibis
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from journeykit.analytics import cohorts, event_paths, paths
+from journeykit.journey import Journey
+from tests import oracle
+from tests.analytics.strategies import make_journey, scenarios
+from tests.builders import Event, events_for, to_arrow
+
+ONBOARDING = make_journey(
+    {"opt_in": "opt_in", "trial": "trial_start", "purchase": "purchase"},
+    {"onboarding": ["opt_in", "trial", "purchase"]},
+)
+
+
+ABC = make_journey({"a": "a", "b": "b", "c": "c"}, {"main": ["a", "b", "c"]})
+
+
+Scenario = tuple[Journey, list[Event], timedelta | None, datetime | None]
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[ibis.BaseBackend]:
+    backend = ibis.duckdb.connect()
+    yield backend
+    backend.disconnect()
+
+
+def _table(con: ibis.BaseBackend, events: list[Event]) -> ibis.Table:
+    return con.create_table("events", to_arrow(events), overwrite=True)
+
+
+def _has_data(events: list[Event], now: datetime | None) -> bool:
+    return bool(events) and (now is None or any(e.timestamp <= now for e in events))
+
+
+def test_paths_collapse_repeats_and_time_transitions_from_the_last_of_a_run() -> None:
+    log = events_for(
+        {
+            "x": [
+                ("a", "2024-01-01"),
+                ("a", "2024-01-02"),
+                ("b", "2024-01-04"),
+                ("b", "2024-01-05"),
+                ("a", "2024-01-06"),
+            ],
+            "y": [("b", "2024-01-01"), ("a", "2024-01-01")],
+            "z": [("noise", "2024-01-01")],
+        }
+    )
+    got = oracle.paths(log, ABC)
+    # y's tie is read in journey order (a, b). a->b: x 2 days (Jan 2 -> Jan 4), y 0 s.
+    assert got["variants"] == [(("a", "b"), 1), (("a", "b", "a"), 1)]
+    assert got["total"] == 2
+    assert got["transitions"] == {("a", "b"): (2, 86_400.0), ("b", "a"): (1, 86_400.0)}
+    assert oracle.paths(log, ABC, top=1)["variants"] == [(("a", "b"), 1)]
+
+
+def test_variants_sort_by_customers_then_steps() -> None:
+    log = events_for(
+        {"p": [("b", "2024-01-01")], "q": [("a", "2024-01-01")], "r": [("b", "2024-01-01")]}
+    )
+    assert oracle.paths(log, ABC)["variants"] == [(("b",), 2), (("a",), 1)]
+
+
+def test_cohorts_by_iso_week() -> None:
+    log = events_for(
+        {
+            "sun": [("opt_in", "2024-01-07 23:00"), ("trial_start", "2024-02-06 23:00")],
+            "mon": [("opt_in", "2024-01-08"), ("trial_start", "2024-02-07 00:00:01")],
+            "early": [("trial_start", "2024-01-01"), ("opt_in", "2024-01-09")],
+        }
+    )
+    got = oracle.cohorts(log, ONBOARDING, days=30)
+    # Sunday Jan 7 belongs to the week of Monday Jan 1; trial at exactly 30 days counts.
+    assert got[date(2024, 1, 1)] == {
+        "customers": 1,
+        "reached": {"opt_in": 1, "trial": 1, "purchase": 0},
+    }
+    # mon's trial is 30 days + 1 s after entry; early's first trial came before entry.
+    assert got[date(2024, 1, 8)] == {
+        "customers": 2,
+        "reached": {"opt_in": 2, "trial": 0, "purchase": 0},
+    }
+
+
+def test_time_stats_interpolate_linearly() -> None:
+    # Sorted [1, 2, 3, 4]: rank (n-1)q -> 1.5, 0.75, 2.25, 2.7.
+    assert oracle.time_stats([4, 1, 3, 2]) == {
+        "median": 2.5,
+        "p25": 1.75,
+        "p75": 3.25,
+        "p90": pytest.approx(3.7),
+    }
+    assert oracle.time_stats([7]) == {"median": 7.0, "p25": 7.0, "p75": 7.0, "p90": 7.0}
+    assert oracle.time_stats([]) == {"median": None, "p25": None, "p75": None, "p90": None}
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios())
+def test_paths_and_cohorts_agree_with_oracle(con: ibis.BaseBackend, case: Scenario) -> None:
+    journey, events, _, now = case
+    if not _has_data(events, now):
+        return
+    table = _table(con, events)
+    expected = oracle.paths(events, journey, now=now)
+    got = paths(table, journey, top=None, now=now)
+    assert [(v.steps, v.customers) for v in got.variants] == expected["variants"]
+    assert got.customers == expected["total"]
+    assert {
+        (t.from_, t.to): (t.count, pytest.approx(t.median_seconds)) for t in got.transitions
+    } == expected["transitions"]
+    want = oracle.cohorts(events, journey, days=3, now=now)
+    have = cohorts(table, journey, days=3, now=now)
+    assert {c.week: {"customers": c.customers, "reached": c.reached} for c in have.cohorts} == want
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios(), data=st.data())
+def test_raw_event_paths_agree_with_oracle(
+    con: ibis.BaseBackend, case: Scenario, data: st.DataObject
+) -> None:
+    _, events, _, now = case
+    if not _has_data(events, now):
+        return
+    names = sorted({e.event for e in events})
+    only = data.draw(st.sampled_from([(), tuple(names[:2])]), label="only")
+    skip = data.draw(st.sampled_from([(), ("noise",)]), label="skip")
+    expected = oracle.event_paths(events, only=only, skip=skip, now=now)
+    got = event_paths(_table(con, events), only=only, skip=skip, top=None, now=now)
+    assert [(v.steps, v.customers) for v in got.variants] == expected["variants"]
+    assert got.customers == expected["total"]
+    assert {
+        (t.from_, t.to): (t.count, pytest.approx(t.median_seconds)) for t in got.transitions
+    } == expected["transitions"]
