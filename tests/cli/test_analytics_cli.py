@@ -195,3 +195,27 @@ def test_any_order_refuses_exclusions(files: tuple[Path, Path]) -> None:
     )
     assert result.exit_code == 1
     assert "exclude works with ordered and strict funnels, not with mode 'any'" in result.stderr
+
+
+def test_exact_duplicate_rows_are_one_event_and_are_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same three events, one of them written twice: the copy is left out and said so (on
+    stderr, through the warning the reader logs; pytest captures it here)."""
+    journey = tmp_path / "journey.yaml"
+    journey.write_text(JOURNEY, encoding="utf-8")
+    rows = [
+        "customer_id,event,timestamp",
+        "a,opt_in,2024-01-01",
+        "a,trial_start,2024-01-02",
+        "a,trial_start,2024-01-02",
+        "a,purchase,2024-01-03",
+    ]
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["funnel", str(journey), "--events", str(events), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [s["customers"] for s in json.loads(result.stdout)["steps"]] == [1, 1, 1]
+    assert "1 exact duplicate row(s) counted once" in caplog.text

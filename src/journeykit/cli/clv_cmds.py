@@ -517,6 +517,11 @@ def print_demo_clv(events: ir.Table, journey: Journey, console: Console) -> None
     )
     for v in value.groups:
         say(f"   {v.clv:8,.2f}  {v.by} {v.group} ({v.customers:,})")
+    say(
+        "  the two differ where customers differ: the simple formula gives everyone the base's one "
+        "purchase rate and churn, the model each customer their own, judged on their own history "
+        '(docs/metrics.md "CLV")'
+    )
 
 
 def simple_lines(o: SimpleCLV) -> list[str]:

@@ -356,6 +356,7 @@ class FileEvents:
 
     events: ir.Table
     result: ReadResult
+    duplicates: int = 0  # exact copies of an earlier row, left out
 
 
 def read_events(
@@ -381,4 +382,11 @@ def read_events(
     )
     if result.rejected:
         logger.warning("%s: %d row(s) rejected while reading", path, result.rejected)
-    return FileEvents(engine.con.table(f"events_{name}", database=(STAGE, "main")), result)
+    # Exact duplicate rows are one event, as `journeykit import` counts them; said, never silent.
+    (copies,) = engine.fetchone(f"SELECT count(*) FROM {t.copies}")
+    if copies:
+        logger.warning(
+            "%s: %d exact duplicate row(s) counted once (as journeykit import does)", path, copies
+        )
+    table = engine.con.table(f"events_{name}", database=(STAGE, "main"))
+    return FileEvents(table, result, int(copies))

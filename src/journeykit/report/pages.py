@@ -397,6 +397,8 @@ def _clv(r: JourneyResults) -> str:
                 {1},
             )
         )
+        if s.note:
+            parts.append(f'<p class="note">{esc(s.note)}</p>')
         parts.append(
             '<p class="note">The simple formula is average purchase value &times; purchases per '
             f"{esc(s.period)} while a customer &times; lifespan (1 / churn), undiscounted, for a "
