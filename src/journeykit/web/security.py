@@ -8,6 +8,7 @@ route cannot be reachable by accident; tests/web walk every route x role against
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -171,10 +172,23 @@ def rule_of(request: Request) -> str:
     return rule
 
 
+def is_loopback_address(text: str) -> bool:
+    """True for a loopback IP address (an IPv4-mapped one too); never resolves a name."""
+    try:
+        addr = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return bool((mapped or addr).is_loopback)
+
+
 def check_access(request: Request, ident: Identity, rule: str) -> None:
     if ident.local:
+        # No users: everyone is the local admin, so both must say "this machine": the peer
+        # address (the Host header is the client's to choose) and the Host (DNS rebinding).
         host = (request.headers.get("host") or "").rsplit(":", 1)[0]
-        if host not in LOOPBACK_HOSTS:  # no users: reachable as localhost only (DNS rebinding)
+        peer = request.client.host if request.client else ""
+        if host not in LOOPBACK_HOSTS or not is_loopback_address(peer):
             raise HTTPException(403, "this server has no users and answers on localhost only")
     if rule == ANYONE:
         return

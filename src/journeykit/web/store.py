@@ -149,9 +149,25 @@ class Store:
 
             raise NotFound(f"no user {name!r}")
 
+    def _keep_an_admin(self, db: sqlite3.Connection, name: str, action: str) -> None:
+        # Without an admin nobody can manage users; without any user the app turns into the
+        # no-users mode (everyone on this machine is admin). Checked in the same transaction.
+        (role,) = db.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
+        admins, users = db.execute(
+            "SELECT count(*) FILTER (WHERE role = 'admin'), count(*) FROM users WHERE name != ?",
+            (name,),
+        ).fetchone()
+        last = "last admin" if role == "admin" and admins == 0 else None
+        if action == "remove" and users == 0:
+            last = "last user (with no users, anyone on this machine is admin)"
+        if last:
+            raise UserError(f"cannot {action} {name!r}: they are the {last}; add an admin first")
+
     def remove_user(self, name: str) -> None:
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the check and the change in one write transaction
             self._require(db, name)
+            self._keep_an_admin(db, name, "remove")
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
             db.execute("DELETE FROM users WHERE name = ?", (name,))
 
@@ -168,7 +184,10 @@ class Store:
     def set_role(self, name: str, role: str) -> None:
         check_role(role)
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
             self._require(db, name)
+            if role != "admin":
+                self._keep_an_admin(db, name, f"make {role} of")
             db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
 
     def check_password(self, name: str, password: str) -> User | None:
