@@ -14,7 +14,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -195,7 +195,7 @@ def next_period(start: np.ndarray, period: Period) -> np.ndarray:
 
 
 def _day(us: int) -> date:
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).date()
+    return (datetime(1970, 1, 1) + timedelta(microseconds=int(us))).date()  # exact at 9999
 
 
 @dataclass(frozen=True)

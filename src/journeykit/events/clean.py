@@ -14,9 +14,11 @@ from journeykit.events.timestamps import text_to_utc_sql, typed_to_utc_sql
 MISSING_CUSTOMER_ID = "missing customer id"
 MISSING_EVENT = "missing event"
 BAD_TIMESTAMP = "unparseable timestamp"
+TIMESTAMP_OUT_OF_RANGE = "timestamp out of range (years 1 to 9999)"
 NON_NUMERIC_VALUE = "non-numeric value"
 BAD_PROPERTIES = "properties is not a JSON object"
 BAD_JSON = "not a JSON object"
+_FIRST, _LAST = "TIMESTAMP '0001-01-01'", "TIMESTAMP '9999-12-31 23:59:59.999999'"
 _CANONICAL = ("customer_id", "event", "timestamp", "value", "properties")
 
 
@@ -77,6 +79,12 @@ def typed_sql(scan: Scan, m: Resolved, timezone: str) -> str:
         ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, " or ".join(m.customer_id)),
         ("__jk_event IS NULL", MISSING_EVENT, m.event),
         ("__jk_timestamp IS NULL", BAD_TIMESTAMP, m.timestamp),
+        # Every analysis hands times to Python (datetime: years 1-9999); 'infinity' too is out.
+        (
+            f"NOT (__jk_timestamp BETWEEN {_FIRST} AND {_LAST})",
+            TIMESTAMP_OUT_OF_RANGE,
+            m.timestamp,
+        ),
         ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, m.value or ""),
         ("__jk_properties IS NULL", BAD_PROPERTIES, m.properties or "properties"),
     ]

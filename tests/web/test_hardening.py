@@ -1,0 +1,59 @@
+"""Issue 23: inputs an attacker or an unlucky user sends, through the ASGI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from journeykit.events.importer import import_files
+from journeykit.web.app import create_app
+from journeykit.web.store import Store
+from journeykit.workspace import create_workspace
+from tests.web.conftest import PASSWORD
+
+# Each was loaded before, and then every analysis of the workspace answered 500.
+ODD_TIMES = ("infinity", "inf", "-infinity", "10000-01-01", "294247-01-10", "0000-01-01",
+             "8999999999999999", "-62135596801", "2024-03-01T09:30:00+25:00", "epoch")  # fmt: skip
+EDGE_TIMES = ("0001-01-01", "9999-12-31 23:59:59.999999")
+
+
+def signed_in(app: object, store: Store, name: str = "ana") -> TestClient:
+    c = TestClient(app, base_url="http://127.0.0.1")  # type: ignore[arg-type]
+    token, session = store.new_session(store.user(name))  # type: ignore[arg-type]
+    c.cookies.set("jk_session", token)
+    c.headers["X-CSRF-Token"] = session.csrf
+    return c
+
+
+@pytest.fixture
+def odd_site(tmp_path: Path) -> tuple[TestClient, Path]:
+    root = tmp_path / "ws"
+    ws = create_workspace(root, template="saas-trial")
+    rows = ["customer_id,event,timestamp"]
+    for i, t in enumerate((*EDGE_TIMES, *ODD_TIMES)):
+        rows += [f"c{i},signed_up,{t}", f"c{i},board_created,{t}"]
+    rows += ["ok,signed_up,2024-01-01", "ok,board_created,2024-01-02"]
+    events = tmp_path / "odd.csv"
+    events.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    import_files(ws, [events])
+    store = Store.of_workspace(root)
+    store.add_user("ana", "admin", PASSWORD)
+    return signed_in(create_app(root), store), root
+
+
+def test_odd_timestamps_are_rejected_and_every_analysis_still_answers(
+    odd_site: tuple[TestClient, Path],
+) -> None:
+    c, _ = odd_site
+    (imp,) = c.get("/api/imports").json()["history"]
+    assert (imp["loaded"], imp["rejected"]) == (2 * len(EDGE_TIMES) + 2, 2 * len(ODD_TIMES))
+    reasons = {r["reason"] for r in c.get(f"/api/imports/{imp['import_id']}/rejected").json()}
+    assert reasons == {"unparseable timestamp", "timestamp out of range (years 1 to 9999)"}
+    for kind in ("funnel", "paths", "positions", "cohorts"):
+        assert c.get(f"/journeys/journey/dashboards/{kind}").status_code == 200, kind
+        assert c.get(f"/api/journeys/journey/{kind}").status_code == 200, kind
+    assert c.get("/api/journeys/journey/map").status_code == 200
+    assert c.get("/journeys/journey/lists/stuck").status_code == 200
+    assert c.get("/api/journeys/journey/customers/c1").json()["customer_id"] == "c1"
