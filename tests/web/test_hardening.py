@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from journeykit.events.importer import import_files
 from journeykit.web.app import create_app
 from journeykit.web.store import Store
 from journeykit.workspace import create_workspace
-from tests.web.conftest import PASSWORD
+from tests.journey.test_limits import alias_fan_out
+from tests.web.conftest import PASSWORD, Site
 
 # Each was loaded before, and then every analysis of the workspace answered 500.
 ODD_TIMES = ("infinity", "inf", "-infinity", "10000-01-01", "294247-01-10", "0000-01-01",
@@ -57,3 +59,18 @@ def test_odd_timestamps_are_rejected_and_every_analysis_still_answers(
     assert c.get("/api/journeys/journey/map").status_code == 200
     assert c.get("/journeys/journey/lists/stuck").status_code == 200
     assert c.get("/api/journeys/journey/customers/c1").json()["customer_id"] == "c1"
+
+
+def test_the_alias_attack_and_deep_nesting_are_refused_fast_on_validate_and_save(
+    site: Site,
+) -> None:
+    viewer, editor = site.client("viewer"), site.client("editor")
+    for text in (alias_fan_out(7), "a: " + "[" * 1000 + "]" * 1000 + "\n"):
+        start = time.perf_counter()
+        r = viewer.post("/api/journeys/journey/validate", json={"text": text})
+        assert r.status_code == 200 and r.json()["valid"] is False, r.text
+        assert time.perf_counter() - start < 2  # 7 levels: 210 s and 7 GB before
+        r = editor.put("/api/journeys/journey", json={"text": text})
+        assert r.status_code == 422
+        assert "expands to" in r.text or "nested more than" in r.text
+    assert len(site.store.revisions("journey")) <= 1  # nothing was saved

@@ -17,6 +17,13 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from journeykit.errors import DurationError, JourneyFileError, Problem, did_you_mean
 from journeykit.journey.durations import parse_duration
+from journeykit.journey.limits import (
+    MAX_DEPTH,
+    block_problem,
+    flow_problem,
+    size_problem,
+    text_problem,
+)
 from journeykit.journey.schema import Journey, Loc, ReferenceProblems, _dotted
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "none"}
@@ -47,6 +54,10 @@ def load_journey(path: str | Path) -> Journey:
 
 def parse_journey(text: str, path: str | Path | None = None) -> Journey:
     """Validate journey YAML held in a string; ``path`` only names it in messages."""
+    if (too_long := text_problem(text)) is not None:
+        raise JourneyFileError(path, [Problem("", too_long)])
+    if (too_deep := flow_problem(text) or block_problem(text)) is not None:
+        raise JourneyFileError(path, [Problem("", f"not valid YAML: {too_deep[1]}", too_deep[0])])
     try:
         data = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -54,6 +65,12 @@ def parse_journey(text: str, path: str | Path | None = None) -> Journey:
         raise JourneyFileError(
             path, [Problem("", f"not valid YAML: {exc.problem}", line)]
         ) from None
+    except RecursionError:  # the YAML reader recurses once per level, before any limit of ours
+        msg = f"not valid YAML: nested more than {MAX_DEPTH} levels deep"
+        raise JourneyFileError(path, [Problem("", msg)]) from None
+    if (too_big := size_problem(data)) is not None:
+        loc, msg = too_big
+        raise JourneyFileError(path, [Problem(_dotted(loc), msg, line_of(data, loc))])
     if not isinstance(data, Mapping):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         msg = f"expected a mapping of journey fields (id, title, milestones, ...), got {got}"
