@@ -171,3 +171,12 @@ def test_odd_timestamps_in_an_events_file_are_left_out_not_a_traceback(tmp_path:
         run("positions", str(journey), "--events", str(events), "--format", "json")
     )
     assert [p["reached_at"] for p in positions["customers"]] == ["9999-12-31T23:59:59.999999"]
+
+
+def test_a_window_longer_than_a_century_is_one_line(files: tuple[Path, Path]) -> None:
+    journey, events = files
+    result = CliRunner().invoke(
+        cli, ["funnel", str(journey), "--events", str(events), "--window", "999999999d"]
+    )
+    assert result.exit_code == 1
+    assert "a duration must be at most 36500d (100 years), got '999999999d'" in result.output

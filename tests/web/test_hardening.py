@@ -74,3 +74,31 @@ def test_the_alias_attack_and_deep_nesting_are_refused_fast_on_validate_and_save
         assert r.status_code == 422
         assert "expands to" in r.text or "nested more than" in r.text
     assert len(site.store.revisions("journey")) <= 1  # nothing was saved
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/journeys/journey/dashboards/funnel?window=999999999d", 400, "at most 36500d"),
+        ("/api/journeys/journey/funnel?window=999999999d", 400, "at most 36500d"),
+        ("/journeys/journey/dashboards/paths?window=99999999999999999999d", 400, "at most 36500d"),
+        ("/journeys/journey/revisions/12345678901234567890", 404, "has no revision"),
+        ("/api/journeys/journey/revisions/12345678901234567890", 404, "has no revision"),
+        ("/journeys/journey/revisions?a=1&b=99999999999999999999", 404, "has no revision"),
+        ("/journeys/journey/lists/on_track?top=-1", 400, "top: expected"),
+        ("/journeys/journey/lists/on_track?top=0", 400, "top: expected"),
+        ("/journeys/journey/lists/stuck?top=-1&format=csv", 400, "top: expected"),
+        ("/api/journeys/journey/lists/stuck?top=0", 422, "greater than or equal to 1"),
+    ],
+)
+def test_out_of_range_numbers_are_a_message_not_a_500(
+    site: Site, url: str, status: int, says: str
+) -> None:
+    r = site.client("viewer").get(url)
+    assert r.status_code == status, r.text[:300]
+    assert says in r.text
+
+
+def test_out_of_range_restore_is_a_404(site: Site) -> None:
+    r = site.client("editor").post("/api/journeys/journey/revisions/99999999999999999999/restore")
+    assert r.status_code == 404 and "has no revision" in r.json()["detail"]

@@ -132,7 +132,8 @@ class Journeys:
 
     def revision(self, key: str, number: int) -> Revision:
         self.file(key)
-        rev = self.store.revision(key, number)
+        # SQLite integers end at 2**63 - 1: a longer number names no revision (not a 500).
+        rev = self.store.revision(key, number) if 0 < number < 2**63 else None
         if rev is None:
             raise NotFound(f"journey {key!r} has no revision {number}")
         return rev

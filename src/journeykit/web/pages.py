@@ -15,6 +15,7 @@ from journeykit.analytics.position import STATUSES
 from journeykit.journey.templates import template_names
 from journeykit.web import views
 from journeykit.web.app import STATIC, Context, ident_of, make_filters
+from journeykit.web.data import FilterError
 from journeykit.web.journeys import NotFound, Parsed, diff, parse
 from journeykit.web.security import (
     CSRF_FIELD,
@@ -297,6 +298,8 @@ def list_page(
         raise NotFound(f"no list {status!r}; expected one of {', '.join(STATUSES)}")
     if format not in ("html", "csv"):
         raise NotFound(f"format {format!r}: expected html or csv")
+    if top is not None and top < 1:
+        raise FilterError(f"top: expected a number of customers of at least 1, got {top}")
     ctx = ctx_of(request)
     rev, journey = ctx.journey(key)
     f = _filters(request, journey)
