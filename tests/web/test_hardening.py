@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from pathlib import Path
 
@@ -102,3 +104,27 @@ def test_out_of_range_numbers_are_a_message_not_a_500(
 def test_out_of_range_restore_is_a_404(site: Site) -> None:
     r = site.client("editor").post("/api/journeys/journey/revisions/99999999999999999999/restore")
     assert r.status_code == 404 and "has no revision" in r.json()["detail"]
+
+
+def test_the_rejects_download_hides_the_server_path_and_keeps_formulas_text(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ws"
+    ws = create_workspace(root, template="saas-trial")
+    events = tmp_path / "private-folder" / "events.csv"
+    events.parent.mkdir()
+    rows = ['=HYPERLINK("http://x"),signed_up,never', "+1,signed_up,never", "@SUM(A1),,2024-01-01"]
+    events.write_text("customer_id,event,timestamp\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    (report,) = import_files(ws, [events])
+    store = Store.of_workspace(root)
+    store.add_user("ana", "viewer", PASSWORD)
+    c = signed_in(create_app(root), store)
+    r = c.get(f"/imports/{report.import_id}/rejected.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "private-folder" not in r.text and str(tmp_path) not in r.text
+    got = list(csv.reader(io.StringIO(r.text)))
+    assert got[0] == ["source", "line", "field", "reason", "raw"]
+    assert [row[0] for row in got[1:]] == ["events.csv"] * 3
+    assert [row[4] for row in got[1:]][1:] == ["'+1,signed_up,never", "'@SUM(A1),,2024-01-01"]
+    assert not [cell for row in got for cell in row if cell[:1] in ("=", "+", "-", "@")]
+    assert "private-folder" not in r.headers["content-disposition"]

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from journeykit.analytics.position import STATUSES
 from journeykit.journey.templates import template_names
 from journeykit.web import views
 from journeykit.web.app import STATIC, Context, ident_of, make_filters
 from journeykit.web.data import FilterError
+from journeykit.web.imports import shown_name
 from journeykit.web.journeys import NotFound, Parsed, diff, parse
 from journeykit.web.security import (
     CSRF_FIELD,
@@ -385,7 +394,31 @@ def job_page(request: Request, job_id: str) -> Response:
 @router.get("/imports/{import_id}/rejected.csv")
 def rejects_file(request: Request, import_id: str) -> Response:
     path = ctx_of(request).imports.rejects_file(import_id)
-    return FileResponse(path, media_type="text/csv", filename=path.name)
+    return StreamingResponse(
+        _safe_rejects(path), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="rejected-{import_id}.csv"'},
+    )  # fmt: skip
+
+
+def _safe_rejects(path: Path) -> Iterator[str]:
+    """The rejects file as the other CSV exports: the uploaded name, not the server's path (the
+    file is the CLI's), and cells that would be formulas kept as text. Streamed: it can be big."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        writer.writerow(header)
+        source = header.index("source") if "source" in header else -1
+        for n, row in enumerate(reader):
+            if 0 <= source < len(row):
+                row[source] = shown_name(row[source])
+            writer.writerow([views.csv_safe(v) for v in row])
+            if n % 1000 == 0:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+    yield out.getvalue()
 
 
 @router.get("/users")
