@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from journeykit.events.importer import import_files
 from journeykit.web.app import create_app
+from journeykit.web.security import LoginLimiter
 from journeykit.web.store import Store
 from journeykit.workspace import create_workspace
 from tests.journey.test_limits import alias_fan_out
@@ -128,3 +131,30 @@ def test_the_rejects_download_hides_the_server_path_and_keeps_formulas_text(
     assert [row[4] for row in got[1:]][1:] == ["'+1,signed_up,never", "'@SUM(A1),,2024-01-01"]
     assert not [cell for row in got for cell in row if cell[:1] in ("=", "+", "-", "@")]
     assert "private-folder" not in r.headers["content-disposition"]
+
+
+def test_concurrent_wrong_passwords_cannot_outrun_the_sign_in_limit(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = site.app.state.ctx
+    monkeypatch.setattr(ctx, "limiter", LoginLimiter(per_user=5, per_ip=1000, window=900))
+    real = ctx.store.check_password
+
+    def slow_check(name: str, password: str) -> object:
+        time.sleep(0.05)  # a real hash's time: the window the check-then-count race used
+        return real(name, password)
+
+    monkeypatch.setattr(ctx.store, "check_password", slow_check)
+    start = threading.Barrier(40)
+
+    def attempt(_: int) -> int:
+        c = site.client(None)
+        start.wait()
+        return c.post("/api/login", json={"name": "editor", "password": "wrong"}).status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        codes = list(pool.map(attempt, range(40)))
+    assert sorted(codes) == [401] * 5 + [429] * 35
+    ok = site.client(None)
+    assert ok.post("/api/login", json={"name": "viewer", "password": PASSWORD}).status_code == 200
+    assert ctx.limiter.attempt("testclient", "viewer")[0] == 0  # a success leaves no mark

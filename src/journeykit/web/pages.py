@@ -104,7 +104,7 @@ def login(
 ) -> Response:
     ctx = ctx_of(request)
     ip = client_ip(request)
-    wait = ctx.limiter.retry_after(ip, name)
+    wait, mark = ctx.limiter.attempt(ip, name)
     if wait > 0:
         msg = f"Too many failed sign-ins: try again in {int(wait) + 1} seconds."
         resp: Response = render(request, "login.html", 429, next=safe_next(next), failed=msg)
@@ -112,10 +112,9 @@ def login(
         return resp
     user = ctx.store.check_password(name, password)
     if user is None:
-        ctx.limiter.failed(ip, name)
         msg = "Wrong name or password."
         return render(request, "login.html", 401, next=safe_next(next), failed=msg)
-    ctx.limiter.succeeded(name)
+    ctx.limiter.succeeded(ip, name, mark)
     token, _ = ctx.store.new_session(user)
     resp = RedirectResponse(safe_next(next), 303)
     set_session_cookie(resp, token, ctx.https)

@@ -122,26 +122,33 @@ class LoginLimiter:
             q.popleft()
         return q
 
-    def retry_after(self, ip: str, user: str) -> float:
-        """Seconds until this client may try again (0: now)."""
+    def attempt(self, ip: str, user: str) -> tuple[float, float]:
+        """Check and count one sign-in at once: (seconds to wait, the attempt's mark).
+
+        A wait of 0 means go on, and the attempt already counts as failed, so concurrent
+        attempts cannot all pass the check before any is counted (issue 23: 26 of 40 did).
+        A sign-in that succeeds hands its mark back to ``succeeded``.
+        """
         now = time.monotonic()
         with self._lock:
             waits = [0.0]
-            for key, limit in ((f"ip:{ip}", self.per_ip), (f"user:{user}", self.per_user)):
+            keys = ((f"ip:{ip}", self.per_ip), (f"user:{user}", self.per_user))
+            for key, limit in keys:
                 q = self._recent(key, now)
                 if len(q) >= limit:
                     waits.append(q[len(q) - limit] + self.window - now)
-            return max(waits)
+            if max(waits) > 0:
+                return max(waits), now
+            for key, _ in keys:
+                self._recent(key, now).append(now)
+            return 0.0, now
 
-    def failed(self, ip: str, user: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(f"ip:{ip}", now).append(now)
-            self._recent(f"user:{user}", now).append(now)
-
-    def succeeded(self, user: str) -> None:
+    def succeeded(self, ip: str, user: str, mark: float) -> None:
         with self._lock:
             self._fails.pop(f"user:{user}", None)
+            q = self._fails.get(f"ip:{ip}")
+            if q is not None and mark in q:
+                q.remove(mark)
 
 
 def client_ip(request: Request) -> str:
