@@ -261,6 +261,7 @@ class Store:
     def add_revision(self, journey: str, text: str, author: str, note: str) -> Revision:
         sha = hashlib.sha256(text.encode()).hexdigest()
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the number read and the row written in one write
             (last,) = db.execute(
                 "SELECT coalesce(max(number), 0) FROM revisions WHERE journey = ?", (journey,)
             ).fetchone()
