@@ -16,7 +16,8 @@ from journeykit.events.importer import import_files
 from journeykit.web.app import create_app
 from journeykit.web.security import LoginLimiter
 from journeykit.web.store import Store
-from journeykit.workspace import create_workspace
+from journeykit.workspace import create_workspace, open_workspace
+from tests.builders import database_held
 from tests.journey.test_limits import alias_fan_out
 from tests.web.conftest import PASSWORD, Site
 
@@ -202,3 +203,19 @@ def test_concurrent_creates_of_one_name_give_one_journey_and_409s(tmp_path: Path
             codes = sorted(pool.map(create, [name] * 16))
         assert codes == [201] + [409] * 15
         assert [r.number for r in store.revisions(name)] == [1]
+
+
+def test_a_busy_workspace_is_a_page_saying_so_not_a_500(
+    odd_site: tuple[TestClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journeykit.engine import duckdb as duckdb_engine
+
+    c, root = odd_site
+    monkeypatch.setattr(duckdb_engine, "LOCK_WAIT", 0.3, raising=False)
+    with database_held(open_workspace(root).database, write=True):  # a CLI import running
+        page = c.get("/journeys/journey/dashboards/funnel")
+        api = c.get("/api/journeys/journey/positions")
+    assert page.status_code == 503 and "the workspace is busy" in page.text
+    assert "<html" in page.text.lower()
+    assert api.status_code == 503 and "the workspace is busy" in api.json()["detail"]
+    assert c.get("/journeys/journey/dashboards/funnel").status_code == 200  # and after it

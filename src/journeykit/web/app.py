@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from journeykit import __version__
 from journeykit._optional import require
-from journeykit.errors import JourneykitError
+from journeykit.errors import JourneykitError, WorkspaceBusy
 from journeykit.journey import Journey
 from journeykit.web.data import Data, FilterError, Filters
 from journeykit.web.imports import Imports, UploadError
@@ -196,7 +196,7 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     status_of = {
         NotFound: 404, Conflict: 409, UserExists: 409, FilterError: 400, UploadError: 400,
-        UserError: 400, InvalidJourney: 409,
+        UserError: 400, InvalidJourney: 409, WorkspaceBusy: 503,
     }  # fmt: skip
 
     @app.exception_handler(JourneykitError)
