@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
 from journeykit.errors import DurationError, JourneyFileError, Problem, did_you_mean
@@ -29,8 +30,24 @@ from journeykit.journey.schema import Journey, Loc, ReferenceProblems, _dotted
 _TYPE_TAGS = {"str", "int", "float", "bool", "none"}
 
 
+class _Constructor(RoundTripConstructor):
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        # ruamel's own message prints both values, aliases expanded: a few lines of aliases made
+        # it a 180 MB string (found by tests/journey/test_fuzz.py). Name the key only.
+        if key in mapping:
+            shown = key if isinstance(key, str | int | float | bool) else type(key).__name__
+            raise DuplicateKeyError(
+                "while constructing a mapping", node.start_mark,
+                f'found duplicate key "{str(shown)[:80]}"', key_node.start_mark,
+            )  # fmt: skip
+        return True
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-flow the user's long lines
     yaml.indent(mapping=2, sequence=4, offset=2)
