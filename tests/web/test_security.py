@@ -377,3 +377,30 @@ def test_the_last_admin_cannot_be_removed_or_demoted(tmp_path: Path) -> None:
     store.add_user("cy", "admin", PASSWORD)
     store.remove_user("ana")  # another admin is left
     assert store.users() == [User("cy", "admin")]
+
+
+def test_a_damaged_or_full_state_file_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    root = tmp_path / "ws"
+    create_workspace(root, template="saas-trial")
+    Store.of_workspace(root).add_user("ana", "admin", PASSWORD)
+    runner = CliRunner()
+    for args in (["users", "list"], ["serve"]):
+        (root / "journeykit-web.sqlite").write_bytes(b"not a database, or a damaged one" * 100)
+        r = runner.invoke(cli, [*args, "--workspace", str(root)])
+        assert r.exit_code == 1, r.output
+        assert "journeykit-web.sqlite (users, sessions, revisions): it is damaged" in r.output
+    (root / "journeykit-web.sqlite").unlink()
+    store = Store.of_workspace(root)
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite3, "connect", full)
+    r = runner.invoke(cli, ["users", "add", "ben", "--workspace", str(root), "--password-stdin"],
+                      input=PASSWORD + "\n")  # fmt: skip
+    assert r.exit_code == 1 and "the disk is full; free some space" in r.output
+    assert store.path.name == "journeykit-web.sqlite"

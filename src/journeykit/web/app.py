@@ -33,7 +33,7 @@ from journeykit.web.security import (
     new_csrf,
     rule_of,
 )
-from journeykit.web.store import Revision, Store, UserError, UserExists
+from journeykit.web.store import Revision, Store, StoreError, UserError, UserExists
 from journeykit.workspace import Workspace, open_workspace
 
 HERE = Path(__file__).parent
@@ -196,7 +196,7 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     status_of = {
         NotFound: 404, Conflict: 409, UserExists: 409, FilterError: 400, UploadError: 400,
-        UserError: 400, InvalidJourney: 409, WorkspaceBusy: 503,
+        UserError: 400, InvalidJourney: 409, WorkspaceBusy: 503, StoreError: 503,
     }  # fmt: skip
 
     @app.exception_handler(JourneykitError)

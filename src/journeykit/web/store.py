@@ -76,6 +76,24 @@ class Revision:
         }
 
 
+class StoreError(JourneykitError):
+    """The app's state file cannot be used: damaged, on a full disk, or held too long."""
+
+
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    text = str(exc)
+    if "full" in text:
+        what = "the disk is full; free some space and try again (nothing was changed)"
+    elif "locked" in text or "busy" in text:
+        what = "another journeykit process held it for 10 s; try again when it is done"
+    elif isinstance(exc, sqlite3.OperationalError):
+        what = f"{text}; check the file's permissions and the disk"
+    else:
+        what = (f"it is damaged ({text}); restore it from a backup, or move it aside to start "
+                "with no users and no revision history")  # fmt: skip
+    return StoreError(f"{path.name} (users, sessions, revisions): {what}")
+
+
 def check_name(name: str) -> str:
     if not 1 <= len(name) <= 64 or not set(name) <= _NAME_CHARS:
         raise UserError(f"user name {name!r}: expected 1-64 letters, digits or . _ @ - (no spaces)")
@@ -108,13 +126,18 @@ class Store:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
         try:
-            db.execute("PRAGMA foreign_keys=ON")
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=10)
+            try:
+                db.execute("PRAGMA foreign_keys=ON")
+                with db:  # one transaction
+                    yield db
+            finally:
+                db.close()
+        except sqlite3.IntegrityError:
+            raise  # a constraint our own code broke: a bug, keep its traceback
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
 
     # users
     def add_user(self, name: str, role: str, password: str) -> User:
