@@ -8,9 +8,13 @@ through an ibis memtable.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -87,3 +91,24 @@ def to_arrow(events: Iterable[Event]) -> pa.Table:
         "properties": [properties_json(e.properties) for e in rows],
     }
     return pa.table(columns, schema=ARROW_SCHEMA)
+
+
+@contextmanager
+def database_held(database: Path, *, write: bool, release_after: float = 60.0) -> Iterator[None]:
+    """Another process holding a DuckDB file as an import does (``write``) or as the web app
+    does while it computes (read-only); it lets go after ``release_after`` seconds, or at exit."""
+    code = (
+        "import duckdb, sys, time\n"
+        "c = duckdb.connect(sys.argv[1]) if sys.argv[2] == 'w' else duckdb.connect()\n"
+        "if sys.argv[2] != 'w': c.execute(f\"ATTACH '{sys.argv[1]}' AS ws (READ_ONLY)\")\n"
+        "print('held', flush=True)\n"
+        "time.sleep(float(sys.argv[3]))\n"
+    )
+    args = [sys.executable, "-c", code, str(database), "w" if write else "r", str(release_after)]
+    holder = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -74,5 +74,18 @@ class WorkspaceError(JourneykitError):
     """A workspace folder that is missing, malformed or would be overwritten."""
 
 
+class WorkspaceBusy(WorkspaceError):
+    """The workspace's database is held by another process past the wait (HTTP 503)."""
+
+    http_status: ClassVar[int] = 503
+
+    def __init__(self, database: Path | str) -> None:
+        self.database = Path(database)
+        super().__init__(
+            f"the workspace is busy: {self.database.name} is in use by another journeykit "
+            "process (an import, or the web app computing); try again when it is done"
+        )
+
+
 class DurationError(JourneykitError, ValueError):
     """A duration such as ``14d`` that could not be read."""

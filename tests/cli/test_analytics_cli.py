@@ -219,3 +219,29 @@ def test_exact_duplicate_rows_are_one_event_and_are_counted(
     assert result.exit_code == 0, result.output
     assert [s["customers"] for s in json.loads(result.stdout)["steps"]] == [1, 1, 1]
     assert "1 exact duplicate row(s) counted once" in caplog.text
+
+
+def test_odd_timestamps_in_an_events_file_are_left_out_not_a_traceback(tmp_path: Path) -> None:
+    journey = tmp_path / "journey.yaml"
+    journey.write_text(JOURNEY, encoding="utf-8")
+    events = tmp_path / "events.csv"
+    odd = ("10000-01-01", "0000-01-01", "8999999999999999", "infinity", "epoch")
+    rows = [f"x{i},opt_in,{t}\nx{i},trial_start,{t}\n" for i, t in enumerate(odd)]
+    edge = "ana,opt_in,9999-12-31 23:59:59.999998\nana,trial_start,9999-12-31 23:59:59.999999\n"
+    events.write_text("customer_id,event,timestamp\n" + "".join(rows) + edge, encoding="utf-8")
+    for command in ("funnel", "positions", "stuck", "paths", "cohorts"):
+        out = run(command, str(journey), "--events", str(events), "--format", "json")
+        assert "x0" not in out
+    positions = json.loads(
+        run("positions", str(journey), "--events", str(events), "--format", "json")
+    )
+    assert [p["reached_at"] for p in positions["customers"]] == ["9999-12-31T23:59:59.999999"]
+
+
+def test_a_window_longer_than_a_century_is_one_line(files: tuple[Path, Path]) -> None:
+    journey, events = files
+    result = CliRunner().invoke(
+        cli, ["funnel", str(journey), "--events", str(events), "--window", "999999999d"]
+    )
+    assert result.exit_code == 1
+    assert "a duration must be at most 36500d (100 years), got '999999999d'" in result.output

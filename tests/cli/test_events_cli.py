@@ -105,3 +105,32 @@ def test_import_shows_progress_on_stderr_only(tmp_path: Path, monkeypatch: Monke
     assert "reading" in result.stderr and "%" in result.stderr
     counts = json.loads(result.stdout)  # nothing but the JSON line on stdout
     assert counts["loaded"] > 100_000 and counts["rejected"] == 0
+
+
+def test_import_waits_for_a_busy_workspace_then_says_so(
+    tmp_path: Path, monkeypatch: MonkeyPatch
+) -> None:
+    from journeykit.engine import duckdb as duckdb_engine
+    from journeykit.workspace import open_workspace
+    from tests.builders import database_held
+
+    root = init(tmp_path)
+    database = open_workspace(root).database
+    files = []
+    for name in ("a", "b", "c"):
+        files.append(tmp_path / f"{name}.csv")
+        files[-1].write_text(f"customer_id,event,timestamp\n{name},signed_up,2024-01-01\n")
+
+    def run(path: Path) -> object:
+        return CliRunner().invoke(cli, ["import", str(path), "--workspace", str(root)])
+
+    assert run(files[0]).exit_code == 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(duckdb_engine, "LOCK_WAIT", 0.5, raising=False)
+    for write in (False, True):  # the web app computing; another import
+        with database_held(database, write=write):
+            busy = run(files[1])
+        assert busy.exit_code == 1, busy.output  # type: ignore[attr-defined]
+        assert "the workspace is busy" in busy.output  # type: ignore[attr-defined]
+    monkeypatch.setattr(duckdb_engine, "LOCK_WAIT", 30.0, raising=False)
+    with database_held(database, write=True, release_after=1.0):
+        assert run(files[2]).exit_code == 0  # type: ignore[attr-defined]

@@ -355,3 +355,18 @@ def test_a_failed_read_stops_the_hash_running_alongside(tmp_path: Path) -> None:
     stop.set()
     with pytest.raises(_Stopped):
         fingerprint(path, stop)
+
+
+def test_timestamps_no_analysis_can_handle_are_rejected_with_the_reason(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    odd = ["infinity", "inf", "-infinity", "epoch", "2024-03-01T09:30:00+25:00",  # unparseable
+           "10000-01-01", "294247-01-10", "0000-01-01", "8999999999999999", "-62135596801"]  # fmt: skip
+    edges = ["0001-01-01", "9999-12-31 23:59:59.999999", "2024-03-01T09:30:00-23:59"]
+    body = "customer_id,event,timestamp\n" + "".join(f"c,e,{t}\n" for t in [*edges, *odd])
+    (report,) = import_files(ws, [write(tmp_path, "t.csv", body)])
+    out_of_range = "timestamp out of range (years 1 to 9999)"
+    assert rejected(ws) == [(5 + i, "timestamp", "unparseable timestamp") for i in range(5)] + [
+        (10 + i, "timestamp", out_of_range) for i in range(5)
+    ]
+    assert (report.loaded, report.rejected) == (3, 10)

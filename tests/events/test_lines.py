@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from journeykit.engine.duckdb import DuckDBEngine
+from journeykit.events.errors import EventFileError
 from journeykit.events.reader import read_file, sweep
 from journeykit.events.sources import blank_lines, count_lines
 
@@ -114,3 +115,53 @@ def test_blank_lines_across_read_chunks(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(body, compresslevel=1))
     assert blank_lines(gz) == _oracle_blanks(body)
     assert count_lines(gz) == 400_000
+
+
+def _read_lines(path: Path) -> tuple[dict[str, int], dict[int, str], int]:
+    engine = DuckDBEngine()
+    try:
+        result = read_file(engine, path)
+        lined = result.tables.lined
+        good = dict(engine.fetchall(f"SELECT customer_id, line FROM {lined} WHERE reason IS NULL"))
+        bad = dict(engine.fetchall(f"SELECT line, reason FROM {result.tables.rejected}"))
+    finally:
+        engine.close()
+    return good, bad, result.read
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mixed_line_ends_are_read_and_lines_are_what_an_editor_shows(
+    tmp_path: Path, seed: int
+) -> None:
+    """Each line ends in LF, CRLF or a lone CR at random (seed 0: CR only, 1: a CRLF header
+    on LF rows); DuckDB refused all of these files, and a CR-only one was a traceback."""
+    rng = random.Random(seed)
+    text, good, bad = _dirty_file(rng, "\n")
+    physical = text.split("\n")[:-1]
+    ends = [rng.choice(["\n", "\r\n", "\r"]) for _ in physical]
+    if seed == 0:
+        ends = ["\r"] * len(physical)
+    elif seed == 1:
+        ends = ["\r\n"] + ["\n"] * (len(physical) - 1)
+    for i in range(1, len(physical)):  # CR, an empty line, LF: the bytes are one CRLF break
+        if ends[i - 1] == "\r" and not physical[i] and ends[i].startswith("\n"):
+            ends[i] = "\r"
+    path = tmp_path / ("mixed.csv.gz" if seed % 2 else "mixed.csv")
+    data = "".join(line + end for line, end in zip(physical, ends, strict=True)).encode()
+    path.write_bytes(gzip.compress(data) if seed % 2 else data)
+    assert _read_lines(path) == (good, bad, len(good) + len(bad))
+
+
+def test_nul_bytes_reject_the_row_with_its_line_wherever_they_are(tmp_path: Path) -> None:
+    rows = [b"c%d,open,2024-01-01" % i for i in range(6000)]  # line 2 + i; past 64 KiB at ~3500
+    for i in (1, 5000):
+        rows[i] = b"c%d,op\x00en,2024-01-01" % i
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"customer_id,event,timestamp\n" + b"\n".join(rows) + b"\n")
+    good, bad, read = _read_lines(path)
+    assert bad == {3: "NUL byte in the row", 5002: "NUL byte in the row"}
+    assert read == 6000 and len(good) == 5998
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"c\x00u\x00s\x00t\x00\n\x00" * 10)  # UTF-16, or not text at all
+    with pytest.raises(EventFileError, match="looks like a binary file"):
+        _read_lines(binary)

@@ -16,7 +16,7 @@ from journeykit.cli import cli
 from journeykit.engine.workspace import import_files
 from journeykit.web.app import create_app, iter_routes
 from journeykit.web.security import ACCESS, ANYONE, RANK, LoginLimiter
-from journeykit.web.store import Store
+from journeykit.web.store import Store, User
 from journeykit.workspace import create_workspace, open_workspace
 from tests.web.conftest import PASSWORD, Site
 
@@ -333,7 +333,7 @@ def test_without_users_the_app_answers_on_loopback_only(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert "journeykit users add NAME --role admin --workspace" in r.output
     app = create_app(root)
-    local = TestClient(app, base_url="http://127.0.0.1:8000")
+    local = TestClient(app, base_url="http://127.0.0.1:8000", client=("127.0.0.1", 50000))
     assert local.get("/journeys").status_code == 200
     assert "No users yet" in local.get("/journeys").text
     rebound = TestClient(app, base_url="http://attacker.example")
@@ -377,3 +377,65 @@ def test_users_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with sqlite3.connect(root / "journeykit-web.sqlite") as db:
         (h,) = db.execute("SELECT password_hash FROM users WHERE name = 'ana'").fetchone()
     assert digest.match(h)
+
+
+def test_without_users_a_remote_peer_is_refused_whatever_its_host_header(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    create_workspace(root, template="saas-trial")
+    app = create_app(root)
+    remote = TestClient(app, base_url="http://localhost:8000", client=("203.0.113.5", 50000))
+    assert remote.get("/api/session").status_code == 403
+    assert remote.get("/journeys").status_code == 403
+    mapped = TestClient(app, base_url="http://localhost:8000", client=("::ffff:127.0.0.1", 1))
+    assert mapped.get("/api/session").json()["local"] is True
+
+
+def test_the_last_admin_cannot_be_removed_or_demoted(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    create_workspace(root, template="saas-trial")
+    store = Store.of_workspace(root)
+    store.add_user("ana", "admin", PASSWORD)
+    store.add_user("ben", "viewer", PASSWORD)
+    app = create_app(root)
+    c = TestClient(app, base_url="http://127.0.0.1")
+    token, session = store.new_session(store.user("ana"))  # type: ignore[arg-type]
+    c.cookies.set("jk_session", token)
+    c.headers["X-CSRF-Token"] = session.csrf
+    r = c.delete("/api/users/ana")
+    assert r.status_code == 400 and "last admin" in r.json()["detail"]
+    r = c.put("/api/users/ana", json={"role": "editor"})
+    assert r.status_code == 400 and "last admin" in r.json()["detail"]
+    assert c.delete("/api/users/ben").status_code == 200
+    bad = CliRunner().invoke(cli, ["users", "remove", "ana", "--workspace", str(root)])
+    assert bad.exit_code == 1 and "last user" in bad.output
+    assert [u.name for u in store.users()] == ["ana"]
+    store.add_user("cy", "admin", PASSWORD)
+    store.remove_user("ana")  # another admin is left
+    assert store.users() == [User("cy", "admin")]
+
+
+def test_a_damaged_or_full_state_file_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    root = tmp_path / "ws"
+    create_workspace(root, template="saas-trial")
+    Store.of_workspace(root).add_user("ana", "admin", PASSWORD)
+    runner = CliRunner()
+    for args in (["users", "list"], ["serve"]):
+        (root / "journeykit-web.sqlite").write_bytes(b"not a database, or a damaged one" * 100)
+        r = runner.invoke(cli, [*args, "--workspace", str(root)])
+        assert r.exit_code == 1, r.output
+        assert "journeykit-web.sqlite (users, sessions, revisions): it is damaged" in r.output
+    (root / "journeykit-web.sqlite").unlink()
+    store = Store.of_workspace(root)
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sqlite3, "connect", full)
+    r = runner.invoke(cli, ["users", "add", "ben", "--workspace", str(root), "--password-stdin"],
+                      input=PASSWORD + "\n")  # fmt: skip
+    assert r.exit_code == 1 and "the disk is full; free some space" in r.output
+    assert store.path.name == "journeykit-web.sqlite"

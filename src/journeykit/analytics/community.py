@@ -12,7 +12,7 @@ immortal time). It is still an association, and the result says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -180,7 +180,7 @@ def next_period(start: np.ndarray, period: Period) -> np.ndarray:
 
 
 def _day(us: int) -> date:
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).date()
+    return (datetime(1970, 1, 1) + timedelta(microseconds=int(us))).date()  # exact at 9999
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -18,10 +18,14 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def iso_time(us: int | None) -> str | None:
     if us is None:
         return None
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).replace(tzinfo=None).isoformat()
+    # Integer microseconds: a float rounds 9999-12-31 23:59:59.999999 up into the year 10000.
+    return (_EPOCH + timedelta(microseconds=int(us))).isoformat()
 
 
 @runtime_checkable

@@ -7,10 +7,11 @@ talks to it through :class:`journeykit.engine.SqlRunner`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
@@ -24,6 +25,27 @@ if TYPE_CHECKING:
 
 Params = Mapping[str, Any] | None
 ProgressFn = Callable[[float], None]
+T = TypeVar("T")
+# How long opening a workspace's database waits for another process to let go of it (DuckDB
+# allows one writer, or readers, per file): the web app holds it only while computing, an
+# import for its whole run. Past this, WorkspaceBusy says so instead of a lock traceback.
+LOCK_WAIT = 10.0
+
+
+def _wait_for_lock(database: str | Path, open_it: Callable[[], T]) -> T:
+    deadline, pause = time.monotonic() + LOCK_WAIT, 0.02
+    while True:
+        try:
+            return open_it()
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                from journeykit.errors import WorkspaceBusy
+
+                raise WorkspaceBusy(database) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
 
 class DuckDBEngine:
@@ -31,7 +53,9 @@ class DuckDBEngine:
 
     def __init__(self, database: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.database = str(database)
-        self.raw = duckdb.connect(self.database, read_only=read_only)
+        self.raw = _wait_for_lock(
+            database, lambda: duckdb.connect(self.database, read_only=read_only)
+        )
         # One convention for naive times: UTC (see events.schema).
         self.raw.execute("SET TimeZone = 'UTC'")
         self._ibis: Backend | None = None
@@ -128,7 +152,8 @@ class DuckDBEngine:
         """Attach another DuckDB file under a fresh alias and return the alias."""
         self._attached += 1
         alias = f"jk_ws_{self._attached}"
-        self.raw.execute(f"ATTACH {quote_literal(str(database))} AS {alias} (READ_ONLY)")
+        attach = f"ATTACH {quote_literal(str(database))} AS {alias} (READ_ONLY)"
+        _wait_for_lock(database, lambda: self.raw.execute(attach))
         return alias
 
     def has_table(self, database: str, name: str) -> bool:

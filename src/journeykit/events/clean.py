@@ -14,9 +14,12 @@ from journeykit.events.timestamps import text_to_utc_sql, typed_to_utc_sql
 MISSING_CUSTOMER_ID = "missing customer id"
 MISSING_EVENT = "missing event"
 BAD_TIMESTAMP = "unparseable timestamp"
+TIMESTAMP_OUT_OF_RANGE = "timestamp out of range (years 1 to 9999)"
 NON_NUMERIC_VALUE = "non-numeric value"
 BAD_PROPERTIES = "properties is not a JSON object"
 BAD_JSON = "not a JSON object"
+NUL_BYTE = "NUL byte in the row"
+_FIRST, _LAST = "TIMESTAMP '0001-01-01'", "TIMESTAMP '9999-12-31 23:59:59.999999'"
 _CANONICAL = ("customer_id", "event", "timestamp", "value", "properties")
 
 
@@ -60,8 +63,12 @@ def _properties(scan: Scan, m: Resolved) -> str:
     )
 
 
-def typed_sql(scan: Scan, m: Resolved, timezone: str) -> str:
-    """SELECT every row with canonical columns plus ``reason``, ``field``, ``raw`` and ``_h``."""
+def typed_sql(scan: Scan, m: Resolved, timezone: str, *, nul: bool = False) -> str:
+    """SELECT every row with canonical columns plus ``reason``, ``field``, ``raw`` and ``_h``.
+
+    ``nul``: the file holds a NUL byte somewhere; rows holding one are refused (a NUL is damage,
+    not data), so the test is only paid for by files that have one.
+    """
     value_text = _blank_is_null(scan.text(m.value)) if m.value else "NULL"
     inner = (
         f"SELECT src.*, {_customer_id(scan, m)} AS __jk_customer_id, "
@@ -73,10 +80,17 @@ def typed_sql(scan: Scan, m: Resolved, timezone: str) -> str:
         f"FROM ({scan.from_sql}) AS src"
     )
     checks = [
+        (f"contains({scan.raw()}, chr(0))", NUL_BYTE, "") if nul else None,
         ("_j IS NULL", BAD_JSON, "line") if scan.format == "jsonl" else None,
         ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, " or ".join(m.customer_id)),
         ("__jk_event IS NULL", MISSING_EVENT, m.event),
         ("__jk_timestamp IS NULL", BAD_TIMESTAMP, m.timestamp),
+        # Every analysis hands times to Python (datetime: years 1-9999); 'infinity' too is out.
+        (
+            f"NOT (__jk_timestamp BETWEEN {_FIRST} AND {_LAST})",
+            TIMESTAMP_OUT_OF_RANGE,
+            m.timestamp,
+        ),
         ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, m.value or ""),
         ("__jk_properties IS NULL", BAD_PROPERTIES, m.properties or "properties"),
     ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,14 @@ from journeykit.events.sources import (
     ColumnMap,
     Resolved,
     Scan,
+    TextShape,
     blank_lines,
     count_lines,
+    detect_format,
     open_scan,
     resolve,
+    text_shape,
+    write_with_lf,
 )
 from journeykit.events.timestamps import check_timezone
 
@@ -111,16 +116,41 @@ def read_file(
     """Read ``path`` into staging tables; see the module docstring.
 
     ``lines`` (the file's line count, or a function giving it once the caller's own pass over
-    the file is done) saves a pass.
+    the file is done) saves a pass. A text file whose line ends DuckDB cannot read (a lone CR,
+    CRLF mixed with LF) is read from a copy with LF line ends: a line is what an editor shows.
     """
     check_timezone(timezone)
-    scan = open_scan(runner, path, delimiter=delimiter)
+    shape = text_shape(path) if detect_format(path) != "parquet" else TextShape(False, False)
+    if not shape.mixed_newlines:
+        return _read(runner, path, path, shape.nul, mapping, timezone, delimiter, progress, name,
+                     lines)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="journeykit-lf-") as folder:
+        copy = Path(folder) / path.name.removesuffix(".gz").removesuffix(".GZ")
+        write_with_lf(path, copy)
+        return _read(runner, path, copy, shape.nul, mapping, timezone, delimiter, progress, name,
+                     None)  # fmt: skip
+
+
+def _read(
+    runner: Any,
+    path: Path,
+    source: Path,
+    nul: bool,
+    mapping: ColumnMap | None,
+    timezone: str,
+    delimiter: str | None,
+    progress: Progress | None,
+    name: str,
+    lines: int | Callable[[], int | None] | None,
+) -> ReadResult:
+    scan = open_scan(runner, source, delimiter=delimiter)
     resolved = resolve(mapping or ColumnMap(), list(scan.columns), path)
     tables = Staged.named(name)
     runner.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STAGE}")
     _drop_reject_tables(runner)
     # Order is kept (DuckDB's default preserve_insertion_order) so rowid is the row's position.
-    sql = f"CREATE OR REPLACE TABLE {tables.typed} AS {typed_sql(scan, resolved, timezone)}"
+    typed = typed_sql(scan, resolved, timezone, nul=nul)
+    sql = f"CREATE OR REPLACE TABLE {tables.typed} AS {typed}"
     params = {**scan.params, **({"tz": timezone} if timezone != "UTC" else {})}
     try:
         runner.execute_with_progress(sql, params, _phase(progress, "reading"))
@@ -136,7 +166,7 @@ def read_file(
     else:
         count = lines() if callable(lines) else lines
         if count is None:
-            count = count_lines(path)
+            count = count_lines(source)
         steps = _line_steps(runner, scan, int(good), rejects, count)
         line_sql = _lined_sql(runner, tables, steps, 2 if scan.format == "csv" else 1)
     runner.execute(f"CREATE OR REPLACE TEMP VIEW {tables.lined} AS {line_sql}")

@@ -6,7 +6,10 @@ Accepted, per value (one file may mix them):
 - Epoch numbers: seconds, or milliseconds when the magnitude is at least 1e11. As seconds 1e11 is
   the year 5138; as milliseconds it is 1973-03-03, so the two ranges cannot be confused for any
   real event log. Fractions are kept to the microsecond.
-Anything else is "unparseable timestamp".
+Anything else is "unparseable timestamp": words (``epoch``, ``infinity``, ``inf``) and offsets
+beyond ``+23:59``/``-23:59`` (``+25:00``) among them. A timestamp that reads but falls outside
+years 1 to 9999 (``10000-01-01``, ``0000-01-01``, ``8999999999999999``) is refused as "timestamp
+out of range" (events.clean): every analysis hands times to Python, whose dates stop there.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from journeykit.events.errors import EventsError
 EPOCH_MS_THRESHOLD = 100_000_000_000
 # Beyond this (in ms) DuckDB's timestamp range ends; such numbers are not timestamps.
 _EPOCH_MS_LIMIT = 9_000_000_000_000_000
-_OFFSET = r"\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)$"
+_OFFSET = r"\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)$"
+# Text DuckDB would read but we do not: words ('epoch', 'infinity') and offsets _OFFSET refused.
+_NOT_A_TIME = r"^[^0-9]|\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d+(:?\d+)?$"
 _NUMBER = r"[+-]?\d+(\.\d+)?"
 _COMMON_SHAPES = ("____-__-__ __:__:__", "____-__-__T__:__:__", "____-__-__")
 
@@ -64,6 +69,7 @@ def text_to_utc_sql(text: str, timezone: str) -> str:
         f"WHEN regexp_full_match({t}, '{_NUMBER}') THEN {epoch_sql(f'TRY_CAST({t} AS DOUBLE)')} "
         f"WHEN regexp_matches({t}, '{_OFFSET}') "
         f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) "
+        f"WHEN regexp_matches({t}, '{_NOT_A_TIME}') THEN NULL "
         f"ELSE {_naive(f'TRY_CAST({t} AS TIMESTAMP)', timezone)} END"
     )
 

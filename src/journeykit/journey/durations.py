@@ -10,6 +10,8 @@ from journeykit.errors import DurationError
 _UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
 DURATION_PATTERN = r"^\s*(\d+(\.\d+)?\s*[wdhms]\s*)+$"
+# A century: longer than any journey, and far inside what dates and timedeltas can add up to.
+MAX_DURATION = timedelta(days=36_500)
 
 
 def parse_duration(text: str | int | float | timedelta) -> timedelta:
@@ -31,6 +33,8 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(compact))
     if seconds <= 0:
         raise DurationError(f"a duration must be longer than zero, got {text!r}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise DurationError(f"a duration must be at most 36500d (100 years), got {text!r}")
     return timedelta(seconds=seconds)
 
 

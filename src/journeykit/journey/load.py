@@ -13,17 +13,41 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
 from journeykit.errors import DurationError, JourneyFileError, Problem, did_you_mean
 from journeykit.journey.durations import parse_duration
+from journeykit.journey.limits import (
+    MAX_DEPTH,
+    block_problem,
+    flow_problem,
+    size_problem,
+    text_problem,
+)
 from journeykit.journey.schema import Journey, Loc, ReferenceProblems, _dotted
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "none"}
 
 
+class _Constructor(RoundTripConstructor):
+    def check_mapping_key(
+        self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any
+    ) -> bool:
+        # ruamel's own message prints both values, aliases expanded: a few lines of aliases made
+        # it a 180 MB string (found by tests/journey/test_fuzz.py). Name the key only.
+        if key in mapping:
+            shown = key if isinstance(key, str | int | float | bool) else type(key).__name__
+            raise DuplicateKeyError(
+                "while constructing a mapping", node.start_mark,
+                f'found duplicate key "{str(shown)[:80]}"', key_node.start_mark,
+            )  # fmt: skip
+        return True
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-flow the user's long lines
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -47,6 +71,10 @@ def load_journey(path: str | Path) -> Journey:
 
 def parse_journey(text: str, path: str | Path | None = None) -> Journey:
     """Validate journey YAML held in a string; ``path`` only names it in messages."""
+    if (too_long := text_problem(text)) is not None:
+        raise JourneyFileError(path, [Problem("", too_long)])
+    if (too_deep := flow_problem(text) or block_problem(text)) is not None:
+        raise JourneyFileError(path, [Problem("", f"not valid YAML: {too_deep[1]}", too_deep[0])])
     try:
         data = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -54,6 +82,12 @@ def parse_journey(text: str, path: str | Path | None = None) -> Journey:
         raise JourneyFileError(
             path, [Problem("", f"not valid YAML: {exc.problem}", line)]
         ) from None
+    except RecursionError:  # the YAML reader recurses once per level, before any limit of ours
+        msg = f"not valid YAML: nested more than {MAX_DEPTH} levels deep"
+        raise JourneyFileError(path, [Problem("", msg)]) from None
+    if (too_big := size_problem(data)) is not None:
+        loc, msg = too_big
+        raise JourneyFileError(path, [Problem(_dotted(loc), msg, line_of(data, loc))])
     if not isinstance(data, Mapping):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         msg = f"expected a mapping of journey fields (id, title, milestones, ...), got {got}"

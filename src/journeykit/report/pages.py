@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from journeykit import __version__
@@ -82,7 +82,7 @@ def _document(title: str, body: str) -> str:
 
 
 def as_of(now_us: int) -> str:
-    return datetime.fromtimestamp(now_us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (datetime(1970, 1, 1) + timedelta(microseconds=now_us)).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def map_svg(

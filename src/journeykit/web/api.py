@@ -98,15 +98,14 @@ def session(request: Request) -> JSON:
 def login(request: Request, body: Login) -> Response:
     ctx = ctx_of(request)
     ip = client_ip(request)
-    wait = ctx.limiter.retry_after(ip, body.name)
+    wait, mark = ctx.limiter.attempt(ip, body.name)
     if wait > 0:
         headers = {"Retry-After": str(int(wait) + 1)}
         return JSONResponse({"detail": "too many failed sign-ins"}, 429, headers=headers)
     user = ctx.store.check_password(body.name, body.password)
     if user is None:
-        ctx.limiter.failed(ip, body.name)
         return JSONResponse({"detail": "wrong name or password"}, 401)
-    ctx.limiter.succeeded(body.name)
+    ctx.limiter.succeeded(ip, body.name, mark)
     token, sess = ctx.store.new_session(user)
     resp = JSONResponse({"user": user.name, "role": user.role, "csrf_token": sess.csrf,
                          "local": False})  # fmt: skip

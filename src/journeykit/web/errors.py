@@ -36,3 +36,9 @@ class UserExists(UserError):
 
 class UploadError(JourneykitError):
     """An upload that cannot be imported."""
+
+
+class StoreError(JourneykitError):
+    """The app's state file cannot be used: damaged, on a full disk, or held too long."""
+
+    http_status: ClassVar[int] = 503

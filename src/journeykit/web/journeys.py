@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,10 @@ class Journeys:
     def __init__(self, ws: Workspace, store: Store) -> None:
         self.ws = ws
         self.store = store
+        # One writer at a time, and no reader between a file's write and its revision: saves
+        # then never race for a revision number or a temp file, the latest revision is always
+        # the file, and a save in flight never looks like a change "outside the app".
+        self._lock = threading.RLock()
 
     def names(self) -> list[str]:
         files = {self.ws.journey_file.stem: self.ws.journey_file}
@@ -77,11 +82,13 @@ class Journeys:
 
     def text(self, key: str) -> str:
         """The current text; recorded as a revision when the file changed outside the app."""
-        text = self.file(key).read_text("utf-8")
-        latest = self.store.latest(key)
-        if latest is None or latest.sha256 != hashlib.sha256(text.encode()).hexdigest():
-            note = "as found on disk" if latest is None else "changed on disk outside the app"
-            self.store.add_revision(key, text, "(file)", note)
+        path = self.file(key)
+        with self._lock:
+            text = path.read_text("utf-8")
+            latest = self.store.latest(key)
+            if latest is None or latest.sha256 != hashlib.sha256(text.encode()).hexdigest():
+                note = "as found on disk" if latest is None else "changed on disk outside the app"
+                self.store.add_revision(key, text, "(file)", note)
         return text
 
     def current(self, key: str) -> Revision:
@@ -98,15 +105,16 @@ class Journeys:
         parsed = parse(text, self.file(key).name)
         if parsed.journey is None:
             return parsed
-        self.text(key)  # an outside change becomes a revision before it is overwritten
-        path = self.file(key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, "utf-8")
-        tmp.replace(path)  # atomic: a reader sees the old or the new file, never half
-        latest = self.store.latest(key)
-        if latest is not None and latest.text == text:
-            return latest
-        return self.store.add_revision(key, text, author, note)
+        with self._lock:
+            self.text(key)  # an outside change becomes a revision before it is overwritten
+            path = self.file(key)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(text, "utf-8")
+            tmp.replace(path)  # atomic: a reader sees the old or the new file, never half
+            latest = self.store.latest(key)
+            if latest is not None and latest.text == text:
+                return latest
+            return self.store.add_revision(key, text, author, note)
 
     def create(self, key: str, template: str, author: str) -> Revision:
         from journeykit.journey.templates import template_text
@@ -115,17 +123,19 @@ class Journeys:
             raise JourneykitError(
                 f"journey name {key!r}: expected lower-case letters, digits, - or _ (max 64)"
             )
-        if key in self.names():
-            raise Conflict(f"a journey {key!r} exists already")
         text = template_text(template)
-        folder = self.ws.root / FOLDER
-        folder.mkdir(exist_ok=True)
-        (folder / f"{key}.yaml").write_text(text, "utf-8")
-        return self.store.add_revision(key, text, author, f"created from template {template}")
+        with self._lock:
+            if key in self.names():
+                raise Conflict(f"a journey {key!r} exists already")
+            folder = self.ws.root / FOLDER
+            folder.mkdir(exist_ok=True)
+            (folder / f"{key}.yaml").write_text(text, "utf-8")
+            return self.store.add_revision(key, text, author, f"created from template {template}")
 
     def revision(self, key: str, number: int) -> Revision:
         self.file(key)
-        rev = self.store.revision(key, number)
+        # SQLite integers end at 2**63 - 1: a longer number names no revision (not a 500).
+        rev = self.store.revision(key, number) if 0 < number < 2**63 else None
         if rev is None:
             raise NotFound(f"journey {key!r} has no revision {number}")
         return rev

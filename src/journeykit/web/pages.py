@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from journeykit.analytics.position import STATUSES
 from journeykit.analytics.windows import DEFAULT_WINDOW
 from journeykit.journey.templates import template_names
 from journeykit.web import views
 from journeykit.web.app import STATIC, Context, ident_of, make_filters
-from journeykit.web.errors import NotFound
+from journeykit.web.errors import FilterError, NotFound
+from journeykit.web.imports import shown_name
 from journeykit.web.journeys import Parsed, diff, parse
 from journeykit.web.security import (
     CSRF_FIELD,
@@ -96,7 +105,7 @@ def login(
 ) -> Response:
     ctx = ctx_of(request)
     ip = client_ip(request)
-    wait = ctx.limiter.retry_after(ip, name)
+    wait, mark = ctx.limiter.attempt(ip, name)
     if wait > 0:
         msg = f"Too many failed sign-ins: try again in {int(wait) + 1} seconds."
         resp: Response = render(request, "login.html", 429, next=safe_next(next), failed=msg)
@@ -104,10 +113,9 @@ def login(
         return resp
     user = ctx.store.check_password(name, password)
     if user is None:
-        ctx.limiter.failed(ip, name)
         msg = "Wrong name or password."
         return render(request, "login.html", 401, next=safe_next(next), failed=msg)
-    ctx.limiter.succeeded(name)
+    ctx.limiter.succeeded(ip, name, mark)
     token, _ = ctx.store.new_session(user)
     resp = RedirectResponse(safe_next(next), 303)
     set_session_cookie(resp, token, ctx.https)
@@ -299,6 +307,8 @@ def list_page(
         raise NotFound(f"no list {status!r}; expected one of {', '.join(STATUSES)}")
     if format not in ("html", "csv"):
         raise NotFound(f"format {format!r}: expected html or csv")
+    if top is not None and top < 1:
+        raise FilterError(f"top: expected a number of customers of at least 1, got {top}")
     ctx = ctx_of(request)
     rev, journey = ctx.journey(key)
     f = _filters(request, journey)
@@ -384,7 +394,31 @@ def job_page(request: Request, job_id: str) -> Response:
 @router.get("/imports/{import_id}/rejected.csv")
 def rejects_file(request: Request, import_id: str) -> Response:
     path = ctx_of(request).imports.rejects_file(import_id)
-    return FileResponse(path, media_type="text/csv", filename=path.name)
+    return StreamingResponse(
+        _safe_rejects(path), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="rejected-{import_id}.csv"'},
+    )  # fmt: skip
+
+
+def _safe_rejects(path: Path) -> Iterator[str]:
+    """The rejects file as the other CSV exports: the uploaded name, not the server's path (the
+    file is the CLI's), and cells that would be formulas kept as text. Streamed: it can be big."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        writer.writerow(header)
+        source = header.index("source") if "source" in header else -1
+        for n, row in enumerate(reader):
+            if 0 <= source < len(row):
+                row[source] = shown_name(row[source])
+            writer.writerow([views.csv_safe(v) for v in row])
+            if n % 1000 == 0:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+    yield out.getvalue()
 
 
 @router.get("/users")

@@ -8,6 +8,7 @@ route cannot be reachable by accident; tests/web walk every route x role against
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -121,26 +122,33 @@ class LoginLimiter:
             q.popleft()
         return q
 
-    def retry_after(self, ip: str, user: str) -> float:
-        """Seconds until this client may try again (0: now)."""
+    def attempt(self, ip: str, user: str) -> tuple[float, float]:
+        """Check and count one sign-in at once: (seconds to wait, the attempt's mark).
+
+        A wait of 0 means go on, and the attempt already counts as failed, so concurrent
+        attempts cannot all pass the check before any is counted (issue 23: 26 of 40 did).
+        A sign-in that succeeds hands its mark back to ``succeeded``.
+        """
         now = time.monotonic()
         with self._lock:
             waits = [0.0]
-            for key, limit in ((f"ip:{ip}", self.per_ip), (f"user:{user}", self.per_user)):
+            keys = ((f"ip:{ip}", self.per_ip), (f"user:{user}", self.per_user))
+            for key, limit in keys:
                 q = self._recent(key, now)
                 if len(q) >= limit:
                     waits.append(q[len(q) - limit] + self.window - now)
-            return max(waits)
+            if max(waits) > 0:
+                return max(waits), now
+            for key, _ in keys:
+                self._recent(key, now).append(now)
+            return 0.0, now
 
-    def failed(self, ip: str, user: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(f"ip:{ip}", now).append(now)
-            self._recent(f"user:{user}", now).append(now)
-
-    def succeeded(self, user: str) -> None:
+    def succeeded(self, ip: str, user: str, mark: float) -> None:
         with self._lock:
             self._fails.pop(f"user:{user}", None)
+            q = self._fails.get(f"ip:{ip}")
+            if q is not None and mark in q:
+                q.remove(mark)
 
 
 def client_ip(request: Request) -> str:
@@ -171,10 +179,23 @@ def rule_of(request: Request) -> str:
     return rule
 
 
+def is_loopback_address(text: str) -> bool:
+    """True for a loopback IP address (an IPv4-mapped one too); never resolves a name."""
+    try:
+        addr = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return bool((mapped or addr).is_loopback)
+
+
 def check_access(request: Request, ident: Identity, rule: str) -> None:
     if ident.local:
+        # No users: everyone is the local admin, so both must say "this machine": the peer
+        # address (the Host header is the client's to choose) and the Host (DNS rebinding).
         host = (request.headers.get("host") or "").rsplit(":", 1)[0]
-        if host not in LOOPBACK_HOSTS:  # no users: reachable as localhost only (DNS rebinding)
+        peer = request.client.host if request.client else ""
+        if host not in LOOPBACK_HOSTS or not is_loopback_address(peer):
             raise HTTPException(403, "this server has no users and answers on localhost only")
     if rule == ANYONE:
         return

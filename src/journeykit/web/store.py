@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeykit.web.errors import UserError, UserExists
+from journeykit.web.errors import StoreError, UserError, UserExists
 
 STATE_FILE = "journeykit-web.sqlite"
 ROLES = ("viewer", "editor", "admin")
@@ -68,6 +68,20 @@ class Revision:
         }
 
 
+def _store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    text = str(exc)
+    if "full" in text:
+        what = "the disk is full; free some space and try again (nothing was changed)"
+    elif "locked" in text or "busy" in text:
+        what = "another journeykit process held it for 10 s; try again when it is done"
+    elif isinstance(exc, sqlite3.OperationalError):
+        what = f"{text}; check the file's permissions and the disk"
+    else:
+        what = (f"it is damaged ({text}); restore it from a backup, or move it aside to start "
+                "with no users and no revision history")  # fmt: skip
+    return StoreError(f"{path.name} (users, sessions, revisions): {what}")
+
+
 def check_name(name: str) -> str:
     if not 1 <= len(name) <= 64 or not set(name) <= _NAME_CHARS:
         raise UserError(f"user name {name!r}: expected 1-64 letters, digits or . _ @ - (no spaces)")
@@ -100,13 +114,18 @@ class Store:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
         try:
-            db.execute("PRAGMA foreign_keys=ON")
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=10)
+            try:
+                db.execute("PRAGMA foreign_keys=ON")
+                with db:  # one transaction
+                    yield db
+            finally:
+                db.close()
+        except sqlite3.IntegrityError:
+            raise  # a constraint our own code broke: a bug, keep its traceback
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(self.path, exc) from exc
 
     # users
     def add_user(self, name: str, role: str, password: str) -> User:
@@ -141,9 +160,25 @@ class Store:
 
             raise NotFound(f"no user {name!r}")
 
+    def _keep_an_admin(self, db: sqlite3.Connection, name: str, action: str) -> None:
+        # Without an admin nobody can manage users; without any user the app turns into the
+        # no-users mode (everyone on this machine is admin). Checked in the same transaction.
+        (role,) = db.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
+        admins, users = db.execute(
+            "SELECT count(*) FILTER (WHERE role = 'admin'), count(*) FROM users WHERE name != ?",
+            (name,),
+        ).fetchone()
+        last = "last admin" if role == "admin" and admins == 0 else None
+        if action == "remove" and users == 0:
+            last = "last user (with no users, anyone on this machine is admin)"
+        if last:
+            raise UserError(f"cannot {action} {name!r}: they are the {last}; add an admin first")
+
     def remove_user(self, name: str) -> None:
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the check and the change in one write transaction
             self._require(db, name)
+            self._keep_an_admin(db, name, "remove")
             db.execute("DELETE FROM sessions WHERE user = ?", (name,))
             db.execute("DELETE FROM users WHERE name = ?", (name,))
 
@@ -160,7 +195,10 @@ class Store:
     def set_role(self, name: str, role: str) -> None:
         check_role(role)
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
             self._require(db, name)
+            if role != "admin":
+                self._keep_an_admin(db, name, f"make {role} of")
             db.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
 
     def check_password(self, name: str, password: str) -> User | None:
@@ -234,6 +272,7 @@ class Store:
     def add_revision(self, journey: str, text: str, author: str, note: str) -> Revision:
         sha = hashlib.sha256(text.encode()).hexdigest()
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # the number read and the row written in one write
             (last,) = db.execute(
                 "SELECT coalesce(max(number), 0) FROM revisions WHERE journey = ?", (journey,)
             ).fetchone()
