@@ -92,12 +92,11 @@ def _attempt(
             j = k - 1
             while j >= 0:
                 if end[j] != NONE:
-                    if end_key[j] != key[r]:
-                        cand, cblk = end[j], blk[j]
-                    else:
-                        cand, cblk = end2[j], blk2[j]
-                    ok = cand != NONE
-                    if ok and within[k] >= 0 and t - cand > within[k]:
+                    # An event at two steps always goes to the exact search, so end[j] is
+                    # never this row's own event: no second-latest end is needed.
+                    cand, cblk = end[j], blk[j]
+                    ok = True
+                    if within[k] >= 0 and t - cand > within[k]:
                         ok = False
                     if ok and last_excl != NONE and cand <= last_excl:
                         ok = False
@@ -112,14 +111,10 @@ def _attempt(
         if strict:
             for m in range(k_steps):
                 blk[m] |= 1 << k
-                blk2[m] |= 1 << k
         if passed_from >= 0:
             for m in range(passed_from + 1, k + 1):
                 if first[m] == NONE:
                     first[m] = t
-            if end[k] != NONE and end_key[k] != key[r]:
-                end2[k] = end[k]
-                blk2[k] = blk[k]
             end[k] = t
             end_key[k] = key[r]
             blk[k] = 0
