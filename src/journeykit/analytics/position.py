@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics._kernels import NONE
+from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import MilestoneFrame, _to_us, fetch_milestones, resolve_path
 from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.journey.schema import Journey, JourneyPath
