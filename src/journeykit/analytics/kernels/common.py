@@ -157,22 +157,23 @@ def name_events(rows: StepArrays, tied: Tied, n: int) -> int:
     than one row.
     """
     order, ev, copy, bit = tied.order, tied.event, tied.copy, tied.bit
-    ts, key, step = rows.time_us[order[:n]], rows.key[order[:n]], rows.step[order[:n]]
+    ts, key, step = rows.time_us, rows.key, rows.step
     flag, next_id = 0, 0
     g0 = 0
     while g0 < n:
         g1 = g0 + 1
-        while g1 < n and ts[g1] == ts[g0]:
+        while g1 < n and ts[order[g1]] == ts[order[g0]]:
             g1 += 1
         for p in range(g0, g1):
+            r = order[p]
             c = 0
             for q in range(g0, p):
-                if key[q] == key[p] and step[q] == step[p]:
+                if key[order[q]] == key[r] and step[order[q]] == step[r]:
                     c += 1
             copy[p] = c
             ev[p] = -1
             for q in range(g0, p):
-                if key[q] == key[p] and copy[q] == c:
+                if key[order[q]] == key[r] and copy[q] == c:
                     ev[p] = ev[q]
                     break
             if ev[p] == -1:

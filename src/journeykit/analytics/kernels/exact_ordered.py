@@ -110,45 +110,48 @@ def _attempt(
 ) -> tuple[int, int, bool]:
     """Every attempt from the start at position ``s``: (furthest step, latest end there, overflow).
 
-    ``first`` gets the first time any of them passed each step.
+    ``first`` gets the first time any of them passed each step. Row u may come right after a
+    state's row i when step u may follow step i, within u's own window, with no exclusion at or
+    between their times and (strict) no blocker between them; then ``_extend`` adds u's event.
     """
-    t0 = at.time_us[s]
-    states.filled[s:n] = 0
-    states.mask[s, 0] = (1 << at.bit[s]) if at.bit[s] >= 0 else 0
-    states.filled[s] = 1
+    ts, step, bit, filled = at.time_us, at.step, at.bit, states.filled
+    can_follow, excluded, gs, ge = (
+        layout.can_follow,
+        layout.excluded,
+        layout.group_start,
+        layout.group_end,
+    )
+    within, window, strict = steps.within, steps.window, steps.strict
+    t0 = ts[s]
+    filled[s:n] = 0
+    states.mask[s, 0] = (1 << bit[s]) if bit[s] >= 0 else 0
+    filled[s] = 1
     first[:] = NONE
     first[0] = t0
     best, best_end, overflow = 0, t0, False
     for u in range(s + 1, n):
-        tu = at.time_us[u]
-        if steps.window >= 0 and tu - t0 > steps.window:
+        tu = ts[u]
+        if window >= 0 and tu - t0 > window:
             break
-        b = at.step[u]
+        b = step[u]
         if b <= 0:
             continue
         for i in range(s, u):
-            if states.filled[i] and _may_follow(at, layout, steps, i, u):
-                overflow = _extend(states, i, u, at.time_us[i] == tu, at.bit[u]) or overflow
-        if states.filled[u] > 0:
+            if (
+                filled[i]
+                and can_follow[step[i], b]
+                and (within[b] < 0 or tu - ts[i] <= within[b])
+                and excluded[ge[u]] - excluded[gs[i]] == 0
+                and not (strict and _blocked(at, layout, i, u))
+            ):
+                overflow = _extend(states, i, u, ts[i] == tu, bit[u]) or overflow
+        if filled[u] > 0:
             for k in range(1, b + 1):
                 if first[k] == NONE:
                     first[k] = tu
             if b >= best:
                 best, best_end = b, tu
     return best, best_end, overflow
-
-
-@nb.njit(cache=True)
-def _may_follow(at: Positions, layout: Layout, steps: Steps, i: int, u: int) -> bool:
-    """Row u may be the step after row i, leaving aside which events each attempt used."""
-    a, b = at.step[i], at.step[u]
-    if not layout.can_follow[a, b]:
-        return False
-    if steps.within[b] >= 0 and at.time_us[u] - at.time_us[i] > steps.within[b]:
-        return False
-    if layout.excluded[layout.group_end[u]] - layout.excluded[layout.group_start[i]] > 0:
-        return False
-    return not steps.strict or not _blocked(at, layout, i, u)
 
 
 @nb.njit(cache=True)
@@ -184,26 +187,27 @@ def _own_rows(at: Positions, lo: int, hi: int, i: int, u: int) -> int:
 @nb.njit(cache=True)
 def _extend(states: States, i: int, u: int, same_time: bool, u_bit: int) -> bool:
     """Adds to row u every state of row i extended by u's event; True when u's states overflow."""
+    masks, filled = states.mask, states.filled
     ubit = (1 << u_bit) if u_bit >= 0 else 0
     overflow = False
-    for m in range(states.filled[i]):
-        mask = states.mask[i, m]
+    for m in range(filled[i]):
+        mask = masks[i, m]
         if same_time and (mask & ubit) != 0:
             continue
         new = (mask | ubit) if same_time else ubit
         if _dominated(states, u, new):
             continue
         w = 0
-        for x in range(states.filled[u]):
-            if new & ~states.mask[u, x] != 0:
-                states.mask[u, w] = states.mask[u, x]
+        for x in range(filled[u]):
+            if new & ~masks[u, x] != 0:
+                masks[u, w] = masks[u, x]
                 w += 1
         if w == MAX_STATES:
             overflow = True
-            states.filled[u] = w
+            filled[u] = w
             continue
-        states.mask[u, w] = new
-        states.filled[u] = w + 1
+        masks[u, w] = new
+        filled[u] = w + 1
     return overflow
 
 
