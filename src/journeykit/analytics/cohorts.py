@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics._kernels import NONE
+from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import Events, milestone_frame, resolve_path
 from journeykit.analytics.position import _first_reach
 from journeykit.analytics.results import _Tabular

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from journeykit.analytics import _kernels
+from journeykit.analytics import kernels
 from journeykit.analytics.milestones import (
     AnalyticsError,
     Events,
@@ -124,57 +124,52 @@ def _run(
     window: timedelta | None,
     exclude: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    rows = _step_arrays(frame, journey, chosen, exclude)
+    k_steps = len(chosen.steps)
+    within = [-1] * k_steps if mode == "any" else [_us(s.within) for s in chosen.steps]
+    steps = kernels.Steps(
+        optional=np.array([s.optional for s in chosen.steps], dtype=np.bool_),
+        within=np.array([*within, -1], dtype=np.int64),
+        window=_us(window),
+        strict=mode == "strict",
+        now=frame.now,
+    )
+    if mode == "any":
+        got = kernels.any_order_funnel(rows, steps)
+    else:
+        got = kernels.ordered_funnel(rows, steps)
+    if got.too_many:
+        raise AnalyticsError(
+            f"{got.too_many} customer(s) have more than {kernels.MAX_SHARED} events at one "
+            "timestamp that each reach several milestones of the path; make the milestones' "
+            "rules overlap less"
+        )
+    entered = got.level >= 0
+    times = None if mode == "any" else got.first[entered]
+    return got.level[entered], got.is_open[entered], times, frame.customer_ids[entered]
+
+
+def _step_arrays(
+    frame: MilestoneFrame, journey: Journey, chosen: JourneyPath, exclude: Sequence[str]
+) -> kernels.StepArrays:
+    """The frame's rows of the path's steps and of the excluded milestones, as kernel columns."""
     index = {m.id: i for i, m in enumerate(journey.milestones)}
     code = np.full(len(journey.milestones), -2, dtype=np.int8)
     for k, mid in enumerate(chosen.milestone_ids):
         code[index[mid]] = k
     for mid in exclude:
-        code[index[mid]] = _kernels.EXCLUDED
+        code[index[mid]] = kernels.EXCLUDED
     step = code[frame.milestone]
     keep = step > -2
     cust = frame.cust[keep]
     offsets = np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64)
-    step, ts, key = step[keep], frame.ts[keep], frame.event_key[keep]
-    k_steps = len(chosen.steps)
-    optional = np.array([s.optional for s in chosen.steps], dtype=np.bool_)
-    level = np.empty(frame.customers, dtype=np.int64)
-    is_open = np.empty(frame.customers, dtype=np.bool_)
-    times: np.ndarray | None = None
+    key = frame.event_key[keep]
     # Repeated keys mean one event reached several milestones; those customers need the exact
     # search so that one event serves one step.
     shared = frame.shared_keys and bool(len(key)) and np.unique(key).size < len(key)
-    if mode == "any":
-        too_many = _kernels.any_order_funnel(
-            offsets, step, ts, key, k_steps, optional, _us(window), frame.now, shared, level,
-            is_open,
-        )  # fmt: skip
-    else:
-        within = np.array([_us(s.within) for s in chosen.steps] + [-1], dtype=np.int64)
-        times = np.full((frame.customers, k_steps), _kernels.NONE, dtype=np.int64)
-        too_many = _kernels.ordered_funnel(
-            offsets,
-            step,
-            ts,
-            key,
-            k_steps,
-            optional,
-            within,
-            _us(window),
-            mode == "strict",
-            frame.now,
-            shared,
-            level,
-            is_open,
-            times,
-        )
-    if too_many:
-        raise AnalyticsError(
-            f"{too_many} customer(s) have more than 62 events at one timestamp that each reach "
-            "several milestones of the path; make the milestones' rules overlap less"
-        )
-    entered = level >= 0
-    customers = frame.customer_ids[entered]
-    return level[entered], is_open[entered], None if times is None else times[entered], customers
+    return kernels.StepArrays(
+        offsets=offsets, step=step[keep], time_us=frame.ts[keep], key=key, shared=bool(shared)
+    )
 
 
 def _steps(

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics._kernels import tie_order
+from journeykit.analytics.kernels import tie_order
 from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey

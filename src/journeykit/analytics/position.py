@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics._kernels import NONE
+from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import (
     Events,
     MilestoneFrame,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics._kernels import NONE
+from journeykit.analytics.kernels import NONE
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 

@@ -1,0 +1,213 @@
+"""What every funnel kernel reads: the bundled arguments, one customer's rows in tie order, and
+the events behind those rows.
+
+The milestone log arrives sorted by customer and time. Rows at one time are put in step order
+(exclusions first), which is how DESIGN takes ties. Rows of one event share a key; when one
+event reaches several steps, the customer is marked ``AMBIGUOUS`` and gets an exact search
+(``exact_ordered``, ``exact_any``) instead of the fast one of its mode.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+NONE = np.iinfo(np.int64).min  # no time: the step was not reached
+EXCLUDED = -1  # the step code of a row of an excluded milestone
+AMBIGUOUS = 1  # the customer has an event that reaches several steps
+TOO_MANY = -1  # ... more such events at one time than an exact search can number
+MAX_SHARED = 62  # events with several rows at one time, each one bit of an int64 mask
+
+
+class StepArrays(NamedTuple):
+    """The milestone log of one path, sorted by customer then time, as columns for a kernel."""
+
+    offsets: np.ndarray  # customer c's rows are offsets[c]:offsets[c + 1]
+    step: np.ndarray  # step index on the path, EXCLUDED for an excluded milestone
+    time_us: np.ndarray  # event time, microseconds
+    key: np.ndarray  # the event's key: the rows of one event share it
+    shared: bool  # some key repeats, so an event may reach several steps
+
+
+class Steps(NamedTuple):
+    """The path's steps and the funnel's settings. Times in microseconds; -1 means none."""
+
+    optional: np.ndarray  # per step: an attempt may skip it
+    within: np.ndarray  # per step, the longest wait after the step used before it; then one -1
+    window: int  # the longest span from step 1
+    strict: bool  # no event of another step of the path between two consecutive steps
+    now: int  # the time the analysis is as of
+
+
+class Reached(NamedTuple):
+    """Per customer: furthest step (-1: never started), still open at ``now``, step times."""
+
+    level: np.ndarray
+    is_open: np.ndarray
+    first: np.ndarray  # customers x steps: when the chosen attempt first passed each step
+    too_many: int  # customers with more than MAX_SHARED multi-step events at one time
+
+
+# Kernels read a bundle's fields into locals once per call, and the per-customer loop of a mode
+# stays in one function: numba counts a reference each time it takes an array out of a tuple or
+# hands one to a call. Done per row or per customer, that made the kernels 2-4x slower.
+
+
+class Tied(NamedTuple):
+    """Scratch for one customer, as long as the longest customer: its rows in tie order."""
+
+    order: np.ndarray  # row numbers in the log, in tie order
+    event: np.ndarray  # the event behind each position (named only when the log is shared)
+    copy: np.ndarray  # which of identical events (same key, same step) the row belongs to
+    bit: np.ndarray  # an event with several rows: its bit within its time group, else -1
+
+
+class Positions(NamedTuple):
+    """One customer's rows in tie order, copied out for an exact search."""
+
+    time_us: np.ndarray
+    step: np.ndarray
+    event: np.ndarray
+    bit: np.ndarray
+
+
+@nb.njit(cache=True)
+def reached(customers: int, k_steps: int) -> Reached:
+    """Outputs for ``customers``, each not started until a kernel says otherwise."""
+    return Reached(
+        np.full(customers, -1, dtype=np.int64),
+        np.zeros(customers, dtype=np.bool_),
+        np.full((customers, k_steps), NONE, dtype=np.int64),
+        0,
+    )
+
+
+@nb.njit(cache=True)
+def tied_buffers(offsets: np.ndarray) -> Tied:
+    longest = 0
+    for c in range(len(offsets) - 1):
+        longest = max(longest, offsets[c + 1] - offsets[c])
+    return Tied(
+        np.empty(longest, dtype=np.int64),
+        np.empty(longest, dtype=np.int64),
+        np.empty(longest, dtype=np.int64),
+        np.empty(longest, dtype=np.int64),
+    )
+
+
+@nb.njit(cache=True)
+def order_ties(ts: np.ndarray, rank: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
+    """Rows lo..hi (time-sorted) into ``out``, same-time rows by ``rank`` (insertion sort)."""
+    n = hi - lo
+    for i in range(n):
+        out[i] = lo + i
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and ts[out[j]] == ts[out[i]]:
+            j += 1
+        for a in range(i + 1, j):
+            v = out[a]
+            b = a - 1
+            while b >= i and rank[out[b]] > rank[v]:
+                out[b + 1] = out[b]
+                b -= 1
+            out[b + 1] = v
+        i = j
+
+
+@nb.njit(cache=True)
+def tie_order(offsets: np.ndarray, ts: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """A permutation of time-sorted rows that puts each customer's same-time rows in key order."""
+    n = offsets[-1]
+    out = np.empty(n, dtype=np.int64)
+    buf = np.empty(n, dtype=np.int64)
+    for c in range(len(offsets) - 1):
+        lo, hi = offsets[c], offsets[c + 1]
+        order_ties(ts, key, lo, hi, buf)
+        out[lo:hi] = buf[: hi - lo]
+    return out
+
+
+@nb.njit(cache=True)
+def positions(rows: StepArrays, tied: Tied, n: int) -> Positions:
+    """The customer's rows in ``tied`` (events named) as arrays of their own."""
+    out = Positions(
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
+        tied.event[:n].copy(),
+        tied.bit[:n].copy(),
+    )
+    for p in range(n):
+        out.time_us[p] = rows.time_us[tied.order[p]]
+        out.step[p] = rows.step[tied.order[p]]
+    return out
+
+
+@nb.njit(cache=True)
+def name_events(rows: StepArrays, tied: Tied, n: int) -> int:
+    """Names the events behind the customer's rows in ``tied.order``: AMBIGUOUS when an event
+    has several rows, TOO_MANY when more such events share a time than a mask holds, else 0.
+
+    Rows of one event share its key and time. Identical events share a key too; they are told
+    apart as copies (the i-th row of a key at a step belongs to copy i), which is exact because
+    copies are interchangeable. ``bit`` numbers, within a time group, the events that have more
+    than one row.
+    """
+    order, ev, copy, bit = tied.order, tied.event, tied.copy, tied.bit
+    ts, key, step = rows.time_us, rows.key, rows.step
+    flag, next_id = 0, 0
+    g0 = 0
+    while g0 < n:
+        g1 = g0 + 1
+        while g1 < n and ts[order[g1]] == ts[order[g0]]:
+            g1 += 1
+        for p in range(g0, g1):
+            r = order[p]
+            c = 0
+            for q in range(g0, p):
+                if key[order[q]] == key[r] and step[order[q]] == step[r]:
+                    c += 1
+            copy[p] = c
+            ev[p] = -1
+            for q in range(g0, p):
+                if key[order[q]] == key[r] and copy[q] == c:
+                    ev[p] = ev[q]
+                    break
+            if ev[p] == -1:
+                ev[p] = next_id
+                next_id += 1
+            bit[p] = -1
+        bits = 0
+        for p in range(g0, g1):
+            if bit[p] != -1:
+                continue
+            many = False
+            for q in range(p + 1, g1):
+                if ev[q] == ev[p]:
+                    many = True
+                    break
+            if not many:
+                continue
+            if bits >= MAX_SHARED:
+                return TOO_MANY
+            for q in range(p, g1):
+                if ev[q] == ev[p]:
+                    bit[q] = bits
+            bits += 1
+            flag = AMBIGUOUS
+        g0 = g1
+    return flag
+
+
+@nb.njit(cache=True)
+def still_open(steps: Steps, level: int, start: int, end: int) -> bool:
+    """An attempt that started at ``start`` and reached ``level`` at ``end`` can go on at now."""
+    if level < 0 or level >= len(steps.optional) - 1:
+        return False
+    if steps.window >= 0 and steps.now - start > steps.window:
+        return False
+    wait = steps.within[level + 1]
+    return bool(wait < 0 or steps.now - end <= wait)
