@@ -219,3 +219,28 @@ def test_a_busy_workspace_is_a_page_saying_so_not_a_500(
     assert "<html" in page.text.lower()
     assert api.status_code == 503 and "the workspace is busy" in api.json()["detail"]
     assert c.get("/journeys/journey/dashboards/funnel").status_code == 200  # and after it
+
+
+def test_signing_in_ends_the_browsers_previous_session(site: Site) -> None:
+    c = site.client("viewer")
+    before = c.cookies["jk_session"]
+    assert site.store.session(before) is not None
+    r = c.post("/api/login", json={"name": "editor", "password": PASSWORD})
+    assert r.status_code == 200 and r.json()["user"] == "editor"
+    assert site.store.session(before) is None  # it stayed valid for the viewer before
+
+
+def test_an_upload_is_removed_once_its_import_has_run(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    create_workspace(root, template="saas-trial")
+    store = Store.of_workspace(root)
+    store.add_user("ana", "editor", PASSWORD)
+    app = create_app(root)
+    c = signed_in(app, store)
+    body = b"customer_id,event,timestamp\na,signed_up,2024-01-01\n"
+    for _ in range(3):  # the same file three times: one import, then "already imported"
+        r = c.post("/api/imports", files={"file": ("events.csv", body, "text/csv")})
+        assert r.status_code == 202, r.text
+        app.state.ctx.imports.wait()
+    assert list((root / "uploads").iterdir()) == []  # 98 MB of identical uploads before
+    assert len(c.get("/api/imports").json()["history"]) == 1

@@ -19,7 +19,7 @@ from journeykit.web.data import Filters
 from journeykit.web.errors import NotFound
 from journeykit.web.journeys import Parsed, diff, parse
 from journeykit.web.pages import DASHBOARDS, set_session_cookie
-from journeykit.web.security import SESSION_COOKIE, client_ip
+from journeykit.web.security import SESSION_COOKIE, client_ip, end_previous_session
 from journeykit.web.store import ROLES, Revision
 
 JSON = dict[str, Any]
@@ -106,6 +106,7 @@ def login(request: Request, body: Login) -> Response:
     if user is None:
         return JSONResponse({"detail": "wrong name or password"}, 401)
     ctx.limiter.succeeded(ip, body.name, mark)
+    end_previous_session(request, ctx.store)
     token, sess = ctx.store.new_session(user)
     resp = JSONResponse({"user": user.name, "role": user.role, "csrf_token": sess.csrf,
                          "local": False})  # fmt: skip

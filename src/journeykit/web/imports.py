@@ -27,6 +27,7 @@ UPLOADS = "uploads"
 SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq", ".jsonl", ".ndjson",
             ".jsonl.gz", ".ndjson.gz")  # fmt: skip
 MAX_UPLOAD = 2 * 1024**3  # bytes
+MAX_JOBS = 200  # import jobs remembered (in memory; the import history is in the database)
 REJECTS_SHOWN = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _IMPORT_ID = re.compile(r"[0-9a-f]{6,64}")
@@ -120,6 +121,8 @@ class Imports:
               wait: bool = False) -> Job:  # fmt: skip
         job = Job(secrets.token_urlsafe(16), shown_name(path.name), user)
         self.jobs[job.id] = job
+        while len(self.jobs) > MAX_JOBS:  # jobs live in memory: the oldest go first
+            self.jobs.pop(next(iter(self.jobs)))
         mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
                              timestamp=None, value=None, properties=None)  # fmt: skip
         worker = threading.Thread(target=self._run, args=(job, path, mapping), daemon=True)
@@ -148,6 +151,10 @@ class Imports:
         except Exception as exc:  # our bug: the page says so instead of spinning forever
             job.state, job.error = "failed", f"internal error: {type(exc).__name__}"
             raise
+        finally:
+            # The events are in the database and the refused rows in their own file; the same
+            # bytes uploaded again are known by their digest. Kept, uploads only filled the disk.
+            path.unlink(missing_ok=True)
 
     def job(self, job_id: str) -> Job:
         if not _JOB_ID.fullmatch(job_id) or job_id not in self.jobs:

@@ -31,6 +31,7 @@ from journeykit.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
     client_ip,
+    end_previous_session,
 )
 from journeykit.web.store import ROLES
 
@@ -116,6 +117,7 @@ def login(
         msg = "Wrong name or password."
         return render(request, "login.html", 401, next=safe_next(next), failed=msg)
     ctx.limiter.succeeded(ip, name, mark)
+    end_previous_session(request, ctx.store)
     token, _ = ctx.store.new_session(user)
     resp = RedirectResponse(safe_next(next), 303)
     set_session_cookie(resp, token, ctx.https)

@@ -167,6 +167,14 @@ def identify(request: Request, store: Store) -> Identity:
     return Identity(None, anon_csrf)
 
 
+def end_previous_session(request: Request, store: Store) -> None:
+    """Signing in ends the session this browser had: it must not stay valid for whoever
+    signed in before (issue 23 found it did)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        store.end_session(token)
+
+
 def rule_of(request: Request) -> str:
     route = request.scope.get("route")
     path = getattr(route, "path", None)
