@@ -511,7 +511,7 @@ def positions(
     *,
     path: str | None = None,
     now: datetime | None = None,
-    lapsed_after: timedelta = timedelta(days=90),
+    lapsed_after: timedelta | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each customer's position on the path, its status and strays (DESIGN "Position", "Status").
 
@@ -521,6 +521,8 @@ def positions(
     strayed (any stray), on_track.
     """
     p = journey.path(path)
+    if lapsed_after is None:
+        lapsed_after = journey.lapse_horizon
     kept, now = as_of(events, now)
     firsts = first_reach(kept, journey)
     tags_by: dict[str, list[Tag]] = defaultdict(list)

@@ -211,14 +211,18 @@ def positions(
     *,
     path: str | None = None,
     now: datetime | None = None,
-    lapsed_after: timedelta = timedelta(days=90),
+    lapsed_after: timedelta | None = None,
 ) -> PositionsResult:
     """Every customer's furthest milestone on ``path``, its status and their strays.
+
+    ``lapsed_after`` defaults to the journey's lapse horizon (``Journey.lapse_horizon``).
 
     ``lapsed`` needs each customer's last event of any kind: read from the events (a fetched
     log's ``events``); a log with no events attached judges by milestone events alone.
     """
     chosen = resolve_path(journey, path)
+    if lapsed_after is None:
+        lapsed_after = journey.lapse_horizon
     frame = milestone_frame(events, journey, now=now)
     now_us = frame.now if now is None else _to_us(now)
     first = _first_reach(frame, len(journey.milestones))
