@@ -167,6 +167,22 @@ class PositionsResult(_Tabular):
         out["off_path"] = {(st.others[o],): int(n) for o, n in enumerate(off) if n}
         return out
 
+    def has_stray(self, kind: str | None = None) -> np.ndarray:
+        """Per placed customer: has a stray of ``kind`` (any kind when None), on the columns."""
+        st = self._strays
+        masks: dict[str, np.ndarray] = {
+            "skipped": np.asarray(st.skipped.any(axis=1)),
+            "out_of_order": np.asarray(st.disorder.any(axis=1)),
+            "backwards": np.asarray(st.backwards, dtype=bool),
+            "off_path": np.asarray(st.off.any(axis=1)),
+        }
+        if kind is not None:
+            return masks[kind]
+        out = np.zeros(len(self.customer_ids), dtype=bool)
+        for mask in masks.values():
+            out |= mask
+        return out
+
     @property
     def n_stuck(self) -> int:
         return int((self.status == STATUSES.index("stuck")).sum())

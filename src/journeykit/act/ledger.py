@@ -1,0 +1,256 @@
+"""The entries ledger: an append-only table of who entered which play, when, in which arm.
+
+``play_entries`` gets one row per entry and is never updated or deleted from; deliveries are a
+second append-only table, ``play_deliveries``, one row per delivered entry. Each ``act`` writes
+its entries in one transaction, so a failure or a killed process leaves the ledger as before
+(DuckDB's write-ahead log replays committed transactions only).
+
+An entry's id is a hash of (journey, play, customer, seq), where ``seq`` counts the customer's
+earlier entries into the play. Two ``act`` running at once compute the same ids for the same
+customers, so the primary key lets one commit and makes the other fail as a whole: the loser
+changes nothing and says so (:class:`ConcurrentActError`). The id is also the delivery's
+idempotency key, so a receiver can drop a repeat.
+
+A customer is *already in* a play (DESIGN "Play audience") while their latest entry is within
+its cool-down, or within its window without the goal reached since entering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from journeykit.act.errors import ConcurrentActError
+from journeykit.engine.duckdb import DuckDBEngine
+from journeykit.engine.workspace import ensure_tables
+
+if TYPE_CHECKING:
+    from journeykit.analytics.milestones import MilestoneFrame
+    from journeykit.journey.schema import Journey
+    from journeykit.workspace import Workspace
+
+_ENTRIES = (
+    "CREATE TABLE IF NOT EXISTS play_entries (entry_id VARCHAR PRIMARY KEY, "
+    "journey_id VARCHAR NOT NULL, play_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, "
+    "seq INTEGER NOT NULL, arm VARCHAR NOT NULL, entered_at TIMESTAMP NOT NULL, "
+    "recorded_at TIMESTAMP NOT NULL, path VARCHAR NOT NULL, milestone VARCHAR NOT NULL, "
+    "status VARCHAR NOT NULL, days_waiting DOUBLE NOT NULL, goal VARCHAR NOT NULL, "
+    "window_seconds DOUBLE NOT NULL, cooldown_seconds DOUBLE NOT NULL, "
+    "journey_revision VARCHAR NOT NULL, UNIQUE (journey_id, play_id, customer_id, seq))"
+)
+_DELIVERIES = (
+    "CREATE TABLE IF NOT EXISTS play_deliveries (entry_id VARCHAR PRIMARY KEY, "
+    "target VARCHAR NOT NULL, delivered_at TIMESTAMP NOT NULL)"
+)
+COLUMNS = (
+    "entry_id", "journey_id", "play_id", "customer_id", "seq", "arm", "entered_at",
+    "recorded_at", "path", "milestone", "status", "days_waiting", "goal", "window_seconds",
+    "cooldown_seconds", "journey_revision",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One customer entering one play at one time (DESIGN "entry"); recorded once."""
+
+    entry_id: str
+    journey_id: str
+    play_id: str
+    customer_id: str
+    seq: int
+    arm: str
+    entered_at: datetime
+    recorded_at: datetime
+    path: str
+    milestone: str
+    status: str
+    days_waiting: float
+    goal: str
+    window_seconds: float
+    cooldown_seconds: float
+    journey_revision: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "play": self.play_id,
+            "customer_id": self.customer_id,
+            "arm": self.arm,
+            "entered_at": self.entered_at.isoformat(),
+            "milestone": self.milestone,
+            "status": self.status,
+            "days_waiting": round(self.days_waiting, 2),
+            "goal": self.goal,
+            "window_days": round(self.window_seconds / 86400, 2),
+        }
+
+
+def entry_id(journey_id: str, play_id: str, customer_id: str, seq: int) -> str:
+    """The entry's id and idempotency key: the same customer, play and seq give the same id."""
+    text = f"{journey_id}\x1f{play_id}\x1f{customer_id}\x1f{seq}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def revision(journey: Journey) -> str:
+    """The journey as designed when the entry was made: a hash of what it says."""
+    return hashlib.sha256(journey.model_dump_json(by_alias=True).encode()).hexdigest()[:12]
+
+
+def open_ledger(ws: Workspace, *, read_only: bool = False, wait: float = 30.0) -> DuckDBEngine:
+    """The workspace database with the ledger's tables (created when writing)."""
+    if not ws.database.exists():
+        ensure_tables(ws)
+    engine = DuckDBEngine.open_waiting(ws.database, read_only=read_only, wait=wait)
+    if not read_only:
+        engine.execute(_ENTRIES)
+        engine.execute(_DELIVERIES)
+    return engine
+
+
+def _has_ledger(engine: DuckDBEngine) -> bool:
+    names = {r[0] for r in engine.fetchall("SELECT table_name FROM duckdb_tables()")}
+    return "play_entries" in names
+
+
+def entries(
+    engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str] | None = None
+) -> list[Entry]:
+    """The journey's entries (of some plays), oldest first."""
+    if not _has_ledger(engine):
+        return []
+    sql = f"SELECT {', '.join(COLUMNS)} FROM play_entries WHERE journey_id = $journey"
+    params: dict[str, Any] = {"journey": journey_id}
+    if play_ids is not None:
+        sql += " AND list_contains($plays, play_id)"
+        params["plays"] = list(play_ids)
+    rows = engine.fetchall(sql + " ORDER BY entered_at, play_id, customer_id, seq", params)
+    return [Entry(*row) for row in rows]
+
+
+def delivered_ids(engine: DuckDBEngine) -> set[str]:
+    if not _has_ledger(engine):
+        return set()
+    return {r[0] for r in engine.fetchall("SELECT entry_id FROM play_deliveries")}
+
+
+def pending(engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str]) -> list[Entry]:
+    """Treatment entries not yet delivered: never lost, retried by the next run."""
+    done = delivered_ids(engine)
+    return [
+        e
+        for e in entries(engine, journey_id, play_ids)
+        if e.arm == "treatment" and e.entry_id not in done
+    ]
+
+
+@dataclass(frozen=True)
+class Latest:
+    """Per customer, their latest entry into one play."""
+
+    by_customer: dict[str, Entry]
+
+    def seq_after(self, customer_id: str) -> int:
+        e = self.by_customer.get(customer_id)
+        return 0 if e is None else e.seq + 1
+
+
+def latest(prior: Sequence[Entry]) -> Latest:
+    out: dict[str, Entry] = {}
+    for e in prior:
+        if e.customer_id not in out or e.seq > out[e.customer_id].seq:
+            out[e.customer_id] = e
+    return Latest(out)
+
+
+def already_in(
+    latest_entries: Latest, frame: MilestoneFrame, journey: Journey, now: datetime
+) -> set[str]:
+    """Customers still in the play at ``now``: within the cool-down of their latest entry, or
+    within its window and not at the goal since entering (a goal event at or after entry)."""
+    out: set[str] = set()
+    reached = _goal_times(frame, journey, {e.goal for e in latest_entries.by_customer.values()})
+    for cid, e in latest_entries.by_customer.items():
+        since = now - e.entered_at
+        if since < timedelta(seconds=e.cooldown_seconds):
+            out.add(cid)
+            continue
+        goal_at = reached.get(e.goal, {}).get(cid)
+        done = goal_at is not None and goal_at >= _us(e.entered_at)
+        if not done and since < timedelta(seconds=e.window_seconds):
+            out.add(cid)
+    return out
+
+
+def _goal_times(
+    frame: MilestoneFrame, journey: Journey, goals: set[str]
+) -> dict[str, dict[str, int]]:
+    """Per goal milestone, each customer's latest time at it (microseconds), as of the frame."""
+    index = {m.id: i for i, m in enumerate(journey.milestones)}
+    out: dict[str, dict[str, int]] = {}
+    for goal in goals:
+        rows = np.flatnonzero(frame.milestone == index[goal])
+        cust, ts = frame.cust[rows], frame.ts[rows]
+        last = np.full(frame.customers, -1, dtype=np.int64)
+        np.maximum.at(last, cust, ts)
+        hit = np.flatnonzero(last >= 0)
+        ids = frame.customer_ids[hit]
+        out[goal] = {str(c): int(t) for c, t in zip(ids, last[hit], strict=True)}
+    return out
+
+
+def _us(moment: datetime) -> int:
+    return int(np.datetime64(moment, "us").astype(np.int64))
+
+
+@contextmanager
+def _one_transaction(engine: DuckDBEngine, what: str) -> Iterator[None]:
+    try:
+        with engine.transaction():
+            yield
+    except Exception as exc:
+        if DuckDBEngine.is_write_conflict(exc):
+            raise ConcurrentActError(
+                f"{what}: another act entered the same customers at the same time; this run "
+                "changed nothing (run act again: those customers are in the play now)"
+            ) from None
+        raise
+
+
+def record(engine: DuckDBEngine, new: Sequence[Entry]) -> None:
+    """Append ``new`` in one transaction: all of them or, on any failure, none."""
+    if not new:
+        return
+    table = pa.table({c: [getattr(e, c) for e in new] for c in COLUMNS})
+    engine.raw.register("jk_new_entries", table)
+    try:
+        with _one_transaction(engine, "recording entries"):
+            engine.execute(
+                f"INSERT INTO play_entries ({', '.join(COLUMNS)}) "
+                f"SELECT {', '.join(COLUMNS)} FROM jk_new_entries"
+            )
+    finally:
+        engine.raw.unregister("jk_new_entries")
+
+
+def mark_delivered(engine: DuckDBEngine, ids: Sequence[str], target: str, at: datetime) -> None:
+    """Record deliveries (append-only); an entry delivered already keeps its first row."""
+    if not ids:
+        return
+    table = pa.table({"entry_id": list(ids)})
+    engine.raw.register("jk_delivered", table)
+    try:
+        with _one_transaction(engine, "recording deliveries"):
+            engine.execute(
+                "INSERT INTO play_deliveries SELECT d.entry_id, $target, $at FROM jk_delivered d "
+                "WHERE d.entry_id NOT IN (SELECT entry_id FROM play_deliveries)",
+                {"target": target, "at": at},
+            )
+    finally:
+        engine.raw.unregister("jk_delivered")
