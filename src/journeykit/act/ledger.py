@@ -18,6 +18,7 @@ its cool-down, or within its window without the goal reached since entering.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,9 +110,21 @@ def open_ledger(ws: Workspace, *, read_only: bool = False, wait: float = 30.0) -
         ensure_tables(ws)
     engine = DuckDBEngine.open_waiting(ws.database, read_only=read_only, wait=wait)
     if not read_only:
-        engine.execute(_ENTRIES)
-        engine.execute(_DELIVERIES)
+        _create_tables(engine)
     return engine
+
+
+def _create_tables(engine: DuckDBEngine) -> None:
+    # Two first runs at once may both create the tables; the loser retries and finds them.
+    for attempt in range(5):
+        try:
+            engine.execute(_ENTRIES)
+            engine.execute(_DELIVERIES)
+            return
+        except Exception as exc:
+            if not DuckDBEngine.is_write_conflict(exc) or attempt == 4:
+                raise
+            time.sleep(0.1)
 
 
 def _has_ledger(engine: DuckDBEngine) -> bool:
