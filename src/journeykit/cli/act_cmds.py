@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -21,9 +22,12 @@ SHOWN = 10  # entrants listed per play in the table of a dry run
 
 def act_table(result: ActResult) -> RenderableType:
     verb = "would enter" if result.dry_run else "entered"
-    grid = Table(title=f"plays as of {result.to_dict()['now']}", show_edge=False)
-    grid.add_column("play", overflow="fold")
-    for name in ("due", "already in", verb, "treatment", "holdout", "delivered", "pending"):
+    grid = Table(
+        title=f"plays as of {result.to_dict()['now']}", show_edge=False, pad_edge=False,
+        box=box.SIMPLE_HEAD,
+    )  # fmt: skip
+    grid.add_column("play", no_wrap=True, min_width=17)
+    for name in ("due", "already", verb.split()[-1], "treat.", "hold.", "sent", "pending"):
         grid.add_column(name, justify="right", no_wrap=True)
     for p in result.plays:
         grid.add_row(
