@@ -84,13 +84,18 @@ def audience(
     if play.who.persona is not None or play.who.when is not None:
         if frame.events is None:
             raise ActError(f"play {play.id!r}: who.persona and who.when need the events table")
-        keep = _narrowed(frame.events, journey, play, now, frame.now)
+        candidates = [str(c) for c in ids[mask]]
+        keep = _narrowed(frame.events, journey, play, now, frame.now, candidates)
         mask &= np.isin(ids.astype(str), np.array(sorted(keep), dtype=str))
     rows = np.flatnonzero(mask)
     rows = rows[np.argsort(ids[rows].astype(str), kind="stable")]
     steps = placed.steps
-    goals = tuple(goal_of(journey, play, steps, int(placed.position[r])) for r in rows)
-    windows = tuple(window_of(journey, play, g) for g in goals)
+    # Goals depend on the position only: one per step, looked up per row.
+    goal_at = [goal_of(journey, play, steps, k) for k in range(len(steps))]
+    window_at = [window_of(journey, play, g) for g in goal_at]
+    pos = placed.position[rows].tolist()
+    goals = tuple(goal_at[k] for k in pos)
+    windows = tuple(window_at[k] for k in pos)
     return Audience(play, placed, rows, goals, windows)
 
 
@@ -109,12 +114,26 @@ def _status_mask(placed: PositionsResult, play: Play) -> np.ndarray:
 
 
 def _narrowed(
-    events: ir.Table, journey: Journey, play: Play, now: datetime | None, now_us: int
+    events: ir.Table,
+    journey: Journey,
+    play: Play,
+    now: datetime | None,
+    now_us: int,
+    candidates: list[str],
 ) -> set[str]:
-    """Customers of the play's persona and with an event matching its ``when`` rule."""
+    """Of ``candidates``, those of the play's persona and with an event matching its ``when``
+    rule (the events are cut to the candidates first: a persona's rules over every event of
+    every customer took 15 s at 10M events)."""
+    import ibis
+    import pyarrow as pa
+
     from journeykit.analytics.compile import compile_rule
     from journeykit.analytics.segments import personas_of
 
+    if not candidates:
+        return set()
+    who = ibis.memtable(pa.table({"customer_id": pa.array(candidates, pa.string())}))
+    events = events.filter(events.customer_id.isin(who.customer_id))
     as_of = now if now is not None else _from_us(now_us)
     keep: set[str] | None = None
     if play.who.persona is not None:

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -95,8 +96,54 @@ class Entry:
 
 def entry_id(journey_id: str, play_id: str, customer_id: str, seq: int) -> str:
     """The entry's id and idempotency key: the same customer, play and seq give the same id."""
-    text = f"{journey_id}\x1f{play_id}\x1f{customer_id}\x1f{seq}"
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return entry_ids(journey_id, play_id, [customer_id], [seq])[0]
+
+
+def entry_ids(
+    journey_id: str, play_id: str, customer_ids: Sequence[str], seqs: Sequence[int]
+) -> list[str]:
+    base = hashlib.sha256(f"{journey_id}\x1f{play_id}\x1f".encode())
+    out = []
+    for c, n in zip(customer_ids, seqs, strict=True):
+        h = base.copy()
+        h.update(f"{c}\x1f{n}".encode())
+        out.append(h.hexdigest()[:32])
+    return out
+
+
+@dataclass(frozen=True)
+class Entered:
+    """The entries one play makes in one run, as columns; ``Entry`` rows are built on demand
+    (building a million of them took most of a run at 10M events)."""
+
+    columns: dict[str, Any]  # COLUMNS -> list or array of equal length
+
+    def __len__(self) -> int:
+        return len(self.columns["entry_id"])
+
+    @cached_property
+    def entries(self) -> tuple[Entry, ...]:
+        cols = [self.columns[c] for c in COLUMNS]
+        return tuple(Entry(*(_plain(v) for v in row)) for row in zip(*cols, strict=True))
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def __getitem__(self, k: slice) -> tuple[Entry, ...]:
+        return tuple(self._row(i) for i in range(len(self))[k])
+
+    def _row(self, i: int) -> Entry:
+        return Entry(*(_plain(self.columns[c][i]) for c in COLUMNS))
+
+    def count(self, arm: str) -> int:
+        return int(np.count_nonzero(np.asarray(self.columns["arm"]) == arm)) if len(self) else 0
+
+    def to_arrow(self) -> pa.Table:
+        return pa.table({c: self.columns[c] for c in COLUMNS})
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def revision(journey: Journey) -> str:
@@ -236,11 +283,11 @@ def _one_transaction(engine: DuckDBEngine, what: str) -> Iterator[None]:
         raise
 
 
-def record(engine: DuckDBEngine, new: Sequence[Entry]) -> None:
+def record(engine: DuckDBEngine, new: Sequence[Entered]) -> None:
     """Append ``new`` in one transaction: all of them or, on any failure, none."""
-    if not new:
+    if not sum(len(n) for n in new):
         return
-    table = pa.table({c: [getattr(e, c) for e in new] for c in COLUMNS})
+    table = pa.concat_tables([n.to_arrow() for n in new if len(n)])
     engine.raw.register("jk_new_entries", table)
     try:
         with _one_transaction(engine, "recording entries"):

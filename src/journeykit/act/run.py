@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from journeykit.act.arms import HOLDOUT, TREATMENT, arm_of
+import numpy as np
+
+from journeykit.act.arms import HOLDOUT, TREATMENT, arms
 from journeykit.act.audience import Audience, audience
 from journeykit.act.deliver import (
     Message,
@@ -28,10 +30,12 @@ from journeykit.act.deliver import (
 )
 from journeykit.act.errors import ActError, DeliveryError, UnknownPlayError
 from journeykit.act.ledger import (
+    Entered,
     Entry,
+    Latest,
     already_in,
     entries,
-    entry_id,
+    entry_ids,
     latest,
     mark_delivered,
     open_ledger,
@@ -60,17 +64,17 @@ class PlayRun:
     play: Play
     due: int
     already_in: int
-    entered: tuple[Entry, ...]
+    entered: Entered
     delivered: int = 0
     pending: int = 0
 
     @property
     def treatment(self) -> int:
-        return sum(e.arm == TREATMENT for e in self.entered)
+        return self.entered.count(TREATMENT)
 
     @property
     def holdout(self) -> int:
-        return sum(e.arm == HOLDOUT for e in self.entered)
+        return self.entered.count(HOLDOUT)
 
     def to_dict(self, *, with_entries: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -199,42 +203,52 @@ def _act(
         last = latest(entries(engine, journey.id, [p.id]))
         inside = already_in(last, frame, journey, as_of)
         ids = due.customer_ids
-        new = [
-            _entry(journey, due, k, last.seq_after(cid), as_of, recorded_at, rev)
-            for k, cid in enumerate(ids)
-            if cid not in inside
-        ]
-        runs.append(PlayRun(p, len(ids), len(ids) - len(new), tuple(new)))
+        keep = [k for k, cid in enumerate(ids) if cid not in inside]
+        new = _entered(journey, due, keep, last, as_of, recorded_at, rev)
+        runs.append(PlayRun(p, len(ids), len(ids) - len(new), new))
     if dry_run:
         waiting = pending(engine, journey.id, [p.id for p in plays])
         runs = [_with_counts(r, [], waiting) for r in runs]
         return ActResult(journey.id, frame.now, True, tuple(runs))
-    record(engine, [e for r in runs for e in r.entered])
+    record(engine, [r.entered for r in runs])
     return _deliver(engine, ws, journey, events, plays, runs, frame.now, output, hook)
 
 
-def _entry(
-    journey: Journey, due: Audience, k: int, seq: int, as_of: datetime, at: datetime, rev: str
-) -> Entry:
-    p, placed, row = due.play, due.placed, int(due.rows[k])
-    cid = str(placed.customer_ids[row])
-    return Entry(
-        entry_id=entry_id(journey.id, p.id, cid, seq),
-        journey_id=journey.id,
-        play_id=p.id,
-        customer_id=cid,
-        seq=seq,
-        arm=arm_of(journey.id, p.id, cid, p.holdout),
-        entered_at=as_of,
-        recorded_at=at,
-        path=placed.path,
-        milestone=placed.steps[int(placed.position[row])],
-        status=p.who.status,
-        days_waiting=float(placed.waiting_seconds[row]) / 86400,
-        goal=due.goals[k],
-        window_seconds=due.windows[k].total_seconds(),
-        cooldown_seconds=p.cooldown.total_seconds(),
-        journey_revision=rev,
+def _entered(
+    journey: Journey,
+    due: Audience,
+    keep: list[int],
+    last: Latest,
+    as_of: datetime,
+    at: datetime,
+    rev: str,
+) -> Entered:
+    """The entries of the customers ``keep`` (indices into ``due``), as columns."""
+    p, placed = due.play, due.placed
+    rows = due.rows[keep]
+    cids = [str(c) for c in placed.customer_ids[rows]]
+    seqs = [last.seq_after(c) for c in cids]
+    n = len(cids)
+    steps = np.array(placed.steps, dtype=object)
+    return Entered(
+        {
+            "entry_id": entry_ids(journey.id, p.id, cids, seqs),
+            "journey_id": [journey.id] * n,
+            "play_id": [p.id] * n,
+            "customer_id": cids,
+            "seq": seqs,
+            "arm": arms(journey.id, p.id, cids, p.holdout),
+            "entered_at": [as_of] * n,
+            "recorded_at": [at] * n,
+            "path": [placed.path] * n,
+            "milestone": steps[placed.position[rows]].tolist(),
+            "status": [p.who.status] * n,
+            "days_waiting": (placed.waiting_seconds[rows] / 86400).tolist(),
+            "goal": [due.goals[k] for k in keep],
+            "window_seconds": [due.windows[k].total_seconds() for k in keep],
+            "cooldown_seconds": [p.cooldown.total_seconds()] * n,
+            "journey_revision": [rev] * n,
+        }
     )
 
 
