@@ -314,3 +314,55 @@ def mark_delivered(engine: DuckDBEngine, ids: Sequence[str], target: str, at: da
             )
     finally:
         engine.raw.unregister("jk_delivered")
+
+
+@dataclass(frozen=True)
+class PlayLedger:
+    """What the ledger holds for one play: entries per day and arm, deliveries, pending."""
+
+    play_id: str
+    treatment: int
+    holdout: int
+    delivered: int
+    pending: int
+    per_day: tuple[tuple[str, int, int], ...]  # (day, treatment, holdout), latest first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "play": self.play_id,
+            "treatment": self.treatment,
+            "holdout": self.holdout,
+            "delivered": self.delivered,
+            "pending": self.pending,
+            "per_day": [{"day": d, "treatment": t, "holdout": h} for d, t, h in self.per_day],
+        }
+
+
+def ledger_stats(
+    engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str], days: int = 14
+) -> dict[str, PlayLedger]:
+    """Per play, counted by the database (not by building every entry)."""
+    empty = {p: PlayLedger(p, 0, 0, 0, 0, ()) for p in play_ids}
+    if not _has_ledger(engine):
+        return empty
+    totals = engine.fetchall(
+        "SELECT e.play_id, count(*) FILTER (WHERE e.arm = 'treatment'), "
+        "count(*) FILTER (WHERE e.arm = 'holdout'), count(d.entry_id), "
+        "count(*) FILTER (WHERE e.arm = 'treatment' AND d.entry_id IS NULL) "
+        "FROM play_entries e LEFT JOIN play_deliveries d USING (entry_id) "
+        "WHERE e.journey_id = $journey GROUP BY 1",
+        {"journey": journey_id},
+    )
+    daily = engine.fetchall(
+        "SELECT play_id, strftime(entered_at, '%Y-%m-%d') AS day, "
+        "count(*) FILTER (WHERE arm = 'treatment'), count(*) FILTER (WHERE arm = 'holdout') "
+        "FROM play_entries WHERE journey_id = $journey GROUP BY 1, 2 ORDER BY 1, 2 DESC",
+        {"journey": journey_id},
+    )
+    out = dict(empty)
+    for play, treated, held, delivered, waiting in totals:
+        if play not in out:
+            continue
+        days_of = tuple((d, t, h) for p, d, t, h in daily if p == play)[:days]
+        out[play] = PlayLedger(play, treated, held, delivered, waiting, days_of)
+    return out
