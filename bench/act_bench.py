@@ -65,7 +65,7 @@ def main() -> None:
     commands = {
         "stuck": [*jk, "stuck", journey, "--workspace", str(ws), "--format", "csv"],
         "act --dry-run": [*jk, "act", journey, "--workspace", str(ws), "--dry-run",
-                          "--format", "json"],
+                          "--format", "csv"],
     }  # fmt: skip
     for r in range(args.rounds):
         for name, cmd in commands.items():
