@@ -168,3 +168,52 @@ def test_two_act_processes_at_once_enter_each_customer_once(ws: Workspace, tmp_p
     rows = ledger(ws)
     assert sorted(entered)[0] == 0 and sum(entered) == len(rows) > 0
     assert len({(r[2], r[3]) for r in rows}) == len(rows)
+
+
+_SMALL = """\
+id: small
+title: Small
+transformation: {from: a, to: b}
+lapsed_after: 60d
+milestones:
+  - {id: a, title: A, phase: pre, when: a}
+  - {id: b, title: B, phase: core, when: b, expected_within: 2d}
+  - {id: c, title: C, phase: post, when: c, expected_within: 30d}
+plays:
+  - id: nudge
+    title: Nudge
+    who: {status: stuck, milestone: a}
+    goal: {milestone: b, within: 10d}
+    channel: email
+    message: "Hi {name}"
+    cooldown: 1d
+"""
+
+
+def test_already_in_until_the_window_passes_or_the_goal_is_reached(tmp_path: Path) -> None:
+    from journeykit.engine.workspace import import_files
+    from journeykit.journey import parse_journey
+    from journeykit.workspace import create_workspace
+
+    ws = create_workspace(tmp_path / "small", template="saas-trial")
+    ws.journey_file.write_text(_SMALL, encoding="utf-8")
+    journey = parse_journey(_SMALL)
+    rows = ["customer_id,event,timestamp"]
+    for day in range(1, 31):  # both stay active: never lapsed
+        rows += [f"x,ping,2024-01-{day:02d}", f"y,ping,2024-01-{day:02d}"]
+    rows += ["x,a,2024-01-01", "y,a,2024-01-01", "y,b,2024-01-06", "z,a,2024-01-01"]
+    events = tmp_path / "events.csv"
+    events.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    import_files(ws, [events])
+
+    def entered(day: int) -> list[str]:
+        result = act(ws, journey, now=datetime(2024, 1, day))
+        return sorted(e.customer_id for e in result.plays[0].entered)
+
+    assert entered(5) == ["x", "y", "z"]  # stuck at a for 4 days (threshold 2d)
+    assert entered(8) == []  # x, z: cool-down over, window (10d) open, goal not reached
+    assert entered(14) == []  # y reached b: no longer stuck at a, so not due at all
+    assert entered(16) == ["x", "z"]  # the window (to day 15) passed: still stuck, in again
+    assert entered(16) == []
+    seqs = {(e.customer_id, e.seq) for e in entries(DuckDBEngine(ws.database), journey.id)}
+    assert seqs == {("x", 0), ("y", 0), ("z", 0), ("x", 1), ("z", 1)}

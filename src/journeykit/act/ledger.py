@@ -194,20 +194,18 @@ def entries(
     return [Entry(*row) for row in rows]
 
 
-def delivered_ids(engine: DuckDBEngine) -> set[str]:
-    if not _has_ledger(engine):
-        return set()
-    return {r[0] for r in engine.fetchall("SELECT entry_id FROM play_deliveries")}
-
-
 def pending(engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str]) -> list[Entry]:
     """Treatment entries not yet delivered: never lost, retried by the next run."""
-    done = delivered_ids(engine)
-    return [
-        e
-        for e in entries(engine, journey_id, play_ids)
-        if e.arm == "treatment" and e.entry_id not in done
-    ]
+    if not _has_ledger(engine):
+        return []
+    rows = engine.fetchall(
+        f"SELECT {', '.join(COLUMNS)} FROM play_entries e WHERE journey_id = $journey "
+        "AND list_contains($plays, play_id) AND arm = 'treatment' AND NOT EXISTS "
+        "(SELECT 1 FROM play_deliveries d WHERE d.entry_id = e.entry_id) "
+        "ORDER BY entered_at, play_id, customer_id, seq",
+        {"journey": journey_id, "plays": list(play_ids)},
+    )
+    return [Entry(*row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -221,12 +219,17 @@ class Latest:
         return 0 if e is None else e.seq + 1
 
 
-def latest(prior: Sequence[Entry]) -> Latest:
-    out: dict[str, Entry] = {}
-    for e in prior:
-        if e.customer_id not in out or e.seq > out[e.customer_id].seq:
-            out[e.customer_id] = e
-    return Latest(out)
+def latest(engine: DuckDBEngine, journey_id: str, play_id: str) -> Latest:
+    """Each customer's latest entry into the play (chosen by the database, not in Python)."""
+    if not _has_ledger(engine):
+        return Latest({})
+    rows = engine.fetchall(
+        f"SELECT {', '.join(COLUMNS)} FROM play_entries WHERE journey_id = $journey "
+        "AND play_id = $play QUALIFY row_number() OVER (PARTITION BY customer_id "
+        "ORDER BY seq DESC) = 1",
+        {"journey": journey_id, "play": play_id},
+    )
+    return Latest({row[3]: Entry(*row) for row in rows})
 
 
 def already_in(

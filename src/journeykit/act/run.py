@@ -34,7 +34,6 @@ from journeykit.act.ledger import (
     Entry,
     Latest,
     already_in,
-    entries,
     entry_ids,
     latest,
     mark_delivered,
@@ -200,7 +199,7 @@ def _act(
         if path not in placed:
             placed[path] = positions(frame, journey, path=path, now=as_of)
         due = audience(frame, journey, p, now=as_of, placed=placed[path])
-        last = latest(entries(engine, journey.id, [p.id]))
+        last = latest(engine, journey.id, p.id)
         inside = already_in(last, frame, journey, as_of)
         ids = due.customer_ids
         keep = [k for k, cid in enumerate(ids) if cid not in inside]
