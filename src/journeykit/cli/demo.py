@@ -106,7 +106,13 @@ def _measure(journey: Journey, ws: Workspace) -> None:
     out_console.print(funnel_table(result))
     placed = positions(frame, journey)
     summary = ", ".join(f"{k} {v:,}" for k, v in placed.summary.items())
+    horizon = format_duration(journey.lapse_horizon)
     out_console.print(f"\n  positions on path {placed.path}: {summary}", highlight=False)
+    out_console.print(
+        f"  (lapsed: no event of any kind for {horizon}, the journey's lapse horizon; "
+        "stuck: still active, but past the step's designed window)",
+        highlight=False,
+    )
     out_console.print("  longest stuck (journeykit stuck ... for the full list):", highlight=False)
     for c in placed.stuck(5):
         line = f"   {c.customer_id}: at {c.milestone!r} for {c.waiting_seconds / 86400:.0f} days"
