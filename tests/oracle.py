@@ -511,7 +511,7 @@ def positions(
     *,
     path: str | None = None,
     now: datetime | None = None,
-    lapsed_after: timedelta = timedelta(days=90),
+    lapsed_after: timedelta | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each customer's position on the path, its status and strays (DESIGN "Position", "Status").
 
@@ -521,6 +521,8 @@ def positions(
     strayed (any stray), on_track.
     """
     p = journey.path(path)
+    if lapsed_after is None:
+        lapsed_after = journey.lapse_horizon
     kept, now = as_of(events, now)
     firsts = first_reach(kept, journey)
     tags_by: dict[str, list[Tag]] = defaultdict(list)
@@ -680,4 +682,55 @@ def cohorts(
         for m in order:
             if m in first and entry <= first[m] <= entry + timedelta(days=days):
                 cohort["reached"][m] += 1
+    return out
+
+
+# --------------------------------------------------------------------------- play audiences
+
+
+def play_audience(
+    events: Sequence[Event], journey: Journey, play: Any, *, now: datetime | None = None
+) -> set[str]:
+    """The customers due for ``play`` at ``now`` (DESIGN "Play audience"), before the ledger.
+
+    Status and position from ``positions`` on the play's path; ``after`` (stuck only): now -
+    reached_at > threshold + after; ``stray``: a stray of that type; ``persona``: the first
+    persona in file order whose segment rule any of the customer's events (at or before now)
+    matches; ``when``: any event at or before now matches the rule.
+    """
+    who = play.who
+    p = journey.path(who.path)
+    kept, now = as_of(events, now)
+    assert now is not None
+    placed = positions(kept, journey, path=who.path, now=now)
+    firsts = first_reach(kept, journey)
+    by_customer: dict[str, list[Event]] = defaultdict(list)
+    for e in kept:
+        by_customer[e.customer_id].append(e)
+    out = set()
+    for customer, row in placed.items():
+        if row["status"] != who.status:
+            continue
+        if who.milestone is not None and row["milestone"] != who.milestone:
+            continue
+        if who.after is not None:
+            pos = p.milestone_ids.index(row["milestone"])
+            threshold = stuck_threshold(firsts, journey, p, pos)
+            waited = _micros(now - row["reached_at"])
+            if threshold is None or not waited > threshold + _micros(who.after):
+                continue
+        if who.stray is not None and not any(t == who.stray for t, _ in row["strays"]):
+            continue
+        mine = by_customer[customer]
+        if who.persona is not None:
+            tagged = [
+                i
+                for i, persona in enumerate(journey.personas)
+                if persona.segment is not None and any(matches(persona.segment, e) for e in mine)
+            ]
+            if not tagged or journey.personas[min(tagged)].id != who.persona:
+                continue
+        if who.when is not None and not any(matches(who.when, e) for e in mine):
+            continue
+        out.add(customer)
     return out

@@ -107,7 +107,7 @@ def measure(
     path: str | None = None,
     now: datetime | None = None,
     window: Window = DEFAULT_WINDOW,
-    lapsed_after: timedelta = timedelta(days=90),
+    lapsed_after: timedelta | None = None,
     full: bool = True,
     themes: ThemeResult | None = None,
 ) -> JourneyResults:

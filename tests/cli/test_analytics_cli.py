@@ -101,16 +101,17 @@ def test_funnel_window_and_now(files: tuple[Path, Path]) -> None:
 
 def test_positions_and_stuck(files: tuple[Path, Path]) -> None:
     journey, events = files
+    # The journey's own lapse horizon: twice its longest window to the purchase (10d), so dee,
+    # quiet for 29 days, is gone rather than stuck.
     out = json.loads(run("positions", str(journey), "--events", str(events), "--format", "json"))
+    assert out["summary"] == {"completed": 2, "lapsed": 1, "stuck": 0, "strayed": 0, "on_track": 1}
+    args = ("--events", str(events), "--lapsed-after", "90d")
+    out = json.loads(run("positions", str(journey), *args, "--format", "json"))
     assert out["summary"] == {"completed": 2, "lapsed": 0, "stuck": 1, "strayed": 0, "on_track": 1}
     by_id = {c["customer_id"]: c for c in out["customers"]}
     assert by_id["ben"]["strays"] == [{"type": "skipped", "milestones": ["trial_start"]}]
     assert by_id["dee"]["status"] == "stuck" and by_id["cy"]["status"] == "on_track"
-    rows = list(
-        csv.DictReader(
-            io.StringIO(run("stuck", str(journey), "--events", str(events), "--format", "csv"))
-        )
-    )
+    rows = list(csv.DictReader(io.StringIO(run("stuck", str(journey), *args, "--format", "csv"))))
     assert [(r["customer_id"], r["milestone"], r["days_waiting"]) for r in rows] == [
         ("dee", "opt_in", "29.0")
     ]
@@ -124,6 +125,7 @@ def test_stuck_names_the_touchpoint_that_should_move_them(
     designed = tmp_path / "with-touchpoints.yaml"
     designed.write_text(
         JOURNEY
+        + "lapsed_after: 90d\n"
         + "touchpoints:\n"
         + "  - {from: opt_in, to: trial_start, channel: email, action: Start your trial, owner: ana}\n"
         + "  - {from: opt_in, to: trial_start, channel: in-app, action: Trial banner}\n"

@@ -115,3 +115,19 @@ def test_demo_writes_a_workspace_and_prints_the_outline(runner: CliRunner, tmp_p
         assert written.is_file()
         assert str(written) in result.stdout.replace("\n", "")
     assert 'data-milestone="subscribed"' in (tmp_path / "demo" / "map.html").read_text("utf-8")
+
+
+def test_mermaid_with_plays(runner: CliRunner) -> None:
+    path = next(p for p in EXAMPLES if p.stem == "saas-trial")
+    plain = runner.invoke(cli, ["mermaid", str(path)]).stdout
+    assert "section Plays" not in plain
+    result = runner.invoke(cli, ["mermaid", str(path), "--plays"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    start = lines.index("    section Plays")
+    assert lines[:start] == plain.rstrip("\n").splitlines()
+    assert lines[start + 1] == (
+        "      Help new trials build their first board (stuck at Signed up for the trial): 2: "
+        "product"
+    )
+    assert len([ln for ln in lines[start + 1 :] if ln]) == 5

@@ -219,6 +219,7 @@ _XSS_JOURNEY = """\
 id: xss
 title: "{title}"
 transformation: {{from: "<i>nowhere</i>", to: somewhere}}
+lapsed_after: 90d  # the customer quiet for a month stays on the stuck list this test reads
 personas:
   - id: p1
     name: "{persona}"

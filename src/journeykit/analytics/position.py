@@ -167,6 +167,22 @@ class PositionsResult(_Tabular):
         out["off_path"] = {(st.others[o],): int(n) for o, n in enumerate(off) if n}
         return out
 
+    def has_stray(self, kind: str | None = None) -> np.ndarray:
+        """Per placed customer: has a stray of ``kind`` (any kind when None), on the columns."""
+        st = self._strays
+        masks: dict[str, np.ndarray] = {
+            "skipped": np.asarray(st.skipped.any(axis=1)),
+            "out_of_order": np.asarray(st.disorder.any(axis=1)),
+            "backwards": np.asarray(st.backwards, dtype=bool),
+            "off_path": np.asarray(st.off.any(axis=1)),
+        }
+        if kind is not None:
+            return masks[kind]
+        out = np.zeros(len(self.customer_ids), dtype=bool)
+        for mask in masks.values():
+            out |= mask
+        return out
+
     @property
     def n_stuck(self) -> int:
         return int((self.status == STATUSES.index("stuck")).sum())
@@ -211,14 +227,18 @@ def positions(
     *,
     path: str | None = None,
     now: datetime | None = None,
-    lapsed_after: timedelta = timedelta(days=90),
+    lapsed_after: timedelta | None = None,
 ) -> PositionsResult:
     """Every customer's furthest milestone on ``path``, its status and their strays.
+
+    ``lapsed_after`` defaults to the journey's lapse horizon (``Journey.lapse_horizon``).
 
     ``lapsed`` needs each customer's last event of any kind: read from the events (a fetched
     log's ``events``); a log with no events attached judges by milestone events alone.
     """
     chosen = resolve_path(journey, path)
+    if lapsed_after is None:
+        lapsed_after = journey.lapse_horizon
     frame = milestone_frame(events, journey, now=now)
     now_us = frame.now if now is None else _to_us(now)
     first = _first_reach(frame, len(journey.milestones))

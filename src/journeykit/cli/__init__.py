@@ -27,6 +27,7 @@ def cli() -> None:
 
 def _register() -> None:
     from journeykit.cli import (
+        act_cmds,
         analytics_cmds,
         clv_cmds,
         community_cmds,
@@ -39,7 +40,7 @@ def _register() -> None:
     )
 
     commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, report_cmds, demo, web_cmds):
+    for module in (*commands, act_cmds, report_cmds, demo, web_cmds):
         module.register(cli)
 
 

@@ -273,26 +273,24 @@ def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str
     emit(result, m.fmt, tables)
 
 
-def _positions(m: Measure, lapsed_after: str) -> PositionsResult:
+def _positions(m: Measure, lapsed_after: str | None) -> PositionsResult:
     from journeykit.analytics import positions as run
 
-    return run(
-        m.events, m.journey, path=m.path, now=m.now, lapsed_after=parse_duration(lapsed_after)
-    )
+    horizon = parse_duration(lapsed_after) if lapsed_after else None
+    return run(m.events, m.journey, path=m.path, now=m.now, lapsed_after=horizon)
 
 
-_LAPSED = click.option(
-    "--lapsed-after",
-    default="90d",
-    show_default=True,
-    help="No event of any kind for this long: lapsed.",
+LAPSED_HELP = (
+    "No event of any kind for this long: lapsed. Default: the journey's lapse horizon "
+    "(its lapsed_after, else derived from the designed windows)."
 )
+_LAPSED = click.option("--lapsed-after", default=None, help=LAPSED_HELP)
 
 
 @click.command()
 @source_options
 @_LAPSED
-def positions(m: Measure, lapsed_after: str) -> None:
+def positions(m: Measure, lapsed_after: str | None) -> None:
     """Where every customer is on the path, with status and strays."""
     result = _positions(m, lapsed_after)
     summary = ", ".join(f"{k} {v:,}" for k, v in result.summary.items())
@@ -304,7 +302,7 @@ def positions(m: Measure, lapsed_after: str) -> None:
 @source_options
 @_LAPSED
 @click.option("--top", type=int, default=None, help="Only the N longest stuck.")
-def stuck(m: Measure, lapsed_after: str, top: int | None) -> None:
+def stuck(m: Measure, lapsed_after: str | None, top: int | None) -> None:
     """Customers stuck at a milestone, longest stuck first: the list someone acts on."""
     from journeykit.analytics.status import status_list
 

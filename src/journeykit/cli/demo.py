@@ -63,6 +63,7 @@ def demo(directory: Path, template: str) -> None:
     print_outline(journey, out_console, source=ws.journey_file.name)
     _simulate_and_import(journey, ws)
     _measure(journey, ws)
+    _act(journey, ws)
     from journeykit.cli.community_cmds import print_demo_community
 
     print_demo_community(journey, ws.root)
@@ -105,7 +106,13 @@ def _measure(journey: Journey, ws: Workspace) -> None:
     out_console.print(funnel_table(result))
     placed = positions(frame, journey)
     summary = ", ".join(f"{k} {v:,}" for k, v in placed.summary.items())
+    horizon = format_duration(journey.lapse_horizon)
     out_console.print(f"\n  positions on path {placed.path}: {summary}", highlight=False)
+    out_console.print(
+        f"  (lapsed: no event of any kind for {horizon}, the journey's lapse horizon; "
+        "stuck: still active, but past the step's designed window)",
+        highlight=False,
+    )
     out_console.print("  longest stuck (journeykit stuck ... for the full list):", highlight=False)
     for c in placed.stuck(5):
         line = f"   {c.customer_id}: at {c.milestone!r} for {c.waiting_seconds / 86400:.0f} days"
@@ -113,6 +120,24 @@ def _measure(journey: Journey, ws: Workspace) -> None:
     from journeykit.cli.clv_cmds import print_demo_clv
 
     print_demo_clv(events, journey, out_console)
+
+
+def _act(journey: Journey, ws: Workspace) -> None:
+    """The plays due today, entered with their arms; the treatment's messages to a file."""
+    if not journey.plays:
+        return
+    from journeykit.act import act
+    from journeykit.cli.act_cmds import act_table
+
+    out = ws.root / "plays-today.csv"
+    result = act(ws, journey, output=out)
+    out_console.print()
+    out_console.print(act_table(result))
+    line = (
+        f"  the treatment arm's messages: {out} (journeykit act ... every day; "
+        "the holdout gets nothing, so the next step can prove what worked)"
+    )
+    out_console.print(line, markup=False, highlight=False)
 
 
 def _simulate_and_import(journey: Journey, ws: Workspace) -> None:

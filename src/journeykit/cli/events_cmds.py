@@ -136,6 +136,11 @@ def _emit(report: ImportReport, fmt: str) -> None:
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
     help="Output file: .csv, .csv.gz, .parquet or .jsonl.",
 )  # fmt: skip
+@click.option(
+    "--effect", "effects", multiple=True, metavar="PLAY=LIFT[,SOONER]",
+    help="Plant a known effect of a play: its treatment arm reaches the goal with LIFT extra "
+    "probability and/or in SOONER of the time (repeatable; see docs/plays.md).",
+)  # fmt: skip
 def simulate(
     journey_file: Path,
     customers: int,
@@ -145,6 +150,7 @@ def simulate(
     duplicates: float,
     late: float,
     output: Path,
+    effects: tuple[str, ...],
 ) -> None:
     """Write a realistic, deterministic event log for a journey."""
     from journeykit.events.simulate import SimulationOptions, simulate_to_file
@@ -155,8 +161,23 @@ def simulate(
         customers=customers, seed=seed, days=days, start=start,
         duplicates=duplicates, late=late,
     )  # fmt: skip
-    rows = simulate_to_file(journey, options, output)
-    out_console.print(f"wrote {rows:,} events to {output}", highlight=False)
+    if not effects:
+        rows = simulate_to_file(journey, options, output)
+        out_console.print(f"wrote {rows:,} events to {output}", highlight=False)
+        return
+    from journeykit.act.plant import parse_effect, plant_effects
+    from journeykit.events.simulate import simulate as run
+    from journeykit.events.simulate import write_table
+
+    planted = [parse_effect(e) for e in effects]  # bad input fails before the work
+    table, added = plant_effects(run(journey, options), journey, planted, seed=seed)
+    write_table(table, output)
+    done = ", ".join(f"{play} {n:,}" for play, n in added.items())
+    out_console.print(
+        f"wrote {table.num_rows:,} events to {output}; goal events planted for the treatment "
+        f"arm: {done}",
+        highlight=False,
+    )
 
 
 def register(group: click.Group) -> None:

@@ -88,10 +88,11 @@ def init(directory: Path, template: str, force: bool) -> None:
     help="Sections of the diagram.",
 )
 @click.option("--path", "path_id", default=None, help="Only the milestones of this path.")
-def mermaid(file: Path, by: str, path_id: str | None) -> None:
+@click.option("--plays", is_flag=True, help="Add a section with the journey's plays.")
+def mermaid(file: Path, by: str, path_id: str | None, plays: bool) -> None:
     """Print a Mermaid `journey` diagram of the journey."""
     journey = load_journey(file)
-    click.echo(mermaid_journey(journey, by=by, path_id=path_id))
+    click.echo(mermaid_journey(journey, by=by, path_id=path_id, plays=plays))
 
 
 def register(group: click.Group) -> None:

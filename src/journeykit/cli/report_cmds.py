@@ -44,9 +44,9 @@ def _source_options(func: Any) -> Any:
         ),
         click.option(
             "--lapsed-after",
-            default="90d",
-            show_default=True,
-            help="No event of any kind for this long: lapsed.",
+            default=None,
+            help="No event of any kind for this long: lapsed. Default: the journey's lapse "
+            "horizon.",
         ),
     ]
     for option in reversed(options):
@@ -84,7 +84,7 @@ def _results(
         path=opts["path_id"],
         now=parse_now(opts["now"]),
         window=parse_window(opts["window"]),
-        lapsed_after=parse_duration(opts["lapsed_after"]),
+        lapsed_after=parse_duration(opts["lapsed_after"]) if opts["lapsed_after"] else None,
         full=full,
         themes=themes,
     )

@@ -77,6 +77,35 @@ class DuckDBEngine:
             self._ibis = ibis.duckdb.from_connection(self.raw)
         return self._ibis
 
+    @classmethod
+    def open_waiting(
+        cls, database: Path, *, read_only: bool = False, wait: float = 30.0
+    ) -> DuckDBEngine:
+        """Open a database file, waiting up to ``wait`` seconds while another process holds its
+        lock (an import or another ``act``); then :class:`DatabaseBusyError`."""
+        import time
+
+        from journeykit.engine.errors import DatabaseBusyError
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return cls(database, read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusyError(
+                        f"{database} is in use by another process (an import or act) and stayed "
+                        f"locked for {wait:g}s; nothing was changed, try again"
+                    ) from None
+                time.sleep(0.2)
+
+    @staticmethod
+    def is_write_conflict(exc: BaseException) -> bool:
+        """A transaction lost to a concurrent one (a duplicate key, a conflicting write)."""
+        return isinstance(exc, (duckdb.ConstraintException, duckdb.TransactionException))
+
     def execute(self, sql: str, params: Params = None) -> None:
         self.raw.execute(sql, params)
 

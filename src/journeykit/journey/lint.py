@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from journeykit.errors import Problem
 from journeykit.journey.catalog import milestone_kinds
+from journeykit.journey.durations import format_duration
 from journeykit.journey.load import line_of
 from journeykit.journey.schema import PHASE_ORDER, Journey, Loc, _dotted
 
@@ -61,6 +62,32 @@ def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
                 (f"kind {m.kind!r} is usually a {usual} milestone, but {m.id!r} is {m.phase}"),
             )
     yield from _phase_order(j)
+    yield from _plays(j)
+
+
+def _plays(j: Journey) -> Iterator[tuple[Loc, str]]:
+    length = j.designed_length()
+    if length is not None and j.lapse_horizon > length:
+        where: Loc = ("lapsed_after",) if j.lapsed_after is not None else ("milestones",)
+        yield (
+            where,
+            (
+                f"the lapse horizon ({format_duration(j.lapse_horizon)}) is longer than the "
+                f"whole designed path ({format_duration(length)}): customers would finish it "
+                "before anyone is called lapsed"
+            ),
+        )
+    for i, play in enumerate(j.plays):
+        if play.holdout == 0:
+            yield (
+                ("plays", i, "holdout"),
+                (
+                    f"play {play.id!r} keeps no holdout, so what it changes can never be "
+                    "proved (the default is 0.1)"
+                ),
+            )
+        if not play.message:
+            yield (("plays", i), f"play {play.id!r} has no message to send")
 
 
 def _phase_order(j: Journey) -> Iterator[tuple[Loc, str]]:

@@ -26,6 +26,7 @@ from pydantic_core import CoreSchema
 
 from journeykit.errors import did_you_mean
 from journeykit.journey.catalog import default_stages, milestone_kinds
+from journeykit.journey.plays import Play, check_plays
 from journeykit.journey.rules import Condition, EventRule, RuleField
 from journeykit.journey.types import (
     PHASE_ORDER,
@@ -327,6 +328,14 @@ class Journey(Strict):
     paths: tuple[JourneyPath, ...] = ()
     touchpoints: tuple[Touchpoint, ...] = ()
     community: Community | None = None
+    lapsed_after: Duration | None = Field(
+        None,
+        description=(
+            "No event of any kind for this long: lapsed. Default: twice the longest designed "
+            "window up to the core offer, from 14 to 90 days (90 when none is designed)."
+        ),
+    )
+    plays: tuple[Play, ...] = ()
 
     # Where the journey came from, so saving keeps the file's comments and key order.
     _source: Any = PrivateAttr(default=None)
@@ -369,6 +378,32 @@ class Journey(Strict):
         known = [p.id for p in self.paths]
         raise KeyError(f"no path {path_id!r}{did_you_mean(path_id, known)}")
 
+    @property
+    def lapse_horizon(self) -> timedelta:
+        """How long without any event makes a customer lapsed (DESIGN "Status").
+
+        The designed ``lapsed_after``; else twice the longest designed window (a milestone's
+        ``expected_within`` or a step's ``within``) of the steps up to and including the first
+        core milestone of any path, kept between 14 and 90 days: a 14-day trial's drop-outs are
+        gone after a month, not after a quarter. 90 days when no such window is designed.
+        """
+        if self.lapsed_after is not None:
+            return self.lapsed_after
+        windows = [w for w in _windows_to_core(self) if w is not None]
+        if not windows:
+            return LAPSE_MAX
+        return min(max(2 * max(windows), LAPSE_MIN), LAPSE_MAX)
+
+    def designed_length(self) -> timedelta | None:
+        """The longest path's designed windows added up (None if a step has none designed)."""
+        longest = None
+        for p in self.paths or (self.path(None),):
+            spans = [s.within or self.milestone(s.milestone).expected_within for s in p.steps[1:]]
+            if spans and all(x is not None for x in spans):
+                total = sum((x for x in spans if x is not None), timedelta())
+                longest = total if longest is None else max(longest, total)
+        return longest
+
     def milestones_by_phase(self) -> dict[str, tuple[Milestone, ...]]:
         return {ph: tuple(m for m in self.milestones if m.phase == ph) for ph in PHASE_ORDER}
 
@@ -377,6 +412,19 @@ class Journey(Strict):
         from journeykit.journey.load import dump_yaml
 
         return dump_yaml(self)
+
+
+LAPSE_MIN = timedelta(days=14)
+LAPSE_MAX = timedelta(days=90)
+
+
+def _windows_to_core(j: Journey) -> Iterator[timedelta | None]:
+    for p in j.paths or (j.path(None),):
+        for s in p.steps[1:]:
+            m = j.milestone(s.milestone)
+            yield s.within or m.expected_within
+            if m.phase == "core":
+                break
 
 
 def _duplicates(items: tuple[Any, ...], section: str) -> Iterator[tuple[Loc, str]]:
@@ -408,6 +456,7 @@ def _check_references(j: Journey) -> Iterator[tuple[Loc, str]]:
                 yield ("touchpoints", i, key), _unknown("milestone", end, milestones)
     if j.community is not None:
         yield from _check_community(j.community, milestones)
+    yield from check_plays(j)
 
 
 def _check_community(c: Community, milestones: set[str]) -> Iterator[tuple[Loc, str]]:

@@ -17,8 +17,12 @@ def _text(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
-def mermaid_journey(journey: Journey, *, by: str = "phase", path_id: str | None = None) -> str:
-    """The journey as Mermaid ``journey`` text, in path order when a path is given."""
+def mermaid_journey(
+    journey: Journey, *, by: str = "phase", path_id: str | None = None, plays: bool = False
+) -> str:
+    """The journey as Mermaid ``journey`` text, in path order when a path is given; ``plays``
+    adds a last section with each play (on that path), scored by the state it answers, its
+    owner or channel as the actor."""
     if path_id is not None:
         order = journey.path(path_id).milestone_ids
         milestones = [journey.milestone(mid) for mid in order]
@@ -30,7 +34,28 @@ def mermaid_journey(journey: Journey, *, by: str = "phase", path_id: str | None 
     for title, group in _sections(journey, milestones, by):
         lines.append(f"    section {_text(title)}")
         lines += [f"      {_text(m.title)}: {MOMENT_SCORE[m.moment]}: {actors}" for m in group]
+    if plays:
+        lines += _plays(journey, path_id)
     return "\n".join(lines) + "\n"
+
+
+PLAY_SCORE = {"stuck": 2, "strayed": 2, "lapsed": 1, "on_track": 4}
+
+
+def _plays(journey: Journey, path_id: str | None) -> list[str]:
+    chosen = [
+        p for p in journey.plays if path_id is None or (p.who.path or None) in (path_id, None)
+    ]
+    if not chosen:
+        return []
+    out = ["    section Plays"]
+    for p in chosen:
+        where = f" at {journey.milestone(p.who.milestone).title}" if p.who.milestone else ""
+        task = f"{p.title} ({p.who.status.replace('_', ' ')}{where})"
+        out.append(
+            f"      {_text(task)}: {PLAY_SCORE[p.who.status]}: {_text(p.owner or p.channel)}"
+        )
+    return out
 
 
 def _sections(

@@ -211,4 +211,8 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    from journeykit.web import plays
+
+    app.include_router(plays.pages)
+    app.include_router(plays.api)
     return app

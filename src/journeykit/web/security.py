@@ -72,6 +72,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/imports"): "viewer",
     ("GET", "/api/imports/jobs/{job_id}"): "viewer",
     ("GET", "/api/imports/{import_id}/rejected"): "viewer",
+    ("GET", _J + "/plays"): "viewer",
+    ("GET", _J + "/plays/{play}/entries.csv"): "viewer",
+    ("GET", _A + "/plays"): "viewer",
     # changing journeys and data: editors
     ("POST", "/journeys"): "editor",
     ("POST", _J + "/edit"): "editor",
@@ -81,6 +84,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("PUT", _A): "editor",
     ("POST", _A + "/revisions/{number}/restore"): "editor",
     ("POST", "/api/imports"): "editor",
+    ("POST", _J + "/plays/run"): "editor",
+    ("POST", _A + "/plays/run"): "editor",
     # people: admins
     ("GET", "/users"): "admin",
     ("POST", "/users"): "admin",
