@@ -317,3 +317,15 @@ def test_a_fetched_log_gives_the_same_results(
         ]
         assert again.positions[pid].summary == first.positions[pid].summary
     assert again.counts == first.counts
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_a_card_names_the_plays_designed_for_its_customers(path: Path) -> None:
+    j = load_journey(path)
+    svg = render_map_svg(j)
+    targeted = {p.who.milestone for p in j.plays if p.who.milestone}
+    assert targeted, "every template designs a play at some milestone"
+    for m in j.milestones:
+        start = svg.index(f'data-milestone="{m.id}"')
+        card = svg[start : svg.index("</g>", start)]
+        assert ("▶ plays:" in card) == (m.id in targeted), m.id

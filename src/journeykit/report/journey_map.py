@@ -61,6 +61,9 @@ def _card(journey: Journey, m: Milestone, numbers: CardNumbers | None) -> _Card:
     inner = CARD_W - 2 * PAD
     stage = {s.id: s.title for s in journey.stages}.get(m.stage or "", "no stage")
     meta = wrap(f"{m.kind.replace('_', ' ')} · {stage}", inner, SMALL_SIZE)
+    plays = [p.title for p in journey.plays if p.who.milestone == m.id]
+    if plays:  # the plays designed for customers at this milestone
+        meta += wrap("▶ plays: " + "; ".join(plays), inner, SMALL_SIZE)
     return _Card(
         m,
         wrap(m.title, inner, TITLE_SIZE, bold=True),
