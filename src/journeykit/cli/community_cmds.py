@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -11,6 +11,11 @@ from rich.table import Table
 from journeykit.cli.analytics_cmds import InputError, Measure, emit, source_options
 from journeykit.cli.output import err_console, out_console
 from journeykit.journey.durations import parse_duration
+
+if TYPE_CHECKING:
+    from journeykit.analytics.impact import ImpactResult
+    from journeykit.analytics.levels import LevelsResult
+    from journeykit.journey import Journey
 
 
 def _role(text: str | None) -> int | str | None:
@@ -39,7 +44,7 @@ def _num(x: float | None, metric: str) -> str:
     return _pct(x) if metric in ("share_reaching", "repeat_rate") else f"{x:.2f}"
 
 
-def impact_table(result: Any) -> Table:
+def impact_table(result: ImpactResult) -> Table:
     grid = Table(title=f"community impact on {result.title}", show_edge=False)
     grid.add_column("group", min_width=12)
     for name in ("customers", "outcome", "95% CI"):
@@ -57,7 +62,7 @@ def impact_table(result: Any) -> Table:
     return grid
 
 
-def levels_table(result: Any) -> Table:
+def levels_table(result: LevelsResult) -> Table:
     grid = Table(title=f"engagement levels by {result.by}, per {result.period}", show_edge=False)
     grid.add_column("period", no_wrap=True)
     grid.add_column("level", no_wrap=True)
@@ -179,7 +184,7 @@ def levels(m: Measure, period: str | None, top: int) -> None:
             err_console.print(f"{name} ({len(people):,}): {shown or '-'}", highlight=False)
 
 
-def print_demo_community(journey: Any, workspace: Path) -> None:
+def print_demo_community(journey: Journey, workspace: Path) -> None:
     """The demo's community section: purpose apart from roles, impact, north star, levels."""
     from journeykit.analytics.community import north_star
     from journeykit.analytics.impact import impact as run_impact

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -14,6 +14,11 @@ from rich.table import Table
 
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.errors import MissingExtraError
+
+if TYPE_CHECKING:
+    from journeykit.discover import ThemeResult
+    from journeykit.discover.answers import Answers
+    from journeykit.journey import Journey
 
 ANSWERS = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -90,7 +95,9 @@ def edits_file(answers: Path, given: Path | None) -> Path:
     return given or answers.with_name(answers.stem + ".themes.edits.yaml")
 
 
-def run_themes(answers_path: Path, opts: dict[str, Any], journey: Any = None) -> Any:
+def run_themes(
+    answers_path: Path, opts: dict[str, Any], journey: Journey | None = None
+) -> tuple[Answers, ThemeResult]:
     from journeykit.discover import AnswerColumns, find_themes, load_edits, read_answers
     from journeykit.discover.draft import stage_order
 
@@ -119,7 +126,7 @@ def run_themes(answers_path: Path, opts: dict[str, Any], journey: Any = None) ->
     return answers, result
 
 
-def _report_rejects(answers: Any, path: Path | None) -> None:
+def _report_rejects(answers: Answers, path: Path | None) -> None:
     c = answers.counts()
     err_console.print(
         f"read {c['read']} rows: {c['answers']} answers, {c['empty']} empty, "
@@ -178,7 +185,7 @@ def themes(answers_path: Path, fmt: str, **opts: Any) -> None:
         print_themes(result, out_console)
 
 
-def print_themes(result: Any, console: Console, *, quotes: int = 2) -> None:
+def print_themes(result: ThemeResult, console: Console, *, quotes: int = 2) -> None:
     table = Table("id", "label", "size", "moment", "stages", "quotes", show_lines=True)
     for t in result.timeline():
         stages = ", ".join(f"{s} ({n})" for s, n in t.stages)
@@ -250,7 +257,7 @@ def edit(
 
 
 def _theme_answers(
-    answers: Any, result: Any, theme_ids: tuple[str, ...]
+    answers: Answers, result: ThemeResult, theme_ids: tuple[str, ...]
 ) -> dict[str, tuple[str, ...]]:
     """Text hashes of the answers in each named theme, as this run grouped them."""
     from journeykit.discover.edits import text_hash

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,12 @@ from journeykit.cli.discover_cmds import answer_options, run_themes
 from journeykit.cli.output import err_console
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from journeykit.discover import ThemeResult
+    from journeykit.measure import JourneyResults
 
 _OUT = click.Path(dir_okay=False, path_type=Path)
 
@@ -67,15 +73,20 @@ def _answers_option(func: Any) -> Any:
     )(func)
 
 
-def _themes(journey: Journey, answers: Path | None, opts: dict[str, Any]) -> Any:
+def _themes(journey: Journey, answers: Path | None, opts: dict[str, Any]) -> ThemeResult | None:
     if answers is None:
         return None
     return run_themes(answers, opts, journey)[1]
 
 
 def _results(
-    journey: Journey, events: Any, opts: dict[str, Any], *, full: bool, themes: Any = None
-) -> Any:
+    journey: Journey,
+    events: ir.Table,
+    opts: dict[str, Any],
+    *,
+    full: bool,
+    themes: ThemeResult | None = None,
+) -> JourneyResults:
     from journeykit.measure import measure
 
     return measure(
@@ -91,7 +102,11 @@ def _results(
 
 
 def write_map(
-    journey: Journey, results: Any, output: Path, themes: Any = None, scale: float = 1.0
+    journey: Journey,
+    results: JourneyResults | None,
+    output: Path,
+    themes: ThemeResult | None = None,
+    scale: float = 1.0,
 ) -> None:
     """The map as .html, .svg, .png or .pdf (PNG and PDF through headless Chromium)."""
     from journeykit.report import export, pages

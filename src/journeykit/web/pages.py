@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -34,6 +34,10 @@ from journeykit.web.security import (
     end_previous_session,
 )
 from journeykit.web.store import ROLES
+
+if TYPE_CHECKING:
+    from journeykit.journey import Journey
+    from journeykit.web.data import Filters
 
 router = APIRouter(include_in_schema=False)
 DASHBOARDS = ("funnel", "paths", "positions", "cohorts")
@@ -163,7 +167,7 @@ def create_journey(
     return RedirectResponse(f"/journeys/{quote(name.strip())}/edit", 303)
 
 
-def _filters_form(request: Request, journey: Any) -> dict[str, Any]:
+def _filters_form(request: Request, journey: Journey) -> dict[str, Any]:
     q = request.query_params
     return {
         "journey": journey,
@@ -175,7 +179,7 @@ def _filters_form(request: Request, journey: Any) -> dict[str, Any]:
     }
 
 
-def _filters(request: Request, journey: Any) -> Any:
+def _filters(request: Request, journey: Journey) -> Filters:
     q = request.query_params
     return make_filters(
         journey, q.get("path"), q.get("window"), q.get("persona"), q.get("since"), q.get("until")
