@@ -140,6 +140,25 @@ def combined_graph(views: Sequence[tuple[Any, float]], n: int) -> Any:
     return total
 
 
+def settings(n: int, method: str) -> dict[str, Any]:
+    """The grouping settings a run on ``n`` answers uses, recorded in every theme result.
+
+    They depend on the number of answers only (neighbours below 80 answers, sampling above
+    ``GRAPH_LIMIT``), never on the data set: tests/discover/test_themes.py checks that two
+    different sets get the same settings.
+    """
+    out: dict[str, Any] = {
+        "neighbours": neighbours(n) if n > 1 else 0,
+        "dims_per_theme": DIMS_PER_THEME,
+        "eigen_tol": EIGEN_TOL,
+        "sampled": n > GRAPH_LIMIT,
+        "graph_limit": GRAPH_LIMIT,
+    }
+    if method == "embeddings":
+        out["tfidf_weight"] = GRAPH_WEIGHTS_TFIDF
+    return out
+
+
 def choose_k(eigenvalues: np.ndarray, k_max: int) -> int:
     """The theme count after which the graph's spectrum drops most (the eigengap).
 
