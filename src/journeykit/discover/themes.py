@@ -152,7 +152,7 @@ def find_themes(
 
     Parameters
     ----------
-    k: the number of themes, or None to choose it (eigengap of the answer graph).
+    k: the number of themes, or None to choose it (the most modular cut; cluster.py).
     seed: only the eigen-solver's start; the same seed always gives the same themes.
     method: "embeddings" (the ``discover`` extra), "tfidf", or "auto" (embeddings when installed).
     model: "minilm" (the packaged MiniLM) or the folder of any local sentence-transformers model.
