@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from journeykit._optional import require
+
 
 @dataclass(frozen=True)
 class GroupQuality:
@@ -34,24 +36,30 @@ class GroupQuality:
 
 def group_quality(groups: dict[str, list[int]], vectors: Any) -> dict[str, GroupQuality]:
     """Cohesion, separation and per-answer margins of every group (see the module doc)."""
+    sp = require("scipy.sparse", extra="discover")
     keys = list(groups)
     if not keys or vectors is None:
         return {}
-    centres = np.vstack([np.asarray(vectors[groups[k]].mean(axis=0)).ravel() for k in keys])
+    members = np.concatenate([np.asarray(groups[k], dtype=np.int64) for k in keys])
+    group = np.repeat(np.arange(len(keys)), [len(groups[k]) for k in keys])
+    x = vectors[members]
+    onehot = sp.csr_matrix((np.ones(len(members)), (group, np.arange(len(members)))))
+    centres = _dense(onehot @ x)
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
-    centres = centres / np.where(norms == 0, 1.0, norms)
+    sims = _dense(x @ (centres / np.where(norms == 0, 1.0, norms)).T)  # answers x groups
+    rows = np.arange(len(members))
+    own = sims[rows, group].copy()
+    sims[rows, group] = -np.inf
+    nearest = sims.argmax(axis=1) if len(keys) > 1 else group
+    margins = own - sims[rows, nearest] if len(keys) > 1 else own
     out = {}
     for g, key in enumerate(keys):
-        sims = _dense(vectors[groups[key]] @ centres.T)
-        own = sims[:, g].copy()
-        if len(keys) > 1:
-            sims[:, g] = -np.inf
-            nearest = sims.argmax(axis=1)
-            margins = own - sims[np.arange(len(own)), nearest]
-        else:
-            nearest, margins = np.full(len(own), g), own
+        mine = group == g
         out[key] = GroupQuality(
-            round(float(own.mean()), 4), round(float(margins.mean()), 4), margins, nearest
+            round(float(own[mine].mean()), 4),
+            round(float(margins[mine].mean()), 4),
+            margins[mine],
+            nearest[mine],
         )
     return out
 
