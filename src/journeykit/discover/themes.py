@@ -413,7 +413,8 @@ def _result(
 ) -> ThemeResult:  # fmt: skip
     themes = [t for _, t in keyed]
     of_index = {i: t.id for key, t in keyed for i in groups[key]}
-    theme_of_row = {int(cast(int, table.at[i, "row"])): tid for i, tid in of_index.items()}
+    row_of = table["row"].to_numpy()  # one array, not 11,000 DataFrame.at calls (1.4 s)
+    theme_of_row = {int(row_of[i]): tid for i, tid in of_index.items()}
     # Every data row of the input, rejected ones included (with no theme), so a consumer can
     # line the assignments up with its own copy of the file.
     rows = sorted([*map(int, answers.table["row"]), *map(int, answers.rejected["row"])])
