@@ -50,7 +50,7 @@ def test_embedding_cache_is_reused(cache_dir: Path) -> None:
     first = embed(["a cached sentence", "another one"], cache_dir=cache_dir)
     again = embed(["another one", "a cached sentence"], cache_dir=cache_dir)
     assert np.allclose(first[::-1], again)
-    assert any(cache_dir.rglob("vectors.npy"))
+    assert any(cache_dir.rglob("embeddings.npz"))
 
 
 def test_banking77_subset_quality_floor(cache_dir: Path) -> None:

@@ -6,6 +6,8 @@ import pytest
 
 from journeykit.discover import Answers, Edit, ThemeEdits, find_themes
 
+from .conftest import load
+
 pytest.importorskip("sklearn")
 
 
@@ -174,3 +176,57 @@ def test_edits_follow_their_theme_when_new_answers_change_its_id(tmp_path: Path)
         n.startswith(f"{webinar} is now {labels['Onboarding'].id}") for n in later.edit_notes
     )
     assert any(price in n and "not applied" in n for n in later.edit_notes)
+
+
+def test_every_theme_says_how_sure_it_is(survey: tuple[Answers, pd.Series]) -> None:
+    answers, _ = survey
+    result = find_themes(answers, k=5, method="tfidf")
+    ids = {t.id for t in result.themes}
+    for theme in result.themes:
+        assert theme.cohesion is not None and 0 < theme.cohesion <= 1
+        assert theme.separation is not None and -1 <= theme.separation <= theme.cohesion
+        margins = [u.margin for u in theme.unsure]
+        assert 1 <= len(margins) <= 3 and margins == sorted(margins)
+        assert all(u.nearer in ids - {theme.id} for u in theme.unsure)
+    data = result.to_dict()["themes"][0]
+    assert {"cohesion", "separation"} <= set(data)
+    assert {"row", "text", "margin", "nearer"} == set(data["unsure"][0])
+
+
+def test_an_answer_between_two_themes_is_the_one_its_theme_is_least_sure_of() -> None:
+    from journeykit.discover import answers_from_records
+
+    price = [f"the price is too expensive for {w}" for w in ("us", "a team", "startups", "me")]
+    webinar = [f"the onboarding webinar helped {w}" for w in ("us", "a team", "startups", "me")]
+    mixed = "the onboarding webinar price is too expensive"
+    answers = answers_from_records([{"answer": t} for t in [*price, *webinar, mixed]])
+    result = find_themes(answers, k=2, method="tfidf")
+    holder = next(t for t in result.themes if mixed in {q.text for q in t.quotes} | {
+        u.text for u in t.unsure})  # fmt: skip
+    assert holder.unsure[0].text == mixed
+    assert holder.unsure[0].margin < min(u.margin for u in holder.unsure[1:])
+    assert all(t.separation is not None and t.separation > 0 for t in result.themes)
+
+
+def test_default_settings_are_the_same_on_every_data_set() -> None:
+    """No tuning to one set (issue 25): what a run records depends on its size, not its text."""
+    from .conftest import load_makerspace
+
+    runs = [load("en")[0], load("es")[0], load_makerspace()[0]]
+    settings = [find_themes(a, k=4, method="tfidf").settings for a in runs]
+    assert settings[0] == settings[1] == settings[2]
+    assert settings[0]["neighbours"] == 5 and not settings[0]["sampled"]
+
+
+def test_the_benchmark_runs_every_set_with_the_library_defaults() -> None:
+    """bench/discover_themes.py may pass the set's gold count, a seed and the method, nothing
+    that would tune the grouping to one set."""
+    import ast
+
+    bench = Path(__file__).resolve().parents[2] / "bench" / "discover_themes.py"
+    calls = [
+        node for node in ast.walk(ast.parse(bench.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "find_themes"
+    ]  # fmt: skip
+    assert calls
+    assert all({kw.arg for kw in c.keywords} <= {"k", "seed", "method"} for c in calls)

@@ -185,12 +185,22 @@ def themes(answers_path: Path, fmt: str, **opts: Any) -> None:
         print_themes(result, out_console)
 
 
-def print_themes(result: ThemeResult, console: Console, *, quotes: int = 2) -> None:
-    table = Table("id", "label", "size", "moment", "stages", "quotes", show_lines=True)
+def print_themes(
+    result: ThemeResult, console: Console, *, quotes: int = 2, unsure: int = 1
+) -> None:
+    """The themes as a table; ``sep.`` is the theme's separation (near 0 or below: it blurs into
+    a neighbour) and "least sure" the answers closest to another theme."""
+    table = Table("id", "label", "size", "moment", "sep.", "stages", "quotes", show_lines=True)
+    labels = {t.id: t.label for t in result.themes}
     for t in result.timeline():
         stages = ", ".join(f"{s} ({n})" for s, n in t.stages)
-        shown = "\n".join(f"“{q.text}”" for q in t.quotes[:quotes])
-        table.add_row(t.id, t.label, str(t.size), t.moment, stages, shown)
+        shown = [f"“{q.text}”" for q in t.quotes[:quotes]]
+        shown += [
+            f"least sure: “{u.text}” (margin {u.margin:.2f}, nearer “{labels.get(u.nearer)}”)"
+            for u in t.unsure[:unsure]
+        ]
+        sep = "" if t.separation is None else f"{t.separation:.2f}"
+        table.add_row(t.id, t.label, str(t.size), t.moment, sep, stages, "\n".join(shown))
     console.print(table)
     c = result.counts
     console.print(
