@@ -17,7 +17,7 @@ as plain ratios, which is exactly what the fit makes them (its EM fixed point):
     churn rate         = customers (estimated) gone / periods spent as customers
 
 so CLV = average purchase value × repeat purchases / customers gone. It is the value of a new
-customer's purchases over their expected lifespan, undiscounted; ``value_over`` gives the same
+customer's purchases over their expected lifespan, undiscounted; ``horizon_months`` gives the same
 over a horizon with a discount rate, to set beside a model's CLV of the same horizon.
 """
 
