@@ -6,6 +6,10 @@ settings of every other test directory in the same session.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import ibis
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -16,3 +20,11 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[ibis.BaseBackend]:
+    """An in-memory DuckDB for the tests that run the fast analytics on a generated log."""
+    backend = ibis.duckdb.connect()
+    yield backend
+    backend.disconnect()

@@ -9,43 +9,29 @@ logs, and the fast kernels against the brute-force oracle in every mode. ClickHo
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import ibis
-import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import funnel
-from journeykit.journey import Journey
 from tests import oracle
-from tests.analytics.strategies import make_journey, scenarios
-from tests.builders import Event, events_for, to_arrow
-
-D30 = timedelta(days=30)
-
-
-def dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def counts(result: dict) -> list[int]:
-    return [s["customers"] for s in result["steps"]]
-
-
-def states(result: dict) -> list[tuple[int, int]]:
-    return [(s["dropped"], s["in_progress"]) for s in result["steps"]]
-
-
-ONBOARDING = make_journey(
-    {"opt_in": "opt_in", "trial": "trial_start", "purchase": "purchase"},
-    {"onboarding": ["opt_in", "trial", "purchase"]},
+from tests.analytics.cases import (
+    ABC,
+    D30,
+    ONBOARDING,
+    Scenario,
+    counts,
+    dt,
+    events_table,
+    has_data,
+    states,
+    us,
 )
-
-
-ABC = make_journey({"a": "a", "b": "b", "c": "c"}, {"main": ["a", "b", "c"]})
+from tests.analytics.strategies import make_journey, scenarios
+from tests.builders import events_for
 
 
 def _every_valid_sequence(tags: list, spec: oracle._Spec) -> set:
@@ -60,28 +46,6 @@ def _every_valid_sequence(tags: list, spec: oracle._Spec) -> set:
                 if all(oracle._may_follow(tags, spec, combo[:i], combo[i]) for i in range(1, r)):
                     found.add(combo)
     return found
-
-
-Scenario = tuple[Journey, list[Event], timedelta | None, datetime | None]
-
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[ibis.BaseBackend]:
-    backend = ibis.duckdb.connect()
-    yield backend
-    backend.disconnect()
-
-
-def _table(con: ibis.BaseBackend, events: list[Event]) -> ibis.Table:
-    return con.create_table("events", to_arrow(events), overwrite=True)
-
-
-def _us(t: datetime) -> int:
-    return int(np.datetime64(t, "us").astype(np.int64))
-
-
-def _has_data(events: list[Event], now: datetime | None) -> bool:
-    return bool(events) and (now is None or any(e.timestamp <= now for e in events))
 
 
 def test_style_example_counts_each_customer_once_within_window() -> None:
@@ -364,14 +328,16 @@ def test_funnel_agrees_with_oracle(
     con: ibis.BaseBackend, mode: str, case: Scenario, data: st.DataObject
 ) -> None:
     journey, events, window, now = case
-    if not _has_data(events, now):
+    if not has_data(events, now):
         return
     # Exclusions: a milestone off the main path (any-order funnels refuse them).
     off = [m.id for m in journey.milestones if m.id not in journey.path().milestone_ids]
     choices = [[], *([m] for m in off)] if mode != "any" else [[]]
     exclude = data.draw(st.sampled_from(choices), label="exclude")
     expected = oracle.funnel(events, journey, mode=mode, window=window, now=now, exclude=exclude)  # type: ignore[arg-type]
-    got = funnel(_table(con, events), journey, mode=mode, window=window, now=now, exclude=exclude)  # type: ignore[arg-type]
+    got = funnel(
+        events_table(con, events), journey, mode=mode, window=window, now=now, exclude=exclude
+    )  # type: ignore[arg-type]
     assert [
         {
             "milestone": s.milestone,
@@ -387,4 +353,4 @@ def test_funnel_agrees_with_oracle(
         return
     assert got.step_times is not None
     for c, level, times in zip(got.customer_ids, got.furthest, got.step_times, strict=True):
-        assert list(times[: level + 1]) == [_us(t) for t in expected["times"][str(c)]], c
+        assert list(times[: level + 1]) == [us(t) for t in expected["times"][str(c)]], c

@@ -13,12 +13,9 @@ import pytest
 
 from journeykit.journey import EventRule
 from tests import oracle
+from tests.analytics.cases import dt
 from tests.analytics.strategies import make_journey
 from tests.builders import Event, events_for, to_arrow
-
-
-def dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def ev(props: dict | None = None, value: float | None = None, name: str = "e") -> Event:

@@ -5,8 +5,7 @@ Hand cases, then the oracle on random logs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import ibis
 import pytest
@@ -14,36 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import cohorts, event_paths, paths
-from journeykit.journey import Journey
 from tests import oracle
-from tests.analytics.strategies import make_journey, scenarios
-from tests.builders import Event, events_for, to_arrow
-
-ONBOARDING = make_journey(
-    {"opt_in": "opt_in", "trial": "trial_start", "purchase": "purchase"},
-    {"onboarding": ["opt_in", "trial", "purchase"]},
-)
-
-
-ABC = make_journey({"a": "a", "b": "b", "c": "c"}, {"main": ["a", "b", "c"]})
-
-
-Scenario = tuple[Journey, list[Event], timedelta | None, datetime | None]
-
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[ibis.BaseBackend]:
-    backend = ibis.duckdb.connect()
-    yield backend
-    backend.disconnect()
-
-
-def _table(con: ibis.BaseBackend, events: list[Event]) -> ibis.Table:
-    return con.create_table("events", to_arrow(events), overwrite=True)
-
-
-def _has_data(events: list[Event], now: datetime | None) -> bool:
-    return bool(events) and (now is None or any(e.timestamp <= now for e in events))
+from tests.analytics.cases import ABC, ONBOARDING, Scenario, events_table, has_data
+from tests.analytics.strategies import scenarios
+from tests.builders import events_for
 
 
 def test_paths_collapse_repeats_and_time_transitions_from_the_last_of_a_run() -> None:
@@ -112,9 +85,9 @@ def test_time_stats_interpolate_linearly() -> None:
 @given(case=scenarios())
 def test_paths_and_cohorts_agree_with_oracle(con: ibis.BaseBackend, case: Scenario) -> None:
     journey, events, _, now = case
-    if not _has_data(events, now):
+    if not has_data(events, now):
         return
-    table = _table(con, events)
+    table = events_table(con, events)
     expected = oracle.paths(events, journey, now=now)
     got = paths(table, journey, top=None, now=now)
     assert [(v.steps, v.customers) for v in got.variants] == expected["variants"]
@@ -133,13 +106,13 @@ def test_raw_event_paths_agree_with_oracle(
     con: ibis.BaseBackend, case: Scenario, data: st.DataObject
 ) -> None:
     _, events, _, now = case
-    if not _has_data(events, now):
+    if not has_data(events, now):
         return
     names = sorted({e.event for e in events})
     only = data.draw(st.sampled_from([(), tuple(names[:2])]), label="only")
     skip = data.draw(st.sampled_from([(), ("noise",)]), label="skip")
     expected = oracle.event_paths(events, only=only, skip=skip, now=now)
-    got = event_paths(_table(con, events), only=only, skip=skip, top=None, now=now)
+    got = event_paths(events_table(con, events), only=only, skip=skip, top=None, now=now)
     assert [(v.steps, v.customers) for v in got.variants] == expected["variants"]
     assert got.customers == expected["total"]
     assert {

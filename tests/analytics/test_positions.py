@@ -5,25 +5,17 @@ Hand cases for each status and stray, then invariants on random logs and the ora
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import ibis
-import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import positions
-from journeykit.journey import Journey
 from tests import oracle
+from tests.analytics.cases import Scenario, dt, events_table, has_data, us
 from tests.analytics.strategies import make_journey, scenarios
-from tests.builders import Event, events_for, to_arrow
-
-
-def dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
+from tests.builders import events_for
 
 PATH4 = make_journey(
     {"a": "a", "b": "b", "c": "c", "d": "d", "z": "z"},
@@ -34,28 +26,6 @@ PATH4 = make_journey(
 
 def pos(log: dict, journey=PATH4, **kw) -> dict:
     return oracle.positions(events_for(log), journey, **kw)
-
-
-Scenario = tuple[Journey, list[Event], timedelta | None, datetime | None]
-
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[ibis.BaseBackend]:
-    backend = ibis.duckdb.connect()
-    yield backend
-    backend.disconnect()
-
-
-def _table(con: ibis.BaseBackend, events: list[Event]) -> ibis.Table:
-    return con.create_table("events", to_arrow(events), overwrite=True)
-
-
-def _us(t: datetime) -> int:
-    return int(np.datetime64(t, "us").astype(np.int64))
-
-
-def _has_data(events: list[Event], now: datetime | None) -> bool:
-    return bool(events) and (now is None or any(e.timestamp <= now for e in events))
 
 
 def test_position_status_completed_and_on_track() -> None:
@@ -196,10 +166,10 @@ def test_positions_agree_with_oracle(
     con: ibis.BaseBackend, case: Scenario, lapsed: timedelta
 ) -> None:
     journey, events, _, now = case
-    if not _has_data(events, now):
+    if not has_data(events, now):
         return
     expected = oracle.positions(events, journey, now=now, lapsed_after=lapsed)
-    got = positions(_table(con, events), journey, now=now, lapsed_after=lapsed)
+    got = positions(events_table(con, events), journey, now=now, lapsed_after=lapsed)
     assert {
         c.customer_id: {
             "milestone": c.milestone,
@@ -209,6 +179,6 @@ def test_positions_agree_with_oracle(
         }
         for c in got.customers
     } == {
-        c: {**p, "reached_at": _us(p["reached_at"]), "strays": sorted(p["strays"])}
+        c: {**p, "reached_at": us(p["reached_at"]), "strays": sorted(p["strays"])}
         for c, p in expected.items()
     }
