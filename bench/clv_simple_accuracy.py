@@ -10,34 +10,7 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
-from journeykit.clv.rfm import RFM
-from journeykit.clv.simple import simple_clv
-
-
-def simulate(
-    n: int, churn: float, rate: float, mean: float, seed: int, at_birth: bool
-) -> tuple[RFM, np.ndarray]:
-    """``at_birth``: the first purchase opens the customer's life; else life starts earlier and
-    only customers who bought at all are seen."""
-    rng = np.random.default_rng(seed)
-    x, t_x, big_t, revenue = [], [], [], []
-    for birth, life in zip(rng.uniform(0, 12, n), rng.exponential(1 / churn, n), strict=True):
-        end = min(birth + life, 12.0)
-        times = np.sort(rng.uniform(birth, end, rng.poisson(rate * (end - birth))))
-        if at_birth:
-            first = birth
-        elif times.size:
-            first, times = times[0], times[1:]
-        else:
-            continue
-        x.append(times.size)
-        t_x.append(times[-1] - first if times.size else 0.0)
-        big_t.append(12.0 - first)
-        revenue.append(rng.gamma(2.0, mean / 2.0, times.size + 1).sum())
-    rfm = RFM(frequency=np.array(x), recency=np.array(t_x), T=np.array(big_t), time_unit="M")
-    return rfm, np.array(revenue)
+from journeykit.clv import simple_clv, simulate_constant_churn
 
 
 def main() -> None:
@@ -45,7 +18,10 @@ def main() -> None:
     print("churn  rate  mean  life-starts     truth  estimate  ratio   fit s")
     for churn, rate, mean in cases:
         for at_birth in (True, False):
-            rfm, revenue = simulate(20_000, churn, rate, mean, seed=0, at_birth=at_birth)
+            rfm, revenue = simulate_constant_churn(
+                20_000, churn=churn, rate=rate, mean_value=mean,
+                life_starts_at_first_purchase=at_birth, seed=0,
+            )  # fmt: skip
             start = time.process_time()
             got = simple_clv(rfm, revenue=revenue)
             seconds = time.process_time() - start

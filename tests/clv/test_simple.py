@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from tests.builders import events_for, to_arrow
 
-from journeykit.clv import RFM, RFMError, simple_clv, simple_clv_by_group
+from journeykit.clv import RFM, RFMError, simple_clv, simple_clv_by_group, simulate_constant_churn
 from journeykit.clv.journey import journey_customers, simple_clv_by
 from journeykit.clv.simple import fit_constant_rates
 from journeykit.journey import parse_journey
@@ -67,28 +67,13 @@ def test_factors_are_the_plain_ratios_the_fit_makes_them() -> None:
     assert got.still_customers == pytest.approx(1 - rates.gone / 6)
 
 
-def _simulate(n: int, churn: float, rate: float, mean: float, seed: int, at_birth: bool):
-    """A base acquired evenly over 12 months, each customer alive Exp(churn) months, buying at
-    ``rate`` a month while alive, values Gamma with mean ``mean``; observed for the 12 months.
-    ``at_birth``: the first purchase opens the customer's life; else their life begins earlier
-    and only customers who bought at all are seen."""
-    rng = np.random.default_rng(seed)
-    x, t_x, big_t, revenue = [], [], [], []
-    for birth, life in zip(rng.uniform(0, 12, n), rng.exponential(1 / churn, n), strict=True):
-        end = min(birth + life, 12.0)
-        times = np.sort(rng.uniform(birth, end, rng.poisson(rate * (end - birth))))
-        if at_birth:
-            first = birth
-        elif times.size:
-            first, times = times[0], times[1:]
-        else:
-            continue
-        x.append(times.size)
-        t_x.append(times[-1] - first if times.size else 0.0)
-        big_t.append(12.0 - first)
-        revenue.append(rng.gamma(2.0, mean / 2.0, times.size + 1).sum())
-    rfm = RFM(frequency=np.array(x), recency=np.array(t_x), T=np.array(big_t), time_unit="M")
-    return rfm, np.array(revenue)
+def _simulate(
+    n: int, churn: float, rate: float, mean: float, seed: int, at_birth: bool
+) -> tuple[RFM, np.ndarray]:
+    return simulate_constant_churn(
+        n, churn=churn, rate=rate, mean_value=mean, life_starts_at_first_purchase=at_birth,
+        seed=seed,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("at_birth", [True, False], ids=["first-purchase-at-birth", "born-earlier"])

@@ -32,6 +32,7 @@ from journeykit.clv.simple import (
 )
 from journeykit.clv.simulate import (
     simulate_beta_geo,
+    simulate_constant_churn,
     simulate_pareto_nbd,
     simulate_renewals,
     simulate_spend,
@@ -93,6 +94,7 @@ __all__ = [
     "simple_clv_by",
     "simple_clv_by_group",
     "simulate_beta_geo",
+    "simulate_constant_churn",
     "simulate_pareto_nbd",
     "simulate_renewals",
     "simulate_spend",

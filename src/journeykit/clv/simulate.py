@@ -83,3 +83,38 @@ def simulate_renewals(n: int, params: ShiftedBetaGeoParams, periods: int, *, see
     lifetime = rng.geometric(theta)
     churned = lifetime <= periods
     return Renewals.from_lifetimes(np.minimum(lifetime, periods), churned)
+
+
+def simulate_constant_churn(
+    n: int,
+    *,
+    churn: float,
+    rate: float,
+    mean_value: float,
+    months: float = 12.0,
+    life_starts_at_first_purchase: bool = True,
+    seed: int,
+) -> tuple[RFM, FloatArray]:
+    """A base acquired evenly over ``months``, each customer a customer for Exp(``churn``) months
+    and buying at ``rate`` a month meanwhile, purchase values Gamma(2) with ``mean_value``; the
+    summary (in months) at the end, and each customer's total revenue. Its true lifetime value is
+    ``mean_value * rate / churn`` (the simple formula's test case, docs/metrics.md "CLV").
+
+    With ``life_starts_at_first_purchase`` false, life starts earlier and only customers who
+    bought at all are seen, from their first purchase on.
+    """
+    rng = np.random.default_rng(seed)
+    birth = rng.uniform(0.0, months, n)
+    active = np.minimum(rng.exponential(1.0 / churn, n), months - birth)
+    k = rng.poisson(rate * active)
+    if life_starts_at_first_purchase:
+        x, first, span = k, np.zeros(n), active
+    else:
+        seen = k > 0
+        k, active, birth = k[seen], active[seen], birth[seen]
+        first = active * rng.beta(1, k)  # the first of k uniform arrivals
+        x, span = k - 1, active - first
+    recency = _last_arrival(rng, x, x, span)
+    revenue = rng.gamma(2.0 * (x + 1), mean_value / 2.0)
+    rfm = RFM(frequency=x, recency=recency, T=months - birth - first, time_unit="M")
+    return rfm, revenue

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from journeykit.clv.models._base import chunks
+from journeykit.clv.models._base import CountingModel, chunks
 from journeykit.clv.rfm import RFM, FloatArray
 
 if TYPE_CHECKING:
@@ -21,21 +21,8 @@ if TYPE_CHECKING:
 PERIODS_PER_MONTH: dict[str, float] = {"H": 30 * 24, "D": 30.0, "W": 4.345, "M": 1.0}
 
 
-class TransactionModel(Protocol):
-    name: ClassVar[str]
-
-    def probability_alive(self, rfm: RFM) -> FloatArray: ...
-
-    def expected_purchases(self, rfm: RFM, *, horizon: float) -> FloatArray: ...
-
-    def expected_purchases_at(
-        self,
-        frequency: npt.ArrayLike,
-        recency: npt.ArrayLike,
-        age: npt.ArrayLike,
-        *,
-        horizon: float,
-    ) -> FloatArray: ...
+# What predicts purchases: BG/NBD, MBG/NBD and Pareto/NBD share this base (one interface).
+TransactionModel = CountingModel[Any]
 
 
 @dataclass(frozen=True, eq=False)

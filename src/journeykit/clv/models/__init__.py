@@ -13,8 +13,6 @@ from journeykit.clv.models.shifted_beta_geo import (
     read_renewals,
 )
 
-TransactionModel = BetaGeo | ParetoNBD  # ModifiedBetaGeo is a BetaGeo
-
 # The one registry of short names, for the CLI, the web, the report and the journey pipeline.
 TRANSACTION_MODELS: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
     "bgnbd": BetaGeo,
@@ -56,7 +54,6 @@ __all__ = [
     "Renewals",
     "ShiftedBetaGeoParams",
     "ShiftedBetaGeometric",
-    "TransactionModel",
     "read_renewals",
     "transaction_model",
 ]
