@@ -190,12 +190,12 @@ def _act(
     events = engine.con.table("events").select(*EVENT_COLUMNS)
     frame = fetch_milestones(events, journey, now=now)
     as_of = datetime(1970, 1, 1) + timedelta(microseconds=frame.now)
-    placed: dict[str | None, PositionsResult] = {}
+    placed: dict[str, PositionsResult] = {}
     runs: list[PlayRun] = []
     rev = revision(journey)
     recorded_at = datetime.now(UTC).replace(tzinfo=None)
     for p in plays:
-        path = p.who.path
+        path = journey.path(p.who.path).id  # a play naming the first path shares its run
         if path not in placed:
             placed[path] = positions(frame, journey, path=path, now=as_of)
         due = audience(frame, journey, p, now=as_of, placed=placed[path])
