@@ -194,6 +194,20 @@ def entries(
     return [Entry(*row) for row in rows]
 
 
+def entry_table(
+    engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str] | None = None
+) -> pa.Table:
+    """The journey's entries as columns (a million ``Entry`` objects would cost seconds)."""
+    if not _has_ledger(engine):
+        return pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+    sql = f"SELECT {', '.join(COLUMNS)} FROM play_entries WHERE journey_id = $journey"
+    params: dict[str, Any] = {"journey": journey_id}
+    if play_ids is not None:
+        sql += " AND list_contains($plays, play_id)"
+        params["plays"] = list(play_ids)
+    return engine.arrow(sql + " ORDER BY play_id, customer_id, seq", params)
+
+
 def pending(engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str]) -> list[Entry]:
     """Treatment entries not yet delivered: never lost, retried by the next run."""
     if not _has_ledger(engine):

@@ -35,12 +35,13 @@ def _register() -> None:
         discover_cmds,
         events_cmds,
         journey_cmds,
+        prove_cmds,
         report_cmds,
         web_cmds,
     )
 
     commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, act_cmds, report_cmds, demo, web_cmds):
+    for module in (*commands, act_cmds, prove_cmds, report_cmds, demo, web_cmds):
         module.register(cli)
 
 

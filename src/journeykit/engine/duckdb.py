@@ -19,6 +19,7 @@ from journeykit.events.sqltext import quote_literal
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
     from ibis.backends.duckdb import Backend
 
     from journeykit.events.sources import ColumnMap
@@ -111,6 +112,9 @@ class DuckDBEngine:
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         return self.raw.execute(sql, params).fetchall()
+
+    def arrow(self, sql: str, params: Params = None) -> pa.Table:
+        return self.raw.execute(sql, params).to_arrow_table()
 
     def fetchone(self, sql: str, params: Params = None) -> tuple[Any, ...]:
         row = self.raw.execute(sql, params).fetchone()
