@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.storage import SmallDisk, can_mount, mount_tmpfs, unmount
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
@@ -32,3 +35,20 @@ def browser_marks(playwright_found: bool) -> list[pytest.MarkDecorator]:
 def example_path(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
     return path
+
+
+@pytest.fixture(params=["tmpfs", "rlimit"])
+def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmallDisk]:
+    """A folder whose disk the test fills (tests/storage.py): a real tmpfs as root, and a
+    file-size limit in the command's process either way."""
+    where = tmp_path / "disk"
+    if request.param == "rlimit":
+        where.mkdir()
+        yield SmallDisk(where, "rlimit")
+        return
+    if not can_mount() or not mount_tmpfs(where, size_mb=32):
+        pytest.skip("a real full disk needs root to mount a tmpfs; the rlimit case still runs")
+    try:
+        yield SmallDisk(where, "tmpfs")
+    finally:
+        unmount(where)

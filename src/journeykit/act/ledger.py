@@ -155,7 +155,7 @@ def open_ledger(ws: Workspace, *, read_only: bool = False, wait: float = 30.0) -
     """The workspace database with the ledger's tables (created when writing)."""
     if not ws.database.exists():
         ensure_tables(ws)
-    engine = DuckDBEngine.open_waiting(ws.database, read_only=read_only, wait=wait)
+    engine = DuckDBEngine(ws.database, read_only=read_only, wait=wait)
     if not read_only:
         _create_tables(engine)
     return engine
@@ -287,9 +287,11 @@ def _us(moment: datetime) -> int:
 
 
 @contextmanager
-def _one_transaction(engine: DuckDBEngine, what: str) -> Iterator[None]:
+def _one_transaction(
+    engine: DuckDBEngine, what: str, outcome: str = "nothing was changed"
+) -> Iterator[None]:
     try:
-        with engine.transaction():
+        with engine.transaction(outcome):
             yield
     except Exception as exc:
         if DuckDBEngine.is_write_conflict(exc):
@@ -323,7 +325,9 @@ def mark_delivered(engine: DuckDBEngine, ids: Sequence[str], target: str, at: da
     table = pa.table({"entry_id": list(ids)})
     engine.raw.register("jk_delivered", table)
     try:
-        with _one_transaction(engine, "recording deliveries"):
+        # Delivered already: a failure here leaves the entries pending, sent again next run.
+        unrecorded = "the deliveries were not recorded, so the next act sends them again"
+        with _one_transaction(engine, "recording deliveries", unrecorded):
             engine.execute(
                 "INSERT INTO play_deliveries SELECT d.entry_id, $target, $at FROM jk_delivered d "
                 "WHERE d.entry_id NOT IN (SELECT entry_id FROM play_deliveries)",
