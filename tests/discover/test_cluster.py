@@ -31,10 +31,12 @@ def test_top_k_finds_each_rows_largest_values() -> None:
 
 def test_knn_graph_weights_mutual_neighbours_more() -> None:
     """Brute force: each row's ``nn`` most similar others; a pair in both lists weighs
-    ``(1 + MUTUAL_BONUS) * sim``, a pair in one list ``sim / 2``, anything else 0."""
+    ``(1 + MUTUAL_BONUS) * sim`` in the graph to group on (``sim`` in the plain one), a pair in
+    one list ``sim / 2``, anything else 0."""
     x = _unit_rows(60, 8, 1)
-    nn = 4
-    graph = clustering.knn_graph(x, nn, chunk=16).toarray()
+    nn = clustering.neighbours(60)  # 7
+    grouped, plain = clustering.combined_graph([(x, 1.0)], 60)
+    graph, plain = grouped.toarray(), plain.toarray()
     sims = x @ x.T
     np.fill_diagonal(sims, -np.inf)
     near = [set(np.argsort(-sims[i])[:nn]) for i in range(60)]
@@ -44,6 +46,7 @@ def test_knn_graph_weights_mutual_neighbours_more() -> None:
             s = max(float(sims[i, j]), 1e-3) if i != j else 0.0
             expected = (1 + clustering.MUTUAL_BONUS) * s if a and b else s / 2 if a or b else 0
             assert graph[i, j] == pytest.approx(expected, abs=1e-5), (i, j)
+            assert plain[i, j] == pytest.approx(s if a and b else s / 2 if a or b else 0, abs=1e-5)
 
 
 def test_ward_distances_match_scipy() -> None:

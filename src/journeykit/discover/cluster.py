@@ -23,8 +23,9 @@ from journeykit._optional import require
 
 WARD_DENSE_LIMIT = 8000  # above this, Ward follows the kNN graph (memory grows as n^2 otherwise)
 # Above this, group a fixed sample this size and assign the rest (see cluster). 5,000 keeps a run
-# at most half of BERTopic's time on all 11,036 HWU64 texts (3.8 s CPU vs 7.7 s) with NMI still
-# above it (0.792 vs 0.791); a 10,000 sample gave 0.806 in 15 s (issue 25, docs/benchmarks.md).
+# on all 11,036 HWU64 texts at 0.26-0.41x BERTopic's CPU time (2.2-2.7 s) with NMI above it
+# (0.793 vs 0.791); a 10,000 sample gave 0.806 at about twice BERTopic's time (issue 25,
+# docs/benchmarks.md).
 GRAPH_LIMIT = 5_000
 GRAPH_WEIGHTS_TFIDF = 0.25  # weight of the word-overlap graph next to the embedding graph
 DIMS_PER_THEME = 0.8  # eigenvectors per theme; measured best between 0.7 and 0.9
@@ -37,7 +38,7 @@ EIGEN_TOL = 1e-4
 # reaching across a theme border (a "hub"); weighing mutual pairs 2.8x one-way ones instead of 2x
 # lifted NMI on all eight sets but one, which stayed level (-0.0001), with embeddings (mean
 # 0.8163 -> 0.8178); 0.5-1.0 lifted the mean as much but lowered some HWU64 set by up to 0.004
-# (docs/benchmarks.md, "Issue 25, second pass").
+# (docs/benchmarks.md, "Second pass").
 MUTUAL_BONUS = 0.4
 
 NEIGHBOURS = 15  # measured on 3 HWU64 + 4 Banking77 sets (issue 25; docs/benchmarks.md)
@@ -54,13 +55,13 @@ def neighbours(n: int) -> int:
     return int(min(NEIGHBOURS, max(5, n // 8), n - 1))
 
 
-def knn_graph(x: Any, nn: int, chunk: int = 1024) -> Any:
-    """Symmetric cosine-similarity graph of each row's ``nn`` nearest neighbours (scipy CSR).
+def knn_graph(x: Any, nn: int, chunk: int = 1024) -> tuple[Any, Any]:
+    """Symmetric cosine-similarity graph of each row's ``nn`` nearest neighbours (scipy CSR),
+    and the similarities of its mutual pairs (each in the other's ``nn``; see ``combined_graph``).
 
     Rows must be unit length (dense embeddings or sparse TF-IDF). Exact search by blocks of
-    dot products: for up to ~50k answers this is faster than building an index. A pair that
-    are each other's neighbours weighs ``1 + MUTUAL_BONUS`` times their similarity, a one-way
-    pair half of it.
+    dot products: for up to ~50k answers this is faster than building an index. In the graph a
+    mutual pair weighs its similarity, a one-way pair half of it.
     """
     sp = require("scipy.sparse", extra="discover")
     n = x.shape[0]
@@ -81,7 +82,7 @@ def knn_graph(x: Any, nn: int, chunk: int = 1024) -> Any:
         _top_k(block, cols[start : start + chunk], sims[start : start + chunk])
     weights = np.clip(sims, 1e-3, 1.0).ravel()  # keep an edge even at 0 similarity
     g = sp.csr_matrix((weights, (np.repeat(np.arange(n), nn), cols.ravel())), shape=(n, n))
-    return (g + g.T) * 0.5 + MUTUAL_BONUS * g.multiply(g.T > 0)
+    return (g + g.T) * 0.5, g.multiply(g.T > 0)
 
 
 @nb.njit(cache=True)
@@ -188,14 +189,21 @@ def _dense_ids(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def combined_graph(views: Sequence[tuple[Any, float]], n: int) -> Any:
-    """The weighted sum of kNN graphs of several views (embeddings, TF-IDF)."""
+def combined_graph(views: Sequence[tuple[Any, float]], n: int) -> tuple[Any, Any]:
+    """The weighted sum of the kNN graphs of several views (embeddings, TF-IDF): the graph to
+    group on, where mutual pairs weigh ``1 + MUTUAL_BONUS`` times their similarity, and the
+    plain one to count themes on.
+
+    Why two: the extra weight on mutual pairs sharpens theme borders, but modularity (the theme
+    count's criterion, measured on the plain graph) then over-splits small surveys: a 30-answer
+    survey with 4 hand-written themes got 6, with any bonus from 0.1 up (docs/benchmarks.md).
+    """
     nn = neighbours(n)
-    total = None
+    plain, mutual = 0, 0
     for x, weight in views:
-        g = knn_graph(x, nn) * weight
-        total = g if total is None else total + g
-    return total
+        g, m = knn_graph(x, nn)
+        plain, mutual = plain + weight * g, mutual + weight * m
+    return plain + MUTUAL_BONUS * mutual, plain
 
 
 def settings(n: int, method: str) -> dict[str, Any]:
@@ -335,10 +343,10 @@ def _cluster(
         return np.zeros(n, dtype=np.int64), 1
     if n > GRAPH_LIMIT:
         return _cluster_sample(views, k=k, seed=seed)
-    graph = combined_graph(views, n)
+    graph, plain = combined_graph(views, n)
     k_max = max(2, min(100, n // 4))
     if k is None:
-        k = choose_k_by_modularity(graph, k_max, seed)
+        k = choose_k_by_modularity(plain, k_max, seed)
     k = max(1, min(k, n))
     rows, _ = spectral_rows(graph, dims=max(2, round(DIMS_PER_THEME * k)), seed=seed)
     labels = neighbour_vote(graph, ward(rows, k, graph))
