@@ -24,8 +24,8 @@ from journeykit._optional import require
 WARD_DENSE_LIMIT = 8000  # above this, Ward follows the kNN graph (memory grows as n^2 otherwise)
 # Above this, group a fixed sample this size and assign the rest (see cluster). 5,000 keeps a run
 # on all 11,036 HWU64 texts at 0.26-0.41x BERTopic's CPU time (2.2-2.7 s) with NMI above it
-# (0.793 vs 0.791); a 10,000 sample gave 0.806 at about twice BERTopic's time (issue 25,
-# docs/benchmarks.md).
+# (0.793 vs 0.791); a sample of 8,000 gives 0.7932 for twice the time (docs/benchmarks.md,
+# "Second pass").
 GRAPH_LIMIT = 5_000
 GRAPH_WEIGHTS_TFIDF = 0.25  # weight of the word-overlap graph next to the embedding graph
 DIMS_PER_THEME = 0.8  # eigenvectors per theme; measured best between 0.7 and 0.9
