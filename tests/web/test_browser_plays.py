@@ -46,3 +46,17 @@ def test_plays_page_runs_the_plays_once(page: Any, shots: Path) -> None:
         rows.first.locator("a", has_text="Export entries").click()
     assert info.value.suggested_filename.endswith("-entries.csv")
     assert page.errors == []
+
+
+def test_proof_page_shows_each_play(page: Any, shots: Path) -> None:
+    page.goto("/journeys/journey/proof")
+    if "/login" in page.url:
+        page.fill("input[name=name]", "viewer")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/journeys/journey/proof")
+    expect(page.locator("article.proof")).to_have_count(4)
+    expect(page.locator("article.proof .verdict").first).to_be_visible()
+    expect(page.locator("nav.sub a.on")).to_have_text("Proof")
+    _shot(page, shots, "22-proof")
+    assert page.errors == []

@@ -98,7 +98,7 @@ def proof_block(p: PlayProof) -> str:
     stats = [
         ("difference, fixed-horizon (points)", _pts(p.absolute)),
         ("difference, sequential (points)", _pts(p.sequential)),
-        ("relative lift (x100%)", _pts(p.relative)),
+        ("relative lift (%)", _pts(p.relative)),
         ("sample-ratio check", srm),
     ]
     if p.adjusted is not None:

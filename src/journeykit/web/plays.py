@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from journeykit.act import ActResult, act, entries, open_ledger
 from journeykit.act.ledger import PlayLedger, ledger_stats
 from journeykit.journey import Journey
+from journeykit.prove import ProveResult, prove
 from journeykit.web.api import READ, WRITE
 from journeykit.web.app import Context
 from journeykit.web.errors import NotFound
@@ -134,3 +135,48 @@ def run_json(request: Request, key: str) -> dict[str, Any]:
     out = result.to_dict()
     out["plays"] = [p.to_dict(with_entries=False) for p in result.plays]
     return out
+
+
+def proof_view(ctx: Context, key: str) -> tuple[Journey, ProveResult | None]:
+    """``journeykit prove`` on the workspace, cached per journey revision and database state."""
+    rev, journey = ctx.journey(key)
+    if not journey.plays:
+        return journey, None
+
+    def compute() -> ProveResult:
+        with ctx.data.lock, ctx.data.engine() as eng:
+            return prove(eng.events(str(ctx.ws.root)), journey, workspace=ctx.ws)
+
+    state = ctx.data._signature()
+    return journey, ctx.data.cached(("proof", rev.sha256, state), compute)
+
+
+@pages.get("/journeys/{key}/proof")
+def proof_page(request: Request, key: str) -> Response:
+    from journeykit.report.proof_view import proof_section
+
+    journey, result = proof_view(_ctx(request), key)
+    section = "" if result is None else proof_section(result)  # escaped where it is drawn
+    return render(request, "proof.html", key=key, journey=journey, result=result, section=section)
+
+
+@api.get("/journeys/{key}/proof", summary="What each play changed, as journeykit prove says")
+def proof_json(request: Request, key: str) -> dict[str, Any]:
+    _, result = proof_view(_ctx(request), key)
+    return (
+        {"now": None, "results": [], "touchpoints": [], "notes": []}
+        if result is None
+        else (result.to_dict())
+    )
+
+
+@api.get("/sample-size", summary="Decided entries a play needs to detect a lift")
+def sample_size_json(
+    base_rate: float, lift: float, holdout_share: float = 0.1, power: float = 0.8
+) -> dict[str, Any]:
+    from journeykit.prove import ProveError, sample_size
+
+    try:
+        return sample_size(base_rate, lift, holdout_share=holdout_share, power=power).to_dict()
+    except ValueError as exc:
+        raise ProveError(str(exc)) from None

@@ -75,6 +75,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", _J + "/plays"): "viewer",
     ("GET", _J + "/plays/{play}/entries.csv"): "viewer",
     ("GET", _A + "/plays"): "viewer",
+    ("GET", _J + "/proof"): "viewer",
+    ("GET", _A + "/proof"): "viewer",
+    ("GET", "/api/sample-size"): "viewer",
     # changing journeys and data: editors
     ("POST", "/journeys"): "editor",
     ("POST", _J + "/edit"): "editor",
