@@ -58,6 +58,12 @@ def test_prove_recovers_the_planted_lift(acted: Workspace) -> None:
     assert r.absolute.ci_low > 0 and r.srm_p_value is not None and r.srm_p_value > 0.001
     assert r.sequential.ci_low <= r.absolute.ci_low and r.sequential.ci_high >= r.absolute.ci_high
     assert r.verdict in ("worked", "too early")
+    for by in ("cohort", "persona"):  # breakdowns partition the arms
+        parts = [b for b in r.breakdowns if b.by == by]
+        assert len(parts) >= 2
+        assert sum(b.treatment.entered for b in parts) == t.entered
+        assert sum(b.holdout.reached for b in parts) == h.reached
+    assert r.adjusted is not None and r.adjusted.absolute.ci_low > 0
     # Every entry is judged exactly once: decided + pending + already reached = customers entered.
     con = duckdb.connect(str(acted.database), read_only=True)
     entered = con.execute(
