@@ -14,10 +14,13 @@ import click
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from journeykit.cli.output import err_console, out_console, warn
-from journeykit.engine.workspace import import_files
+from journeykit.engine.workspace import import_files, import_source, sync_sources
+from journeykit.events.dbsource import DatabaseSource, public_url
 from journeykit.events.importer import ImportOptions, ImportReport
 from journeykit.events.reader import Progress as ProgressFn
 from journeykit.events.sources import PRESETS, column_map
+from journeykit.events.sync import SyncReport
+from journeykit.events.timestamps import check_timezone
 from journeykit.workspace import open_workspace
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -53,7 +56,7 @@ def progress_bar() -> Iterator[ProgressFn]:
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True, type=FilePath)
+@click.argument("files", nargs=-1, type=FilePath)
 @click.option(
     "--workspace", "workspace_dir", required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -78,6 +81,19 @@ def progress_bar() -> Iterator[ProgressFn]:
 )  # fmt: skip
 @click.option("--replace", is_flag=True, help="Load a file again, removing its earlier rows.")
 @click.option(
+    "--from", "from_url", metavar="URL",
+    help="A database to import from instead of files (postgresql://, mysql://, sqlite:///, any "
+    "ibis URL; env:VARIABLE reads it from the environment). Registered for `journeykit sync`.",
+)  # fmt: skip
+@click.option("--table", help="With --from: the table of events.")
+@click.option("--query", help="With --from: a SELECT giving the events (instead of --table).")
+@click.option(
+    "--cursor", "cursor_column",
+    help="With --from: a column that only grows (id, updated-at) [the integer primary key].",
+)  # fmt: skip
+@click.option("--key", "key_column", help="With --from: the column naming a row [primary key].")
+@click.option("--name", "source_name", help="With --from: the source's name [the table's].")
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def import_cmd(
@@ -93,13 +109,45 @@ def import_cmd(
     timezone: str,
     strict: bool,
     replace: bool,
+    from_url: str | None,
+    table: str | None,
+    query: str | None,
+    cursor_column: str | None,
+    key_column: str | None,
+    source_name: str | None,
     fmt: str,
 ) -> None:
-    """Import event files (CSV, CSV.gz, Parquet, JSON lines) into a workspace, all or nothing."""
+    """Import event files (CSV, CSV.gz, Parquet, JSON lines) into a workspace, all or nothing;
+    or, with --from, a database table or query (then `journeykit sync` pulls what is new)."""
     mapping = column_map(
         preset=preset, customer_id=customer_id, event=event, timestamp=timestamp,
         value=value, properties=properties,
     )  # fmt: skip
+    if from_url is not None:
+        unused = [o for o, v in (("FILES", files), ("--delimiter", delimiter),
+                                 ("--strict", strict), ("--replace", replace)) if v]  # fmt: skip
+        if unused:
+            raise click.UsageError(f"{', '.join(unused)} cannot be used with --from")
+        name = source_name or table
+        if (table is None) == (query is None) or not name:
+            raise click.UsageError(
+                "--from needs --table NAME or --query SQL (with --query, also --name)"
+            )
+        source = DatabaseSource(
+            name, from_url, table, query, cursor_column, key_column, mapping,
+            check_timezone(timezone),
+        )  # fmt: skip
+        _warn_password(from_url)
+        with progress_bar() as progress:
+            synced = import_source(open_workspace(workspace_dir), source, progress=progress)
+        _emit_sync(synced, fmt)
+        return
+    extra = [o for o, v in (("--table", table), ("--query", query), ("--cursor", cursor_column),
+                            ("--key", key_column), ("--name", source_name)) if v]  # fmt: skip
+    if extra:
+        raise click.UsageError(f"{', '.join(extra)} go with --from URL")
+    if not files:
+        raise click.UsageError("give one or more event files, or --from URL")
     options = ImportOptions(mapping, timezone, delimiter, strict, replace)
     with progress_bar() as progress:
         reports = import_files(open_workspace(workspace_dir), files, options, progress=progress)
@@ -107,6 +155,44 @@ def import_cmd(
         _emit(report, fmt)
     if not any(r.loaded or r.already_imported for r in reports):
         sys.exit(1)
+
+
+def _warn_password(url: str) -> None:
+    if public_url(url) != url:
+        warn(
+            "the password in --from is not stored; `journeykit sync` reads it from the "
+            "environment (PGPASSWORD, ~/.pgpass, or the URL given as env:VARIABLE)"
+        )
+
+
+def _emit_sync(report: SyncReport, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict()))
+    err_console.print(f"{report.source}: {report.summary()}", highlight=False, markup=False)
+    if report.rejected:
+        warn(f"{report.source}: {report.rejected:,} row(s) rejected; see {report.rejected_file}")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The workspace folder.",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def sync(names: tuple[str, ...], workspace_dir: Path, fmt: str) -> None:
+    """Pull what is new from the workspace's database sources (NAMES, or all), all or nothing.
+
+    Rows are known by their key: a row that changed at the source replaces its earlier
+    version; running it again when nothing changed changes nothing.
+    """
+    with progress_bar() as progress:
+        reports = sync_sources(open_workspace(workspace_dir), names, progress=progress)
+    for report in reports:
+        _emit_sync(report, fmt)
 
 
 def _emit(report: ImportReport, fmt: str) -> None:
@@ -181,5 +267,5 @@ def simulate(
 
 
 def register(group: click.Group) -> None:
-    for command in (import_cmd, simulate):
+    for command in (import_cmd, sync, simulate):
         group.add_command(command)

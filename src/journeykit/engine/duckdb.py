@@ -153,6 +153,14 @@ class DuckDBEngine:
         # A statement can end between two polls; its phase still finishes at 100%.
         progress(100.0)
 
+    def load_arrow(self, table: str, data: Any) -> None:
+        """Copy an Arrow table or RecordBatchReader into ``table``, keeping its row order."""
+        self.raw.register("jk_arrow_in", data)
+        try:
+            self.raw.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM jk_arrow_in")
+        finally:
+            self.raw.unregister("jk_arrow_in")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: a failure (or a killed process) leaves the database as it was."""

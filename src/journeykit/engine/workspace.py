@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from journeykit.engine.duckdb import DuckDBEngine
 from journeykit.events.importer import ImportOptions, ImportReport, import_into, prepare_schema
 from journeykit.events.reader import Progress
 from journeykit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from journeykit.events.dbsource import DatabaseSource
+    from journeykit.events.sync import SyncReport
 
 
 def import_files(
@@ -32,3 +37,64 @@ def ensure_tables(ws: Workspace) -> None:
         prepare_schema(engine)
     finally:
         engine.close()
+
+
+def import_source(
+    ws: Workspace, source: DatabaseSource, *, progress: Progress | None = None
+) -> SyncReport:
+    """Pull a database table or query into the workspace and register it for ``sync``."""
+    (report,) = _pull(ws, [source], progress)
+    return report
+
+
+def sync_sources(
+    ws: Workspace, names: Sequence[str] = (), *, progress: Progress | None = None
+) -> list[SyncReport]:
+    """Pull what is new from the workspace's sources (``names``, or all), in one transaction."""
+    from journeykit.errors import did_you_mean
+    from journeykit.events.dbsource import SourceError, declared, registered
+    from journeykit.workspace import SETTINGS_FILE
+
+    known = {n: r.source for n, r in _registered(ws, registered).items()}
+    known.update(declared(ws.root / SETTINGS_FILE))
+    if not known:
+        raise SourceError(
+            f"{ws.root} has no sources yet: import one with "
+            "journeykit import --from URL --table NAME, or declare [sources.NAME] in "
+            f"{SETTINGS_FILE}"
+        )
+    for name in names:
+        if name not in known:
+            raise SourceError(
+                f"no source named {name!r}{did_you_mean(name, known)} "
+                f"(sources: {', '.join(sorted(known))})"
+            )
+    return _pull(ws, [known[n] for n in (names or sorted(known))], progress)
+
+
+def _registered(ws: Workspace, read: Any) -> dict[str, Any]:
+    if not ws.database.exists():
+        return {}
+    engine = DuckDBEngine(ws.database)
+    try:
+        prepare_schema(engine)
+        return dict(read(engine))
+    finally:
+        engine.close()
+
+
+def _pull(
+    ws: Workspace, sources: Sequence[DatabaseSource], progress: Progress | None
+) -> list[SyncReport]:
+    from journeykit.engine.remote import RemoteTable
+    from journeykit.events.sync import complete, sync_into
+
+    remotes: list[RemoteTable] = []
+    try:
+        for source in sources:
+            remotes.append(RemoteTable(source))
+        pairs = [(complete(s, r), r) for s, r in zip(sources, remotes, strict=True)]
+        return sync_into(DuckDBEngine(ws.database), ws, pairs, progress=progress)
+    finally:
+        for remote in remotes:
+            remote.close()

@@ -38,7 +38,7 @@ def _customer_id(scan: Scan, m: Resolved) -> str:
 
 def _timestamp(scan: Scan, m: Resolved, timezone: str) -> str:
     kind = scan.columns[m.timestamp]
-    if scan.format == "parquet" and kind != "VARCHAR":
+    if scan.typed and kind != "VARCHAR":
         from journeykit.events.sqltext import quote_ident
 
         return typed_to_utc_sql(quote_ident(m.timestamp), kind, timezone)
@@ -99,7 +99,7 @@ def typed_sql(scan: Scan, m: Resolved, timezone: str, *, nul: bool = False) -> s
     field = " ".join(f"WHEN {t} THEN {quote_literal(f)}" for t, _, f in tests)
     canonical = ", ".join(f"__jk_{c} AS {c}" for c in _CANONICAL)
     hashed = ", ".join(f"__jk_{c}" for c in _CANONICAL)
-    ordinal = "_ord, " if scan.format == "parquet" else ""  # others: the staging rowid
+    ordinal = "_ord, " if scan.typed else ""  # others: the staging rowid
     return (
         f"SELECT {ordinal}{canonical}, __jk_reason AS reason, __jk_field AS field, "
         f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "

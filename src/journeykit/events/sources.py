@@ -21,7 +21,8 @@ from journeykit.errors import did_you_mean
 from journeykit.events.errors import ColumnMappingError, EventFileError
 from journeykit.events.sqltext import json_pointer, quote_ident, quote_literal
 
-Format = Literal["csv", "parquet", "jsonl"]
+# "table": rows staged from a database source (events.dbsource): typed columns, like Parquet.
+Format = Literal["csv", "parquet", "jsonl", "table"]
 _SNIFF_BYTES = 65_536
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -86,7 +87,7 @@ class Resolved:
     rest: tuple[str, ...]
 
 
-def _find(name: str, columns: Sequence[str], path: Path, option: str) -> str:
+def _find(name: str, columns: Sequence[str], path: Path | str, option: str) -> str:
     if name in columns:
         return name
     folded = {c.lower(): c for c in columns}
@@ -98,7 +99,8 @@ def _find(name: str, columns: Sequence[str], path: Path, option: str) -> str:
     )
 
 
-def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path) -> Resolved:
+def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path | str) -> Resolved:
+    """Check ``mapping`` against the columns of ``path`` (a file, or a source's name)."""
     ids = tuple(c for c in mapping.customer_id if c in columns) or (
         _find(mapping.customer_id[0], columns, path, "--customer-id"),
     )
@@ -112,7 +114,7 @@ def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path) -> Resolved:
 
 
 def _optional(
-    given: str | None, default: str, columns: Sequence[str], path: Path, option: str
+    given: str | None, default: str, columns: Sequence[str], path: Path | str, option: str
 ) -> str | None:
     if given is not None:
         return _find(given, columns, path, option)
@@ -138,6 +140,11 @@ class Scan:
     from_sql: str
     params: dict[str, Any] = field(default_factory=dict)
     delimiter: str = ","
+
+    @property
+    def typed(self) -> bool:
+        """Columns carry their own types and rows their own number (``_ord``)."""
+        return self.format in ("parquet", "table")
 
     def text(self, column: str) -> str:
         if self.format == "jsonl":
@@ -168,7 +175,7 @@ class Scan:
         """The row as the user would recognise it: the CSV line, the JSON line, the Parquet row."""
         if self.format == "jsonl":
             return "_text"
-        if self.format == "parquet":
+        if self.typed:
             pairs = ", ".join(f"{quote_literal(c)}, {quote_ident(c)}" for c in self.columns)
             return f"CAST(json_object({pairs}) AS VARCHAR)"
         d = quote_literal(self.delimiter)
