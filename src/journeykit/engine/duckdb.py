@@ -153,13 +153,14 @@ class DuckDBEngine:
         # A statement can end between two polls; its phase still finishes at 100%.
         progress(100.0)
 
-    def load_arrow(self, table: str, data: Any) -> None:
-        """Copy an Arrow table or RecordBatchReader into ``table``, keeping its row order."""
-        self.raw.register("jk_arrow_in", data)
+    @contextmanager
+    def arrow_view(self, name: str, data: Any) -> Iterator[None]:
+        """An Arrow table or RecordBatchReader readable as ``name`` (a stream: read it once)."""
+        self.raw.register(name, data)
         try:
-            self.raw.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM jk_arrow_in")
+            yield
         finally:
-            self.raw.unregister("jk_arrow_in")
+            self.raw.unregister(name)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

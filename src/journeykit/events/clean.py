@@ -6,6 +6,8 @@ Nothing disappears (STYLE Pattern 7): the typed table holds every row the reader
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from journeykit.events.sources import Resolved, Scan
 from journeykit.events.sqltext import quote_literal
 from journeykit.events.timestamps import text_to_utc_sql, typed_to_utc_sql
@@ -63,11 +65,21 @@ def _properties(scan: Scan, m: Resolved) -> str:
     )
 
 
-def typed_sql(scan: Scan, m: Resolved, timezone: str, *, nul: bool = False) -> str:
+def typed_sql(
+    scan: Scan,
+    m: Resolved,
+    timezone: str,
+    *,
+    nul: bool = False,
+    carry: Sequence[str] = (),
+    checks: Sequence[tuple[str, str, str]] = (),
+) -> str:
     """SELECT every row with canonical columns plus ``reason``, ``field``, ``raw`` and ``_h``.
 
     ``nul``: the file holds a NUL byte somewhere; rows holding one are refused (a NUL is damage,
-    not data), so the test is only paid for by files that have one.
+    not data), so the test is only paid for by files that have one. ``carry``: more ``expr AS
+    name`` items over the source's columns to keep (a database row's key and cursor);
+    ``checks``: more ``(test, reason, field)`` refusals, tested after the others.
     """
     value_text = _blank_is_null(scan.text(m.value)) if m.value else "NULL"
     inner = (
@@ -93,6 +105,7 @@ def typed_sql(scan: Scan, m: Resolved, timezone: str, *, nul: bool = False) -> s
         ),
         ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, m.value or ""),
         ("__jk_properties IS NULL", BAD_PROPERTIES, m.properties or "properties"),
+        *checks,
     ]
     tests = [c for c in checks if c is not None]
     reason = " ".join(f"WHEN {t} THEN {quote_literal(r)}" for t, r, _ in tests)
@@ -100,8 +113,9 @@ def typed_sql(scan: Scan, m: Resolved, timezone: str, *, nul: bool = False) -> s
     canonical = ", ".join(f"__jk_{c} AS {c}" for c in _CANONICAL)
     hashed = ", ".join(f"__jk_{c}" for c in _CANONICAL)
     ordinal = "_ord, " if scan.typed else ""  # others: the staging rowid
+    kept = "".join(f"{c}, " for c in carry)
     return (
-        f"SELECT {ordinal}{canonical}, __jk_reason AS reason, __jk_field AS field, "
+        f"SELECT {ordinal}{kept}{canonical}, __jk_reason AS reason, __jk_field AS field, "
         f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "
         f"hash({hashed}) AS _h FROM (SELECT *, CASE {reason} END AS __jk_reason, "
         f"CASE {field} END AS __jk_field FROM ({inner}))"

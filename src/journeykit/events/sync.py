@@ -195,53 +195,36 @@ def sync_into(
 def _stage(
     runner: Any, name: str, source: DatabaseSource, remote: Remote, after: Cursor | None, new: bool
 ) -> _Staged:
+    """Type and check the pulled rows as they stream in: one pass, no copy of the raw rows."""
     check_timezone(source.timezone)
-    pulled = f"{STAGE}.pulled_{name}"
-    with remote.rows(source.cursor, after) as reader:
-        runner.load_arrow(pulled, reader)
-    described = runner.fetchall(f"DESCRIBE {pulled}")
-    columns = {str(r[0]): str(r[1]) for r in described}
-    scan = Scan(Path(source.name), "table", columns, f"SELECT rowid + 1 AS _ord, * FROM {pulled}")
-    resolved = resolve(source.mapping, list(columns), source.name)
-    typed = f"{STAGE}.typed_{name}"
-    params = {"tz": source.timezone} if source.timezone != "UTC" else {}
-    select = typed_sql(scan, resolved, source.timezone)
-    runner.execute(f"CREATE OR REPLACE TABLE {typed} AS {select}", params)
     staged = _Staged(source, name, new, 0, after, False)
-    _key_rows(runner, staged, scan, typed)
+    key, cursor = source.key, quote_ident(str(source.cursor))
+    with remote.rows(source.cursor, after) as reader, runner.arrow_view("jk_pull", reader):
+        described = runner.fetchall("DESCRIBE SELECT * FROM jk_pull")
+        columns = {str(r[0]): str(r[1]) for r in described}
+        # Rows are numbered by the staged table's rowid afterwards (_ord is only a placeholder).
+        scan = Scan(Path(source.name), "table", columns, "SELECT 0 AS _ord, * FROM jk_pull")
+        resolved = resolve(source.mapping, list(columns), source.name)
+        key_sql = f"CAST({quote_ident(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
+        checks = [(f"{key_sql} IS NULL", "missing key", key)] if key else []
+        select = typed_sql(
+            scan, resolved, source.timezone, carry=[f"{key_sql} AS source_key",
+            f"{cursor} AS _cursor"], checks=checks,
+        )  # fmt: skip
+        params = {"tz": source.timezone} if source.timezone != "UTC" else {}
+        runner.execute(f"CREATE OR REPLACE TABLE {staged.keyed} AS {select}", params)
+    if key is not None:
+        _check_unique(runner, staged, key)
     # Compared before the transaction: a DuckDB transaction writes to one database only, and
     # this process holds the workspace's file, so what is stored cannot change meanwhile.
-    _compare(runner, staged)
-    read = int(runner.fetchone(f"SELECT count(*) FROM {pulled}")[0])
-    cursor = after
-    if read:
-        (top,) = runner.fetchone(f"SELECT max({quote_ident(str(source.cursor))}) FROM {pulled}")
-        if top is not None:
-            cursor = Cursor(remote.columns()[str(source.cursor)], top)
-    return replace(staged, read=read, cursor=cursor, changed_cursor=cursor != after)
+    if not new:  # a new source has nothing stored to compare with
+        _compare(runner, staged)
+    read, top = runner.fetchone(f"SELECT count(*), max(_cursor) FROM {staged.keyed}")
+    found = Cursor(remote.columns()[str(source.cursor)], top) if top is not None else after
+    return replace(staged, read=int(read), cursor=found, changed_cursor=found != after)
 
 
-def _key_rows(runner: Any, staged: _Staged, scan: Scan, typed: str) -> None:
-    """The typed rows with their key, and a refused row's raw form (the source row as JSON)."""
-    key = staged.source.key
-    pulled = f"{STAGE}.pulled_{staged.name}"
-    key_sql = f"CAST(p.{quote_ident(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
-    missing = f"t.reason IS NULL AND {key_sql} IS NULL" if key else "false"
-    runner.execute(
-        f"CREATE OR REPLACE TABLE {staged.keyed} AS SELECT t._ord, t.customer_id, t.event, "
-        "t.timestamp, t.value, t.properties, "
-        f"CASE WHEN {missing} THEN 'missing key' ELSE t.reason END AS reason, "
-        f"CASE WHEN {missing} THEN {quote_literal(key or '')} ELSE t.field END AS field, "
-        f"{key_sql} AS source_key, t.raw "
-        f"FROM {typed} t JOIN (SELECT rowid + 1 AS _ord, * FROM {pulled}) p USING (_ord)"
-    )
-    if key is not None:  # typed_sql wrote ``raw`` for the rows it refused, not for these
-        runner.execute(
-            f"UPDATE {staged.keyed} k SET raw = p.raw FROM (SELECT _ord, {scan.raw()} AS raw "
-            f"FROM ({scan.from_sql})) p WHERE k._ord = p._ord AND k.reason = 'missing key'"
-        )
-    if key is None:
-        return
+def _check_unique(runner: Any, staged: _Staged, key: str) -> None:
     repeated = runner.fetchall(
         f"SELECT source_key, count(*) FROM {staged.keyed} WHERE source_key IS NOT NULL "
         "GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 3"
@@ -257,16 +240,17 @@ def _key_rows(runner: Any, staged: _Staged, scan: Scan, typed: str) -> None:
 def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncReport:
     source = s.source
     mine = _imports_of(source)
-    loaded, replaced, unchanged, rejected, withdrawn = (
-        int(x)
-        for x in runner.fetchone(
-            "SELECT count(*) FILTER (reason IS NULL AND NOT stored), "
-            "count(*) FILTER (reason IS NULL AND stored AND NOT same), "
-            "count(*) FILTER ((reason IS NULL AND stored AND same) OR again), "
-            "count(*) FILTER (reason IS NOT NULL AND NOT again), "
-            f"count(*) FILTER (reason IS NOT NULL AND stored) FROM {s.compared}"
-        )
+    counts = (
+        "SELECT count(*) FILTER (reason IS NULL), 0, 0, count(*) FILTER (reason IS NOT NULL), 0 "
+        f"FROM {s.keyed}"
+        if s.new
+        else "SELECT count(*) FILTER (reason IS NULL AND NOT stored), "
+        "count(*) FILTER (reason IS NULL AND stored AND NOT same), "
+        "count(*) FILTER ((reason IS NULL AND stored AND same) OR again), "
+        "count(*) FILTER (reason IS NOT NULL AND NOT again), "
+        f"count(*) FILTER (reason IS NOT NULL AND stored) FROM {s.compared}"
     )
+    loaded, replaced, unchanged, rejected, withdrawn = (int(x) for x in runner.fetchone(counts))
     changed = loaded + replaced + rejected
     if s.new or s.changed_cursor:
         record(runner, storable(source), s.cursor, new=s.new)
@@ -280,18 +264,17 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
             f"(SELECT c.source_key FROM {s.compared} c "
             "WHERE c.stored AND NOT (c.same AND c.reason IS NULL))"
         )
-    if source.key:  # a row pulled again replaces its earlier reject (unless refused alike)
+    if source.key and not s.new:  # a row pulled again replaces its earlier reject
         runner.execute(
             "DELETE FROM rejected WHERE import_id IN (SELECT import_id FROM imports WHERE "
-            f"source_name = $name) AND source_key IN (SELECT k.source_key FROM {s.keyed} k "
-            f"JOIN {s.compared} c USING (_ord) WHERE NOT c.again)",
+            f"source_name = $name) AND source_key IN (SELECT source_key FROM {s.compared} "
+            "WHERE NOT again)",
             {"name": source.name},
         )
     runner.execute(
         "INSERT INTO event_rows (customer_id, event, timestamp, value, properties, source_row, "
         "import_key, source_key) SELECT k.customer_id, k.event, k.timestamp, k.value, "
-        f"k.properties, k._ord, $key, k.source_key FROM {s.keyed} k JOIN {s.compared} c "
-        "USING (_ord) WHERE c.reason IS NULL AND NOT c.same",
+        f"k.properties, k.rowid + 1, $key, k.source_key {_picked(s, refused=False)}",
         {"key": key},
     )
     rejected_file = _save_rejected(runner, ws, s, import_id, written) if rejected else None
@@ -308,6 +291,15 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
     )  # fmt: skip
     return SyncReport(source.name, import_id, s.read, loaded, replaced, unchanged, rejected,
                       rejected_file, s.cursor, s.new)  # fmt: skip
+
+
+def _picked(s: _Staged, *, refused: bool) -> str:
+    """FROM ... WHERE for the pulled rows to write: new events, or rejects new to the source."""
+    test = "k.reason IS NOT NULL" if refused else "k.reason IS NULL"
+    if s.new:
+        return f"FROM {s.keyed} k WHERE {test}"
+    fresh = "NOT c.again" if refused else "NOT c.same"
+    return f"FROM {s.keyed} k JOIN {s.compared} c ON k.rowid = c._ord WHERE {test} AND {fresh}"
 
 
 def _imports_of(source: DatabaseSource) -> str:
@@ -329,8 +321,8 @@ def _compare(runner: Any, s: _Staged) -> None:
     )
     if s.source.key:
         runner.execute(
-            f"CREATE OR REPLACE TABLE {s.compared} AS SELECT k._ord, k.source_key, k.reason, "
-            f"e.source_key IS NOT NULL AS stored, coalesce({same}, false) AS same, "
+            f"CREATE OR REPLACE TABLE {s.compared} AS SELECT k.rowid AS _ord, k.source_key, "
+            f"k.reason, e.source_key IS NOT NULL AS stored, coalesce({same}, false) AS same, "
             f"{again} AS again FROM {s.keyed} k LEFT JOIN {stored} e "
             "ON e.source_key = k.source_key"
         )
@@ -339,9 +331,9 @@ def _compare(runner: Any, s: _Staged) -> None:
     content = ", ".join(f"k.{c}" for c in _CONTENT)
     plain = ", ".join(_CONTENT)
     runner.execute(
-        f"CREATE OR REPLACE TABLE {s.compared} AS SELECT k._ord, k.source_key, k.reason, "
-        "k.reason IS NULL AND (e.hit IS NOT NULL OR row_number() OVER "
-        f"(PARTITION BY k.reason IS NULL, {content} ORDER BY k._ord) > 1) AS stored, "
+        f"CREATE OR REPLACE TABLE {s.compared} AS SELECT k.rowid AS _ord, k.source_key, "
+        "k.reason, k.reason IS NULL AND (e.hit IS NOT NULL OR row_number() OVER "
+        f"(PARTITION BY k.reason IS NULL, {content} ORDER BY k.rowid) > 1) AS stored, "
         f"stored AS same, {again} AS again FROM {s.keyed} k LEFT JOIN "
         f"(SELECT DISTINCT {plain}, true AS hit FROM {stored}) e ON {same}"
     )
@@ -352,8 +344,8 @@ def _save_rejected(
 ) -> Path:
     runner.execute(
         "INSERT INTO rejected (import_id, source, line, field, reason, raw, source_key) "
-        f"SELECT $id, $source, NULL, k.field, k.reason, k.raw, k.source_key FROM {s.keyed} k "
-        f"JOIN {s.compared} c USING (_ord) WHERE k.reason IS NOT NULL AND NOT c.again",
+        "SELECT $id, $source, NULL, k.field, k.reason, k.raw, k.source_key "
+        f"{_picked(s, refused=True)}",
         {"id": import_id, "source": s.source.describe()},
     )
     folder = ws.root / REJECTED_FOLDER
