@@ -91,7 +91,7 @@ def typed_sql(
         f"{_properties(scan, m)} AS __jk_properties "
         f"FROM ({scan.from_sql}) AS src"
     )
-    checks = [
+    refusals: list[tuple[str, str, str] | None] = [
         (f"contains({scan.raw()}, chr(0))", NUL_BYTE, "") if nul else None,
         ("_j IS NULL", BAD_JSON, "line") if scan.format == "jsonl" else None,
         ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, " or ".join(m.customer_id)),
@@ -107,7 +107,7 @@ def typed_sql(
         ("__jk_properties IS NULL", BAD_PROPERTIES, m.properties or "properties"),
         *checks,
     ]
-    tests = [c for c in checks if c is not None]
+    tests = [c for c in refusals if c is not None]
     reason = " ".join(f"WHEN {t} THEN {quote_literal(r)}" for t, r, _ in tests)
     field = " ".join(f"WHEN {t} THEN {quote_literal(f)}" for t, _, f in tests)
     canonical = ", ".join(f"__jk_{c} AS {c}" for c in _CANONICAL)
