@@ -14,9 +14,15 @@ import click
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from journeykit.cli.output import err_console, out_console, warn
-from journeykit.engine.workspace import import_files, import_source, sync_sources
+from journeykit.engine.workspace import (
+    import_files,
+    import_source,
+    source_states,
+    sync_sources,
+)
 from journeykit.events.dbsource import DatabaseSource, public_url
 from journeykit.events.importer import ImportOptions, ImportReport
+from journeykit.events.presets import EXPORTS, describe_presets
 from journeykit.events.reader import Progress as ProgressFn
 from journeykit.events.sources import PRESETS, column_map
 from journeykit.events.sync import SyncReport
@@ -70,7 +76,10 @@ def progress_bar() -> Iterator[ProgressFn]:
     "--properties",
     help="Column holding a JSON object; without it the other columns become properties.",
 )
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Column names of an export.")
+@click.option(
+    "--preset", type=click.Choice(sorted([*PRESETS, *EXPORTS])),
+    help="An export's layout (journeykit sources lists them).",
+)  # fmt: skip
 @click.option("--delimiter", help="CSV field separator [guessed from the header].")
 @click.option(
     "--timezone", default="UTC", show_default=True, help="IANA zone for times without offset."
@@ -195,6 +204,36 @@ def sync(names: tuple[str, ...], workspace_dir: Path, fmt: str) -> None:
         _emit_sync(report, fmt)
 
 
+@click.command()
+@click.option(
+    "--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also list this workspace's database sources and where each stopped.",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def sources(workspace_dir: Path | None, fmt: str) -> None:
+    """The export presets (`import --preset NAME`) with what each expects, and the workspace's
+    database sources (`import --from`, `sync`)."""
+    from rich.table import Table
+
+    presets = describe_presets()
+    registered = source_states(open_workspace(workspace_dir)) if workspace_dir else []
+    if fmt == "json":
+        click.echo(json.dumps({"presets": presets, "sources": registered}, indent=2, default=str))
+        return
+    table = Table("preset", "export", "needs", "gives", "documented at", title="Presets")
+    for row in presets:
+        table.add_row(row["preset"], row["export"], row["needs"], row["yields"], row["doc"])
+    out_console.print(table)
+    if workspace_dir is not None:
+        listed = Table("source", "reads", "cursor", "at", "synced", title="Database sources")
+        for src in registered:
+            listed.add_row(src["name"], src["reads"], src["cursor"] or "",
+                           str(src["at"] or ""), str(src["synced_at"] or ""))  # fmt: skip
+        out_console.print(listed)
+
+
 def _emit(report: ImportReport, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
@@ -267,5 +306,5 @@ def simulate(
 
 
 def register(group: click.Group) -> None:
-    for command in (import_cmd, sync, simulate):
+    for command in (import_cmd, sync, sources, simulate):
         group.add_command(command)

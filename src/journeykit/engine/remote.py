@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from journeykit._optional import require
-from journeykit.events.dbsource import Cursor, DatabaseSource, SourceError
+from journeykit.errors import did_you_mean
+from journeykit.events.dbsource import Cursor, DatabaseSource, SourceError, local_file
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -43,13 +44,21 @@ class RemoteTable:
         self.source = source
         self.url = source.connection_url()
         self.scheme = self.url.partition("://")[0].lower()
+        path = local_file(self.url)
+        if path is not None and not path.is_file():  # ibis would create an empty database
+            raise SourceError(f"source {source.name!r}: no database file {path}")
         self.backend = _connect(self.url, self.scheme, source)
+        if source.table is not None and source.table not in (tables := self.backend.list_tables()):
+            raise SourceError(
+                f"source {source.name!r}: no table {source.table!r}"
+                f"{did_you_mean(source.table, tables)}"
+            )
         try:
             if source.table is not None:
                 self.relation = self.backend.table(source.table)
             else:
                 self.relation = self.backend.sql(str(source.query))
-        except Exception as exc:  # the driver's error: a missing table, bad SQL, no access
+        except Exception as exc:  # the driver's error: bad SQL, no access
             raise SourceError(f"source {source.name!r}: {_first_line(exc)}") from None
 
     def columns(self) -> dict[str, str]:

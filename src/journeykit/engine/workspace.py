@@ -72,6 +72,25 @@ def sync_sources(
     return _pull(ws, [known[n] for n in (names or sorted(known))], progress)
 
 
+def source_states(ws: Workspace) -> list[dict[str, Any]]:
+    """The workspace's database sources (registered or declared) and where each stopped."""
+    from journeykit.events.dbsource import declared, registered
+    from journeykit.workspace import SETTINGS_FILE
+
+    known = _registered(ws, registered)
+    rows = [
+        {"name": n, "reads": r.source.describe(), "cursor": r.source.cursor,
+         "at": r.cursor.value if r.cursor else None, "synced_at": r.synced_at}
+        for n, r in known.items()
+    ]  # fmt: skip
+    rows += [
+        {"name": n, "reads": s.describe(), "cursor": s.cursor, "at": None, "synced_at": None}
+        for n, s in declared(ws.root / SETTINGS_FILE).items()
+        if n not in known
+    ]
+    return sorted(rows, key=lambda r: str(r["name"]))
+
+
 def _registered(ws: Workspace, read: Any) -> dict[str, Any]:
     if not ws.database.exists():
         return {}

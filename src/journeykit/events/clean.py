@@ -81,30 +81,45 @@ def typed_sql(
     name`` items over the source's columns to keep (a database row's key and cursor);
     ``checks``: more ``(test, reason, field)`` refusals, tested after the others.
     """
-    value_text = _blank_is_null(scan.text(m.value)) if m.value else "NULL"
+    if m.export is not None:
+        from journeykit.events.presets import EXPORTS, Fields
+
+        d = EXPORTS[m.export].derive(Fields(scan))
+        customer, event = _blank_is_null(d.customer_id), _blank_is_null(d.event)
+        when, props = text_to_utc_sql(d.timestamp, timezone), d.properties
+        value_text = _blank_is_null(d.value) if d.value else "NULL"
+        names = {"customer_id": d.fields["customer_id"], "event": d.fields["event"],
+                 "timestamp": d.fields["timestamp"], "value": d.fields.get("value", ""),
+                 "properties": d.fields.get("properties", "properties")}  # fmt: skip
+    else:
+        customer, event = _customer_id(scan, m), _blank_is_null(scan.text(m.event))
+        when, props = _timestamp(scan, m, timezone), _properties(scan, m)
+        value_text = _blank_is_null(scan.text(m.value)) if m.value else "NULL"
+        names = {"customer_id": " or ".join(m.customer_id), "event": m.event,
+                 "timestamp": m.timestamp, "value": m.value or "",
+                 "properties": m.properties or "properties"}  # fmt: skip
     inner = (
-        f"SELECT src.*, {_customer_id(scan, m)} AS __jk_customer_id, "
-        f"{_blank_is_null(scan.text(m.event))} AS __jk_event, "
-        f"{_timestamp(scan, m, timezone)} AS __jk_timestamp, {value_text} AS __jk_value_text, "
+        f"SELECT src.*, {customer} AS __jk_customer_id, {event} AS __jk_event, "
+        f"{when} AS __jk_timestamp, {value_text} AS __jk_value_text, "
         f"CASE WHEN isfinite(TRY_CAST({value_text} AS DOUBLE)) "
         f"THEN TRY_CAST({value_text} AS DOUBLE) END AS __jk_value, "
-        f"{_properties(scan, m)} AS __jk_properties "
+        f"{props} AS __jk_properties "
         f"FROM ({scan.from_sql}) AS src"
     )
     refusals: list[tuple[str, str, str] | None] = [
         (f"contains({scan.raw()}, chr(0))", NUL_BYTE, "") if nul else None,
         ("_j IS NULL", BAD_JSON, "line") if scan.format == "jsonl" else None,
-        ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, " or ".join(m.customer_id)),
-        ("__jk_event IS NULL", MISSING_EVENT, m.event),
-        ("__jk_timestamp IS NULL", BAD_TIMESTAMP, m.timestamp),
+        ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, names["customer_id"]),
+        ("__jk_event IS NULL", MISSING_EVENT, names["event"]),
+        ("__jk_timestamp IS NULL", BAD_TIMESTAMP, names["timestamp"]),
         # Every analysis hands times to Python (datetime: years 1-9999); 'infinity' too is out.
         (
             f"NOT (__jk_timestamp BETWEEN {_FIRST} AND {_LAST})",
             TIMESTAMP_OUT_OF_RANGE,
-            m.timestamp,
+            names["timestamp"],
         ),
-        ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, m.value or ""),
-        ("__jk_properties IS NULL", BAD_PROPERTIES, m.properties or "properties"),
+        ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, names["value"]),
+        ("__jk_properties IS NULL", BAD_PROPERTIES, names["properties"]),
         *checks,
     ]
     tests = [c for c in refusals if c is not None]

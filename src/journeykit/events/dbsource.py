@@ -136,10 +136,19 @@ def storable(source: DatabaseSource) -> DatabaseSource:
     """The source as the registry keeps it: a local database file's path made absolute (a sync
     may run from another folder) and no password."""
     url = public_url(source.url)
-    scheme, sep, rest = url.partition(":///")
-    if sep and scheme in ("sqlite", "duckdb") and not rest.startswith("/"):
-        url = f"{scheme}:///{Path(rest).resolve()}"
+    path = local_file(url)
+    if path is not None:
+        url = f"{url.partition('://')[0]}://{path.resolve()}"
     return replace(source, url=url)
+
+
+def local_file(url: str) -> Path | None:
+    """The database file of a ``sqlite://`` or ``duckdb://`` URL, as ibis reads them:
+    ``sqlite://relative.db`` or ``sqlite:///absolute/path.db``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("sqlite", "duckdb") or rest in ("", ":memory:"):
+        return None
+    return Path(rest)
 
 
 @dataclass(frozen=True)

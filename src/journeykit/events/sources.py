@@ -42,9 +42,13 @@ class ColumnMap:
     timestamp: str = "timestamp"
     value: str | None = None
     properties: str | None = None
+    export: str | None = None  # an export preset (events.presets): fields derived from columns
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data = asdict(self)
+        if data["export"] is None:  # the key of every import made before export presets
+            del data["export"]
+        return json.dumps(data, sort_keys=True)
 
 
 PRESETS: dict[str, ColumnMap] = {
@@ -63,8 +67,18 @@ def column_map(
     properties: str | None = None,
 ) -> ColumnMap:
     """A mapping from a preset (or the defaults) with any options given on top."""
+    from journeykit.events.presets import EXPORTS
+
+    if preset is not None and preset in EXPORTS:
+        given = [customer_id, event, timestamp, value, properties]
+        if any(given):
+            raise ColumnMappingError(
+                f"the {preset} preset maps every field itself; leave out the column options"
+            )
+        return ColumnMap(export=preset)
     if preset is not None and preset not in PRESETS:
-        raise ColumnMappingError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}")
+        known = [*PRESETS, *EXPORTS]
+        raise ColumnMappingError(f"unknown preset {preset!r}{did_you_mean(preset, known)}")
     base = PRESETS[preset] if preset else ColumnMap()
     return ColumnMap(
         customer_id=(customer_id,) if customer_id else base.customer_id,
@@ -85,6 +99,7 @@ class Resolved:
     value: str | None
     properties: str | None
     rest: tuple[str, ...]
+    export: str | None = None
 
 
 def _find(name: str, columns: Sequence[str], path: Path | str, option: str) -> str:
@@ -101,6 +116,11 @@ def _find(name: str, columns: Sequence[str], path: Path | str, option: str) -> s
 
 def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path | str) -> Resolved:
     """Check ``mapping`` against the columns of ``path`` (a file, or a source's name)."""
+    if mapping.export is not None:
+        from journeykit.events.presets import EXPORTS
+
+        EXPORTS[mapping.export].check(columns, str(path))
+        return Resolved((), "", "", None, None, (), mapping.export)
     ids = tuple(c for c in mapping.customer_id if c in columns) or (
         _find(mapping.customer_id[0], columns, path, "--customer-id"),
     )
