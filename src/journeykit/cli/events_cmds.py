@@ -217,7 +217,14 @@ def sources(workspace_dir: Path | None, fmt: str) -> None:
     database sources (`import --from`, `sync`)."""
     from rich.table import Table
 
-    presets = describe_presets()
+    from journeykit.discover.surveys import SURVEYS
+
+    presets = describe_presets() + [
+        {"preset": name, "export": layout.title, "needs": layout.meta[0],
+         "yields": "answers (journeykit discover ... --survey NAME): one per question and "
+         "respondent", "doc": ""}
+        for name, layout in SURVEYS.items()
+    ]  # fmt: skip
     registered = source_states(open_workspace(workspace_dir)) if workspace_dir else []
     if fmt == "json":
         click.echo(json.dumps({"presets": presets, "sources": registered}, indent=2, default=str))
