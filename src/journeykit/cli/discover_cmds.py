@@ -49,7 +49,7 @@ def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(["typeform", "google-forms", "surveymonkey"]),
             help="The answers are that tool's CSV export: one answer per question and "
             "respondent (--stage-column still names the stage).",
-        )),
+        ),
         click.option(
             "--themes",
             "k",

@@ -44,12 +44,12 @@ SURVEYS = {
             "Tags",
             "Ending",
         ),
-    )),
+    ),
     "google-forms": SurveyLayout(
         "Google Forms responses (CSV download of the response sheet)",
         "Email Address",
         ("Timestamp", "Email Address", "Score"),
-    )),
+    ),
     "surveymonkey": SurveyLayout(
         "SurveyMonkey all responses (CSV, expanded)",
         "Respondent ID",
@@ -65,7 +65,7 @@ SURVEYS = {
             "Custom Data 1",
         ),
         header_rows=2,
-    )),
+    ),
 }
 _WHOLE = {"", "Response", "Open-Ended Response"}
 
@@ -93,8 +93,12 @@ def read_survey(
             raw = list(_unpivot(reader, names, layout, stage))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise AnswerFileError(path, f"cannot be read: {exc}") from exc
-    columns = AnswerColumns(text="answer", respondent="respondent", question="question",
-                            stage="stage" if stage else None)
+    columns = AnswerColumns(
+        text="answer",
+        respondent="respondent",
+        question="question",
+        stage="stage" if stage else None,
+    )
     return build_answers(raw, columns, path, default_language)
 
 
@@ -114,7 +118,8 @@ def _check(
 ) -> None:
     if layout.meta[0] not in names:
         raise AnswerFileError(
-            path, f"the {survey} preset ({layout.title}) needs the column {layout.meta[0]!r}; "
+            path,
+            f"the {survey} preset ({layout.title}) needs the column {layout.meta[0]!r}; "
             f"the file has: {', '.join(names)}",
         )
     if stage is not None and stage not in names:
