@@ -3,14 +3,16 @@ workspace back."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow as pa
 
 from journeykit.events.simulate import SimulationOptions, simulate
 from journeykit.journey import parse_journey
 from journeykit.journey.templates import template_text
 from journeykit.workspace import Workspace
+from tests.events.conftest import db_rows as workspace_rows
+from tests.events.conftest import snapshot as events_snapshot
+
+__all__ = ["JOURNEY", "create_events_table", "simulated", "snapshot", "workspace_rows"]
 
 JOURNEY = parse_journey(template_text("saas-trial"))
 
@@ -39,21 +41,6 @@ def create_events_table(
         con.commit()
 
 
-def workspace_rows(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
-    from journeykit.engine.duckdb import DuckDBEngine
-
-    engine = DuckDBEngine(ws.database, read_only=True)
-    try:
-        return engine.fetchall(sql)
-    finally:
-        engine.close()
-
-
 def snapshot(ws: Workspace) -> tuple[object, ...]:
     """Everything a sync could change, in a comparable form."""
-    if not ws.database.exists():
-        return ()
-    return tuple(
-        tuple(sorted(workspace_rows(ws, f"SELECT * FROM {t}"), key=repr))
-        for t in ("events", "rejected", "imports", "sources")
-    )
+    return events_snapshot(ws, ("events", "rejected", "imports", "sources"))
