@@ -73,6 +73,7 @@ def typed_sql(
     nul: bool = False,
     carry: Sequence[str] = (),
     checks: Sequence[tuple[str, str, str]] = (),
+    row_hash: bool = True,
 ) -> str:
     """SELECT every row with canonical columns plus ``reason``, ``field``, ``raw`` and ``_h``.
 
@@ -80,6 +81,7 @@ def typed_sql(
     not data), so the test is only paid for by files that have one. ``carry``: more ``expr AS
     name`` items over the source's columns to keep (a database row's key and cursor);
     ``checks``: more ``(test, reason, field)`` refusals, tested after the others.
+    ``row_hash``: add ``_h``, the hash that finds exact duplicates (files only need it).
     """
     if m.export is not None:
         from journeykit.events.presets import EXPORTS, Fields
@@ -132,6 +134,7 @@ def typed_sql(
     return (
         f"SELECT {ordinal}{kept}{canonical}, __jk_reason AS reason, __jk_field AS field, "
         f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "
-        f"hash({hashed}) AS _h FROM (SELECT *, CASE {reason} END AS __jk_reason, "
+        f"{f'hash({hashed})' if row_hash else 'NULL'} AS _h "
+        f"FROM (SELECT *, CASE {reason} END AS __jk_reason, "
         f"CASE {field} END AS __jk_field FROM ({inner}))"
     )

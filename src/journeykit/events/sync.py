@@ -209,7 +209,7 @@ def _stage(
         checks = [(f"{key_sql} IS NULL", "missing key", key)] if key else []
         select = typed_sql(
             scan, resolved, source.timezone, carry=[f"{key_sql} AS source_key",
-            f"{cursor} AS _cursor"], checks=checks,
+            f"{cursor} AS _cursor"], checks=checks, row_hash=False,
         )  # fmt: skip
         params = {"tz": source.timezone} if source.timezone != "UTC" else {}
         runner.execute(f"CREATE OR REPLACE TABLE {staged.keyed} AS {select}", params)
