@@ -27,7 +27,7 @@ from journeykit.events.reader import Progress as ProgressFn
 from journeykit.events.sources import PRESETS, column_map
 from journeykit.events.sync import SyncReport
 from journeykit.events.timestamps import check_timezone
-from journeykit.workspace import open_workspace
+from journeykit.workspace import Workspace, open_workspace
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 # A progress bar appears only for work that has already taken this long (seconds).
@@ -147,9 +147,11 @@ def import_cmd(
             check_timezone(timezone),
         )  # fmt: skip
         _warn_password(from_url)
+        ws = open_workspace(workspace_dir)
         with progress_bar() as progress:
-            synced = import_source(open_workspace(workspace_dir), source, progress=progress)
+            synced = import_source(ws, source, progress=progress)
         _emit_sync(synced, fmt)
+        _check_fit(ws, synced.loaded + synced.replaced)
         return
     extra = [o for o, v in (("--table", table), ("--query", query), ("--cursor", cursor_column),
                             ("--key", key_column), ("--name", source_name)) if v]  # fmt: skip
@@ -158,10 +160,12 @@ def import_cmd(
     if not files:
         raise click.UsageError("give one or more event files, or --from URL")
     options = ImportOptions(mapping, timezone, delimiter, strict, replace)
+    ws = open_workspace(workspace_dir)
     with progress_bar() as progress:
-        reports = import_files(open_workspace(workspace_dir), files, options, progress=progress)
+        reports = import_files(ws, files, options, progress=progress)
     for report in reports:
         _emit(report, fmt)
+    _check_fit(ws, sum(r.loaded for r in reports))
     if not any(r.loaded or r.already_imported for r in reports):
         sys.exit(1)
 
@@ -198,10 +202,28 @@ def sync(names: tuple[str, ...], workspace_dir: Path, fmt: str) -> None:
     Rows are known by their key: a row that changed at the source replaces its earlier
     version; running it again when nothing changed changes nothing.
     """
+    ws = open_workspace(workspace_dir)
     with progress_bar() as progress:
-        reports = sync_sources(open_workspace(workspace_dir), names, progress=progress)
+        reports = sync_sources(ws, names, progress=progress)
     for report in reports:
         _emit_sync(report, fmt)
+    _check_fit(ws, sum(r.loaded + r.replaced for r in reports))
+
+
+def _check_fit(ws: Workspace, changed: int) -> None:
+    """After new events: does the workspace's journey match them? (analytics.fit)"""
+    if not changed or not ws.journey_file.is_file():
+        return
+    from journeykit.cli.analytics_cmds import warn_fit
+    from journeykit.engine import connect
+    from journeykit.errors import JourneykitError
+    from journeykit.journey import load_journey
+
+    try:
+        journey = load_journey(ws.journey_file)
+    except JourneykitError:
+        return  # `journeykit validate` says what is wrong with it
+    warn_fit(connect().events(ws.root), journey)
 
 
 @click.command()
