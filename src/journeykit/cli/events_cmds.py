@@ -263,6 +263,22 @@ def sources(workspace_dir: Path | None, fmt: str) -> None:
         out_console.print(listed)
 
 
+@click.command()
+@click.argument("map_file", type=FilePath)
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path), help="The workspace folder.",
+)  # fmt: skip
+def identities(map_file: Path, workspace_dir: Path) -> None:
+    """Merge customers several sources name differently: MAP_FILE is a CSV of two columns, a
+    name a source uses (an e-mail, a payment system's customer id) and the customer id it
+    stands for. Replaces the workspace's map; every analysis reads the merged customers."""
+    from journeykit.engine.workspace import load_identities
+
+    report = load_identities(open_workspace(workspace_dir), map_file)
+    err_console.print(report.summary(), highlight=False, markup=False)
+
+
 def _emit(report: ImportReport, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
@@ -335,5 +351,5 @@ def simulate(
 
 
 def register(group: click.Group) -> None:
-    for command in (import_cmd, sync, sources, simulate):
+    for command in (import_cmd, sync, sources, identities, simulate):
         group.add_command(command)

@@ -16,6 +16,7 @@ from journeykit.workspace import Workspace
 
 if TYPE_CHECKING:
     from journeykit.events.dbsource import DatabaseSource
+    from journeykit.events.identities import IdentityReport
     from journeykit.events.sync import SyncReport
 
 
@@ -70,6 +71,29 @@ def sync_sources(
                 f"(sources: {', '.join(sorted(known))})"
             )
     return _pull(ws, [known[n] for n in (names or sorted(known))], progress)
+
+
+def load_identities(ws: Workspace, path: Path) -> IdentityReport:
+    """Replace the workspace's identity map with ``path``'s; every analysis then reads the
+    merged customers (events.identities)."""
+    from journeykit.events.identities import IdentityReport, read_identity_map, store_identities
+    from journeykit.events.importer import refresh_events_view
+
+    mapping = read_identity_map(path)  # a bad file fails before the workspace is opened
+    engine = DuckDBEngine(ws.database)
+    try:
+        prepare_schema(engine)
+        with engine.transaction():
+            store_identities(engine, mapping)
+            refresh_events_view(engine)
+    finally:
+        engine.close()
+    return IdentityReport(path, _count_pairs(path), len(mapping), len(set(mapping.values())))
+
+
+def _count_pairs(path: Path) -> int:
+    with path.open(encoding="utf-8-sig") as fh:
+        return max(sum(1 for line in fh if line.strip()) - 1, 0)
 
 
 def source_states(ws: Workspace) -> list[dict[str, Any]]:

@@ -81,6 +81,11 @@ _SOURCES = (
     "CREATE TABLE IF NOT EXISTS sources (name VARCHAR PRIMARY KEY, spec VARCHAR NOT NULL, "
     "cursor VARCHAR, registered_at TIMESTAMP NOT NULL, synced_at TIMESTAMP)"
 )
+# Names a source uses for a customer known by another id (events.identities).
+_IDENTITIES = (
+    "CREATE TABLE IF NOT EXISTS identities (alias VARCHAR PRIMARY KEY, "
+    "customer_id VARCHAR NOT NULL)"
+)
 _META = "CREATE TABLE IF NOT EXISTS journeykit_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
 REJECTED_FOLDER = "rejected"
 _REJECTS_NAME = re.compile(r"(rejected-.*-(?P<id>[0-9a-f]{12})\.csv|\.rejected-.*\.tmp)")
@@ -173,7 +178,7 @@ def prepare_schema(engine: Any) -> None:
             _upgrade_from_1(engine)
         if version in (1, 2):
             _upgrade_from_2(engine)
-        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META, _SOURCES):
+        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META, _SOURCES, _IDENTITIES):
             engine.execute(sql)
         engine.execute(
             "INSERT OR REPLACE INTO journeykit_meta VALUES ('schema_version', $v)",
@@ -225,10 +230,16 @@ def refresh_events_view(engine: Any) -> None:
             + " ".join(f"WHEN {int(k)} THEN {quote_literal(i)}" for k, _, i in keys)
             + " END"
         )
+    # The identity map costs a join only in workspaces that have one.
+    merged = engine.fetchone("SELECT count(*) > 0 FROM identities")[0]
+    customer, rows = "e.customer_id", "event_rows e"
+    if merged:
+        customer = "coalesce(i.customer_id, e.customer_id)"
+        rows += " LEFT JOIN identities i ON i.alias = e.customer_id"
     engine.execute(
-        "CREATE OR REPLACE VIEW events AS SELECT customer_id, event, timestamp, value, "
-        f"properties, {source} AS source, source_row, {import_id} AS import_id, source_key "
-        "FROM event_rows"
+        f"CREATE OR REPLACE VIEW events AS SELECT {customer} AS customer_id, event, timestamp, "
+        f"value, properties, {source} AS source, source_row, {import_id} AS import_id, "
+        f"source_key, e.customer_id AS source_customer_id FROM {rows}"
     )
 
 
