@@ -99,3 +99,13 @@ def test_merged_customers_agree_with_a_dictionary_oracle(ws: Workspace, tmp_path
         ws, "SELECT DISTINCT customer_id, event, strftime(timestamp, '%Y-%m-%d') FROM events"
     )
     assert sorted(got) == expected
+
+
+def test_a_new_map_changes_the_web_apps_data_version(ws: Workspace, tmp_path: Path) -> None:
+    from journeykit.web.data import Data
+
+    import_files(ws, [write(tmp_path / "e.csv", "customer_id,event,timestamp\na,x,2024-01-01\n")])
+    data = Data(ws)
+    before = data.version()
+    load_identities(ws, write(tmp_path / "ids.csv", "alias,customer\na,b\n"))
+    assert data.version() != before

@@ -279,6 +279,28 @@ def identities(map_file: Path, workspace_dir: Path) -> None:
     err_console.print(report.summary(), highlight=False, markup=False)
 
 
+@click.command()
+@click.argument("rates_file", type=FilePath)
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path), help="The workspace folder.",
+)  # fmt: skip
+@click.option("--base", required=True, help="The currency every value is given in (EUR, USD).")
+@click.option(
+    "--currency-property", "prop", default="currency", show_default=True,
+    help="The event property naming an event's currency.",
+)  # fmt: skip
+def rates(rates_file: Path, workspace_dir: Path, base: str, prop: str) -> None:
+    """Convert values in several currencies: RATES_FILE is a CSV date,currency,rate (one unit
+    of the currency in the base currency, from that date on). Never fetched; replaces the
+    workspace's rates; every analysis reads values in the base currency."""
+    from journeykit.engine.workspace import load_rates
+
+    count = load_rates(open_workspace(workspace_dir), rates_file, base=base, prop=prop)
+    err_console.print(f"{rates_file.name}: {count:,} rates; values now in {base.upper()}",
+                      highlight=False, markup=False)  # fmt: skip
+
+
 def _emit(report: ImportReport, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.to_dict()))
@@ -351,5 +373,5 @@ def simulate(
 
 
 def register(group: click.Group) -> None:
-    for command in (import_cmd, sync, sources, identities, simulate):
+    for command in (import_cmd, sync, sources, identities, rates, simulate):
         group.add_command(command)

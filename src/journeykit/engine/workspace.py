@@ -91,6 +91,24 @@ def load_identities(ws: Workspace, path: Path) -> IdentityReport:
     return IdentityReport(path, _count_pairs(path), len(mapping), len(set(mapping.values())))
 
 
+def load_rates(ws: Workspace, path: Path, *, base: str, prop: str = "currency") -> int:
+    """Replace the workspace's currency rates; every analysis then reads values in ``base``
+    (events.rates). Refused, changing nothing, when a stored event's currency has no rate."""
+    from journeykit.events.importer import refresh_events_view
+    from journeykit.events.rates import read_rates, store_rates
+
+    rates = read_rates(path, base=base, prop=prop)
+    engine = DuckDBEngine(ws.database)
+    try:
+        prepare_schema(engine)
+        with engine.transaction():
+            store_rates(engine, rates)
+            refresh_events_view(engine)
+    finally:
+        engine.close()
+    return len(rates.rows)
+
+
 def _count_pairs(path: Path) -> int:
     with path.open(encoding="utf-8-sig") as fh:
         return max(sum(1 for line in fh if line.strip()) - 1, 0)

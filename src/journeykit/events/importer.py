@@ -81,6 +81,11 @@ _SOURCES = (
     "CREATE TABLE IF NOT EXISTS sources (name VARCHAR PRIMARY KEY, spec VARCHAR NOT NULL, "
     "cursor VARCHAR, registered_at TIMESTAMP NOT NULL, synced_at TIMESTAMP)"
 )
+# Rates to the base currency (events.rates); the base is in journeykit_meta.
+_RATES = (
+    "CREATE TABLE IF NOT EXISTS rates (currency VARCHAR NOT NULL, valid_from DATE NOT NULL, "
+    "rate DOUBLE NOT NULL, PRIMARY KEY (currency, valid_from))"
+)
 # Names a source uses for a customer known by another id (events.identities).
 _IDENTITIES = (
     "CREATE TABLE IF NOT EXISTS identities (alias VARCHAR PRIMARY KEY, "
@@ -178,7 +183,7 @@ def prepare_schema(engine: Any) -> None:
             _upgrade_from_1(engine)
         if version in (1, 2):
             _upgrade_from_2(engine)
-        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META, _SOURCES, _IDENTITIES):
+        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META, _SOURCES, _IDENTITIES, _RATES):
             engine.execute(sql)
         engine.execute(
             "INSERT OR REPLACE INTO journeykit_meta VALUES ('schema_version', $v)",
@@ -236,10 +241,14 @@ def refresh_events_view(engine: Any) -> None:
     if merged:
         customer = "coalesce(i.customer_id, e.customer_id)"
         rows += " LEFT JOIN identities i ON i.alias = e.customer_id"
+    from journeykit.events.rates import value_sql
+
+    value, join = value_sql(engine)
     engine.execute(
-        f"CREATE OR REPLACE VIEW events AS SELECT {customer} AS customer_id, event, timestamp, "
-        f"value, properties, {source} AS source, source_row, {import_id} AS import_id, "
-        f"source_key, e.customer_id AS source_customer_id FROM {rows}"
+        f"CREATE OR REPLACE VIEW events AS SELECT {customer} AS customer_id, e.event, "
+        f"e.timestamp, {value} AS value, e.properties, {source} AS source, e.source_row, "
+        f"{import_id} AS import_id, e.source_key, e.customer_id AS source_customer_id, "
+        f"e.value AS source_value FROM {rows}{join}"
     )
 
 
