@@ -42,3 +42,16 @@ def ws(tmp_path: Path) -> Workspace:
 
 if True:  # for the annotation above without importing psycopg at collection
     from typing import Any as Connection
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """A real MariaDB server for the session (Debian's ``mariadb-server``; .ci/run installs it)."""
+    pytest.importorskip("MySQLdb", reason="the mysql extra is not installed")
+    from .mariadbserver import mariadb_binaries, mariadb_server
+
+    binaries = mariadb_binaries()
+    if binaries is None:
+        pytest.skip("MariaDB's server binaries (Debian package mariadb-server) are not installed")
+    with mariadb_server(*binaries) as url:
+        yield url
