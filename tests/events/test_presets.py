@@ -48,6 +48,15 @@ EXPECTED = {
         ("cus_RS2bCdEfGhIjKl", "charge_failed", datetime(2024, 1, 4, 10), 5000.0),  # JPY: no cents
         ("ben@example.com", "charge_succeeded", datetime(2024, 1, 5, 10), 19.99),  # no customer
     ],
+    "stripe-invoices": [  # paid invoices count from paid_at
+        ("cus_PQ1aBcDeFgHiJk", "subscription_started", datetime(2024, 1, 1, 10, 1), 29.0),
+        ("cus_PQ1aBcDeFgHiJk", "subscription_renewed", datetime(2024, 2, 1, 11, 1), 29.0),
+        ("cus_RS2bCdEfGhIjKl", "invoice_open", datetime(2024, 2, 15, 10), 0.0),
+    ],
+    "stripe-subscriptions": [
+        ("cus_RS2bCdEfGhIjKl", "subscription_active", datetime(2024, 2, 16, 10), None),
+        ("cus_PQ1aBcDeFgHiJk", "subscription_canceled", datetime(2024, 3, 1, 10), None),
+    ],
 }
 
 

@@ -157,22 +157,77 @@ def _ga4(f: Fields) -> Derived:
     )  # fmt: skip
 
 
-def _stripe_charges(f: Fields) -> Derived:
+def _major_units(f: Fields, amount: str) -> str:
+    """A Stripe amount (in the currency's smallest unit) in the currency's own units."""
     currency = f"lower({f.text('currency')})"
     zero = ", ".join(quote_literal(c) for c in _ZERO_DECIMAL)
-    amount = _number(f.text("amount"))
-    value = f"CASE WHEN {currency} IN ({zero}) THEN {amount} ELSE {amount} / 100 END"
+    number = _number(f.text(amount))
+    return (
+        f"CAST(CASE WHEN {currency} IN ({zero}) THEN {number} ELSE {number} / 100 END AS VARCHAR)"
+    )
+
+
+def _stripe_props(f: Fields, kept: Sequence[str]) -> str:
+    return (
+        "CAST(json_object("
+        + ", ".join(f"{quote_literal(k)}, {f.json(k)}" for k in kept)
+        + (") AS VARCHAR)")
+    )
+
+
+def _stripe_charges(f: Fields) -> Derived:
     kept = ("id", "currency", "status", "paid", "refunded", "amount_refunded", "invoice",
             "description", "receipt_email")  # fmt: skip
-    props = ", ".join(f"{quote_literal(k)}, {f.json(k)}" for k in kept)
     return Derived(
         customer_id=f"coalesce({f.text('customer')}, {f.text('receipt_email')})",
         event=f"'charge_' || {f.text('status')}",
         timestamp=f.text("created"),
-        value=f"CAST({value} AS VARCHAR)",
-        properties=f"CAST(json_object({props}) AS VARCHAR)",
+        value=_major_units(f, "amount"),
+        properties=_stripe_props(f, kept),
         fields={"customer_id": "customer or receipt_email", "event": "status",
                 "timestamp": "created", "value": "amount"},
+    )  # fmt: skip
+
+
+def _stripe_invoices(f: Fields) -> Derived:
+    # billing_reason says what an invoice is in a subscription's life: the first one starts
+    # it, each subscription_cycle one renews it. Paid invoices count from when they were paid.
+    reason = f.text("billing_reason")
+    event = (
+        f"CASE WHEN {f.text('status')} <> 'paid' THEN 'invoice_' || {f.text('status')} "
+        f"WHEN {reason} = 'subscription_create' THEN 'subscription_started' "
+        f"WHEN {reason} = 'subscription_cycle' THEN 'subscription_renewed' "
+        "ELSE 'invoice_paid' END"
+    )
+    kept = ("id", "currency", "status", "billing_reason", "subscription", "number")
+    return Derived(
+        customer_id=f"coalesce({f.text('customer')}, {f.text('customer_email')})",
+        event=event,
+        timestamp=f"coalesce({f.text('status_transitions/paid_at')}, {f.text('created')})",
+        value=_major_units(f, "amount_paid"),
+        properties=_stripe_props(f, kept),
+        fields={"customer_id": "customer or customer_email", "event": "status",
+                "timestamp": "status_transitions.paid_at or created", "value": "amount_paid"},
+    )  # fmt: skip
+
+
+def _stripe_subscriptions(f: Fields) -> Derived:
+    # One object per subscription, in its current state: a canceled one is its cancellation
+    # (its start is the invoice with billing_reason subscription_create).
+    canceled = f.text("canceled_at")
+    event = (
+        f"CASE WHEN {canceled} IS NOT NULL THEN 'subscription_canceled' "
+        f"ELSE 'subscription_' || {f.text('status')} END"
+    )
+    kept = ("id", "status", "currency", "cancel_at_period_end", "start_date", "ended_at")
+    return Derived(
+        customer_id=f.text("customer"),
+        event=event,
+        timestamp=f"coalesce({canceled}, {f.text('start_date')}, {f.text('created')})",
+        value=None,
+        properties=_stripe_props(f, kept),
+        fields={"customer_id": "customer", "event": "status",
+                "timestamp": "canceled_at or start_date"},
     )  # fmt: skip
 
 
@@ -211,6 +266,23 @@ EXPORTS: dict[str, ExportPreset] = {
             "charge_succeeded / charge_failed / charge_pending, with the amount in the "
             "currency's units as value and the currency as a property",
             _stripe_charges,
+        ),
+        ExportPreset(
+            "stripe-invoices",
+            "Stripe invoices (the API's invoice objects, JSON lines)",
+            "https://docs.stripe.com/api/invoices/object",
+            ("id", "customer", "amount_paid", "currency", "status", "billing_reason", "created"),
+            "subscription_started (first invoice), subscription_renewed (each cycle), "
+            "invoice_paid, invoice_open / invoice_void ..., with the amount paid as value",
+            _stripe_invoices,
+        ),
+        ExportPreset(
+            "stripe-subscriptions",
+            "Stripe subscriptions (the API's subscription objects, JSON lines)",
+            "https://docs.stripe.com/api/subscriptions/object",
+            ("id", "customer", "status", "start_date", "canceled_at"),
+            "subscription_canceled at canceled_at, else subscription_<status> at start_date",
+            _stripe_subscriptions,
         ),
     )
 }
