@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.engine.workspace import (
     import_files,
+    import_rest,
     import_source,
     source_states,
     sync_sources,
@@ -24,6 +25,7 @@ from journeykit.events.dbsource import DatabaseSource, public_url
 from journeykit.events.importer import ImportOptions, ImportReport
 from journeykit.events.presets import EXPORTS, describe_presets
 from journeykit.events.reader import Progress as ProgressFn
+from journeykit.events.rest import rest_target
 from journeykit.events.sources import PRESETS, column_map
 from journeykit.events.sync import SyncReport
 from journeykit.events.timestamps import check_timezone
@@ -92,7 +94,9 @@ def progress_bar() -> Iterator[ProgressFn]:
 @click.option(
     "--from", "from_url", metavar="URL",
     help="A database to import from instead of files (postgresql://, mysql://, sqlite:///, any "
-    "ibis URL; env:VARIABLE reads it from the environment). Registered for `journeykit sync`.",
+    "ibis URL; env:VARIABLE reads it from the environment), registered for `journeykit sync`; "
+    "or a REST API's objects: stripe://charges | invoices | subscriptions (key in "
+    "STRIPE_API_KEY).",
 )  # fmt: skip
 @click.option("--table", help="With --from: the table of events.")
 @click.option("--query", help="With --from: a SELECT giving the events (instead of --table).")
@@ -132,6 +136,20 @@ def import_cmd(
         preset=preset, customer_id=customer_id, event=event, timestamp=timestamp,
         value=value, properties=properties,
     )  # fmt: skip
+    if from_url is not None and rest_target(from_url) is not None:
+        given = [customer_id, event, timestamp, value, properties, preset, table, query,
+                 cursor_column, key_column, delimiter, *files]  # fmt: skip
+        if any(given):
+            raise click.UsageError(f"{from_url} takes no files and no column options")
+        ws = open_workspace(workspace_dir)
+        with progress_bar() as progress:
+            pulled = import_rest(ws, from_url, progress=progress)
+        if pulled is None:
+            err_console.print(f"{from_url}: no objects", highlight=False, markup=False)
+            return
+        _emit(pulled, fmt)
+        _check_fit(ws, pulled.loaded)
+        return
     if from_url is not None:
         unused = [o for o, v in (("FILES", files), ("--delimiter", delimiter),
                                  ("--strict", strict), ("--replace", replace)) if v]  # fmt: skip

@@ -73,6 +73,39 @@ def sync_sources(
     return _pull(ws, [known[n] for n in (names or sorted(known))], progress)
 
 
+def import_rest(
+    ws: Workspace, url: str, *, progress: Progress | None = None
+) -> ImportReport | None:
+    """Pull a REST resource (``stripe://charges``) and import it with its preset; None when
+    the API has no objects. The pull is kept in the workspace's ``pulled/`` folder (removed
+    again if the import fails), so every event can be traced to the object it came from."""
+    from datetime import UTC, datetime
+
+    from journeykit.events.dbsource import SourceError
+    from journeykit.events.rest import pull_to_file, rest_target
+    from journeykit.events.sources import column_map
+
+    target = rest_target(url)
+    if target is None:
+        raise SourceError(f"{url}: not a REST source (known: stripe://RESOURCE)")
+    api, resource = target
+    folder = ws.root / "pulled"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"{api.name}-{resource}-{stamp}.jsonl"
+    try:
+        if not pull_to_file(api, resource, path):
+            path.unlink()
+            return None
+        preset = api.resources[resource][0]
+        options = ImportOptions(column_map(preset=preset))
+        (report,) = import_files(ws, [path], options, progress=progress)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return report
+
+
 def load_identities(ws: Workspace, path: Path) -> IdentityReport:
     """Replace the workspace's identity map with ``path``'s; every analysis then reads the
     merged customers (events.identities)."""
