@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,36 +110,34 @@ def load_identities(ws: Workspace, path: Path) -> IdentityReport:
     """Replace the workspace's identity map with ``path``'s; every analysis then reads the
     merged customers (events.identities)."""
     from journeykit.events.identities import IdentityReport, read_identity_map, store_identities
-    from journeykit.events.importer import refresh_events_view
 
     mapping = read_identity_map(path)  # a bad file fails before the workspace is opened
-    engine = DuckDBEngine(ws.database)
-    try:
-        prepare_schema(engine)
-        with engine.transaction():
-            store_identities(engine, mapping)
-            refresh_events_view(engine)
-    finally:
-        engine.close()
+    _reshape_view(ws, lambda engine: store_identities(engine, mapping))
     return IdentityReport(path, _count_pairs(path), len(mapping), len(set(mapping.values())))
 
 
 def load_rates(ws: Workspace, path: Path, *, base: str, prop: str = "currency") -> int:
     """Replace the workspace's currency rates; every analysis then reads values in ``base``
     (events.rates). Refused, changing nothing, when a stored event's currency has no rate."""
-    from journeykit.events.importer import refresh_events_view
     from journeykit.events.rates import read_rates, store_rates
 
     rates = read_rates(path, base=base, prop=prop)
+    _reshape_view(ws, lambda engine: store_rates(engine, rates))
+    return len(rates.rows)
+
+
+def _reshape_view(ws: Workspace, store: Callable[[DuckDBEngine], None]) -> None:
+    """Store what the ``events`` view reads through and rebuild it, in one transaction."""
+    from journeykit.events.importer import refresh_events_view
+
     engine = DuckDBEngine(ws.database)
     try:
         prepare_schema(engine)
         with engine.transaction():
-            store_rates(engine, rates)
+            store(engine)
             refresh_events_view(engine)
     finally:
         engine.close()
-    return len(rates.rows)
 
 
 def _count_pairs(path: Path) -> int:
