@@ -53,6 +53,11 @@ EXPECTED = {
         ("cus_PQ1aBcDeFgHiJk", "subscription_renewed", datetime(2024, 2, 1, 11, 1), 29.0),
         ("cus_RS2bCdEfGhIjKl", "invoice_open", datetime(2024, 2, 15, 10), 0.0),
     ],
+    "shopify-orders": [  # times with their offsets, in UTC; a guest order is its e-mail
+        ("7012345678901", "order_placed", datetime(2024, 3, 1, 9, 15), 59.9),
+        ("ben@example.com", "order_cancelled", datetime(2024, 3, 3, 14), 120.0),
+        ("7012345678901", "order_refunded", datetime(2024, 3, 10, 7), 19.0),
+    ],
     "stripe-subscriptions": [
         ("cus_RS2bCdEfGhIjKl", "subscription_active", datetime(2024, 2, 16, 10), None),
         ("cus_PQ1aBcDeFgHiJk", "subscription_canceled", datetime(2024, 3, 1, 10), None),

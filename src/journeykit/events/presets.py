@@ -167,7 +167,7 @@ def _major_units(f: Fields, amount: str) -> str:
     )
 
 
-def _stripe_props(f: Fields, kept: Sequence[str]) -> str:
+def _object_of(f: Fields, kept: Sequence[str]) -> str:
     return (
         "CAST(json_object("
         + ", ".join(f"{quote_literal(k)}, {f.json(k)}" for k in kept)
@@ -183,7 +183,7 @@ def _stripe_charges(f: Fields) -> Derived:
         event=f"'charge_' || {f.text('status')}",
         timestamp=f.text("created"),
         value=_major_units(f, "amount"),
-        properties=_stripe_props(f, kept),
+        properties=_object_of(f, kept),
         fields={"customer_id": "customer or receipt_email", "event": "status",
                 "timestamp": "created", "value": "amount"},
     )  # fmt: skip
@@ -205,7 +205,7 @@ def _stripe_invoices(f: Fields) -> Derived:
         event=event,
         timestamp=f"coalesce({f.text('status_transitions/paid_at')}, {f.text('created')})",
         value=_major_units(f, "amount_paid"),
-        properties=_stripe_props(f, kept),
+        properties=_object_of(f, kept),
         fields={"customer_id": "customer or customer_email", "event": "status",
                 "timestamp": "status_transitions.paid_at or created", "value": "amount_paid"},
     )  # fmt: skip
@@ -225,9 +225,29 @@ def _stripe_subscriptions(f: Fields) -> Derived:
         event=event,
         timestamp=f"coalesce({canceled}, {f.text('start_date')}, {f.text('created')})",
         value=None,
-        properties=_stripe_props(f, kept),
+        properties=_object_of(f, kept),
         fields={"customer_id": "customer", "event": "status",
                 "timestamp": "canceled_at or start_date"},
+    )  # fmt: skip
+
+
+def _shopify_orders(f: Fields) -> Derived:
+    # One order object in its current state: a cancelled order is its cancellation.
+    cancelled = f.text("cancelled_at")
+    event = (
+        f"CASE WHEN {cancelled} IS NOT NULL THEN 'order_cancelled' "
+        f"WHEN {f.text('financial_status')} = 'refunded' THEN 'order_refunded' "
+        "ELSE 'order_placed' END"
+    )
+    kept = ("id", "order_number", "currency", "financial_status", "fulfillment_status")
+    return Derived(
+        customer_id=f"coalesce({f.text('customer/id')}, {f.text('email')})",
+        event=event,
+        timestamp=f"coalesce({cancelled}, {f.text('created_at')})",
+        value=f.text("total_price"),
+        properties=_object_of(f, kept),
+        fields={"customer_id": "customer.id or email", "event": "financial_status",
+                "timestamp": "cancelled_at or created_at", "value": "total_price"},
     )  # fmt: skip
 
 
@@ -283,6 +303,14 @@ EXPORTS: dict[str, ExportPreset] = {
             ("id", "customer", "status", "start_date", "canceled_at"),
             "subscription_canceled at canceled_at, else subscription_<status> at start_date",
             _stripe_subscriptions,
+        ),
+        ExportPreset(
+            "shopify-orders",
+            "Shopify orders (the Admin API's order objects, JSON lines)",
+            "https://shopify.dev/docs/api/admin-rest/latest/resources/order",
+            ("id", "created_at", "total_price", "currency", "financial_status", "email"),
+            "order_placed, order_refunded or order_cancelled, with the total as value",
+            _shopify_orders,
         ),
     )
 }
