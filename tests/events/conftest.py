@@ -22,10 +22,9 @@ def db_rows(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
         engine.close()
 
 
-def snapshot(ws: Workspace) -> tuple[object, ...]:
+def snapshot(
+    ws: Workspace, tables: tuple[str, ...] = ("events", "rejected", "imports")
+) -> tuple[object, ...]:
     if not ws.database.exists():
         return ()
-    return tuple(
-        tuple(sorted(db_rows(ws, f"SELECT * FROM {t}"), key=repr))
-        for t in ("events", "rejected", "imports")
-    )
+    return tuple(tuple(sorted(db_rows(ws, f"SELECT * FROM {t}"), key=repr)) for t in tables)

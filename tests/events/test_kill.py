@@ -74,7 +74,7 @@ from journeykit.events import importer
 from journeykit.workspace import open_workspace
 
 point = sys.argv[3]
-owner = importer if point == "_write_rejected_csv" else DuckDBEngine
+owner = importer if point == "write_rejected_csv" else DuckDBEngine
 original = getattr(owner, point)
 
 def paused(*args, **kwargs):
@@ -116,7 +116,7 @@ def test_kill_after_the_rejects_file_is_written_before_commit(
     before, files_before = snapshot(ws), _rejects_files(ws)
     second = tmp_path / "second.csv"
     second.write_text(_WITH_REJECTS.replace("a,", "c,"))
-    _kill_when_paused(ws, second, "_write_rejected_csv")
+    _kill_when_paused(ws, second, "write_rejected_csv")
     assert snapshot(ws) == before  # nothing committed
     # The killed import's rejects file is on disk, but no import owns it; the next import
     # (whatever it imports) removes it before doing anything else.

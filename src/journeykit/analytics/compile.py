@@ -15,6 +15,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from journeykit.errors import JourneykitError
 from journeykit.journey.schema import Condition, EventRule
@@ -72,6 +73,18 @@ def _spark_element(members: str, key: str) -> str:  # type: ignore[empty-body]
     ...
 
 
+# PostgreSQL: Ibis 12 with sqlglot 30 compiles JSON unwrapping to `->> VARIADIC ARRAY[]`,
+# which PostgreSQL refuses; its own functions read a member's type and text directly.
+@ibis.udf.scalar.builtin(name="json_typeof")  # type: ignore[untyped-decorator]
+def _pg_type(doc: dt.JSON) -> str:  # type: ignore[empty-body]
+    ...
+
+
+@ibis.udf.scalar.builtin(name="json_extract_path_text")  # type: ignore[untyped-decorator]
+def _pg_text(doc: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    ...
+
+
 _SPARK_NUMBERS = "^(TINYINT|SMALLINT|INT|BIGINT|FLOAT|DOUBLE|DECIMAL)"
 # Keys every other Ibis backend reads as one top-level key, whatever its JSON path dialect.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -117,12 +130,21 @@ class _Scalar:
         backend = _backend_name(events)
         if backend == "pyspark":
             self._spark(events, key)
+        elif backend == "postgres":
+            self._postgres(events, key)
         else:
             raw = _json_member(events, key, backend)
             self.text = raw.str
             self.number = raw.unwrap_as("float64")
             self.flag = raw.bool
         self.present = self.text.notnull() | self.number.notnull() | self.flag.notnull()
+
+    def _postgres(self, events: ir.Table, key: str) -> None:
+        kind = _pg_type(_json_member(events, key, "postgres"))
+        text = _pg_text(events.properties.cast("json"), key)
+        self.text = ibis.ifelse(kind == "string", text, ibis.null())
+        self.number = ibis.ifelse(kind == "number", text.cast("float64"), ibis.null())
+        self.flag = ibis.ifelse(kind == "boolean", text.cast("boolean"), ibis.null())
 
     def _spark(self, events: ir.Table, key: str) -> None:
         _check_key(key)

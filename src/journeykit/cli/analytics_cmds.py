@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
-from journeykit.cli.output import err_console, out_console
+from journeykit.cli.output import err_console, out_console, warn
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
@@ -271,6 +271,16 @@ def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str
         return Group(funnel_table(result), Text(""), breakdown_table(result))
 
     emit(result, m.fmt, tables)
+    if result.steps and result.steps[0].customers == 0:  # zeros: say why, on stderr
+        warn_fit(m.events, m.journey)
+
+
+def warn_fit(events: Any, journey: Journey) -> None:
+    """Milestones that match no event and the events no milestone uses (analytics.fit)."""
+    from journeykit.analytics.fit import journey_fit
+
+    for line in journey_fit(events, journey).lines():
+        warn(line)
 
 
 def _positions(m: Measure, lapsed_after: str | None) -> PositionsResult:

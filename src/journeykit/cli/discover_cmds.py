@@ -45,6 +45,12 @@ def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--language-column", default=None, help="Column with en/es; detected when absent."
         ),
         click.option(
+            "--survey",
+            type=click.Choice(["typeform", "google-forms", "surveymonkey"]),
+            help="The answers are that tool's CSV export: one answer per question and "
+            "respondent (--stage-column still names the stage).",
+        ),
+        click.option(
             "--themes",
             "k",
             type=click.IntRange(1),
@@ -109,7 +115,12 @@ def run_themes(
         tenure=opts["tenure_column"],
         language=opts["language_column"],
     )
-    answers = read_answers(answers_path, columns)
+    if opts.get("survey"):
+        from journeykit.discover.surveys import read_survey
+
+        answers = read_survey(answers_path, opts["survey"], stage=opts["stage_column"])
+    else:
+        answers = read_answers(answers_path, columns)
     _report_rejects(answers, opts.get("rejects_path"))
     result = find_themes(
         answers,

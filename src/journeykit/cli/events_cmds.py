@@ -14,11 +14,22 @@ import click
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from journeykit.cli.output import err_console, out_console, warn
-from journeykit.engine.workspace import import_files
+from journeykit.engine.workspace import (
+    import_files,
+    import_rest,
+    import_source,
+    source_states,
+    sync_sources,
+)
+from journeykit.events.dbsource import DatabaseSource, public_url
 from journeykit.events.importer import ImportOptions, ImportReport
+from journeykit.events.presets import EXPORTS, describe_presets
 from journeykit.events.reader import Progress as ProgressFn
+from journeykit.events.rest import rest_target
 from journeykit.events.sources import PRESETS, column_map
-from journeykit.workspace import open_workspace
+from journeykit.events.sync import SyncReport
+from journeykit.events.timestamps import check_timezone
+from journeykit.workspace import Workspace, open_workspace
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 # A progress bar appears only for work that has already taken this long (seconds).
@@ -53,7 +64,7 @@ def progress_bar() -> Iterator[ProgressFn]:
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True, type=FilePath)
+@click.argument("files", nargs=-1, type=FilePath)
 @click.option(
     "--workspace", "workspace_dir", required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -67,7 +78,10 @@ def progress_bar() -> Iterator[ProgressFn]:
     "--properties",
     help="Column holding a JSON object; without it the other columns become properties.",
 )
-@click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Column names of an export.")
+@click.option(
+    "--preset", type=click.Choice(sorted([*PRESETS, *EXPORTS])),
+    help="An export's layout (journeykit sources lists them).",
+)  # fmt: skip
 @click.option("--delimiter", help="CSV field separator [guessed from the header].")
 @click.option(
     "--timezone", default="UTC", show_default=True, help="IANA zone for times without offset."
@@ -77,6 +91,21 @@ def progress_bar() -> Iterator[ProgressFn]:
     help="Fail the whole import if any row is rejected (also by an earlier import of a file).",
 )  # fmt: skip
 @click.option("--replace", is_flag=True, help="Load a file again, removing its earlier rows.")
+@click.option(
+    "--from", "from_url", metavar="URL",
+    help="A database to import from instead of files (postgresql://, mysql://, sqlite:///, any "
+    "ibis URL; env:VARIABLE reads it from the environment), registered for `journeykit sync`; "
+    "or a REST API's objects: stripe://charges | invoices | subscriptions (key in "
+    "STRIPE_API_KEY).",
+)  # fmt: skip
+@click.option("--table", help="With --from: the table of events.")
+@click.option("--query", help="With --from: a SELECT giving the events (instead of --table).")
+@click.option(
+    "--cursor", "cursor_column",
+    help="With --from: a column that only grows (id, updated-at) [the integer primary key].",
+)  # fmt: skip
+@click.option("--key", "key_column", help="With --from: the column naming a row [primary key].")
+@click.option("--name", "source_name", help="With --from: the source's name [the table's].")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -93,20 +122,201 @@ def import_cmd(
     timezone: str,
     strict: bool,
     replace: bool,
+    from_url: str | None,
+    table: str | None,
+    query: str | None,
+    cursor_column: str | None,
+    key_column: str | None,
+    source_name: str | None,
     fmt: str,
 ) -> None:
-    """Import event files (CSV, CSV.gz, Parquet, JSON lines) into a workspace, all or nothing."""
+    """Import event files (CSV, CSV.gz, Parquet, JSON lines) into a workspace, all or nothing;
+    or, with --from, a database table or query (then `journeykit sync` pulls what is new)."""
     mapping = column_map(
         preset=preset, customer_id=customer_id, event=event, timestamp=timestamp,
         value=value, properties=properties,
     )  # fmt: skip
+    if from_url is not None and rest_target(from_url) is not None:
+        given = [customer_id, event, timestamp, value, properties, preset, table, query,
+                 cursor_column, key_column, delimiter, *files]  # fmt: skip
+        if any(given):
+            raise click.UsageError(f"{from_url} takes no files and no column options")
+        ws = open_workspace(workspace_dir)
+        with progress_bar() as progress:
+            pulled = import_rest(ws, from_url, progress=progress)
+        if pulled is None:
+            err_console.print(f"{from_url}: no objects", highlight=False, markup=False)
+            return
+        _emit(pulled, fmt)
+        _check_fit(ws, pulled.loaded)
+        return
+    if from_url is not None:
+        unused = [o for o, v in (("FILES", files), ("--delimiter", delimiter),
+                                 ("--strict", strict), ("--replace", replace)) if v]  # fmt: skip
+        if unused:
+            raise click.UsageError(f"{', '.join(unused)} cannot be used with --from")
+        name = source_name or table
+        if (table is None) == (query is None) or not name:
+            raise click.UsageError(
+                "--from needs --table NAME or --query SQL (with --query, also --name)"
+            )
+        source = DatabaseSource(
+            name, from_url, table, query, cursor_column, key_column, mapping,
+            check_timezone(timezone),
+        )  # fmt: skip
+        _warn_password(from_url)
+        ws = open_workspace(workspace_dir)
+        with progress_bar() as progress:
+            synced = import_source(ws, source, progress=progress)
+        _emit_sync(synced, fmt)
+        _check_fit(ws, synced.loaded + synced.replaced)
+        return
+    extra = [o for o, v in (("--table", table), ("--query", query), ("--cursor", cursor_column),
+                            ("--key", key_column), ("--name", source_name)) if v]  # fmt: skip
+    if extra:
+        raise click.UsageError(f"{', '.join(extra)} go with --from URL")
+    if not files:
+        raise click.UsageError("give one or more event files, or --from URL")
     options = ImportOptions(mapping, timezone, delimiter, strict, replace)
+    ws = open_workspace(workspace_dir)
     with progress_bar() as progress:
-        reports = import_files(open_workspace(workspace_dir), files, options, progress=progress)
+        reports = import_files(ws, files, options, progress=progress)
     for report in reports:
         _emit(report, fmt)
+    _check_fit(ws, sum(r.loaded for r in reports))
     if not any(r.loaded or r.already_imported for r in reports):
         sys.exit(1)
+
+
+def _warn_password(url: str) -> None:
+    if public_url(url) != url:
+        warn(
+            "the password in --from is not stored; `journeykit sync` reads it from the "
+            "environment (PGPASSWORD, ~/.pgpass, or the URL given as env:VARIABLE)"
+        )
+
+
+def _emit_sync(report: SyncReport, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict()))
+    err_console.print(f"{report.source}: {report.summary()}", highlight=False, markup=False)
+    if report.rejected:
+        warn(f"{report.source}: {report.rejected:,} row(s) rejected; see {report.rejected_file}")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The workspace folder.",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def sync(names: tuple[str, ...], workspace_dir: Path, fmt: str) -> None:
+    """Pull what is new from the workspace's database sources (NAMES, or all), all or nothing.
+
+    Rows are known by their key: a row that changed at the source replaces its earlier
+    version; running it again when nothing changed changes nothing.
+    """
+    ws = open_workspace(workspace_dir)
+    with progress_bar() as progress:
+        reports = sync_sources(ws, names, progress=progress)
+    for report in reports:
+        _emit_sync(report, fmt)
+    _check_fit(ws, sum(r.loaded + r.replaced for r in reports))
+
+
+def _check_fit(ws: Workspace, changed: int) -> None:
+    """After new events: does the workspace's journey match them? (analytics.fit)"""
+    if not changed or not ws.journey_file.is_file():
+        return
+    from journeykit.cli.analytics_cmds import warn_fit
+    from journeykit.engine import connect
+    from journeykit.errors import JourneykitError
+    from journeykit.journey import load_journey
+
+    try:
+        journey = load_journey(ws.journey_file)
+    except JourneykitError:
+        return  # `journeykit validate` says what is wrong with it
+    warn_fit(connect().events(ws.root), journey)
+
+
+@click.command()
+@click.option(
+    "--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also list this workspace's database sources and where each stopped.",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def sources(workspace_dir: Path | None, fmt: str) -> None:
+    """The export presets (`import --preset NAME`) with what each expects, and the workspace's
+    database sources (`import --from`, `sync`)."""
+    from rich.table import Table
+
+    from journeykit.discover.surveys import SURVEYS
+
+    presets = describe_presets() + [
+        {"preset": name, "export": layout.title, "needs": layout.meta[0],
+         "yields": "answers (journeykit discover ... --survey NAME): one per question and "
+         "respondent", "doc": ""}
+        for name, layout in SURVEYS.items()
+    ]  # fmt: skip
+    registered = source_states(open_workspace(workspace_dir)) if workspace_dir else []
+    if fmt == "json":
+        click.echo(json.dumps({"presets": presets, "sources": registered}, indent=2, default=str))
+        return
+    table = Table("preset", "export", "needs", "gives", "documented at", title="Presets")
+    for row in presets:
+        table.add_row(row["preset"], row["export"], row["needs"], row["yields"], row["doc"])
+    out_console.print(table)
+    if workspace_dir is not None:
+        listed = Table("source", "reads", "cursor", "at", "synced", title="Database sources")
+        for src in registered:
+            listed.add_row(src["name"], src["reads"], src["cursor"] or "",
+                           str(src["at"] or ""), str(src["synced_at"] or ""))  # fmt: skip
+        out_console.print(listed)
+
+
+@click.command()
+@click.argument("map_file", type=FilePath)
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path), help="The workspace folder.",
+)  # fmt: skip
+def identities(map_file: Path, workspace_dir: Path) -> None:
+    """Merge customers several sources name differently: MAP_FILE is a CSV of two columns, a
+    name a source uses (an e-mail, a payment system's customer id) and the customer id it
+    stands for. Replaces the workspace's map; every analysis reads the merged customers."""
+    from journeykit.engine.workspace import load_identities
+
+    report = load_identities(open_workspace(workspace_dir), map_file)
+    err_console.print(report.summary(), highlight=False, markup=False)
+
+
+@click.command()
+@click.argument("rates_file", type=FilePath)
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path), help="The workspace folder.",
+)  # fmt: skip
+@click.option("--base", required=True, help="The currency every value is given in (EUR, USD).")
+@click.option(
+    "--currency-property", "prop", default="currency", show_default=True,
+    help="The event property naming an event's currency.",
+)  # fmt: skip
+def rates(rates_file: Path, workspace_dir: Path, base: str, prop: str) -> None:
+    """Convert values in several currencies: RATES_FILE is a CSV date,currency,rate (one unit
+    of the currency in the base currency, from that date on). Never fetched; replaces the
+    workspace's rates; every analysis reads values in the base currency."""
+    from journeykit.engine.workspace import load_rates
+
+    count = load_rates(open_workspace(workspace_dir), rates_file, base=base, prop=prop)
+    err_console.print(f"{rates_file.name}: {count:,} rates; values now in {base.upper()}",
+                      highlight=False, markup=False)  # fmt: skip
 
 
 def _emit(report: ImportReport, fmt: str) -> None:
@@ -220,5 +430,5 @@ def doctor(workspace_dir: Path, fmt: str) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (import_cmd, simulate, doctor):
+    for command in (import_cmd, sync, sources, identities, rates, simulate, doctor):
         group.add_command(command)

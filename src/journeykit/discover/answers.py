@@ -82,7 +82,7 @@ def answers_from_records(
     """Answers from in-memory rows (dicts), as if read from a file with a header."""
     cols = columns or AnswerColumns(text=_guess_text_column(records))
     raw = [(i, i + 2, r, None) for i, r in enumerate(records)]
-    return _build(raw, cols, None, default_language)
+    return build_answers(raw, cols, None, default_language)
 
 
 def read_answers(
@@ -113,7 +113,7 @@ def read_answers(
         raise AnswerFileError(
             path, f"no column {missing[0]!r}; the file has: {', '.join(sorted(header or ()))}"
         )
-    return _build(raw, cols, path, default_language)
+    return build_answers(raw, cols, path, default_language)
 
 
 def _header_of(raw: list[RawRow]) -> set[str] | None:
@@ -171,7 +171,7 @@ def _guess_text_column(records: list[Mapping[str, Any]]) -> str:
     return sorted(keys)[0]
 
 
-def _build(
+def build_answers(
     raw: Sequence[RawRow], cols: AnswerColumns, source: Path | None, default_language: Language
 ) -> Answers:
     kept: list[dict[str, Any]] = []

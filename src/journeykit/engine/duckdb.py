@@ -208,6 +208,15 @@ class DuckDBEngine:
         progress(100.0)
 
     @contextmanager
+    def arrow_view(self, name: str, data: Any) -> Iterator[None]:
+        """An Arrow table or RecordBatchReader readable as ``name`` (a stream: read it once)."""
+        self.raw.register(name, data)
+        try:
+            yield
+        finally:
+            self.raw.unregister(name)
+
+    @contextmanager
     def transaction(self, outcome: str = "nothing was changed") -> Iterator[None]:
         """All or nothing: a failure (or a killed process) leaves the database as it was. A
         failure of the file itself (no room at commit, a damaged block) is the user's error,

@@ -6,16 +6,21 @@ damaged one, and checks one on request (``journeykit doctor``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeykit.engine.duckdb import DuckDBEngine, TableRead, read_in_full, storage_errors
 from journeykit.errors import WorkspaceDamaged, WorkspaceStorageError
 from journeykit.events.importer import ImportOptions, ImportReport, import_into, prepare_schema
 from journeykit.events.reader import Progress
 from journeykit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from journeykit.events.dbsource import DatabaseSource
+    from journeykit.events.identities import IdentityReport
+    from journeykit.events.sync import SyncReport
 
 
 def import_files(
@@ -99,3 +104,155 @@ def check_workspace(ws: Workspace) -> WorkspaceCheck:
         return WorkspaceCheck(ws.database, True, tables, sources=sources)
     finally:
         engine.close()
+
+
+def import_source(
+    ws: Workspace, source: DatabaseSource, *, progress: Progress | None = None
+) -> SyncReport:
+    """Pull a database table or query into the workspace and register it for ``sync``."""
+    (report,) = _pull(ws, [source], progress)
+    return report
+
+
+def sync_sources(
+    ws: Workspace, names: Sequence[str] = (), *, progress: Progress | None = None
+) -> list[SyncReport]:
+    """Pull what is new from the workspace's sources (``names``, or all), in one transaction."""
+    from journeykit.errors import did_you_mean
+    from journeykit.events.dbsource import SourceError, declared, registered
+    from journeykit.workspace import SETTINGS_FILE
+
+    known = {n: r.source for n, r in _registered(ws, registered).items()}
+    known.update(declared(ws.root / SETTINGS_FILE))
+    if not known:
+        raise SourceError(
+            f"{ws.root} has no sources yet: import one with "
+            "journeykit import --from URL --table NAME, or declare [sources.NAME] in "
+            f"{SETTINGS_FILE}"
+        )
+    for name in names:
+        if name not in known:
+            raise SourceError(
+                f"no source named {name!r}{did_you_mean(name, known)} "
+                f"(sources: {', '.join(sorted(known))})"
+            )
+    return _pull(ws, [known[n] for n in (names or sorted(known))], progress)
+
+
+def import_rest(
+    ws: Workspace, url: str, *, progress: Progress | None = None
+) -> ImportReport | None:
+    """Pull a REST resource (``stripe://charges``) and import it with its preset; None when
+    the API has no objects. The pull is kept in the workspace's ``pulled/`` folder (removed
+    again if the import fails), so every event can be traced to the object it came from."""
+    from datetime import UTC, datetime
+
+    from journeykit.events.dbsource import SourceError
+    from journeykit.events.rest import pull_to_file, rest_target
+    from journeykit.events.sources import column_map
+
+    target = rest_target(url)
+    if target is None:
+        raise SourceError(f"{url}: not a REST source (known: stripe://RESOURCE)")
+    api, resource = target
+    folder = ws.root / "pulled"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"{api.name}-{resource}-{stamp}.jsonl"
+    try:
+        if not pull_to_file(api, resource, path):
+            path.unlink()
+            return None
+        preset = api.resources[resource][0]
+        options = ImportOptions(column_map(preset=preset))
+        (report,) = import_files(ws, [path], options, progress=progress)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return report
+
+
+def load_identities(ws: Workspace, path: Path) -> IdentityReport:
+    """Replace the workspace's identity map with ``path``'s; every analysis then reads the
+    merged customers (events.identities)."""
+    from journeykit.events.identities import IdentityReport, read_identity_map, store_identities
+
+    mapping = read_identity_map(path)  # a bad file fails before the workspace is opened
+    _reshape_view(ws, lambda engine: store_identities(engine, mapping))
+    return IdentityReport(path, _count_pairs(path), len(mapping), len(set(mapping.values())))
+
+
+def load_rates(ws: Workspace, path: Path, *, base: str, prop: str = "currency") -> int:
+    """Replace the workspace's currency rates; every analysis then reads values in ``base``
+    (events.rates). Refused, changing nothing, when a stored event's currency has no rate."""
+    from journeykit.events.rates import read_rates, store_rates
+
+    rates = read_rates(path, base=base, prop=prop)
+    _reshape_view(ws, lambda engine: store_rates(engine, rates))
+    return len(rates.rows)
+
+
+def _reshape_view(ws: Workspace, store: Callable[[DuckDBEngine], None]) -> None:
+    """Store what the ``events`` view reads through and rebuild it, in one transaction."""
+    from journeykit.events.importer import refresh_events_view
+
+    engine = DuckDBEngine(ws.database)
+    try:
+        prepare_schema(engine)
+        with engine.transaction():
+            store(engine)
+            refresh_events_view(engine)
+    finally:
+        engine.close()
+
+
+def _count_pairs(path: Path) -> int:
+    with path.open(encoding="utf-8-sig") as fh:
+        return max(sum(1 for line in fh if line.strip()) - 1, 0)
+
+
+def source_states(ws: Workspace) -> list[dict[str, Any]]:
+    """The workspace's database sources (registered or declared) and where each stopped."""
+    from journeykit.events.dbsource import declared, registered
+    from journeykit.workspace import SETTINGS_FILE
+
+    known = _registered(ws, registered)
+    rows = [
+        {"name": n, "reads": r.source.describe(), "cursor": r.source.cursor,
+         "at": r.cursor.value if r.cursor else None, "synced_at": r.synced_at}
+        for n, r in known.items()
+    ]  # fmt: skip
+    rows += [
+        {"name": n, "reads": s.describe(), "cursor": s.cursor, "at": None, "synced_at": None}
+        for n, s in declared(ws.root / SETTINGS_FILE).items()
+        if n not in known
+    ]
+    return sorted(rows, key=lambda r: str(r["name"]))
+
+
+def _registered(ws: Workspace, read: Any) -> dict[str, Any]:
+    if not ws.database.exists():
+        return {}
+    engine = DuckDBEngine(ws.database)
+    try:
+        prepare_schema(engine)
+        return dict(read(engine))
+    finally:
+        engine.close()
+
+
+def _pull(
+    ws: Workspace, sources: Sequence[DatabaseSource], progress: Progress | None
+) -> list[SyncReport]:
+    from journeykit.engine.remote import RemoteTable
+    from journeykit.events.sync import complete, sync_into
+
+    remotes: list[RemoteTable] = []
+    try:
+        for source in sources:
+            remotes.append(RemoteTable(source))
+        pairs = [(complete(s, r), r) for s, r in zip(sources, remotes, strict=True)]
+        return sync_into(DuckDBEngine(ws.database), ws, pairs, progress=progress)
+    finally:
+        for remote in remotes:
+            remote.close()

@@ -6,6 +6,8 @@ Nothing disappears (STYLE Pattern 7): the typed table holds every row the reader
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from journeykit.events.sources import Resolved, Scan
 from journeykit.events.sqltext import quote_literal
 from journeykit.events.timestamps import text_to_utc_sql, typed_to_utc_sql
@@ -38,7 +40,7 @@ def _customer_id(scan: Scan, m: Resolved) -> str:
 
 def _timestamp(scan: Scan, m: Resolved, timezone: str) -> str:
     kind = scan.columns[m.timestamp]
-    if scan.format == "parquet" and kind != "VARCHAR":
+    if scan.typed and kind != "VARCHAR":
         from journeykit.events.sqltext import quote_ident
 
         return typed_to_utc_sql(quote_ident(m.timestamp), kind, timezone)
@@ -63,46 +65,76 @@ def _properties(scan: Scan, m: Resolved) -> str:
     )
 
 
-def typed_sql(scan: Scan, m: Resolved, timezone: str, *, nul: bool = False) -> str:
+def typed_sql(
+    scan: Scan,
+    m: Resolved,
+    timezone: str,
+    *,
+    nul: bool = False,
+    carry: Sequence[str] = (),
+    checks: Sequence[tuple[str, str, str]] = (),
+    row_hash: bool = True,
+) -> str:
     """SELECT every row with canonical columns plus ``reason``, ``field``, ``raw`` and ``_h``.
 
     ``nul``: the file holds a NUL byte somewhere; rows holding one are refused (a NUL is damage,
-    not data), so the test is only paid for by files that have one.
+    not data), so the test is only paid for by files that have one. ``carry``: more ``expr AS
+    name`` items over the source's columns to keep (a database row's key and cursor);
+    ``checks``: more ``(test, reason, field)`` refusals, tested after the others.
+    ``row_hash``: add ``_h``, the hash that finds exact duplicates (files only need it).
     """
-    value_text = _blank_is_null(scan.text(m.value)) if m.value else "NULL"
+    if m.export is not None:
+        from journeykit.events.presets import EXPORTS, Fields
+
+        d = EXPORTS[m.export].derive(Fields(scan))
+        customer, event = _blank_is_null(d.customer_id), _blank_is_null(d.event)
+        when, props = text_to_utc_sql(d.timestamp, timezone), d.properties
+        value_text = _blank_is_null(d.value) if d.value else "NULL"
+        names = {"customer_id": d.fields["customer_id"], "event": d.fields["event"],
+                 "timestamp": d.fields["timestamp"], "value": d.fields.get("value", ""),
+                 "properties": d.fields.get("properties", "properties")}  # fmt: skip
+    else:
+        customer, event = _customer_id(scan, m), _blank_is_null(scan.text(m.event))
+        when, props = _timestamp(scan, m, timezone), _properties(scan, m)
+        value_text = _blank_is_null(scan.text(m.value)) if m.value else "NULL"
+        names = {"customer_id": " or ".join(m.customer_id), "event": m.event,
+                 "timestamp": m.timestamp, "value": m.value or "",
+                 "properties": m.properties or "properties"}  # fmt: skip
     inner = (
-        f"SELECT src.*, {_customer_id(scan, m)} AS __jk_customer_id, "
-        f"{_blank_is_null(scan.text(m.event))} AS __jk_event, "
-        f"{_timestamp(scan, m, timezone)} AS __jk_timestamp, {value_text} AS __jk_value_text, "
+        f"SELECT src.*, {customer} AS __jk_customer_id, {event} AS __jk_event, "
+        f"{when} AS __jk_timestamp, {value_text} AS __jk_value_text, "
         f"CASE WHEN isfinite(TRY_CAST({value_text} AS DOUBLE)) "
         f"THEN TRY_CAST({value_text} AS DOUBLE) END AS __jk_value, "
-        f"{_properties(scan, m)} AS __jk_properties "
+        f"{props} AS __jk_properties "
         f"FROM ({scan.from_sql}) AS src"
     )
-    checks = [
+    refusals: list[tuple[str, str, str] | None] = [
         (f"contains({scan.raw()}, chr(0))", NUL_BYTE, "") if nul else None,
         ("_j IS NULL", BAD_JSON, "line") if scan.format == "jsonl" else None,
-        ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, " or ".join(m.customer_id)),
-        ("__jk_event IS NULL", MISSING_EVENT, m.event),
-        ("__jk_timestamp IS NULL", BAD_TIMESTAMP, m.timestamp),
+        ("__jk_customer_id IS NULL", MISSING_CUSTOMER_ID, names["customer_id"]),
+        ("__jk_event IS NULL", MISSING_EVENT, names["event"]),
+        ("__jk_timestamp IS NULL", BAD_TIMESTAMP, names["timestamp"]),
         # Every analysis hands times to Python (datetime: years 1-9999); 'infinity' too is out.
         (
             f"NOT (__jk_timestamp BETWEEN {_FIRST} AND {_LAST})",
             TIMESTAMP_OUT_OF_RANGE,
-            m.timestamp,
+            names["timestamp"],
         ),
-        ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, m.value or ""),
-        ("__jk_properties IS NULL", BAD_PROPERTIES, m.properties or "properties"),
+        ("__jk_value IS NULL AND __jk_value_text IS NOT NULL", NON_NUMERIC_VALUE, names["value"]),
+        ("__jk_properties IS NULL", BAD_PROPERTIES, names["properties"]),
+        *checks,
     ]
-    tests = [c for c in checks if c is not None]
+    tests = [c for c in refusals if c is not None]
     reason = " ".join(f"WHEN {t} THEN {quote_literal(r)}" for t, r, _ in tests)
     field = " ".join(f"WHEN {t} THEN {quote_literal(f)}" for t, _, f in tests)
     canonical = ", ".join(f"__jk_{c} AS {c}" for c in _CANONICAL)
     hashed = ", ".join(f"__jk_{c}" for c in _CANONICAL)
-    ordinal = "_ord, " if scan.format == "parquet" else ""  # others: the staging rowid
+    ordinal = "_ord, " if scan.typed else ""  # others: the staging rowid
+    kept = "".join(f"{c}, " for c in carry)
     return (
-        f"SELECT {ordinal}{canonical}, __jk_reason AS reason, __jk_field AS field, "
+        f"SELECT {ordinal}{kept}{canonical}, __jk_reason AS reason, __jk_field AS field, "
         f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "
-        f"hash({hashed}) AS _h FROM (SELECT *, CASE {reason} END AS __jk_reason, "
+        f"{f'hash({hashed})' if row_hash else 'NULL'} AS _h "
+        f"FROM (SELECT *, CASE {reason} END AS __jk_reason, "
         f"CASE {field} END AS __jk_field FROM ({inner}))"
     )

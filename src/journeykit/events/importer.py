@@ -43,20 +43,25 @@ from journeykit.workspace import Workspace
 # by every import. Writing two text columns per row cost about a quarter of an import, and a
 # view with a join to ``imports`` would make every analysis pay for a hash join (DuckDB does not
 # remove unused joins); an unused CASE column costs nothing. Schema 1 (before) had ``events`` as
-# a table with all eight columns; it is upgraded by the next import.
-SCHEMA_VERSION = 2
+# a table with all eight columns; it is upgraded by the next import. Schema 3 adds what a
+# database source needs (events.dbsource): each row's key in the source table (``source_key``,
+# NULL for files) on events and rejects, the source's name and the rows replaced on imports,
+# and the ``sources`` table with each source's definition and cursor.
+SCHEMA_VERSION = 3
 # customer_id is stored with FSST: DuckDB's compression analysis would otherwise also try a
 # dictionary on this high-cardinality column, which costs more than the rest of the write.
 _EVENT_ROWS = (
     "CREATE TABLE IF NOT EXISTS event_rows ("
     "customer_id VARCHAR USING COMPRESSION fsst NOT NULL, event VARCHAR NOT NULL, "
     "timestamp TIMESTAMP NOT NULL, value DOUBLE, properties VARCHAR NOT NULL, "
-    "source_row BIGINT NOT NULL, import_key INTEGER NOT NULL)"
+    "source_row BIGINT NOT NULL, import_key INTEGER NOT NULL, source_key VARCHAR)"
 )
+_ROW_COLUMNS = "customer_id, event, timestamp, value, properties, source_row, import_key"
 _REJECTED = (
     "CREATE TABLE IF NOT EXISTS rejected (import_id VARCHAR NOT NULL, source VARCHAR NOT NULL, "
-    "line BIGINT, field VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR)"
+    "line BIGINT, field VARCHAR, reason VARCHAR NOT NULL, raw VARCHAR, source_key VARCHAR)"
 )
+_REJECTED_COLUMNS = "import_id, source, line, field, reason, raw"
 _IMPORT_COLUMNS = (
     "import_id, source, sha256, options, imported_at, read, loaded, duplicates, rejected, "
     "rejected_file, replaced_by"
@@ -67,7 +72,24 @@ _IMPORTS = (
     "CREATE TABLE IF NOT EXISTS imports (import_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, "
     "sha256 VARCHAR NOT NULL, options VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL, "
     "read BIGINT, loaded BIGINT, duplicates BIGINT, rejected BIGINT, rejected_file VARCHAR, "
-    "replaced_by VARCHAR, import_key INTEGER NOT NULL UNIQUE, size BIGINT)"
+    "replaced_by VARCHAR, import_key INTEGER NOT NULL UNIQUE, size BIGINT, "
+    "source_name VARCHAR, replaced BIGINT)"
+)
+# One row per database source: its definition (events.dbsource.DatabaseSource as JSON) and the
+# cursor reached, written in the transaction that loaded the rows up to it.
+_SOURCES = (
+    "CREATE TABLE IF NOT EXISTS sources (name VARCHAR PRIMARY KEY, spec VARCHAR NOT NULL, "
+    "cursor VARCHAR, registered_at TIMESTAMP NOT NULL, synced_at TIMESTAMP)"
+)
+# Rates to the base currency (events.rates); the base is in journeykit_meta.
+_RATES = (
+    "CREATE TABLE IF NOT EXISTS rates (currency VARCHAR NOT NULL, valid_from DATE NOT NULL, "
+    "rate DOUBLE NOT NULL, PRIMARY KEY (currency, valid_from))"
+)
+# Names a source uses for a customer known by another id (events.identities).
+_IDENTITIES = (
+    "CREATE TABLE IF NOT EXISTS identities (alias VARCHAR PRIMARY KEY, "
+    "customer_id VARCHAR NOT NULL)"
 )
 _META = "CREATE TABLE IF NOT EXISTS journeykit_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
 REJECTED_FOLDER = "rejected"
@@ -159,7 +181,9 @@ def prepare_schema(engine: Any) -> None:
     with engine.transaction():
         if version == 1:
             _upgrade_from_1(engine)
-        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META):
+        if version in (1, 2):
+            _upgrade_from_2(engine)
+        for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META, _SOURCES, _IDENTITIES, _RATES):
             engine.execute(sql)
         engine.execute(
             "INSERT OR REPLACE INTO journeykit_meta VALUES ('schema_version', $v)",
@@ -171,18 +195,26 @@ def prepare_schema(engine: Any) -> None:
 def _upgrade_from_1(engine: Any) -> None:
     """Schema 1 stored source and import_id on every event row; give each import a key."""
     engine.execute("ALTER TABLE imports RENAME TO imports_v1")
-    engine.execute(_IMPORTS)
+    engine.execute(_IMPORTS.replace(", source_name VARCHAR, replaced BIGINT", ""))
     engine.execute(
         f"INSERT INTO imports ({_IMPORT_COLUMNS}, import_key) SELECT {_IMPORT_COLUMNS}, "
         "CAST(row_number() OVER (ORDER BY imported_at, import_id) AS INTEGER) FROM imports_v1"
     )
-    engine.execute(_EVENT_ROWS)
+    engine.execute(_EVENT_ROWS.replace(", source_key VARCHAR", ""))
     engine.execute(
         "INSERT INTO event_rows SELECT e.customer_id, e.event, e.timestamp, e.value, "
         "e.properties, e.source_row, i.import_key FROM events e JOIN imports i USING (import_id)"
     )
     engine.execute("DROP TABLE events")
     engine.execute("DROP TABLE imports_v1")
+
+
+def _upgrade_from_2(engine: Any) -> None:
+    """Schema 3's columns, NULL for everything imported before (files have no source key)."""
+    engine.execute("ALTER TABLE event_rows ADD COLUMN source_key VARCHAR")
+    engine.execute("ALTER TABLE rejected ADD COLUMN source_key VARCHAR")
+    engine.execute("ALTER TABLE imports ADD COLUMN source_name VARCHAR")
+    engine.execute("ALTER TABLE imports ADD COLUMN replaced BIGINT")
 
 
 def refresh_events_view(engine: Any) -> None:
@@ -203,9 +235,20 @@ def refresh_events_view(engine: Any) -> None:
             + " ".join(f"WHEN {int(k)} THEN {quote_literal(i)}" for k, _, i in keys)
             + " END"
         )
+    # The identity map costs a join only in workspaces that have one.
+    merged = engine.fetchone("SELECT count(*) > 0 FROM identities")[0]
+    customer, rows = "e.customer_id", "event_rows e"
+    if merged:
+        customer = "coalesce(i.customer_id, e.customer_id)"
+        rows += " LEFT JOIN identities i ON i.alias = e.customer_id"
+    from journeykit.events.rates import value_sql
+
+    value, join = value_sql(engine)
     engine.execute(
-        "CREATE OR REPLACE VIEW events AS SELECT customer_id, event, timestamp, value, "
-        f"properties, {source} AS source, source_row, {import_id} AS import_id FROM event_rows"
+        f"CREATE OR REPLACE VIEW events AS SELECT {customer} AS customer_id, e.event, "
+        f"e.timestamp, {value} AS value, e.properties, {source} AS source, e.source_row, "
+        f"{import_id} AS import_id, e.source_key, e.customer_id AS source_customer_id, "
+        f"e.value AS source_value FROM {rows}{join}"
     )
 
 
@@ -246,24 +289,26 @@ def import_into(
 def tidy_rejected_files(engine: Any, ws: Workspace) -> None:
     """Make the rejects folder match the database: one CSV per current import with rejects."""
     folder = ws.root / REJECTED_FOLDER
-    live = dict(
-        engine.fetchall(
-            "SELECT import_id, rejected_file FROM imports "
+    live = {
+        import_id: (name, from_source)
+        for import_id, name, from_source in engine.fetchall(
+            "SELECT import_id, rejected_file, source_name IS NOT NULL FROM imports "
             "WHERE replaced_by IS NULL AND rejected_file IS NOT NULL"
         )
-    )
+    }
     if folder.is_dir():
         for path in folder.iterdir():
             match = _REJECTS_NAME.fullmatch(path.name)
             if match and match.group("id") not in live:
                 path.unlink(missing_ok=True)
-    for import_id, name in live.items():
+    for import_id, (name, from_source) in live.items():
         path = folder / Path(name).name  # the workspace may have moved since
         if not path.exists():
             folder.mkdir(exist_ok=True)
-            _write_rejected_csv(
-                engine, f"SELECT source, line, field, reason, raw FROM rejected "
-                f"WHERE import_id = {quote_literal(import_id)}", path,
+            where = "source_key" if from_source else "line"  # a database row has a key
+            write_rejected_csv(
+                engine, f"SELECT source, {where}, field, reason, raw FROM rejected "
+                f"WHERE import_id = {quote_literal(import_id)}", path, order=where,
             )  # fmt: skip
 
 
@@ -448,7 +493,7 @@ def _insert_events(engine: Any, t: Staged, import_key: int, progress: Progress |
     stored = engine.fetchone("SELECT count(*) > 0 FROM event_rows")[0]
     not_stored = f"AND {_NOT_STORED}" if stored else ""
     sql = (
-        f"INSERT INTO event_rows SELECT {_KEY}, line, $key FROM {t.lined} t "
+        f"INSERT INTO event_rows ({_ROW_COLUMNS}) SELECT {_KEY}, line, $key FROM {t.lined} t "
         f"WHERE reason IS NULL AND _row NOT IN (SELECT _row FROM {t.copies}) {not_stored}"
     )
     before = engine.fetchone("SELECT count(*) FROM event_rows")[0]
@@ -469,24 +514,25 @@ def _save_rejected(
     if not count:
         return None
     engine.execute(
-        f"INSERT INTO rejected SELECT $id, $source, line, field, reason, raw FROM {t.rejected}",
+        f"INSERT INTO rejected ({_REJECTED_COLUMNS}) "
+        f"SELECT $id, $source, line, field, reason, raw FROM {t.rejected}",
         {"id": import_id, "source": source},
     )
     folder = ws.root / REJECTED_FOLDER
     folder.mkdir(exist_ok=True)
     path = folder / f"rejected-{Path(source).name}-{import_id}.csv"
     written.append(path)
-    _write_rejected_csv(
+    write_rejected_csv(
         engine, f"SELECT {quote_literal(source)} AS source, line, field, reason, raw "
         f"FROM {t.rejected}", path,
     )  # fmt: skip
     return path
 
 
-def _write_rejected_csv(engine: Any, select: str, path: Path) -> None:
+def write_rejected_csv(engine: Any, select: str, path: Path, *, order: str = "line") -> None:
     # COPY cannot take parameters; the file name is a quoted literal.
     engine.execute(
-        f"COPY ({select} ORDER BY line) TO {quote_literal(str(path))} (HEADER, DELIMITER ',')"
+        f"COPY ({select} ORDER BY {order}) TO {quote_literal(str(path))} (HEADER, DELIMITER ',')"
     )
 
 

@@ -21,7 +21,8 @@ from journeykit.errors import did_you_mean
 from journeykit.events.errors import ColumnMappingError, EventFileError
 from journeykit.events.sqltext import json_pointer, quote_ident, quote_literal
 
-Format = Literal["csv", "parquet", "jsonl"]
+# "table": rows staged from a database source (events.dbsource): typed columns, like Parquet.
+Format = Literal["csv", "parquet", "jsonl", "table"]
 _SNIFF_BYTES = 65_536
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -41,9 +42,13 @@ class ColumnMap:
     timestamp: str = "timestamp"
     value: str | None = None
     properties: str | None = None
+    export: str | None = None  # an export preset (events.presets): fields derived from columns
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data = asdict(self)
+        if data["export"] is None:  # the key of every import made before export presets
+            del data["export"]
+        return json.dumps(data, sort_keys=True)
 
 
 PRESETS: dict[str, ColumnMap] = {
@@ -62,8 +67,18 @@ def column_map(
     properties: str | None = None,
 ) -> ColumnMap:
     """A mapping from a preset (or the defaults) with any options given on top."""
+    from journeykit.events.presets import EXPORTS
+
+    if preset is not None and preset in EXPORTS:
+        given = [customer_id, event, timestamp, value, properties]
+        if any(given):
+            raise ColumnMappingError(
+                f"the {preset} preset maps every field itself; leave out the column options"
+            )
+        return ColumnMap(export=preset)
     if preset is not None and preset not in PRESETS:
-        raise ColumnMappingError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}")
+        known = [*PRESETS, *EXPORTS]
+        raise ColumnMappingError(f"unknown preset {preset!r}{did_you_mean(preset, known)}")
     base = PRESETS[preset] if preset else ColumnMap()
     return ColumnMap(
         customer_id=(customer_id,) if customer_id else base.customer_id,
@@ -84,9 +99,10 @@ class Resolved:
     value: str | None
     properties: str | None
     rest: tuple[str, ...]
+    export: str | None = None
 
 
-def _find(name: str, columns: Sequence[str], path: Path, option: str) -> str:
+def _find(name: str, columns: Sequence[str], path: Path | str, option: str) -> str:
     if name in columns:
         return name
     folded = {c.lower(): c for c in columns}
@@ -98,7 +114,13 @@ def _find(name: str, columns: Sequence[str], path: Path, option: str) -> str:
     )
 
 
-def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path) -> Resolved:
+def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path | str) -> Resolved:
+    """Check ``mapping`` against the columns of ``path`` (a file, or a source's name)."""
+    if mapping.export is not None:
+        from journeykit.events.presets import EXPORTS
+
+        EXPORTS[mapping.export].check(columns, str(path))
+        return Resolved((), "", "", None, None, (), mapping.export)
     ids = tuple(c for c in mapping.customer_id if c in columns) or (
         _find(mapping.customer_id[0], columns, path, "--customer-id"),
     )
@@ -112,7 +134,7 @@ def resolve(mapping: ColumnMap, columns: Sequence[str], path: Path) -> Resolved:
 
 
 def _optional(
-    given: str | None, default: str, columns: Sequence[str], path: Path, option: str
+    given: str | None, default: str, columns: Sequence[str], path: Path | str, option: str
 ) -> str | None:
     if given is not None:
         return _find(given, columns, path, option)
@@ -138,6 +160,11 @@ class Scan:
     from_sql: str
     params: dict[str, Any] = field(default_factory=dict)
     delimiter: str = ","
+
+    @property
+    def typed(self) -> bool:
+        """Columns carry their own types and rows their own number (``_ord``)."""
+        return self.format in ("parquet", "table")
 
     def text(self, column: str) -> str:
         if self.format == "jsonl":
@@ -168,7 +195,7 @@ class Scan:
         """The row as the user would recognise it: the CSV line, the JSON line, the Parquet row."""
         if self.format == "jsonl":
             return "_text"
-        if self.format == "parquet":
+        if self.typed:
             pairs = ", ".join(f"{quote_literal(c)}, {quote_ident(c)}" for c in self.columns)
             return f"CAST(json_object({pairs}) AS VARCHAR)"
         d = quote_literal(self.delimiter)

@@ -176,7 +176,8 @@ class Data:
                     alias = db_alias(eng)
                     sql = f"SELECT import_id FROM {alias}.imports WHERE replaced_by IS NULL"
                     rows = eng.raw.execute(sql + " ORDER BY 1").fetchall() if alias else []
-                ids = ",".join(r[0] for r in rows)
+                    rows += _merges(eng, alias) if alias else []
+                ids = ",".join(str(r[0]) for r in rows)
                 version = hashlib.sha256(ids.encode()).hexdigest()[:16] if ids else "empty"
             self._stat = _Stat(self._signature(), version)
             return version
@@ -344,3 +345,22 @@ class Data:
             self.cache.clear()
             self.sizes.clear()
             self._stat = _Stat()
+
+
+def _merges(eng: Any, alias: str) -> list[tuple[Any, ...]]:
+    """The identity map and currency rates change every analysis without an import: their
+    content is part of the data version (schema 3 workspaces have them)."""
+    tables = {r[0] for r in eng.raw.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
+    ).fetchall()}  # fmt: skip
+    if not {"identities", "rates"} <= tables:
+        return []
+    return [
+        eng.raw.execute(
+            f"SELECT 'merges:' || coalesce(sum(hash(alias, customer_id)), 0) || ':' || "
+            f"(SELECT coalesce(sum(hash(currency, valid_from, rate)), 0) FROM {alias}.rates) "
+            f"|| ':' || (SELECT coalesce(max(value), '') FROM {alias}.journeykit_meta "
+            "WHERE key = 'rates') "
+            f"FROM {alias}.identities"
+        ).fetchone()
+    ]
