@@ -172,3 +172,19 @@ def test_bg_gradient_matches_finite_differences(k: int) -> None:
         up = beta_geo.log_likelihood_terms(BetaGeoParams(*np.exp(theta + e)), d, k)[0]
         down = beta_geo.log_likelihood_terms(BetaGeoParams(*np.exp(theta - e)), d, k)[0]
         assert grad[i] == pytest.approx((up - down) / (2 * step), rel=1e-6)
+
+
+def test_bg_nbd_conditional_expectation_stays_finite_for_huge_a_and_b() -> None:
+    """A fit can drive a and b to millions (everyone's dropout chance the same): the transformed
+    2F1 overflows there; the value must be finite and continuous with moderate a and b."""
+    import warnings
+
+    from journeykit.clv.models.beta_geo import BetaGeoParams, _conditional_expected
+
+    x, tx, age = np.array([0.0, 1, 3]), np.array([0, 1.7, 5]), np.array([8.8, 1.7, 9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = _conditional_expected(BetaGeoParams(0.8, 30.6, 2e6, 3.6e5), x, tx, age, 52.0, 0)
+    large = _conditional_expected(BetaGeoParams(0.8, 30.6, 2e4, 3.6e3), x, tx, age, 52.0, 0)
+    assert np.all(np.isfinite(huge))
+    assert huge == pytest.approx(large, rel=1e-3)

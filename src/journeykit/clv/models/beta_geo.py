@@ -218,6 +218,29 @@ def _conditional_expected(
     r, alpha, a, b = p
     c = a + b + x + k - 1
     z = t / (alpha + age + t)
-    hyp = special().hyp2f1(a + b + k - 1 - r, a - 1, c, z)
-    bracket = 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp
+    with np.errstate(over="ignore", invalid="ignore"):
+        hyp = special().hyp2f1(a + b + k - 1 - r, a - 1, c, z)
+        bracket = 1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp
+    bad = ~np.isfinite(bracket)
+    if bad.any():
+        # Very large a and b (a dropout chance the same for everyone): the transformed 2F1
+        # overflows while its factor underflows. The untransformed series converges there.
+        zb, xb = z[bad] if np.ndim(z) else z, x[bad]
+        series = _hyp2f1_series(r + xb, b + xb + k, c[bad], zb)
+        bracket[bad] = 1.0 - np.exp((r + xb) * np.log1p(-zb)) * series
     return np.asarray(c / (a - 1) * bracket * _p_alive(p, x, t_x, age, k))
+
+
+def _hyp2f1_series(
+    a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray | float, terms: int = 20_000
+) -> FloatArray:
+    """Gauss's series for 2F1(a, b; c; z), 0 <= z < 1, summed until the terms stop counting."""
+    z = np.broadcast_to(np.asarray(z, dtype=np.float64), np.shape(a))
+    term = np.ones(np.shape(a))
+    total = np.ones(np.shape(a))
+    for n in range(terms):
+        term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        total = total + term
+        if np.all(np.abs(term) <= 1e-16 * np.abs(total)):
+            break
+    return total
