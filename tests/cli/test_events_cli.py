@@ -77,7 +77,7 @@ def test_simulate_then_import(tmp_path: Path) -> None:
 def test_demo_imports_simulated_events(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert "FROM " in result.stdout and "simulated 2,000 customers" in result.stdout
+    assert "FROM " in result.stdout and "simulated 4,000 customers" in result.stdout
     assert "purpose (why members belong)" in result.stdout and "not proof of cause" in result.stdout
     assert "rejected 0" in result.stdout
 
