@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from act_bench import _prepare, _timed  # noqa: E402
+from act_bench import _prepare, _timed
 
 
 def _fill_ledger(ws_dir: Path, entries: int, seed: int = 7) -> int:
@@ -53,7 +53,7 @@ def _fill_ledger(ws_dir: Path, entries: int, seed: int = 7) -> int:
         per = np.full(len(plays), entries // len(plays))
         per[: entries % len(plays)] += 1
         span_us = int((end - start).total_seconds() * 1e6)
-        start_us = int(start.timestamp() * 1e6) if start.tzinfo else _naive_us(start)
+        start_us = int(np.datetime64(start, "us").astype(np.int64))  # naive UTC
         rev = revision(journey)
         parts = []
         for play, n in zip(plays, per.tolist(), strict=True):
@@ -103,13 +103,6 @@ def _fill_ledger(ws_dir: Path, entries: int, seed: int = 7) -> int:
         return table.num_rows
     finally:
         con.close()
-
-
-def _naive_us(moment: object) -> int:
-    from datetime import datetime, timezone
-
-    assert isinstance(moment, datetime)
-    return int(moment.replace(tzinfo=timezone.utc).timestamp() * 1e6)
 
 
 def main() -> None:

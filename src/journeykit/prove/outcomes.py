@@ -127,11 +127,12 @@ class LogKeys:
 
     @cached_property
     def _index(self) -> pd.Index:
-        return pd.Index(self._customers.astype(str))
+        index: pd.Index = pd.Index(self._customers.astype(str))
+        return index
 
     def customer_index(self, customer_id: np.ndarray) -> np.ndarray:
         """Each id's customer number in the log (-1: not in it)."""
-        return self._index.get_indexer(customer_id.astype(str)).astype(np.int64)
+        return self._index.get_indexer(pd.Index(customer_id.astype(str))).astype(np.int64)
 
     def probe(self, cust: np.ndarray, at: np.ndarray) -> np.ndarray:
         return cust.astype(np.int64) * self.span + np.searchsorted(
