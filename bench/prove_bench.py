@@ -100,6 +100,7 @@ def _fill_ledger(ws_dir: Path, entries: int, seed: int = 7) -> int:
         con.register("new_entries", table)
         con.execute(f"INSERT INTO play_entries SELECT {', '.join(COLUMNS)} FROM new_entries")
         con.execute("COMMIT")
+        con.execute("CHECKPOINT")  # else the first command pays for it
         return table.num_rows
     finally:
         con.close()
