@@ -299,10 +299,13 @@ def _routes(real: MilestoneFrame, journey: Journey) -> npt.NDArray[Any]:
     starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
     ends = np.r_[starts[1:], cust.size]
     bought = np.flatnonzero(is_buy)
-    for lo, hi in zip(starts, ends, strict=True):
-        k = np.searchsorted(bought, lo)
-        if k < bought.size and bought[k] < hi:
-            labels[cust[lo]] = " > ".join(ids[i] for i in m[lo : bought[k] + 1])
+    # Each customer's first purchase row, found for all at once; only buyers get a label.
+    k = np.searchsorted(bought, starts)
+    first = bought[np.minimum(k, max(bought.size - 1, 0))] if bought.size else starts
+    buyer = (k < bought.size) & (first < ends)
+    steps = m.tolist()
+    for lo, hi in zip(starts[buyer].tolist(), first[buyer].tolist(), strict=True):
+        labels[cust[lo]] = " > ".join(ids[i] for i in steps[lo : hi + 1])
     return labels
 
 

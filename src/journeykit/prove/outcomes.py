@@ -3,12 +3,14 @@ or already reached before entering (DESIGN "Proof").
 
 Entries are columns (customer, entered at, goal, window, arm). For each goal milestone the first
 goal event at or after the entry and the last one before it are found with one sorted search
-over (customer, time rank) keys, so a million entries cost a few array passes, no Python loop.
+over (customer, time rank) keys, built once per log, so a million entries cost a few array
+passes, no Python loop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -51,13 +53,16 @@ class Outcomes:
     cust: np.ndarray  # int64
 
 
-def outcomes(frame: MilestoneFrame, entries: EntryColumns) -> Outcomes:
+def outcomes(frame: MilestoneFrame, entries: EntryColumns, keys: LogKeys | None = None) -> Outcomes:
     """Judge every entry at ``frame.now``: a goal event inside the window is ``reached``; a goal
     event before entering makes it ``already_reached``; otherwise ``failed`` once the window
-    has closed by now, else ``pending`` (never a failure while the window is open)."""
+    has closed by now, else ``pending`` (never a failure while the window is open).
+
+    ``keys``: the frame's :class:`LogKeys`, when several sets of entries are judged on one log.
+    """
+    keys = keys or LogKeys(frame)
     n = len(entries)
-    cust = pd.Index(frame.customer_ids.astype(str)).get_indexer(entries.customer_id.astype(str))
-    cust = cust.astype(np.int64)
+    cust = keys.customer_index(entries.customer_id)
     first_after = np.full(n, NONE, dtype=np.int64)
     before = np.zeros(n, dtype=bool)
     index = {m.id: i for i, m in enumerate(frame.journey.milestones)}
@@ -66,7 +71,9 @@ def outcomes(frame: MilestoneFrame, entries: EntryColumns) -> Outcomes:
         code = index.get(str(goal))
         if code is None:
             continue
-        first_after[rows], before[rows] = _around(frame, code, cust[rows], entries.entered[rows])
+        first_after[rows], before[rows] = _around(
+            frame, keys, code, cust[rows], entries.entered[rows]
+        )
     now = frame.now
     deadline = entries.entered + entries.window
     hit = (first_after != NONE) & (first_after <= deadline) & (first_after <= now)
@@ -78,45 +85,66 @@ def outcomes(frame: MilestoneFrame, entries: EntryColumns) -> Outcomes:
 
 
 def _around(
-    frame: MilestoneFrame, milestone: int, cust: np.ndarray, at: np.ndarray
+    frame: MilestoneFrame, keys: LogKeys, milestone: int, cust: np.ndarray, at: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each (customer, time): the first goal event at or after it, and whether there is one
     before it."""
-    rows = np.flatnonzero(frame.milestone == milestone)
-    keys = _Keyed(frame.cust[rows], frame.ts[rows], cust, at)
-    k = np.searchsorted(keys.sorted, keys.probe, side="left")
+    sorted_keys = keys.keys[frame.milestone == milestone]  # a subsequence: still sorted
+    k = np.searchsorted(sorted_keys, keys.probe(cust, at), side="left")
     first = np.full(cust.size, NONE, dtype=np.int64)
-    same = keys.customer_at(k) == cust
-    first[same] = keys.time_at(k[same])
-    had = keys.customer_at(k - 1) == cust
+    same = keys.customer_at(sorted_keys, k) == cust
+    first[same] = keys.time_at(sorted_keys, k[same])
+    had = keys.customer_at(sorted_keys, k - 1) == cust
     return first, had & (cust >= 0)
 
 
-def events_before(frame: MilestoneFrame, cust: np.ndarray, at: np.ndarray) -> np.ndarray:
+def events_before(
+    frame: MilestoneFrame, cust: np.ndarray, at: np.ndarray, keys: LogKeys | None = None
+) -> np.ndarray:
     """Per (customer, time): how many of the customer's milestone events came before it."""
-    keys = _Keyed(frame.cust, frame.ts, cust, at)
-    k = np.searchsorted(keys.sorted, keys.probe, side="left")
-    start = np.searchsorted(keys.sorted, np.maximum(cust, 0) * keys.span, side="left")
+    keys = keys or LogKeys(frame)
+    k = np.searchsorted(keys.keys, keys.probe(cust, at), side="left")
+    start = frame.offsets[np.maximum(cust, 0)]
     return np.where(cust >= 0, k - start, 0)
 
 
-class _Keyed:
-    """Rows (customer, time) as one sortable int64 key: customer x span + rank of the time among
-    every time involved (microsecond times themselves would overflow the product)."""
+class LogKeys:
+    """The log's rows (customer, time) as one int64 key each: customer x span + rank of the time
+    among the log's distinct times (microsecond times themselves would overflow the product).
+    The log is sorted by customer, then time, so the keys come sorted; a probe time is ranked
+    by the number of log times before it, which keeps ``<`` and ``>=`` exact. Built once per
+    log: the ranking is the costly part (a sort of every milestone time)."""
 
-    def __init__(self, cust: np.ndarray, ts: np.ndarray, probe_cust: np.ndarray, at: np.ndarray):
-        cust, ts = cust.astype(np.int64), ts.astype(np.int64)
-        self.times = np.unique(np.concatenate([ts, at.astype(np.int64)]))
+    def __init__(self, frame: MilestoneFrame):
+        ts = frame.ts.astype(np.int64)
+        ordered = np.sort(ts)
+        distinct = np.ones(ordered.size, dtype=bool)
+        distinct[1:] = ordered[1:] != ordered[:-1]
+        self.times = ordered[distinct]
         self.span = np.int64(self.times.size + 1)
-        self.sorted = np.sort(cust * self.span + np.searchsorted(self.times, ts))
-        self.probe = probe_cust.astype(np.int64) * self.span + np.searchsorted(self.times, at)
+        self.keys = frame.cust.astype(np.int64) * self.span + np.searchsorted(self.times, ts)
+        self._customers = frame.customer_ids
 
-    def customer_at(self, k: np.ndarray) -> np.ndarray:
-        """The customer of sorted row ``k`` (-2 outside the rows)."""
-        ok = (k >= 0) & (k < self.sorted.size)
+    @cached_property
+    def _index(self) -> pd.Index:
+        index: pd.Index = pd.Index(self._customers.astype(str))
+        return index
+
+    def customer_index(self, customer_id: np.ndarray) -> np.ndarray:
+        """Each id's customer number in the log (-1: not in it)."""
+        return self._index.get_indexer(pd.Index(customer_id.astype(str))).astype(np.int64)
+
+    def probe(self, cust: np.ndarray, at: np.ndarray) -> np.ndarray:
+        return cust.astype(np.int64) * self.span + np.searchsorted(
+            self.times, at.astype(np.int64), side="left"
+        )
+
+    def customer_at(self, keys: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The customer of sorted row ``k`` of ``keys`` (-2 outside the rows)."""
+        ok = (k >= 0) & (k < keys.size)
         out = np.full(k.size, -2, dtype=np.int64)
-        out[ok] = self.sorted[k[ok]] // self.span
+        out[ok] = keys[k[ok]] // self.span
         return out
 
-    def time_at(self, k: np.ndarray) -> np.ndarray:
-        return np.asarray(self.times[self.sorted[k] % self.span], dtype=np.int64)
+    def time_at(self, keys: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return np.asarray(self.times[keys[k] % self.span], dtype=np.int64)

@@ -22,7 +22,14 @@ from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.errors import JourneykitError
 from journeykit.journey.durations import format_duration
 from journeykit.journey.schema import Journey
-from journeykit.prove.outcomes import FAILED, REACHED, EntryColumns, events_before, outcomes
+from journeykit.prove.outcomes import (
+    FAILED,
+    REACHED,
+    EntryColumns,
+    LogKeys,
+    events_before,
+    outcomes,
+)
 from journeykit.prove.proof import (
     DEFAULT_LIFT,
     MIN_PER_ARM,
@@ -130,10 +137,11 @@ def prove(
         assert workspace is not None
         cases, shares = _from_ledger(workspace, journey, play, frame)
     values = _value_of(frame, journey, [c[2] for c in cases], notes) if value else {}
+    keys = LogKeys(frame)
     results = []
     for ident, title, goal_id, columns in cases:
         results.append(
-            _one(frame, journey, ident, title, goal_id, columns, shares.get(ident), values,
+            _one(frame, keys, journey, ident, title, goal_id, columns, shares.get(ident), values,
                  min_per_arm, lift)
         )  # fmt: skip
     found: tuple[Association, ...] = ()
@@ -209,6 +217,7 @@ def _from_assignments(
 
 def _one(
     frame: MilestoneFrame,
+    keys: LogKeys,
     journey: Journey,
     ident: str,
     title: str,
@@ -220,11 +229,11 @@ def _one(
     lift: float,
 ) -> PlayProof:
     cols = cols.take(first_per_customer(cols.customer_id, cols.entered))
-    out = outcomes(frame, cols)
+    out = outcomes(frame, cols, keys)
     judged = Judged(
         arm=cols.arm,
         out=out,
-        pre=events_before(frame, out.cust, cols.entered).astype(np.float64),
+        pre=events_before(frame, out.cust, cols.entered, keys).astype(np.float64),
         groups=_groups(frame, journey, out.cust),
     )
     windows = sorted(set(cols.window.tolist()))
