@@ -6,10 +6,13 @@ CLV by persona and community strata never disagree on who a customer is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import ibis
+import numpy as np
+import pandas as pd
 
 from journeykit.analytics.compile import _Scalar, compile_rule
 from journeykit.analytics.milestones import AnalyticsError
@@ -37,6 +40,26 @@ def personas_of(
     table = tagged.group_by("customer_id").agg(persona=tagged.persona.min()).to_pyarrow()
     ids = table.column("customer_id").to_pylist()
     return dict(zip(ids, table.column("persona").to_pylist(), strict=True))
+
+
+def persona_labels(ids: np.ndarray, personas: Mapping[str, str]) -> np.ndarray:
+    """Each of ``ids``' persona id from a customer -> persona mapping, ``(none)`` when it has none;
+    by a hash lookup, not a Python loop over a million ids."""
+    out = np.full(len(ids), NONE_LABEL, dtype=object)
+    if not personas or not len(ids):
+        return out
+    where = pd.Index(list(personas)).get_indexer(pd.Index(ids))
+    found = where >= 0
+    out[found] = np.array(list(personas.values()), dtype=object)[where[found]]
+    return out
+
+
+def persona_ids(
+    events: ir.Table, journey: Journey, *, now: datetime | None = None
+) -> dict[str, str]:
+    """Customer id -> persona id (``personas_of`` with the persona's id, not its index)."""
+    ids = [p.id for p in journey.personas]
+    return {c: ids[i] for c, i in personas_of(events, journey, now=now).items()}
 
 
 def _as_text(events: ir.Table, key: str) -> ir.StringValue:
