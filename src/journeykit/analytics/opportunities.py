@@ -477,3 +477,14 @@ class _Decorate:
             found.append(Pain(t.id, t.label, t.moment, raised, tuple(quotes)))
         found.sort(key=lambda p: (p.moment != "breakdown", -p.raised, p.label))
         return tuple(found[:top])
+
+
+def opportunity_title(o: Opportunity, journey: Journey) -> str:
+    """Where the leak is, in words: the same in the CLI, the report, the tree and the web."""
+    titles = {m.id: m.title for m in journey.milestones}
+    if o.kind == "stray":
+        return f"{(o.stray or '').replace('_', ' ')} strays on path {o.path}"
+    at = titles.get(o.milestone or "", o.milestone or "")
+    if o.kind == "lapse":
+        return f"Lapsed after “{at}”"
+    return f"“{at}” → “{titles.get(o.next or '', o.next or '')}”"

@@ -45,6 +45,12 @@ def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--language-column", default=None, help="Column with en/es; detected when absent."
         ),
         click.option(
+            "--consent-column",
+            default=None,
+            help="Column saying whether the member agreed to be quoted (yes/no): without a yes, "
+            "an answer is never quoted outside the workspace.",
+        ),
+        click.option(
             "--themes",
             "k",
             type=click.IntRange(1),
@@ -108,6 +114,7 @@ def run_themes(
         stage=opts["stage_column"],
         tenure=opts["tenure_column"],
         language=opts["language_column"],
+        consent=opts.get("consent_column"),
     )
     answers = read_answers(answers_path, columns)
     _report_rejects(answers, opts.get("rejects_path"))
@@ -284,18 +291,24 @@ def demo_answers_path() -> Path:
     return Path(str(resources.files("journeykit.discover").joinpath("data", "demo_answers.csv")))
 
 
-def print_demo_themes(console: Console) -> None:
-    """Themes from the bundled answer set, for ``journeykit demo``."""
+def print_demo_themes(console: Console) -> tuple[Answers, ThemeResult] | None:
+    """Themes from the bundled answer set, for ``journeykit demo``; the answers and themes, for
+    the demo's opportunities and stories (None when themes could not be found)."""
     from journeykit.discover import AnswerColumns, find_themes, read_answers
 
     try:
-        cols = AnswerColumns(text="answer", question="question", stage="stage")
-        result = find_themes(read_answers(demo_answers_path(), cols), seed=0)
+        cols = AnswerColumns(
+            text="answer", question="question", stage="stage", respondent="respondent",
+            consent="consent",
+        )  # fmt: skip
+        answers = read_answers(demo_answers_path(), cols)
+        result = find_themes(answers, seed=0)
     except MissingExtraError as exc:
         console.print(f"\n  discovery themes skipped: {exc}", markup=False)
-        return
+        return None
     console.print("\n  themes in members' answers (bundled demo set):", markup=False)
     print_themes(result, console, quotes=1)
+    return answers, result
 
 
 def register(group: click.Group) -> None:

@@ -123,12 +123,6 @@ def dashboard(ctx: Context, rev: Revision, journey: Journey, f: Filters, kind: s
     return Dashboard(kind, c, None, {})
 
 
-def csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def answer_files(ctx: Context) -> list[str]:
     folder = ctx.ws.root / ANSWERS
     if not folder.is_dir():
