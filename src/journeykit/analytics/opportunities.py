@@ -38,7 +38,6 @@ from journeykit.analytics.position import STATUSES, PositionsResult, positions
 from journeykit.analytics.results import FunnelResult, FunnelStep, _Tabular, iso_time
 from journeykit.analytics.segments import NONE_LABEL, persona_labels
 from journeykit.analytics.stake import CustomerValues, ValueAtStake, value_at_stake
-from journeykit.analytics.status import touchpoints_from
 from journeykit.journey.plays import StrayKind, plays_aimed_at
 from journeykit.journey.schema import Journey, Touchpoint
 
@@ -452,7 +451,11 @@ class _Decorate:
         else:
             assert o.milestone is not None
             plays = plays_aimed_at(j, o.path, milestone=o.milestone, lapsed_only=o.kind == "lapse")
-            touchpoints = touchpoints_from(j, o.milestone, o.next)
+            # Only those designed from this milestone to the missed one: a touchpoint to
+            # another step is not aimed at this leak.
+            touchpoints = tuple(
+                t for t in j.touchpoints if (t.from_, t.to) == (o.milestone, o.next)
+            )
         efforts = tuple(
             Effort(p.id, p.title, p.channel, p.owner, self.proofs.get(p.id)) for p in plays
         )

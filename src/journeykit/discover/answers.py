@@ -119,6 +119,29 @@ def read_answers(
     return _build(raw, cols, path, default_language)
 
 
+STANDARD_NAMES = ("respondent", "question", "stage", "tenure", "language", "consent")
+
+
+def standard_columns(path: Path | str) -> AnswerColumns:
+    """The columns a file names in journeykit's own words: the text in ``answer`` (else ``text``
+    or ``respuesta``), and ``respondent``, ``question``, ``stage``,
+    ``tenure``, ``language`` and ``consent`` where present. What the web app and the demo read
+    without options."""
+    path = Path(path)
+    readers = {".csv": _csv_rows, ".xlsx": _xlsx_rows, ".jsonl": _jsonl_rows,
+               ".ndjson": _jsonl_rows}  # fmt: skip
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise AnswerFileError(path, f"unsupported file type {path.suffix!r} (csv, xlsx, jsonl)")
+    try:
+        header = _header_of(list(reader(path))) or set()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AnswerFileError(path, f"cannot be read: {exc}") from exc
+    text = next((c for c in ("answer", "text", "respuesta") if c in header), "answer")
+    named = {c: c for c in STANDARD_NAMES if c in header}
+    return AnswerColumns(text=text, **named)
+
+
 def _header_of(raw: list[RawRow]) -> set[str] | None:
     keys: set[str] = set()
     for _, _, values, _ in raw:
