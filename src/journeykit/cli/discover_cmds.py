@@ -105,6 +105,7 @@ def run_themes(
     answers_path: Path, opts: dict[str, Any], journey: Journey | None = None
 ) -> tuple[Answers, ThemeResult]:
     from journeykit.discover import AnswerColumns, find_themes, load_edits, read_answers
+    from journeykit.discover.answers import standard_columns
     from journeykit.discover.draft import stage_order
 
     columns = AnswerColumns(
@@ -114,7 +115,9 @@ def run_themes(
         stage=opts["stage_column"],
         tenure=opts["tenure_column"],
         language=opts["language_column"],
-        consent=opts.get("consent_column"),
+        # A column named ``consent`` is honoured without the option: consent must not depend
+        # on remembering a flag.
+        consent=opts.get("consent_column") or standard_columns(answers_path).consent,
     )
     answers = read_answers(answers_path, columns)
     _report_rejects(answers, opts.get("rejects_path"))
