@@ -5,11 +5,10 @@ time words ("used to", "before", "antes", "solía" say before; "now", "today", "
 "hoy", "por fin" say after; twice as much when they open the clause), the member's framing of a
 worry ("I was afraid", "me daba miedo") or an outcome ("I got hired", "gracias a"), in Spanish the
 tense (the imperfect tells a state that was, the preterite what happened), and the clause's
-sentiment (``discover.sentiment``). A clause that leans neither way takes its place from where
-it stands: at the start of a story it is the before, at the end the after. The before is
-everything up to the last clause that leans before, as long as an after follows it; the after
-is the rest, from the first clause that leans after. Measured on a labelled set
-(docs/benchmarks.md, "Stories").
+sentiment (``discover.sentiment``). The story turns at the one place where what comes before
+leans most to the before and what comes after most to the after (or it does not turn: all pain,
+or all pleasure), with a head start for a turn at a new sentence or a "but". Measured on a
+labelled set (docs/benchmarks.md, "Stories").
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ FRAMES: dict[Language, dict[str, float]] = {
         "i was worried": -2, "my biggest fear": -2, "i thought": -1.5, "i felt": -1,
         "felt like": -1, "never": -1, "kept": -1, "could not": -1, "couldn't": -1,
         "did not": -1, "didn't": -1, "no time": -1, "was": -0.5, "were": -0.5, "had": -0.5,
+        "not one": -1, "no one": -1, "nobody": -1,
         "thanks to": 2, "got hired": 2, "was hired": 2, "got me": 1.5, "landed": 2,
         "i found": 1, "i got": 1.5, "gave me": 1.5, "let me": 1.5, "helped": 1.5, "signed": 1,
         "saved me": 2, "fixed": 1.5, "i could": 1, "i finished": 1.5, "difference": 1.5,
@@ -59,7 +59,8 @@ FRAMES: dict[Language, dict[str, float]] = {
     "es": {
         "tenía miedo": -2, "me daba miedo": -2, "me preocupaba": -2, "mi mayor miedo": -2,
         "pensaba": -1.5, "creía": -1.5, "me sentía": -1, "me parecía": -1, "nunca": -1,
-        "no sabía": -1, "no tenía": -1, "gracias a": 2, "me contrataron": 2,
+        "no sabía": -1, "no tenía": -1, "ninguna": -1, "ningún": -1, "nadie": -1,
+        "gracias a": 2, "me contrataron": 2, "cambió todo": 1.5,
         "diferencia": 1.5, "tengo": 1, "trabajo como": 1, "trabajo en": 1, "pude": 1,
         "así que": 0.5,
     },
@@ -76,6 +77,7 @@ _NOT_PRETERITE = frozenset({
     "más", "jamás", "después", "está", "según",
 })  # fmt: skip
 _SENTIMENT_WEIGHT = 3.0
+SPLIT_PRIOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -98,19 +100,22 @@ class Parts:
         return self.after is not None
 
 
-def clauses(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each clause: sentences, split again where the story turns."""
-    out: list[tuple[int, int]] = []
+def clauses(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, opens) of each clause: sentences, split again where the story turns.
+    ``opens``: the clause starts a new sentence or a turn ("..., but now"), where a story's
+    after usually begins."""
+    out: list[tuple[int, int, bool]] = []
     pos = 0
     for sentence in _SENTENCE.split(text):
         start = text.index(sentence, pos)
+        new_sentence = text[:start].rstrip()[-1:] in (".", "!", "?")
         pos = start + len(sentence)
         cuts = [start + m.end() for m in _TURN.finditer(sentence)]
         bounds = [start, *cuts, pos]
-        for a, b in itertools.pairwise(bounds):
+        for i, (a, b) in enumerate(itertools.pairwise(bounds)):
             a, b = _trim(text, a, b)
             if a < b:
-                out.append((a, b))
+                out.append((a, b, new_sentence if i == 0 else True))
     return out
 
 
@@ -142,42 +147,34 @@ def lean(clause: str, language: Language) -> float:
 
 
 def story_parts(text: str, language: Language = "en") -> Parts:
-    """The before (pain) and after (pleasure) parts of ``text``; either may be None."""
+    """The before (pain) and after (pleasure) parts of ``text``; either may be None.
+
+    The story turns once: of every place it could turn (or not at all), the one where what
+    comes before leans most to the before and what comes after most to the after, with a
+    head start for a turn at a new sentence or a "but" (``SPLIT_PRIOR``): a member who writes
+    two sentences about their journey usually tells the before in the first.
+    """
     spans = clauses(text)
     if not spans:
         return Parts(None, None)
-    leans = [lean(text[a:b], language) for a, b in spans]
-    sides = _sides(leans)
-    before_idx = [i for i, s in enumerate(sides) if s < 0]
-    after_idx = [i for i, s in enumerate(sides) if s > 0]
-    if after_idx and before_idx:
-        last_before = max(i for i in before_idx if i < after_idx[-1]) if any(
-            i < after_idx[-1] for i in before_idx
-        ) else -1  # fmt: skip
-        first_after = min(i for i in after_idx if i > last_before)
-        before = _span(text, spans, 0, last_before) if last_before >= 0 else None
-        return Parts(before, _span(text, spans, first_after, len(spans) - 1, lead=True))
-    if after_idx:
-        return Parts(None, _span(text, spans, after_idx[0], len(spans) - 1, lead=True))
-    return Parts(_span(text, spans, 0, len(spans) - 1), None)
+    leans = [lean(text[a:b], language) for a, b, _ in spans]
+    n = len(spans)
+    # On a tie: a turn at a new sentence or a "but", then all before, all after, another turn.
+    turns = [k for k in range(1, n) if spans[k][2]]
+    candidates = [*turns, n, 0, *(k for k in range(1, n) if not spans[k][2])]
+    scores = [
+        sum(leans[k:]) - sum(leans[:k]) + (SPLIT_PRIOR if 0 < k < n and spans[k][2] else 0.0)
+        for k in candidates
+    ]
+    k = candidates[max(range(len(candidates)), key=lambda i: (scores[i], -i))]
+    before = _span(text, spans, 0, k - 1) if k > 0 else None
+    after = _span(text, spans, k, n - 1, lead=True) if k < n else None
+    return Parts(before, after)
 
 
-def _sides(leans: list[float]) -> list[int]:
-    """-1 before, +1 after per clause; a clause that does not lean takes its neighbours' side:
-    before while nothing has leant after yet, else after."""
-    sides = [(x > 0) - (x < 0) for x in leans]
-    if not any(sides):
-        return [-1] * len(sides)  # a story that does not turn: all of it tells one side
-    seen_after = False
-    out = []
-    for s in sides:
-        if s > 0:
-            seen_after = True
-        out.append(s if s else (1 if seen_after else -1))
-    return out
-
-
-def _span(text: str, spans: list[tuple[int, int]], i: int, j: int, *, lead: bool = False) -> Span:
+def _span(
+    text: str, spans: list[tuple[int, int, bool]], i: int, j: int, *, lead: bool = False
+) -> Span:
     a, b = spans[i][0], spans[j][1]
     if lead:
         m = _LEADING.match(text[a:b])
