@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from journeykit.analytics.hero import hero_numbers
 from journeykit.analytics.opportunities import (
     OpportunitiesResult,
@@ -73,7 +75,8 @@ def decide(
     ``proofs`` (play id -> Prove's verdict and effect) is handed to ``opportunities``: each play
     aimed at a leak shows its proof there, in the opportunity tree and in the report.
     """
-    personas = persona_ids(frame.events, journey, now=now) if frame.events is not None else {}
+    found_ids = persona_ids(frame.events, journey, now=now) if frame.events is not None else {}
+    personas = pd.Series(found_ids, dtype=object)  # indexed once, looked up per path and persona
     found = themes.themes if themes is not None else ()
     opps = opportunities(
         frame, journey, positions_by_path=positions, funnels=funnels, values=values,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import MilestoneFrame
@@ -78,7 +79,7 @@ class HeroNumbers:
 
 
 def hero_numbers(
-    frame: MilestoneFrame, journey: Journey, personas: Mapping[str, str]
+    frame: MilestoneFrame, journey: Journey, personas: Mapping[str, str] | pd.Series
 ) -> dict[str, HeroNumbers]:
     """Per persona of the journey: the numbers of its hero's journey (``personas``: customer id
     -> persona id, as ``analytics.segments.personas_of`` gives)."""

@@ -29,6 +29,7 @@ from statistics import median
 from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 import numpy as np
+import pandas as pd
 
 from journeykit.analytics.early_win import EarlyWin, early_wins
 from journeykit.analytics.funnel import funnel, steps_among
@@ -256,7 +257,7 @@ def opportunities(
     positions_by_path: Mapping[str, PositionsResult] | None = None,
     funnels: Mapping[str, FunnelResult] | None = None,
     values: CustomerValues | None = None,
-    personas: Mapping[str, str] | None = None,
+    personas: Mapping[str, str] | pd.Series | None = None,
     themes: Sequence[ThemeLike] = (),
     proofs: Mapping[str, PlayProofLike] | None = None,
     now: datetime | None = None,
@@ -287,13 +288,17 @@ def opportunities(
     placed = dict(positions_by_path) if positions_by_path is not None else {
         pid: positions(frame, journey, path=pid) for pid in funnels
     }  # fmt: skip
-    groups = [p.id for p in journey.personas] if personas else []
+    if personas is not None and not isinstance(personas, pd.Series):
+        personas = pd.Series(dict(personas), dtype=object)  # one index for every look-up
+    groups = [p.id for p in journey.personas] if personas is not None and len(personas) else []
     everyone: list[Opportunity] = []
     per: dict[str, list[Opportunity]] = {g: [] for g in groups}
     for pid, result in funnels.items():
         if pid not in placed:
             continue
-        leaks = _Leaks(journey, placed[pid], result, values, personas or {})
+        leaks = _Leaks(
+            journey, placed[pid], result, values, personas if personas is not None else {}
+        )
         everyone += leaks.all(None)
         for g in groups:
             per[g] += leaks.all(g)
@@ -346,7 +351,7 @@ class _Leaks:
         placed: PositionsResult,
         result: FunnelResult,
         values: CustomerValues | None,
-        personas: Mapping[str, str],
+        personas: Mapping[str, str] | pd.Series,
     ) -> None:
         self.journey, self.placed, self.result = journey, placed, result
         self.clv = None if values is None else values.of(placed.customer_ids)

@@ -42,15 +42,17 @@ def personas_of(
     return dict(zip(ids, table.column("persona").to_pylist(), strict=True))
 
 
-def persona_labels(ids: np.ndarray, personas: Mapping[str, str]) -> np.ndarray:
-    """Each of ``ids``' persona id from a customer -> persona mapping, ``(none)`` when it has none;
-    by a hash lookup, not a Python loop over a million ids."""
+def persona_labels(ids: np.ndarray, personas: Mapping[str, str] | pd.Series) -> np.ndarray:
+    """Each of ``ids``' persona id from a customer -> persona mapping (or a Series indexed by
+    customer, built once for many look-ups), ``(none)`` when it has none; by a hash lookup, not a
+    Python loop over a million ids."""
     out = np.full(len(ids), NONE_LABEL, dtype=object)
-    if not personas or not len(ids):
+    if not len(personas) or not len(ids):
         return out
-    where = pd.Index(list(personas)).get_indexer(pd.Index(ids))
+    series = personas if isinstance(personas, pd.Series) else pd.Series(dict(personas))
+    where = series.index.get_indexer(pd.Index(ids))
     found = where >= 0
-    out[found] = np.array(list(personas.values()), dtype=object)[where[found]]
+    out[found] = series.to_numpy(dtype=object)[where[found]]
     return out
 
 

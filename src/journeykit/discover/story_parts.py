@@ -13,6 +13,7 @@ labelled set (docs/benchmarks.md, "Stories").
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -127,8 +128,18 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def _found(phrase: str, plain: str) -> re.Match[str] | None:
-    return re.search(r"(?<![\w'])" + re.escape(strip_accents(phrase)) + r"(?![\w'])", plain)
+@functools.cache
+def _cues(language: Language) -> tuple[tuple[tuple[str, re.Pattern[str], float], ...], ...]:
+    """(accent-free phrase, its whole-word pattern, weight): the time words, then the frames."""
+
+    def compiled(table: dict[str, float]) -> tuple[tuple[str, re.Pattern[str], float], ...]:
+        out = []
+        for phrase, weight in table.items():
+            plain = strip_accents(phrase)
+            out.append((plain, re.compile(r"(?<![\w'])" + re.escape(plain) + r"(?![\w'])"), weight))
+        return tuple(out)
+
+    return compiled(TIME[language]), compiled(FRAMES[language])
 
 
 def lean(clause: str, language: Language) -> float:
@@ -136,10 +147,12 @@ def lean(clause: str, language: Language) -> float:
     lower = clause.lower().replace("’", "'")
     plain = strip_accents(lower)
     cue = 0.0
-    for phrase, weight in TIME[language].items():
-        if found := _found(phrase, plain):
+    time_words, frames = _cues(language)
+    # A substring test first: most cues are absent, and ``in`` is much cheaper than a search.
+    for phrase, pattern, weight in time_words:
+        if phrase in plain and (found := pattern.search(plain)):
             cue += weight * (2 if found.start() == 0 else 1)
-    cue += sum(w for phrase, w in FRAMES[language].items() if _found(phrase, plain))
+    cue += sum(w for phrase, pattern, w in frames if phrase in plain and pattern.search(plain))
     if language == "es":
         cue -= len(_IMPERFECT.findall(lower))
         cue += 0.5 * sum(1 for w in _PRETERITE.findall(lower) if w not in _NOT_PRETERITE)
