@@ -25,25 +25,19 @@ import argparse
 import csv
 import json
 import random
-import time
 from pathlib import Path
-from typing import Any
+
+from report_bench import _timed, simulated_events
 
 from journeykit.discover import AnswerColumns, find_themes, read_answers
 from journeykit.engine import connect
-from journeykit.events.simulate import SimulationOptions, simulate, write_table
+from journeykit.events.simulate import SimulationOptions, simulate
 from journeykit.journey import load_journey
 from journeykit.measure import measure
 
 REPO = Path(__file__).resolve().parents[1]
 OPENERS = ("", "Honestly, ", "Well, ", "To be fair, ", "Sinceramente, ", "Bueno, ")
 CLOSERS = ("", " Thanks!", " That is my story.", " Gracias.", " Really.")
-
-
-def _timed(fn: Any) -> tuple[float, float, Any]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return time.perf_counter() - wall, time.process_time() - cpu, out
 
 
 def write_answers(path: Path, n: int, stages: list[str]) -> None:
@@ -69,10 +63,7 @@ def main() -> None:
     ap.add_argument("--template", default="saas-trial")
     args = ap.parse_args()
     journey = load_journey(REPO / "examples" / f"{args.template}.yaml")
-    if not args.events.exists():
-        args.events.parent.mkdir(parents=True, exist_ok=True)
-        write_table(simulate(journey, SimulationOptions(customers=args.customers, seed=1)),
-                    args.events)  # fmt: skip
+    simulated_events(journey, args.events, args.customers)
     answers_file = args.events.with_name(f"answers_{args.answers}.csv")
     stages = [s.id for s in journey.stages] + [m.id for m in journey.milestones]
     write_answers(answers_file, args.answers, stages)

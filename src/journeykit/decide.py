@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from journeykit.analytics.hero import hero_numbers
 from journeykit.analytics.opportunities import (
     OpportunitiesResult,
     PlayProofLike,
     opportunities,
 )
-from journeykit.analytics.segments import persona_ids
+from journeykit.analytics.segments import PersonaIndex, persona_ids
 from journeykit.analytics.texts import milestone_texts, story_milestones
 from journeykit.discover.hero import HeroJourney, hero_journey
 from journeykit.discover.stories import ProofLibrary, proof_library
@@ -76,7 +74,7 @@ def decide(
     aimed at a leak shows its proof there, in the opportunity tree and in the report.
     """
     found_ids = persona_ids(frame.events, journey, now=now) if frame.events is not None else {}
-    personas = pd.Series(found_ids, dtype=object)  # indexed once, looked up per path and persona
+    personas = PersonaIndex.of(found_ids)  # hashed once, looked up per path and persona
     found = themes.themes if themes is not None else ()
     opps = opportunities(
         frame, journey, positions_by_path=positions, funnels=funnels, values=values,

@@ -5,8 +5,6 @@ it (``window.__pwned`` stays unset, no dialog opens)."""
 from __future__ import annotations
 
 import csv
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from journeykit.cli import cli
-from journeykit.report.export import BROWSER_ARGS
-from tests.conftest import CHROMIUM, browser_marks
-from tests.web.conftest import PASSWORD, Site, make_site
-from tests.web.test_browser import _free_port
+from tests.conftest import browser_marks
+from tests.web.conftest import PASSWORD, Site, make_site, serving
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -57,31 +53,10 @@ def _hostile(site: Site) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, str]]:
-    import uvicorn
-
     site = make_site(tmp_path_factory.mktemp("evil") / "ws", customers=300)
     _hostile(site)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield site, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert sync_playwright is not None
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield b
-        b.close()
+    with serving(site) as base:
+        yield site, base
 
 
 def _page(browser: Any, base: str | None = None) -> tuple[Any, list[str]]:

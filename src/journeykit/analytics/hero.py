@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import MilestoneFrame
 from journeykit.analytics.position import first_reach
-from journeykit.analytics.segments import persona_labels
+from journeykit.analytics.segments import PersonaIndex, persona_labels
 from journeykit.journey.schema import Journey
 
 _DAY_US = 86_400 * 10**6
@@ -79,7 +78,7 @@ class HeroNumbers:
 
 
 def hero_numbers(
-    frame: MilestoneFrame, journey: Journey, personas: Mapping[str, str] | pd.Series
+    frame: MilestoneFrame, journey: Journey, personas: Mapping[str, str] | PersonaIndex
 ) -> dict[str, HeroNumbers]:
     """Per persona of the journey: the numbers of its hero's journey (``personas``: customer id
     -> persona id, as ``analytics.segments.personas_of`` gives)."""

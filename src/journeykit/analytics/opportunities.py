@@ -29,7 +29,6 @@ from statistics import median
 from typing import TYPE_CHECKING, Any, Protocol, get_args
 
 import numpy as np
-import pandas as pd
 
 from journeykit.analytics.early_win import EarlyWin, early_wins
 from journeykit.analytics.funnel import funnel, steps_among
@@ -37,7 +36,7 @@ from journeykit.analytics.health import card_health, reference_conversion
 from journeykit.analytics.milestones import Events, milestone_frame
 from journeykit.analytics.position import STATUSES, PositionsResult, positions
 from journeykit.analytics.results import FunnelResult, FunnelStep, _Tabular, iso_time
-from journeykit.analytics.segments import NONE_LABEL, persona_labels
+from journeykit.analytics.segments import NONE_LABEL, PersonaIndex, persona_labels
 from journeykit.analytics.stake import CustomerValues, ValueAtStake, value_at_stake
 from journeykit.journey.plays import StrayKind, plays_aimed_at
 from journeykit.journey.schema import Journey, Touchpoint
@@ -257,7 +256,7 @@ def opportunities(
     positions_by_path: Mapping[str, PositionsResult] | None = None,
     funnels: Mapping[str, FunnelResult] | None = None,
     values: CustomerValues | None = None,
-    personas: Mapping[str, str] | pd.Series | None = None,
+    personas: Mapping[str, str] | PersonaIndex | None = None,
     themes: Sequence[ThemeLike] = (),
     proofs: Mapping[str, PlayProofLike] | None = None,
     now: datetime | None = None,
@@ -288,8 +287,8 @@ def opportunities(
     placed = dict(positions_by_path) if positions_by_path is not None else {
         pid: positions(frame, journey, path=pid) for pid in funnels
     }  # fmt: skip
-    if personas is not None and not isinstance(personas, pd.Series):
-        personas = pd.Series(dict(personas), dtype=object)  # one index for every look-up
+    if personas is not None and not isinstance(personas, PersonaIndex):
+        personas = PersonaIndex.of(personas)  # hashed once for every look-up
     groups = [p.id for p in journey.personas] if personas is not None and len(personas) else []
     everyone: list[Opportunity] = []
     per: dict[str, list[Opportunity]] = {g: [] for g in groups}
@@ -351,12 +350,15 @@ class _Leaks:
         placed: PositionsResult,
         result: FunnelResult,
         values: CustomerValues | None,
-        personas: Mapping[str, str] | pd.Series,
+        personas: Mapping[str, str] | PersonaIndex,
     ) -> None:
         self.journey, self.placed, self.result = journey, placed, result
         self.clv = None if values is None else values.of(placed.customer_ids)
         self.persona = persona_labels(placed.customer_ids, personas)
         self.funnel_persona = persona_labels(result.customer_ids, personas)
+        # Once per path, not per persona: each mask is a pass over every placed customer.
+        self.strays = {kind: placed.has_stray(kind) for kind in STRAY_KINDS}
+        self.designed_way = ~placed.has_stray()
 
     def all(self, persona: str | None) -> list[Opportunity]:
         mask = np.ones(len(self.placed.customer_ids), bool) if persona is None else (
@@ -423,10 +425,10 @@ class _Leaks:
 
     def _stray(self, kind: str, mask: np.ndarray, persona: str | None) -> Opportunity | None:
         p = self.placed
-        hit = mask & p.has_stray(kind) & (p.status != _DONE)
+        hit = mask & self.strays[kind] & (p.status != _DONE)
         if not hit.any():
             return None
-        designed_way = mask & ~p.has_stray()
+        designed_way = mask & self.designed_way
         return Opportunity(
             f"stray:{p.path}:{kind}", "stray", p.path, None, None, kind, persona,
             int(hit.sum()), int((hit & (p.status == _STUCK)).sum()),
