@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.storage import SmallDisk, can_mount, mount_tmpfs, unmount
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -47,3 +49,20 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(params=["tmpfs", "rlimit"])
+def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SmallDisk]:
+    """A folder whose disk the test fills (tests/storage.py): a real tmpfs as root, and a
+    file-size limit in the command's process either way."""
+    where = tmp_path / "disk"
+    if request.param == "rlimit":
+        where.mkdir()
+        yield SmallDisk(where, "rlimit")
+        return
+    if not can_mount() or not mount_tmpfs(where, size_mb=32):
+        pytest.skip("a real full disk needs root to mount a tmpfs; the rlimit case still runs")
+    try:
+        yield SmallDisk(where, "tmpfs")
+    finally:
+        unmount(where)

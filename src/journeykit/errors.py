@@ -6,6 +6,7 @@ exactly one place. Anything else that escapes is our bug and keeps its traceback
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
@@ -79,12 +80,71 @@ class WorkspaceBusy(WorkspaceError):
 
     http_status: ClassVar[int] = 503
 
-    def __init__(self, database: Path | str) -> None:
+    def __init__(self, database: Path | str, wait: float | None = None) -> None:
         self.database = Path(database)
+        waited = f" for {wait:g} s" if wait is not None else ""
         super().__init__(
             f"the workspace is busy: {self.database.name} is in use by another journeykit "
-            "process (an import, or the web app computing); try again when it is done"
+            f"process (an import, an act, or the web app computing){waited}; nothing was "
+            "changed, try again when it is done"
         )
+
+
+class WorkspaceStorageError(WorkspaceError):
+    """The workspace's database file cannot be read or written: the file or the disk, not the
+    request. ``detail`` is the database's own words; ``outcome`` what became of the change."""
+
+    http_status: ClassVar[int] = 500
+
+    def __init__(
+        self, database: Path | str, detail: str, outcome: str = "nothing was changed"
+    ) -> None:
+        self.database, self.detail, self.outcome = Path(database), detail, outcome
+        super().__init__(f"{self._what()} ({detail}); {outcome}. {self._advice()}")
+
+    def _what(self) -> str:
+        return f"{self.database}: the workspace database cannot be read or written"
+
+    def _advice(self) -> str:
+        return "Check the file's permissions and the disk."
+
+
+class WorkspaceDamaged(WorkspaceStorageError):
+    """The file's checksums or structure are broken: restore it or rebuild it from the events."""
+
+    REMEDY = "restore the file from a backup, or move it aside and import the event files again"
+
+    def _what(self) -> str:
+        return f"{self.database}: the workspace database is damaged"
+
+    def _advice(self) -> str:
+        return (
+            f"Run `journeykit doctor --workspace {self.database.parent}` to see what can still be "
+            f"read, then {self.REMEDY}."
+        )
+
+
+class WorkspaceFull(WorkspaceStorageError):
+    """No room to write (a full disk, a quota or a file-size limit): retry once there is."""
+
+    http_status: ClassVar[int] = 503
+
+    def _what(self) -> str:
+        return f"{self.database}: no room left to write the workspace"
+
+    def _advice(self) -> str:
+        return (
+            f"Free some space on the disk holding {self.database.parent} (or raise the quota "
+            "or file-size limit), then try again."
+        )
+
+
+def no_room(exc: OSError, path: Path | str, outcome: str) -> WorkspaceFull | None:
+    """A write the operating system refused for want of room (ENOSPC, EDQUOT, EFBIG) as the
+    user's error naming ``path``; None for any other failure."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return None
+    return WorkspaceFull(path, exc.strerror or str(exc), outcome)
 
 
 class DurationError(JourneykitError, ValueError):

@@ -213,7 +213,7 @@ def community_results(
     return CommunityResults(tuple(roles), levels, tuple(notes))
 
 
-HORIZON_MONTHS = 12
+HORIZON_MONTHS = 12  # every CLV figure shown: simple, model, value at stake
 
 
 def clv_summary(frame: MilestoneFrame, journey: Journey) -> ClvSummary:

@@ -195,6 +195,18 @@ def test_file_delivery_has_rendered_messages_and_only_the_treatment(
     assert json.loads(as_json.read_text(encoding="utf-8")) == []
 
 
+def test_an_output_file_that_cannot_be_written_leaves_the_entries_pending(
+    ws: Workspace, journey: Journey, tmp_path: Path
+) -> None:
+    with pytest.raises(DeliveryError, match=r"cannot be written .*pending: the next act writes"):
+        act(ws, journey, output=tmp_path / "no-such-folder" / "plays.csv")  # a traceback before
+    treated, _, done = _ledger(ws, journey)
+    assert treated and not done
+    out = tmp_path / "plays.csv"
+    act(ws, journey, output=out)
+    assert {r["idempotency_key"] for r in csv.DictReader(out.open(encoding="utf-8"))} == treated
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(cli, list(args), env=env)
 

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from journeykit.analytics import fetch_milestones
-from journeykit.analytics.opportunities import PlayProof, opportunities, proof_text
+from journeykit.analytics.opportunities import PlayVerdict, opportunities, proof_text
 from journeykit.analytics.segments import persona_ids
 from journeykit.analytics.stake import CustomerValues, value_at_stake, welch_interval
 from journeykit.journey import parse_journey
@@ -85,7 +85,7 @@ THEMES = (
 def result(con: ibis.BaseBackend):  # type: ignore[no-untyped-def]
     events = events_table(con, LOG)
     frame = fetch_milestones(events, JOURNEY)
-    proofs = {"nudge_b": PlayProof("works", 0.05, 0.01, 0.09)}
+    proofs = {"nudge_b": PlayVerdict("works", 0.05, 0.01, 0.09)}
     return opportunities(
         frame, JOURNEY, values=VALUES, personas=persona_ids(events, JOURNEY), themes=THEMES,
         proofs=proofs,

@@ -126,7 +126,7 @@ def test_demo_writes_a_workspace_and_prints_the_outline(runner: CliRunner, tmp_p
     stories = tail[tail.index("stories to show") :]
     assert stories.count("show it at:") == 2 and "speaks to" in stories
     report = (tmp_path / "demo" / "report.html").read_text("utf-8")
-    for section in ("opportunities", "proof", "heroes"):
+    for section in ("opportunities", "stories", "heroes"):
         assert f'<section id="{section}"' in report
     assert report.count('class="hero"') == 2  # one per persona
 

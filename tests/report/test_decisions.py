@@ -6,21 +6,21 @@ from __future__ import annotations
 import ibis
 
 from journeykit.analytics import fetch_milestones
-from journeykit.analytics.opportunities import PlayProof, opportunities
+from journeykit.analytics.opportunities import PlayVerdict, opportunities
 from journeykit.report.decisions import opportunities_section
 from journeykit.report.tree import mermaid_text, opportunity_tree, tree_mermaid, tree_svg
 from tests.analytics.cases import events_table
 from tests.analytics.test_opportunities import JOURNEY, LOG, VALUES
 
 
-def _result(proofs: dict[str, PlayProof] | None = None):  # type: ignore[no-untyped-def]
+def _result(proofs: dict[str, PlayVerdict] | None = None):  # type: ignore[no-untyped-def]
     con = ibis.duckdb.connect()
     frame = fetch_milestones(events_table(con, LOG), JOURNEY)
     return opportunities(frame, JOURNEY, values=VALUES, proofs=proofs)
 
 
 def test_the_tree_runs_outcome_to_experiments() -> None:
-    result = _result({"nudge_b": PlayProof("works", 0.05, 0.01, 0.09)})
+    result = _result({"nudge_b": PlayVerdict("works", 0.05, 0.01, 0.09)})
     tree = opportunity_tree(result, JOURNEY)
     assert tree.outcome == "TO: B"
     first = tree.branches[0]
@@ -54,7 +54,7 @@ def test_the_section_shows_the_proof_and_the_early_win() -> None:
     from journeykit.decide import Decisions
     from journeykit.discover.stories import ProofLibrary
 
-    result = _result({"nudge_b": PlayProof("no effect", 0.0, -0.02, 0.02)})
+    result = _result({"nudge_b": PlayVerdict("no effect", 0.0, -0.02, 0.02)})
     html = opportunities_section(Decisions(result, ProofLibrary("t", (), 0), ()), JOURNEY)
     assert "play Nudge to b (no effect: +0.0 pts (-2.0 to +2.0))" in html
     assert "187 (" in html  # value at stake with its interval

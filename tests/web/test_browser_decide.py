@@ -112,7 +112,7 @@ def test_the_report_and_a_wall_show_hostile_text_as_text(
     assert r.exit_code == 0, r.output
     page, trouble = _page(browser)
     page.goto((tmp_path / "r.html").as_uri())
-    expect(page.locator("#proof blockquote.story").first).to_contain_text(QUOTE)
+    expect(page.locator("#stories blockquote.story").first).to_contain_text(QUOTE)
     expect(page.locator("#heroes .hero").first).to_contain_text(FEAR)
     expect(page.locator("#heroes h3").first).to_have_text(NAME)
     assert page.locator("script").count() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from journeykit.web.store import Store
 from journeykit.workspace import create_workspace, open_workspace
 from tests.builders import database_held
 from tests.journey.test_limits import alias_fan_out
+from tests.storage import SmallDisk, damage
 from tests.web.conftest import PASSWORD, Site
 
 # Each was loaded before, and then every analysis of the workspace answered 500.
@@ -244,3 +246,60 @@ def test_an_upload_is_removed_once_its_import_has_run(tmp_path: Path) -> None:
         app.state.ctx.imports.wait()
     assert list((root / "uploads").iterdir()) == []  # 98 MB of identical uploads before
     assert len(c.get("/api/imports").json()["history"]) == 1
+
+
+def test_a_damaged_workspace_is_a_page_naming_the_file_not_a_bare_500(
+    odd_site: tuple[TestClient, Path],
+) -> None:
+    c, root = odd_site
+    database = open_workspace(root).database
+    damage(database, "event_rows")
+    page = c.get("/journeys/journey/dashboards/funnel")
+    assert page.status_code == 500 and "<html" in page.text.lower()
+    assert "the workspace database is damaged" in page.text and "journeykit doctor" in page.text
+    for url in ("/api/journeys/journey/positions", "/api/journeys/journey/funnel"):
+        api = c.get(url)
+        assert api.status_code == 500, url
+        assert api.json()["detail"].startswith(f"{database}: the workspace database is damaged")
+
+
+SAVE_ON_A_FULL_DISK = """
+import json, sys
+from pathlib import Path
+from fastapi.testclient import TestClient
+from journeykit.web.app import create_app
+
+root, token, csrf, text = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]).read_text()
+c = TestClient(create_app(Path(root)), base_url="http://127.0.0.1")
+c.cookies.set("jk_session", token)
+c.headers["X-CSRF-Token"] = csrf
+r = c.put("/api/journeys/journey", json={"text": text})
+print(json.dumps({"status": r.status_code, "body": r.json()}))
+"""
+
+
+def test_saving_a_journey_on_a_full_disk_says_so_and_keeps_the_file(
+    small_disk: SmallDisk, tmp_path: Path
+) -> None:
+    root = small_disk.root / "ws"
+    ws = create_workspace(root, template="saas-trial")
+    store = Store.of_workspace(root)
+    store.add_user("ana", "editor", PASSWORD)
+    token, session = store.new_session(store.user("ana"))  # type: ignore[arg-type]
+    before = ws.journey_file.read_text("utf-8")
+    signed_in(create_app(root), store).get("/api/journeys/journey")  # its first revision
+    revisions = [r.number for r in store.revisions("journey")]
+    text = tmp_path / "new.yaml"  # a valid journey larger than the room left
+    text.write_text(before + "".join(f"# note {i:06d} {'x' * 80}\n" for i in range(1500)), "utf-8")
+
+    small_disk.fill(room=64 * 1024)
+    done = small_disk.python("-c", SAVE_ON_A_FULL_DISK, str(root), token, session.csrf, str(text))
+    small_disk.free()
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 503, answer
+    assert answer["body"]["detail"].startswith(f"{ws.journey_file}: no room left to write")
+    assert "the journey was not saved; the file is as it was" in answer["body"]["detail"]
+    assert ws.journey_file.read_text("utf-8") == before
+    assert [r.number for r in store.revisions("journey")] == revisions
+    assert not list(root.glob(".*.tmp"))

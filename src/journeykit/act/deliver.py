@@ -101,18 +101,25 @@ def write_file(messages: Sequence[Message], path: Path) -> None:
     """CSV or JSON by the file's extension, written whole or not at all (rename at the end)."""
     rows = [m.to_dict() for m in messages]
     tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() == ".json":
-        tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    elif path.suffix.lower() == ".csv":
-        fields = list(Message.__dataclass_fields__)
-        fields[0] = "idempotency_key"
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-    else:
+    if path.suffix.lower() not in (".json", ".csv"):
         raise DeliveryError(f"-o {path}: expected a .csv or .json file")
-    os.replace(tmp, path)
+    try:
+        if path.suffix.lower() == ".json":
+            tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        else:
+            fields = list(Message.__dataclass_fields__)
+            fields[0] = "idempotency_key"
+            with tmp.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(rows)
+        os.replace(tmp, path)
+    except OSError as exc:  # a full disk, most likely: the entries stay pending
+        tmp.unlink(missing_ok=True)
+        raise DeliveryError(
+            f"-o {path}: cannot be written ({exc.strerror or exc}); the entries are recorded "
+            "and pending: the next act writes them"
+        ) from None
 
 
 def webhook_secret(ws: Workspace | None) -> str:

@@ -29,9 +29,3 @@ class ConcurrentActError(ActError):
     """Another ``act`` entered the same customers first; this run changed nothing."""
 
     http_status: ClassVar[int] = 409
-
-
-class WorkspaceBusyError(ActError):
-    """The workspace database stayed locked by another process; nothing was changed."""
-
-    http_status: ClassVar[int] = 409

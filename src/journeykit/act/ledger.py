@@ -155,7 +155,7 @@ def open_ledger(ws: Workspace, *, read_only: bool = False, wait: float = 30.0) -
     """The workspace database with the ledger's tables (created when writing)."""
     if not ws.database.exists():
         ensure_tables(ws)
-    engine = DuckDBEngine.open_waiting(ws.database, read_only=read_only, wait=wait)
+    engine = DuckDBEngine(ws.database, read_only=read_only, wait=wait)
     if not read_only:
         _create_tables(engine)
     return engine
@@ -192,6 +192,20 @@ def entries(
         params["plays"] = list(play_ids)
     rows = engine.fetchall(sql + " ORDER BY entered_at, play_id, customer_id, seq", params)
     return [Entry(*row) for row in rows]
+
+
+def entry_table(
+    engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str] | None = None
+) -> pa.Table:
+    """The journey's entries as columns (a million ``Entry`` objects would cost seconds)."""
+    if not _has_ledger(engine):
+        return pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+    sql = f"SELECT {', '.join(COLUMNS)} FROM play_entries WHERE journey_id = $journey"
+    params: dict[str, Any] = {"journey": journey_id}
+    if play_ids is not None:
+        sql += " AND list_contains($plays, play_id)"
+        params["plays"] = list(play_ids)
+    return engine.arrow(sql + " ORDER BY play_id, customer_id, seq", params)
 
 
 def pending(engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str]) -> list[Entry]:
@@ -273,9 +287,11 @@ def _us(moment: datetime) -> int:
 
 
 @contextmanager
-def _one_transaction(engine: DuckDBEngine, what: str) -> Iterator[None]:
+def _one_transaction(
+    engine: DuckDBEngine, what: str, outcome: str = "nothing was changed"
+) -> Iterator[None]:
     try:
-        with engine.transaction():
+        with engine.transaction(outcome):
             yield
     except Exception as exc:
         if DuckDBEngine.is_write_conflict(exc):
@@ -309,7 +325,9 @@ def mark_delivered(engine: DuckDBEngine, ids: Sequence[str], target: str, at: da
     table = pa.table({"entry_id": list(ids)})
     engine.raw.register("jk_delivered", table)
     try:
-        with _one_transaction(engine, "recording deliveries"):
+        # Delivered already: a failure here leaves the entries pending, sent again next run.
+        unrecorded = "the deliveries were not recorded, so the next act sends them again"
+        with _one_transaction(engine, "recording deliveries", unrecorded):
             engine.execute(
                 "INSERT INTO play_deliveries SELECT d.entry_id, $target, $at FROM jk_delivered d "
                 "WHERE d.entry_id NOT IN (SELECT entry_id FROM play_deliveries)",

@@ -45,6 +45,7 @@ from journeykit.act.ledger import (
 from journeykit.analytics.milestones import fetch_milestones
 from journeykit.analytics.position import PositionsResult, positions
 from journeykit.analytics.results import _Tabular, iso_time
+from journeykit.engine.duckdb import storage_errors
 from journeykit.errors import did_you_mean
 from journeykit.journey.plays import Play
 from journeykit.journey.schema import Journey
@@ -160,11 +161,12 @@ def act(
     if dry_run and (output is not None or webhook is not None):
         raise ActError("--dry-run delivers nothing: leave out -o and --webhook")
     hook = _webhook_options(webhook, ws)
-    engine = open_ledger(ws, read_only=dry_run, wait=wait)
-    try:
-        return _act(engine, ws, journey, chosen, now, dry_run, output, hook)
-    finally:
-        engine.close()
+    with storage_errors(ws.database):
+        engine = open_ledger(ws, read_only=dry_run, wait=wait)
+        try:
+            return _act(engine, ws, journey, chosen, now, dry_run, output, hook)
+        finally:
+            engine.close()
 
 
 def _webhook_options(webhook: str | WebhookOptions | None, ws: Workspace) -> WebhookOptions | None:

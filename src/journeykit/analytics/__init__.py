@@ -8,8 +8,8 @@ from journeykit.analytics.levels import LevelsResult, engagement_levels
 from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, milestone_log
 from journeykit.analytics.opportunities import (
     OpportunitiesResult,
-    PlayProof,
     PlayProofLike,
+    PlayVerdict,
     opportunities,
 )
 from journeykit.analytics.paths import PathsResult, event_paths, paths
@@ -26,8 +26,8 @@ __all__ = [
     "NorthStarResult",
     "OpportunitiesResult",
     "PathsResult",
-    "PlayProof",
     "PlayProofLike",
+    "PlayVerdict",
     "PositionsResult",
     "TimeStats",
     "cohorts",

@@ -80,7 +80,7 @@ class ThemeLike(Protocol):
 class PlayProofLike(Protocol):
     """What Prove measured for one play: its verdict and the absolute effect on the goal share
     (treatment - holdout) with its 95% interval. ``opportunities(proofs=...)`` takes one per
-    play id; :class:`PlayProof` is a plain one."""
+    play id; :class:`PlayVerdict` is a plain one."""
 
     @property
     def verdict(self) -> str: ...
@@ -96,7 +96,7 @@ class PlayProofLike(Protocol):
 
 
 @dataclass(frozen=True)
-class PlayProof:
+class PlayVerdict:
     verdict: str
     effect: float | None = None
     low: float | None = None

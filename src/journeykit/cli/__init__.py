@@ -17,6 +17,15 @@ class JourneykitGroup(click.Group):
         except JourneykitError as exc:
             # A user's input problem: one clear message, exit 1, no traceback.
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            # A database file damaged or out of room, met by a lazy query after the open: the
+            # user's to fix (a message naming the file), not our bug.
+            from journeykit.engine import storage_error_of
+
+            translated = storage_error_of(exc)
+            if translated is None:
+                raise
+            raise click.ClickException(str(translated)) from exc
 
 
 @click.group(cls=JourneykitGroup)
@@ -36,12 +45,13 @@ def _register() -> None:
         discover_cmds,
         events_cmds,
         journey_cmds,
+        prove_cmds,
         report_cmds,
         web_cmds,
     )
 
     commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, act_cmds, report_cmds, decide_cmds, demo, web_cmds):
+    for module in (*commands, act_cmds, prove_cmds, report_cmds, decide_cmds, demo, web_cmds):
         module.register(cli)
 
 

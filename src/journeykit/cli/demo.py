@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from journeykit.discover import ThemeResult
     from journeykit.discover.answers import Answers
     from journeykit.measure import JourneyResults
+    from journeykit.prove import ProveResult
 
 PHASE_LABELS = {"pre": "before the core offer", "core": "the core offer", "post": "after it"}
 MOMENT_MARKS = {"celebrate": "+", "breakdown": "-", "neutral": " "}
@@ -70,13 +72,14 @@ def demo(directory: Path, template: str) -> None:
     _simulate_and_import(journey, ws)
     _measure(journey, ws)
     _act(journey, ws)
+    proof = _prove(journey, ws)
     from journeykit.cli.community_cmds import print_demo_community
 
     print_demo_community(journey, ws.root)
     from journeykit.cli.discover_cmds import print_demo_themes
 
     discovered = print_demo_themes(out_console)
-    results = _write_map_and_report(journey, ws, discovered)
+    results = _write_map_and_report(journey, ws, discovered, proof)
     if results is not None and results.decisions is not None:
         from journeykit.cli.demo_decide import print_decisions
 
@@ -84,10 +87,13 @@ def demo(directory: Path, template: str) -> None:
 
 
 def _write_map_and_report(
-    journey: Journey, ws: Workspace, discovered: tuple[Answers, ThemeResult] | None
+    journey: Journey,
+    ws: Workspace,
+    discovered: tuple[Answers, ThemeResult] | None,
+    proof: ProveResult | None,
 ) -> JourneyResults | None:
     """The living map and the report, from the same imported events (core install is enough),
-    with the demo answers' themes and stories."""
+    with the demo answers' themes and stories, and the plays' proof."""
     from journeykit.engine import connect
     from journeykit.errors import JourneykitError
     from journeykit.measure import measure
@@ -98,7 +104,7 @@ def _write_map_and_report(
         results = measure(connect().events(ws.root), journey, themes=themes, answers=answers)
         map_file, report_file = ws.root / "map.html", ws.root / "report.html"
         map_file.write_text(map_page(journey, results), encoding="utf-8")
-        report_file.write_text(report_page(results), encoding="utf-8")
+        report_file.write_text(report_page(results, proof=proof), encoding="utf-8")
     except JourneykitError as exc:  # e.g. Graphviz missing: say so, keep the demo's output
         out_console.print(f"\n  map and report skipped: {exc}", markup=False, highlight=False)
         return None
@@ -137,32 +143,77 @@ def _measure(journey: Journey, ws: Workspace) -> None:
     print_demo_clv(events, journey, out_console)
 
 
+DEMO_LIFT = 0.4  # planted in the first play: the share of its treatment arm helped to the goal
+EVERY = timedelta(days=2)  # the replayed cron: act every two days over the simulated months
+
+
 def _act(journey: Journey, ws: Workspace) -> None:
-    """The plays due today, entered with their arms; the treatment's messages to a file."""
+    """The plays run over the simulated months as a cron would, then today's run, delivered."""
     if not journey.plays:
         return
     from journeykit.act import act
     from journeykit.cli.act_cmds import act_table
+    from journeykit.engine import connect
 
+    first = connect().events(ws.root).timestamp.min().to_pyarrow().as_py()
+    last = connect().events(ws.root).timestamp.max().to_pyarrow().as_py()
+    day = first + EVERY
+    while day < last:
+        act(ws, journey, now=day)  # history: entered and kept; the treatment stays pending
+        day += EVERY
     out = ws.root / "plays-today.csv"
     result = act(ws, journey, output=out)
     out_console.print()
     out_console.print(act_table(result))
     line = (
-        f"  the treatment arm's messages: {out} (journeykit act ... every day; "
-        "the holdout gets nothing, so the next step can prove what worked)"
+        f"  (replayed every {EVERY.days} days over the simulated log) the treatment arm's "
+        f"messages: {out}; the holdout gets nothing, so the next step can prove what worked"
     )
     out_console.print(line, markup=False, highlight=False)
 
 
+def _prove(journey: Journey, ws: Workspace) -> ProveResult | None:
+    """What each play changed, with the planted effect named so the reader can check it."""
+    if not journey.plays:
+        return None
+    from journeykit.cli.prove_cmds import proof_table
+    from journeykit.engine import connect
+    from journeykit.prove import prove
+
+    result = prove(connect().events(ws.root), journey, workspace=ws)
+    out_console.print()
+    out_console.print(proof_table(result))
+    planted = result.get(journey.plays[0].id)
+    base, est = planted.holdout.share, planted.absolute
+    if base is None or est is None:
+        return result
+    truth = DEMO_LIFT * (1 - base)
+    found = "inside" if est.ci_low <= truth <= est.ci_high else "outside"
+    out_console.print(
+        f"  planted in the simulation: {planted.id} helps {DEMO_LIFT:.0%} of its treatment arm "
+        f"who would not have reached {planted.goal}, about {truth * 100:+.1f} points; measured "
+        f"{est.estimate * 100:+.1f} [{est.ci_low * 100:+.1f}, {est.ci_high * 100:+.1f}], the "
+        f"planted effect {found} the interval (journeykit prove ...; docs/proof.md)",
+        markup=False,
+        highlight=False,
+    )
+    return result
+
+
 def _simulate_and_import(journey: Journey, ws: Workspace) -> None:
-    """Simulated customers for the template, imported as a user would import their export."""
+    """Simulated customers for the template, imported as a user would import their export; the
+    first play's effect is planted so the proof at the end has something true to find."""
+    from journeykit.act.plant import PlantedEffect, plant_effects
     from journeykit.engine.workspace import import_files
-    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+    from journeykit.events.simulate import SimulationOptions, simulate, write_table
 
     events_file = ws.root / "events.csv"
-    options = SimulationOptions(customers=2_000, seed=7, duplicates=0.005, late=0.01)
-    simulate_to_file(journey, options, events_file)
+    options = SimulationOptions(customers=4_000, seed=7, duplicates=0.005, late=0.01)
+    table = simulate(journey, options)
+    if journey.plays:
+        effect = PlantedEffect(journey.plays[0].id, lift=DEMO_LIFT)
+        table, _ = plant_effects(table, journey, [effect], seed=7, every=EVERY)
+    write_table(table, events_file)
     (report,) = import_files(ws, [events_file])
     out_console.print(
         f"\n  events: simulated {options.customers:,} customers into {events_file.name}; "

@@ -186,6 +186,45 @@ def simulate(
     )
 
 
+@click.command()
+@click.option(
+    "--workspace", "workspace_dir", required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The workspace folder (journeykit init DIR).",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def doctor(workspace_dir: Path, fmt: str) -> None:
+    """Check the workspace database: read every table in full (each block's checksum is
+    verified); exit 1 when anything is damaged."""
+    from journeykit.engine.workspace import check_workspace
+    from journeykit.errors import WorkspaceDamaged
+
+    check = check_workspace(open_workspace(workspace_dir))
+    if fmt == "json":
+        click.echo(json.dumps(check.to_dict()))
+    elif not check.exists:
+        out_console.print(f"{check.database}: no database yet (nothing imported)", markup=False)
+    elif check.problem:
+        out_console.print(f"{check.database}: cannot be opened: {check.problem}", markup=False)
+    else:
+        out_console.print(f"{check.database}:", markup=False)
+        for t in check.tables:
+            size = "view" if t.view else "" if t.rows is None else f"{t.rows:,} rows"
+            state = f"DAMAGED: {t.problem}" if t.problem else "ok"
+            out_console.print(f"  {t.name:<18} {size:>16}  {state}", markup=False)
+    if not check.damaged:
+        err_console.print("ok: every table was read in full")
+        return
+    if check.sources:
+        err_console.print("the event files of the current imports (to import again):")
+        for source in check.sources:
+            err_console.print(f"  {source}", markup=False)
+    err_console.print(f"{check.database} is damaged: {WorkspaceDamaged.REMEDY}", markup=False)
+    sys.exit(1)
+
+
 def register(group: click.Group) -> None:
-    for command in (import_cmd, simulate):
+    for command in (import_cmd, simulate, doctor):
         group.add_command(command)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from journeykit.discover import ThemeResult
     from journeykit.discover.answers import Answers
     from journeykit.measure import JourneyResults
+    from journeykit.prove import ProveResult
 
 _OUT = click.Path(dir_okay=False, path_type=Path)
 
@@ -133,6 +134,19 @@ def measure_results(
     )
 
 
+def _proof(
+    journey: Journey, events: ir.Table, workspace: Path | None, opts: dict[str, Any]
+) -> ProveResult | None:
+    """The plays' proof, when the workspace has plays designed (entries come from its ledger)."""
+    if workspace is None or not journey.plays:
+        return None
+    from journeykit.prove import prove
+    from journeykit.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    return prove(events, journey, workspace=ws, now=parse_now(opts["now"]))
+
+
 def write_map(
     journey: Journey,
     results: JourneyResults | None,
@@ -223,7 +237,8 @@ def report(
     from journeykit.report.pages import report_page
 
     source = str(events_path or workspace or table)
-    html = report_page(results, top_stuck=top, source=f"events: {Path(source).name}")
+    proof = _proof(journey, events, workspace, opts)
+    html = report_page(results, top_stuck=top, source=f"events: {Path(source).name}", proof=proof)
     output.write_text(html, encoding="utf-8")
     err_console.print(f"wrote {output}", highlight=False, markup=False)
     if pdf_path is not None:

@@ -169,7 +169,7 @@ def journey_customers(
     }
     tagged = len(frame.journey.milestones) > n_real
     if tagged or not any(p.segment is not None for p in journey.personas):
-        groups = {"persona": _personas(frame, journey, n_real)[ids], **groups}
+        groups = {"persona": persona_labels(frame, journey, n_real)[ids], **groups}
     return JourneyCustomers(
         journey=journey.id,
         unit=unit,
@@ -272,12 +272,14 @@ def _real_rows(frame: MilestoneFrame, journey: Journey, n_real: int) -> Mileston
     )
 
 
-def _personas(frame: MilestoneFrame, journey: Journey, n_real: int) -> npt.NDArray[Any]:
+def persona_labels(frame: MilestoneFrame, journey: Journey, n_real: int) -> npt.NDArray[Any]:
     """Per customer: the first persona (file order) whose segment rule one of their events
     matched, or ``(none)`` (docs/metrics.md "Personas", the same rule for every analysis)."""
     named = [p.id for p in journey.personas if p.segment is not None]
     hit = np.zeros((frame.customers, len(named)), dtype=bool)
-    tag = frame.milestone >= n_real
+    tag = (frame.milestone >= n_real) & (
+        frame.milestone < n_real + len(named)
+    )  # later tags: not personas
     hit[frame.cust[tag], frame.milestone[tag].astype(np.int64) - n_real] = True
     labels = np.full(frame.customers, NO_PERSONA, dtype=object)
     if named:

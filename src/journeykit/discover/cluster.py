@@ -6,9 +6,9 @@ leading eigenvectors (Ng-Jordan-Weiss, rows normalised) turn those regions into 
 Ward's agglomeration groups them without a random start. A final neighbour vote moves boundary
 answers to the theme most of their neighbours are in. Measured on HWU64 and Banking77 samples
 (docs/benchmarks.md, "Issue 25") this is above plain Ward on the same embeddings on every set
-(+0.03 to +0.06 NMI) and level with or above BERTopic with k-means on UMAP (-0.0003 to +0.006),
-and does not depend on the seed: the seed only changes the eigen-solver's start vector. Large
-surveys group a sample (``GRAPH_LIMIT``).
+(+0.03 to +0.06 NMI) and above BERTopic with k-means on UMAP (+0.002 to +0.007), and does not
+depend on the seed: the seed only changes the eigen-solver's start vector. Large surveys group
+a sample (``GRAPH_LIMIT``).
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from journeykit._optional import require
 
 WARD_DENSE_LIMIT = 8000  # above this, Ward follows the kNN graph (memory grows as n^2 otherwise)
 # Above this, group a fixed sample this size and assign the rest (see cluster). 5,000 keeps a run
-# at most half of BERTopic's time on all 11,036 HWU64 texts (3.8 s CPU vs 7.7 s) with NMI still
-# above it (0.792 vs 0.791); a 10,000 sample gave 0.806 in 15 s (issue 25, docs/benchmarks.md).
+# on all 11,036 HWU64 texts at 0.26-0.41x BERTopic's CPU time (2.2-2.7 s) with NMI above it
+# (0.793 vs 0.791); a sample of 8,000 gives 0.7932 for twice the time (docs/benchmarks.md,
+# "Second pass").
 GRAPH_LIMIT = 5_000
 GRAPH_WEIGHTS_TFIDF = 0.25  # weight of the word-overlap graph next to the embedding graph
 DIMS_PER_THEME = 0.8  # eigenvectors per theme; measured best between 0.7 and 0.9
@@ -31,6 +33,13 @@ DIMS_PER_THEME = 0.8  # eigenvectors per theme; measured best between 0.7 and 0.
 # with ~30% less CPU; 1e-3 lets seeds disagree (seed-to-seed ARI 0.92). docs/benchmarks.md.
 EIGEN_TOL = 1e-4
 
+
+# Extra weight of mutual neighbours. A one-way pair is often a crowded answer's neighbour
+# reaching across a theme border (a "hub"); weighing mutual pairs 2.8x one-way ones instead of 2x
+# lifted NMI on all eight sets but one, which stayed level (-0.0001), with embeddings (mean
+# 0.8163 -> 0.8178); 0.5-1.0 lifted the mean as much but lowered some HWU64 set by up to 0.004
+# (docs/benchmarks.md, "Second pass").
+MUTUAL_BONUS = 0.4
 
 NEIGHBOURS = 15  # measured on 3 HWU64 + 4 Banking77 sets (issue 25; docs/benchmarks.md)
 
@@ -46,11 +55,13 @@ def neighbours(n: int) -> int:
     return int(min(NEIGHBOURS, max(5, n // 8), n - 1))
 
 
-def knn_graph(x: Any, nn: int, chunk: int = 1024) -> Any:
-    """Symmetric cosine-similarity graph of each row's ``nn`` nearest neighbours (scipy CSR).
+def knn_graph(x: Any, nn: int, chunk: int = 1024) -> tuple[Any, Any]:
+    """Symmetric cosine-similarity graph of each row's ``nn`` nearest neighbours (scipy CSR),
+    and the similarities of its mutual pairs (each in the other's ``nn``; see ``combined_graph``).
 
     Rows must be unit length (dense embeddings or sparse TF-IDF). Exact search by blocks of
-    dot products: for up to ~50k answers this is faster than building an index.
+    dot products: for up to ~50k answers this is faster than building an index. In the graph a
+    mutual pair weighs its similarity, a one-way pair half of it.
     """
     sp = require("scipy.sparse", extra="discover")
     n = x.shape[0]
@@ -58,22 +69,47 @@ def knn_graph(x: Any, nn: int, chunk: int = 1024) -> Any:
     sims = np.empty((n, nn), dtype=np.float32)
     # Transpose once: a sparse product would otherwise convert x.T on every block.
     xt = x.T.tocsr() if hasattr(x, "tocsr") else x.T
-    # Most TF-IDF similarities are exactly 0, and numpy's partition slows ten-fold on so many
-    # ties (2.1 s of a 4 s run on 5,000 answers); a fixed jitter far below any real similarity
-    # breaks them, in an order that does not depend on the seed.
-    jitter = np.random.default_rng(0).random(n).astype(np.float32) * np.float32(1e-12)
+    # Most TF-IDF similarities are exactly 0. A fixed jitter far below any real similarity breaks
+    # those ties in an order that does not depend on the seed, so an answer sharing no word with
+    # 15 others links to scattered answers (at weight 1e-3), not always to the first rows.
+    jitter = np.random.default_rng(0).random(n).astype(np.float32) * np.float32(1e-6)
     for start in range(0, n, chunk):
         block = x[start : start + chunk] @ xt
         block = np.asarray(block.toarray() if hasattr(block, "toarray") else block, np.float32)
         block += jitter
         rows = np.arange(block.shape[0])
         block[rows, rows + start] = -np.inf  # not your own neighbour
-        top = np.argpartition(block, -nn, axis=1)[:, -nn:]
-        cols[start : start + chunk] = top
-        sims[start : start + chunk] = block[rows[:, None], top]
+        _top_k(block, cols[start : start + chunk], sims[start : start + chunk])
     weights = np.clip(sims, 1e-3, 1.0).ravel()  # keep an edge even at 0 similarity
     g = sp.csr_matrix((weights, (np.repeat(np.arange(n), nn), cols.ravel())), shape=(n, n))
-    return (g + g.T) * 0.5
+    return (g + g.T) * 0.5, g.multiply(g.T > 0)
+
+
+@nb.njit(cache=True)
+def _top_k(block: np.ndarray, cols: np.ndarray, sims: np.ndarray) -> None:
+    """Each row's ``cols.shape[1]`` largest values and their columns, largest last.
+
+    One pass with a small sorted buffer per row: ten times faster than numpy's ``argpartition``
+    on 5,000-column blocks (0.45 s of a 2.7 s run on 5,000 answers; docs/benchmarks.md), and it
+    picks the same neighbours.
+    """
+    nn = cols.shape[1]
+    for r in range(block.shape[0]):
+        vals = np.full(nn, -np.inf, dtype=block.dtype)
+        idx = np.zeros(nn, dtype=np.int64)
+        row = block[r]
+        for j in range(row.shape[0]):
+            v = row[j]
+            if v > vals[0]:
+                p = 0
+                while p + 1 < nn and vals[p + 1] < v:
+                    vals[p] = vals[p + 1]
+                    idx[p] = idx[p + 1]
+                    p += 1
+                vals[p] = v
+                idx[p] = j
+        cols[r] = idx
+        sims[r] = vals
 
 
 def spectral_rows(graph: Any, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,9 +150,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def ward(rows: np.ndarray, k: int, graph: Any | None = None) -> np.ndarray:
     """Ward's agglomeration cut at ``k`` groups.
 
-    Up to ``WARD_DENSE_LIMIT`` rows the full tree comes from fastcluster, which builds the same
-    tree as scipy's (and scikit-learn's) in about two thirds of the time (0.93 s against 1.43 s
-    of CPU on 5,000 x 62 rows); above it, Ward follows the kNN graph (scikit-learn).
+    Up to ``WARD_DENSE_LIMIT`` rows the full tree (``_ward_tree``); above it, Ward follows the
+    kNN graph (scikit-learn), as the full tree's distances would need n^2 / 2 floats.
     """
     k = max(1, min(k, rows.shape[0]))
     if rows.shape[0] > WARD_DENSE_LIMIT:
@@ -126,9 +161,8 @@ def ward(rows: np.ndarray, k: int, graph: Any | None = None) -> np.ndarray:
         return labels
     if rows.shape[0] < 2:
         return np.zeros(rows.shape[0], dtype=np.int64)
-    fastcluster = require("fastcluster", extra="discover")
     hierarchy = require("scipy.cluster.hierarchy", extra="discover")
-    tree = fastcluster.linkage(np.asarray(rows, dtype=np.float64), method="ward")
+    tree = _ward_tree(rows)
     cut: np.ndarray = hierarchy.fcluster(tree, k, criterion="maxclust") - 1
     if int(cut.max()) + 1 < k:  # merges at equal heights: fcluster stops short, cut_tree does not
         cut = hierarchy.cut_tree(tree, n_clusters=k).ravel()
@@ -155,14 +189,21 @@ def _dense_ids(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def combined_graph(views: Sequence[tuple[Any, float]], n: int) -> Any:
-    """The weighted sum of kNN graphs of several views (embeddings, TF-IDF)."""
+def combined_graph(views: Sequence[tuple[Any, float]], n: int) -> tuple[Any, Any]:
+    """The weighted sum of the kNN graphs of several views (embeddings, TF-IDF): the graph to
+    group on, where mutual pairs weigh ``1 + MUTUAL_BONUS`` times their similarity, and the
+    plain one to count themes on.
+
+    Why two: the extra weight on mutual pairs sharpens theme borders, but modularity (the theme
+    count's criterion, measured on the plain graph) then over-splits small surveys: a 30-answer
+    survey with 4 hand-written themes got 6, with any bonus from 0.1 up (docs/benchmarks.md).
+    """
     nn = neighbours(n)
-    total = None
+    plain, mutual = 0, 0
     for x, weight in views:
-        g = knn_graph(x, nn) * weight
-        total = g if total is None else total + g
-    return total
+        g, m = knn_graph(x, nn)
+        plain, mutual = plain + weight * g, mutual + weight * m
+    return plain + MUTUAL_BONUS * mutual, plain
 
 
 def settings(n: int, method: str) -> dict[str, Any]:
@@ -176,6 +217,7 @@ def settings(n: int, method: str) -> dict[str, Any]:
         "neighbours": neighbours(n) if n > 1 else 0,
         "dims_per_theme": DIMS_PER_THEME,
         "eigen_tol": EIGEN_TOL,
+        "mutual_bonus": MUTUAL_BONUS,
         "sampled": n > GRAPH_LIMIT,
         "graph_limit": GRAPH_LIMIT,
     }
@@ -222,13 +264,39 @@ def choose_k_by_modularity(graph: Any, k_max: int, seed: int) -> int:
 
 
 def _ward_tree(rows: np.ndarray) -> np.ndarray:
+    """Ward's full merge tree from fastcluster: the same tree as scipy's and scikit-learn's in
+    about two thirds of the time (0.93 s against 1.43 s of CPU on 5,000 x 62 rows).
+
+    The distances are given, not left to fastcluster: ``_distances`` takes 0.11 s where its
+    own (scipy's ``pdist``) took 0.45 s of a 2.7 s run, and the trees cut the same.
+    """
     fastcluster = require("fastcluster", extra="discover")
     x = np.asarray(rows, dtype=np.float64)
     if rows.shape[0] > WARD_DENSE_LIMIT:  # the stored-distance tree would need n^2 / 2 floats
         tree: np.ndarray = fastcluster.linkage_vector(x, method="ward")
         return tree
-    tree = fastcluster.linkage(x, method="ward")
+    tree = fastcluster.linkage(_distances(x), method="ward", preserve_input=False)
     return tree
+
+
+def _distances(x: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Euclidean distances between all pairs of rows, condensed like ``pdist``'s, from BLAS
+    products (|a|^2 + |b|^2 - 2 a.b; rows are near unit length, so no cancellation to fear:
+    1e-12 from ``pdist`` on 5,000 spectral rows)."""
+    n = x.shape[0]
+    squares = np.einsum("ij,ij->i", x, x)
+    out = np.empty(n * (n - 1) // 2)
+    pos = 0
+    for start in range(0, n, chunk):
+        end = min(n, start + chunk)
+        block = -2.0 * (x[start:end] @ x[start:].T)
+        block += squares[start:end, None] + squares[None, start:]
+        np.sqrt(np.maximum(block, 0.0, out=block), out=block)
+        for i in range(end - start):
+            width = n - (start + i) - 1
+            out[pos : pos + width] = block[i, i + 1 :]
+            pos += width
+    return out
 
 
 def choose_k(eigenvalues: np.ndarray, k_max: int) -> int:
@@ -275,10 +343,10 @@ def _cluster(
         return np.zeros(n, dtype=np.int64), 1
     if n > GRAPH_LIMIT:
         return _cluster_sample(views, k=k, seed=seed)
-    graph = combined_graph(views, n)
+    graph, plain = combined_graph(views, n)
     k_max = max(2, min(100, n // 4))
     if k is None:
-        k = choose_k_by_modularity(graph, k_max, seed)
+        k = choose_k_by_modularity(plain, k_max, seed)
     k = max(1, min(k, n))
     rows, _ = spectral_rows(graph, dims=max(2, round(DIMS_PER_THEME * k)), seed=seed)
     labels = neighbour_vote(graph, ward(rows, k, graph))
@@ -313,10 +381,12 @@ def assign(
     for start in range(0, n, chunk):
         sims = sum(w * _dense_block(x[start : start + chunk] @ gt) for x, gt, w in transposed)
         assert isinstance(sims, np.ndarray)
-        top = np.argpartition(sims, -nn, axis=1)[:, -nn:]
-        rows = np.arange(sims.shape[0])[:, None]
+        top = np.empty((sims.shape[0], nn), dtype=np.int64)
+        best = np.empty((sims.shape[0], nn), dtype=np.float32)
+        _top_k(np.ascontiguousarray(sims, dtype=np.float32), top, best)
         votes = np.zeros((sims.shape[0], k))
-        np.add.at(votes, (rows, labels[top]), np.clip(sims[rows, top], 1e-3, None))
+        rows = np.arange(sims.shape[0])[:, None]
+        np.add.at(votes, (rows, labels[top]), np.clip(best, 1e-3, None))
         out[start : start + chunk] = votes.argmax(axis=1)
     return out
 

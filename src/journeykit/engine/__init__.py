@@ -19,11 +19,13 @@ Example
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from journeykit.engine.errors import UnknownEngineError
+from journeykit.errors import JourneykitError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -64,6 +66,16 @@ class SqlRunner(Protocol):
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[tuple[Any, ...]]: ...
     def fetchone(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...]: ...
+
+
+def storage_error_of(exc: BaseException) -> JourneykitError | None:
+    """DuckDB's error about a database file (damaged, no room) as the user's error, naming the
+    file this process opened last; None for anything else. For the CLI's one translation."""
+    if "duckdb" not in sys.modules:  # then ``exc`` cannot be DuckDB's, and importing it is slow
+        return None
+    from journeykit.engine.duckdb import storage_error
+
+    return storage_error(exc)
 
 
 def connect(url: str = "duckdb://") -> Engine:

@@ -6,23 +6,28 @@ talks to it through :class:`journeykit.engine.SqlRunner`.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from journeykit.events.sqltext import quote_literal
+from journeykit.errors import WorkspaceBusy, WorkspaceDamaged, WorkspaceFull, WorkspaceStorageError
+from journeykit.events.sqltext import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    import pyarrow as pa
     from ibis.backends.duckdb import Backend
 
     from journeykit.events.sources import ColumnMap
 
+DuckDBError = duckdb.Error  # for the web app's handler, which translates it (storage_error)
 Params = Mapping[str, Any] | None
 ProgressFn = Callable[[float], None]
 T = TypeVar("T")
@@ -30,32 +35,102 @@ T = TypeVar("T")
 # allows one writer, or readers, per file): the web app holds it only while computing, an
 # import for its whole run. Past this, WorkspaceBusy says so instead of a lock traceback.
 LOCK_WAIT = 10.0
+# DuckDB's words for a file it cannot trust: a block or WAL entry whose checksum fails, a header
+# that is not DuckDB's, a file shorter than its blocks, an instance stopped by such an error.
+_DAMAGED = re.compile(
+    r"Corrupt database file|Corrupt WAL file|Failure while replaying WAL|not a valid DuckDB "
+    r"database file|Could not read enough bytes|database has been invalidated"
+)
+# ...and for no room to write: ENOSPC, EDQUOT, and EFBIG (a file-size limit).
+_FULL = re.compile(r"No space left on device|Disk quota exceeded|File too large")
+_WRITING = re.compile(r'Could not write file "([^"]+)"')
+# The files this process opened, latest last. DuckDB's checksum errors do not name the file,
+# and in the CLI they surface from a lazy ibis query long after the open (see storage_error).
+_opened: dict[str, None] = {}
 
 
-def _wait_for_lock(database: str | Path, open_it: Callable[[], T]) -> T:
-    deadline, pause = time.monotonic() + LOCK_WAIT, 0.02
+def storage_error(
+    exc: BaseException,
+    database: Path | str | None = None,
+    outcome: str = "nothing was changed",
+    *,
+    opening: bool = False,
+) -> WorkspaceStorageError | None:
+    """DuckDB's complaint about the database file itself (damaged, no room to write, unreadable)
+    as the user's error naming the file and what to do; None for anything else.
+
+    ``database`` defaults to the file this process opened last. ``opening``: the error came
+    from opening ``database``, so any IO error is about it (later, one may be about an events
+    file being read).
+    """
+    if not isinstance(exc, duckdb.Error):
+        return None
+    detail = re.sub(r"^(TransactionContext Error: |IO Error: )", "", str(exc))
+    if database is None:
+        database = next(reversed(_opened), None)
+        if database is None:
+            return None
+    if _FULL.search(detail):
+        written = _WRITING.search(detail)
+        return WorkspaceFull(written.group(1) if written else database, detail, outcome)
+    if _DAMAGED.search(detail) or isinstance(exc, duckdb.FatalException):
+        return WorkspaceDamaged(database, detail, outcome)
+    if opening and isinstance(exc, duckdb.IOException):
+        return WorkspaceStorageError(database, detail, outcome)
+    return None
+
+
+@contextmanager
+def storage_errors(database: Path | str, outcome: str = "nothing was changed") -> Iterator[None]:
+    """Inside the block, errors of the database file itself become :func:`storage_error`'s."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        translated = storage_error(exc, database, outcome)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _open(database: str | Path, open_it: Callable[[], T], wait: float | None = None) -> T:
+    """The one way a database file is opened or attached: wait ``wait`` seconds (LOCK_WAIT by
+    default) for another process's lock, then WorkspaceBusy; a damaged or unreadable file is
+    the user's error."""
+    wait = LOCK_WAIT if wait is None else wait
+    deadline, pause = time.monotonic() + wait, 0.02
     while True:
         try:
-            return open_it()
-        except duckdb.IOException as exc:
-            if "Could not set lock" not in str(exc):
+            opened = open_it()
+            break
+        except duckdb.Error as exc:
+            if "Could not set lock" in str(exc):
+                if time.monotonic() >= deadline:
+                    raise WorkspaceBusy(database, wait) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.25)
+                continue
+            translated = storage_error(exc, database, opening=True)
+            if translated is None:
                 raise
-            if time.monotonic() >= deadline:
-                from journeykit.errors import WorkspaceBusy
-
-                raise WorkspaceBusy(database) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
+            raise translated from exc
+    if str(database) != ":memory:":
+        _opened.pop(str(database), None)
+        _opened[str(database)] = None
+    return opened
 
 
 class DuckDBEngine:
     """Events and analyses on DuckDB: ``duckdb://`` (in memory) or ``duckdb:///path/file.duckdb``."""
 
-    def __init__(self, database: str | Path = ":memory:", *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        database: str | Path = ":memory:",
+        *,
+        read_only: bool = False,
+        wait: float | None = None,
+    ) -> None:
         self.database = str(database)
-        self.raw = _wait_for_lock(
-            database, lambda: duckdb.connect(self.database, read_only=read_only)
-        )
+        self.raw = _open(database, lambda: duckdb.connect(self.database, read_only=read_only), wait)
         # One convention for naive times: UTC (see events.schema).
         self.raw.execute("SET TimeZone = 'UTC'")
         self._ibis: Backend | None = None
@@ -77,30 +152,6 @@ class DuckDBEngine:
             self._ibis = ibis.duckdb.from_connection(self.raw)
         return self._ibis
 
-    @classmethod
-    def open_waiting(
-        cls, database: Path, *, read_only: bool = False, wait: float = 30.0
-    ) -> DuckDBEngine:
-        """Open a database file, waiting up to ``wait`` seconds while another process holds its
-        lock (an import or another ``act``); then :class:`DatabaseBusyError`."""
-        import time
-
-        from journeykit.engine.errors import DatabaseBusyError
-
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                return cls(database, read_only=read_only)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    raise DatabaseBusyError(
-                        f"{database} is in use by another process (an import or act) and stayed "
-                        f"locked for {wait:g}s; nothing was changed, try again"
-                    ) from None
-                time.sleep(0.2)
-
     @staticmethod
     def is_write_conflict(exc: BaseException) -> bool:
         """A transaction lost to a concurrent one (a duplicate key, a conflicting write)."""
@@ -111,6 +162,9 @@ class DuckDBEngine:
 
     def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         return self.raw.execute(sql, params).fetchall()
+
+    def arrow(self, sql: str, params: Params = None) -> pa.Table:
+        return self.raw.execute(sql, params).to_arrow_table()
 
     def fetchone(self, sql: str, params: Params = None) -> tuple[Any, ...]:
         row = self.raw.execute(sql, params).fetchone()
@@ -154,15 +208,21 @@ class DuckDBEngine:
         progress(100.0)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing: a failure (or a killed process) leaves the database as it was."""
+    def transaction(self, outcome: str = "nothing was changed") -> Iterator[None]:
+        """All or nothing: a failure (or a killed process) leaves the database as it was. A
+        failure of the file itself (no room at commit, a damaged block) is the user's error,
+        saying ``outcome``."""
         self.raw.execute("BEGIN TRANSACTION")
         try:
             yield
-        except BaseException:
-            self.raw.execute("ROLLBACK")
-            raise
-        self.raw.execute("COMMIT")
+            self.raw.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(duckdb.Error):  # a failed COMMIT has rolled back already
+                self.raw.execute("ROLLBACK")
+            translated = storage_error(exc, self.database, outcome)
+            if translated is None or self.database == ":memory:":
+                raise
+            raise translated from exc
 
     def events(
         self,
@@ -182,7 +242,7 @@ class DuckDBEngine:
         self._attached += 1
         alias = f"jk_ws_{self._attached}"
         attach = f"ATTACH {quote_literal(str(database))} AS {alias} (READ_ONLY)"
-        _wait_for_lock(database, lambda: self.raw.execute(attach))
+        _open(database, lambda: self.raw.execute(attach))
         return alias
 
     def has_table(self, database: str, name: str) -> bool:
@@ -199,3 +259,62 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.raw.close()
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """One table (or view) of a database read in full, or DuckDB's words on why it could not be."""
+
+    name: str
+    rows: int | None
+    problem: str | None = None
+    view: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "view": self.view, "rows": self.rows, "problem": self.problem}
+
+
+def read_in_full(engine: DuckDBEngine) -> tuple[TableRead, ...]:
+    """Read every value of every table, and bind every view, of the engine's own database.
+
+    DuckDB checks a block's checksum whenever it loads the block (and the catalog's when it
+    opens the file), so this meets every damaged block a query or an import could meet. It is
+    one scan: about 0.1 s per 2M events (docs/benchmarks.md, "Checking a workspace").
+    """
+    here = "database_name = current_database() AND NOT temporary AND NOT internal"
+    tables = engine.fetchall(
+        f"SELECT schema_name, table_name, table_oid FROM duckdb_tables() WHERE {here} ORDER BY 2"
+    )
+    out = []
+    for schema, name, oid in tables:
+        columns = engine.fetchall(
+            "SELECT column_name FROM duckdb_columns() WHERE table_oid = $oid ORDER BY column_index",
+            {"oid": oid},
+        )
+        # hash() of every column makes DuckDB load and decode every block; count(*) alone
+        # would be answered from the row-group headers.
+        every = ", ".join(quote_ident(c) for (c,) in columns)
+        select = f"SELECT count(*), bit_xor(hash({every})) FROM {quote_ident(schema)}."
+        out.append(_read(engine, name, select))
+    views = engine.fetchall(
+        f"SELECT schema_name, view_name FROM duckdb_views() WHERE {here} ORDER BY 2"
+    )
+    for schema, name in views:
+        out.append(
+            _read(
+                engine,
+                name,
+                f"SELECT count(*) FROM (SELECT * FROM {quote_ident(schema)}.",
+                view=True,
+            )
+        )
+    return tuple(out)
+
+
+def _read(engine: DuckDBEngine, name: str, select: str, *, view: bool = False) -> TableRead:
+    try:
+        sql = select + quote_ident(name) + (" LIMIT 0)" if view else "")
+        rows = engine.fetchone(sql)[0]
+    except duckdb.Error as exc:
+        return TableRead(name, None, str(exc).removeprefix("IO Error: "), view)
+    return TableRead(name, None if view else int(rows), None, view)

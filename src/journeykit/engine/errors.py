@@ -12,9 +12,3 @@ class UnknownEngineError(JourneykitError):
             f"unknown engine URL scheme {scheme!r}; known: {', '.join(known)} "
             "(or any URL ibis.connect understands)"
         )
-
-
-class DatabaseBusyError(JourneykitError):
-    """A database file stayed locked by another process (DuckDB has one writer at a time)."""
-
-    http_status = 409

@@ -167,6 +167,12 @@ class Touchpoint(Strict):
     action: str = Field(min_length=1)
     owner: str = ""
     description: str = ""
+    when: RuleField | None = Field(
+        None,
+        description="Events that show a customer got this touchpoint (an email opened, a call "
+        "held): then `journeykit prove` compares those who got it with those who did not, as "
+        "an association, not proof.",
+    )
 
 
 ObjectiveId = Literal[

@@ -142,9 +142,9 @@ def story_html(story: Story, journey: Journey, *, team: bool = True) -> str:
     )
 
 
-def proof_section(decisions: Decisions | None, journey: Journey) -> str:
+def stories_section(decisions: Decisions | None, journey: Journey) -> str:
     if decisions is None:
-        return section("proof", "Proof library", NO_DECISIONS)
+        return section("stories", "Proof library", NO_DECISIONS)
     lib: ProofLibrary = decisions.proof
     parts = [f"<p>{len(lib.shareable):,} stories may be shown (their authors said yes); "
              f"{lib.withheld:,} without consent stay in the workspace.</p>"]  # fmt: skip
@@ -156,7 +156,8 @@ def proof_section(decisions: Decisions | None, journey: Journey) -> str:
     if not lib.shareable:
         parts.append('<p class="note">No story to show yet (answers with a before and an after, '
                      "from members who consented).</p>")  # fmt: skip
-    return section("proof", "Proof library: pain-to-pleasure stories", "".join(parts), cls="long")
+    return section("stories", "Proof library: pain-to-pleasure stories", "".join(parts),
+                   cls="long")  # fmt: skip
 
 
 def hero_html(hero: HeroJourney) -> str:

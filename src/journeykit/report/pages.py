@@ -20,7 +20,7 @@ from journeykit.journey.schema import Journey, Role
 from journeykit.measure import JourneyResults
 from journeykit.report import charts
 from journeykit.report.decisions import CSS as DECISION_CSS
-from journeykit.report.decisions import heroes_section, opportunities_section, proof_section
+from journeykit.report.decisions import heroes_section, opportunities_section, stories_section
 from journeykit.report.emotion import theme_emotion
 from journeykit.report.html import section as _section
 from journeykit.report.html import table as _table
@@ -29,6 +29,7 @@ from journeykit.report.svg import count, days, esc, pct
 
 if TYPE_CHECKING:
     from journeykit.discover import ThemeResult
+    from journeykit.prove import ProveResult
 
 CSS = """
 :root{color-scheme:light}
@@ -55,6 +56,9 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .side>.box{flex:1 1 360px;border:1px solid #d7dbe0;border-radius:6px;padding:4px 12px}
 .box.purpose{background:#f1f8f3}.box.roles{background:#f3f6fb}
 .role{margin-bottom:8px}
+.proof{border:1px solid #d7dbe0;border-radius:6px;padding:4px 12px;margin:8px 0}
+.verdict{font-size:12px;padding:1px 6px;border-radius:4px;background:#eef0f3}
+.verdict.good{background:#dff1e6}.verdict.bad{background:#f8e0dc}
 .print-only{display:none}
 .map-part{break-before:page;break-inside:avoid;margin:0}
 .map-part figcaption{font-size:11px;color:#55606b;margin-bottom:4px}
@@ -177,9 +181,22 @@ def map_page(
     return _document(f"{journey.title} · journey map", body)
 
 
-def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "") -> str:
-    """The whole report as one HTML page."""
+def report_page(
+    results: JourneyResults,
+    *,
+    top_stuck: int = 20,
+    source: str = "",
+    proof: ProveResult | None = None,
+) -> str:
+    """The whole report as one HTML page (with ``proof``: what the plays changed)."""
+    from journeykit.report.proof_view import proof_section
+
     j = results.journey
+    proved = (
+        ""
+        if proof is None or not proof.results
+        else _section("proof", "What the plays changed", proof_section(proof))
+    )
     sections = [
         _section(
             "map",
@@ -193,11 +210,12 @@ def report_page(results: JourneyResults, *, top_stuck: int = 20, source: str = "
         _positions(results),
         _stuck(results, top_stuck),
         _strays(results),
+        proved,
         opportunities_section(results.decisions, j),
         _clv(results),
         _community(results),
         _themes(results),
-        proof_section(results.decisions, j),
+        stories_section(results.decisions, j),
         heroes_section(results.decisions),
     ]
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in results.notes)

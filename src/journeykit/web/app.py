@@ -202,6 +202,17 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
     async def domain_error(request: Request, exc: JourneykitError) -> Any:
         return pages.error_response(request, exc.http_status, str(exc))
 
+    from journeykit.engine.duckdb import DuckDBError, storage_error
+
+    @app.exception_handler(DuckDBError)
+    async def database_error(request: Request, exc: Exception) -> Any:
+        # The workspace database damaged or out of room, met by any route: a page naming the
+        # file and what to do. Any other database error is our bug and stays a 500.
+        translated = storage_error(exc, ws.database)
+        if translated is None:
+            raise exc
+        return await domain_error(request, translated)
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Any:
         headers = dict(exc.headers or {})

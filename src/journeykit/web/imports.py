@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from journeykit.engine.workspace import import_files
-from journeykit.errors import JourneykitError
+from journeykit.errors import JourneykitError, no_room
 from journeykit.events.importer import ImportOptions, ImportReport
 from journeykit.events.sources import column_map
 from journeykit.web.data import Data, db_alias
@@ -104,14 +104,21 @@ class Imports:
         folder.mkdir(exist_ok=True)
         path = folder / f"{secrets.token_hex(6)}-{name}"
         size = 0
-        with path.open("wb") as out:
-            while chunk := stream.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    out.close()
-                    path.unlink()
-                    raise UploadError(f"{name}: larger than {MAX_UPLOAD >> 20} MB")
-                out.write(chunk)
+        try:
+            with path.open("wb") as out:
+                while chunk := stream.read(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_UPLOAD:
+                        raise UploadError(f"{name}: larger than {MAX_UPLOAD >> 20} MB")
+                    out.write(chunk)
+        except (OSError, UploadError) as exc:
+            path.unlink(missing_ok=True)
+            full = (
+                no_room(exc, folder, "nothing was imported") if isinstance(exc, OSError) else None
+            )
+            if full is None:
+                raise
+            raise full from exc
         if size == 0:
             path.unlink()
             raise UploadError(f"{name}: the file is empty")

@@ -16,10 +16,11 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeykit.errors import JourneyFileError, JourneykitError, Problem
+from journeykit.errors import JourneyFileError, JourneykitError, Problem, no_room
 from journeykit.journey import Journey, parse_journey
 from journeykit.web.errors import Conflict, NotFound
 from journeykit.web.store import Revision, Store
@@ -107,14 +108,29 @@ class Journeys:
             return parsed
         with self._lock:
             self.text(key)  # an outside change becomes a revision before it is overwritten
-            path = self.file(key)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(text, "utf-8")
-            tmp.replace(path)  # atomic: a reader sees the old or the new file, never half
             latest = self.store.latest(key)
             if latest is not None and latest.text == text:
-                return latest
-            return self.store.add_revision(key, text, author, note)
+                return self._put(self.file(key), text, lambda: latest)
+            return self._put(
+                self.file(key), text, lambda: self.store.add_revision(key, text, author, note)
+            )
+
+    def _put(self, path: Path, text: str, record: Callable[[], Revision]) -> Revision:
+        """Write ``path`` whole, once ``record`` has kept the revision: a full disk, or a
+        revision the store could not keep, leaves the file as it was."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(text, "utf-8")
+            revision = record()
+            tmp.replace(path)  # atomic: a reader sees the old or the new file, never half
+        except OSError as exc:
+            full = no_room(exc, path, "the journey was not saved; the file is as it was")
+            if full is None:
+                raise
+            raise full from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return revision
 
     def create(self, key: str, template: str, author: str) -> Revision:
         from journeykit.journey.templates import template_text
@@ -129,8 +145,12 @@ class Journeys:
                 raise Conflict(f"a journey {key!r} exists already")
             folder = self.ws.root / FOLDER
             folder.mkdir(exist_ok=True)
-            (folder / f"{key}.yaml").write_text(text, "utf-8")
-            return self.store.add_revision(key, text, author, f"created from template {template}")
+            note = f"created from template {template}"
+            return self._put(
+                folder / f"{key}.yaml",
+                text,
+                lambda: self.store.add_revision(key, text, author, note),
+            )
 
     def revision(self, key: str, number: int) -> Revision:
         self.file(key)

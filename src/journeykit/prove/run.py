@@ -1,0 +1,313 @@
+"""``prove``: every play's proof (or every experiment of an assignments file), as one typed result
+for the CLI, the web app, the report and notebooks.
+
+One scan of the events builds the milestone log (with the personas' rules as extra tags); every
+entry is judged against it at ``now``; the proof per play follows from the outcomes alone. The
+value at stake needs the CLV pipeline and is left out, with a note, where the journey has no
+purchase milestone with values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
+from journeykit.analytics.results import _Tabular, iso_time
+from journeykit.errors import JourneykitError
+from journeykit.journey.durations import format_duration
+from journeykit.journey.schema import Journey
+from journeykit.prove.outcomes import FAILED, REACHED, EntryColumns, events_before, outcomes
+from journeykit.prove.proof import (
+    DEFAULT_LIFT,
+    MIN_PER_ARM,
+    Judged,
+    PlayProof,
+    ValueAtStake,
+    first_per_customer,
+    prove_arms,
+)
+from journeykit.prove.stats import Estimate
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from journeykit.clv.journey import JourneyCustomers
+    from journeykit.prove.touchpoints import Association
+    from journeykit.workspace import Workspace
+
+_US = 10**6
+NO_PERSONA = "(none)"
+
+
+class ProveError(JourneykitError):
+    """A proof cannot be made as asked."""
+
+
+@dataclass(frozen=True)
+class ProveResult(_Tabular):
+    """What the plays changed, as of ``now``."""
+
+    journey: str
+    now: int
+    results: tuple[PlayProof, ...]
+    touchpoints: tuple[Association, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "now": iso_time(self.now),
+            "journey": self.journey,
+            "results": [r.to_dict() for r in self.results],
+            "touchpoints": [t.to_dict() for t in self.touchpoints],
+            "notes": list(self.notes),
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [r.row() for r in self.results]
+
+    def get(self, ident: str) -> PlayProof:
+        for r in self.results:
+            if r.id == ident:
+                return r
+        raise KeyError(ident)
+
+
+def prove(
+    events: Events,
+    journey: Journey,
+    *,
+    workspace: Workspace | None = None,
+    play: str | None = None,
+    assignments: Path | None = None,
+    goal: str | None = None,
+    within: timedelta | None = None,
+    holdout_share: float | None = None,
+    now: datetime | None = None,
+    min_per_arm: int = MIN_PER_ARM,
+    lift: float = DEFAULT_LIFT,
+    value: bool = True,
+    touchpoints: bool = True,
+) -> ProveResult:
+    """The proof of each play recorded in ``workspace``'s ledger (or of each experiment in the
+    ``assignments`` file, measured against ``goal`` within ``within``), judged at ``now``
+    (default: the latest event).
+
+    ``holdout_share`` is the designed split of an assignments file (plays carry their own); the
+    sample-ratio check needs it. ``min_per_arm``: decided entries per arm before any verdict.
+    ``lift``: the absolute lift the sample-size guidance is computed for.
+    """
+    from journeykit.clv.journey import with_segments
+    from journeykit.prove.touchpoints import with_touchpoints
+
+    if assignments is None and workspace is None:
+        raise ProveError("give a workspace (its plays' entries) or --assignments FILE")
+    if assignments is not None:
+        if goal is None or within is None:
+            raise ProveError("--assignments needs --goal MILESTONE and --within DURATION")
+        try:
+            journey.milestone(goal)
+        except KeyError as exc:
+            raise ProveError(f"--goal: {exc.args[0]}") from None
+    if holdout_share is not None and not 0 < holdout_share < 1:
+        raise ProveError(f"--holdout-share: expected a share between 0 and 1, got {holdout_share}")
+    tagged = with_touchpoints(with_segments(journey))
+    frame = milestone_frame(events, tagged, now=now)
+    notes: list[str] = []
+    if assignments is not None:
+        cases = _from_assignments(assignments, frame, goal or "", within or timedelta(0))
+        shares: dict[str, float | None] = {c[0]: holdout_share for c in cases}
+        if holdout_share is None:
+            notes.append(
+                "sample-ratio check not possible: give --holdout-share (the designed split)"
+            )
+    else:
+        assert workspace is not None
+        cases, shares = _from_ledger(workspace, journey, play, frame)
+    values = _value_of(frame, journey, [c[2] for c in cases], notes) if value else {}
+    results = []
+    for ident, title, goal_id, columns in cases:
+        results.append(
+            _one(frame, journey, ident, title, goal_id, columns, shares.get(ident), values,
+                 min_per_arm, lift)
+        )  # fmt: skip
+    found: tuple[Association, ...] = ()
+    if touchpoints and any(t.when is not None for t in journey.touchpoints):
+        from journeykit.prove.touchpoints import associations
+
+        found = associations(frame, journey)
+    return ProveResult(journey.id, frame.now, tuple(results), found, tuple(notes))
+
+
+Case = tuple[str, str, str, EntryColumns]  # id, title, goal (or a description), entries
+
+
+def _from_ledger(
+    ws: Workspace, journey: Journey, play: str | None, frame: MilestoneFrame
+) -> tuple[list[Case], dict[str, float | None]]:
+    from journeykit.act.ledger import entry_table, open_ledger
+    from journeykit.act.run import select_plays
+
+    chosen = select_plays(journey, play)
+    if not ws.database.exists():
+        table = None
+    else:
+        engine = open_ledger(ws, read_only=True)
+        try:
+            table = entry_table(engine, journey.id, [p.id for p in chosen])
+        finally:
+            engine.close()
+    cases: list[Case] = []
+    for p in chosen:
+        cols = _ledger_columns(table, p.id, frame.now)
+        goals = sorted(set(cols.goal.tolist()))
+        goal = goals[0] if len(goals) == 1 else (p.goal.milestone or "the next step")
+        cases.append((p.id, p.title, goal, cols))
+    return cases, {p.id: p.holdout for p in chosen}
+
+
+def _ledger_columns(table: pa.Table | None, play_id: str, now: int) -> EntryColumns:
+    empty = np.array([], dtype=object)
+    if table is None or table.num_rows == 0:
+        return EntryColumns(empty, np.array([], np.int64), empty, np.array([], np.int64), empty)
+    import pyarrow.compute as pc
+
+    mine = table.filter(pc.equal(table.column("play_id"), play_id))
+    entered = mine.column("entered_at").cast("timestamp[us]").cast("int64").to_numpy()
+    keep = entered <= now  # entries made after "now" had not happened yet
+    return EntryColumns(
+        customer_id=np.asarray(mine.column("customer_id").to_pylist(), dtype=object)[keep],
+        entered=entered[keep].astype(np.int64),
+        goal=np.asarray(mine.column("goal").to_pylist(), dtype=object)[keep],
+        window=(mine.column("window_seconds").to_numpy() * _US).astype(np.int64)[keep],
+        arm=np.asarray(mine.column("arm").to_pylist(), dtype=object)[keep],
+    )
+
+
+def _from_assignments(
+    path: Path, frame: MilestoneFrame, goal: str, within: timedelta
+) -> list[Case]:
+    from journeykit.prove.assignments import read_assignments
+
+    a = read_assignments(path, now_us=frame.now)
+    window = int(within / timedelta(microseconds=1))
+    cases: list[Case] = []
+    for exp in a.experiments():
+        rows = np.flatnonzero(a.experiment == exp)
+        cols = EntryColumns(
+            a.customer_id[rows], a.entered[rows], np.full(rows.size, goal, dtype=object),
+            np.full(rows.size, window, dtype=np.int64), a.arm[rows],
+        )  # fmt: skip
+        cases.append((exp, exp, goal, cols))
+    return cases
+
+
+def _one(
+    frame: MilestoneFrame,
+    journey: Journey,
+    ident: str,
+    title: str,
+    goal: str,
+    cols: EntryColumns,
+    share: float | None,
+    values: dict[str, float | None],
+    min_per_arm: int,
+    lift: float,
+) -> PlayProof:
+    cols = cols.take(first_per_customer(cols.customer_id, cols.entered))
+    out = outcomes(frame, cols)
+    judged = Judged(
+        arm=cols.arm,
+        out=out,
+        pre=events_before(frame, out.cust, cols.entered).astype(np.float64),
+        groups=_groups(frame, journey, out.cust),
+    )
+    windows = sorted(set(cols.window.tolist()))
+    within = (
+        format_duration(timedelta(microseconds=windows[0])) if len(windows) == 1 else "per goal"
+    )
+    proof = prove_arms(
+        ident, title, goal, within, judged, holdout_share=share, min_per_arm=min_per_arm, lift=lift
+    )
+    return _with_value(proof, cols, out.outcome, values)
+
+
+def _groups(frame: MilestoneFrame, journey: Journey, cust: np.ndarray) -> dict[str, np.ndarray]:
+    """Per entry: the customer's entry cohort (month of their first milestone) and persona."""
+    from journeykit.clv.journey import persona_labels
+
+    inside = cust >= 0
+    safe = np.maximum(cust, 0)
+    cohort = np.full(cust.size, NO_PERSONA, dtype=object)
+    if frame.ts.size:
+        first = frame.ts[np.minimum(frame.offsets[safe], frame.ts.size - 1)]
+        months = first.astype("datetime64[us]").astype("datetime64[M]").astype(str)
+        cohort[inside] = months[inside]
+    out = {"cohort": cohort}
+    if any(p.segment is not None for p in journey.personas):
+        labels = persona_labels(frame, journey, len(journey.milestones))
+        persona = np.full(cust.size, NO_PERSONA, dtype=object)
+        persona[inside] = labels[safe[inside]]
+        out["persona"] = persona
+    return out
+
+
+def _value_of(
+    frame: MilestoneFrame, journey: Journey, goals: Sequence[str], notes: list[str]
+) -> dict[str, float | None]:
+    """Per goal milestone: the expected CLV gap between customers past it and the rest."""
+    from journeykit.clv.gap import value_gap
+    from journeykit.clv.journey import journey_customers
+    from journeykit.measure import HORIZON_MONTHS
+
+    wanted = sorted({g for g in goals if g in {m.id for m in journey.milestones}})
+    if not wanted:
+        return {}
+    try:
+        data: JourneyCustomers = journey_customers(frame, journey)
+    except JourneykitError as exc:
+        notes.append(f"value at stake not measured: {exc}")
+        return {}
+    out: dict[str, float | None] = {}
+    for g in wanted:
+        gap = value_gap(
+            data, frame, g, among=_step_before(journey, g), horizon_months=HORIZON_MONTHS
+        )
+        out[g] = gap.gap
+        if gap.note:
+            notes.append(f"value at {g}: {gap.note}")
+    return out
+
+
+def _step_before(journey: Journey, goal: str) -> str | None:
+    for p in journey.paths:
+        ids = [s.milestone for s in p.steps]
+        if goal in ids and ids.index(goal) > 0:
+            return ids[ids.index(goal) - 1]
+    return None
+
+
+def _with_value(
+    proof: PlayProof, cols: EntryColumns, outcome: np.ndarray, values: dict[str, float | None]
+) -> PlayProof:
+    from dataclasses import replace
+
+    a = proof.absolute
+    if a is None:
+        return proof
+    treated = int(((cols.arm == "treatment") & ((outcome == REACHED) | (outcome == FAILED))).sum())
+    extra = Estimate(a.estimate * treated, a.ci_low * treated, a.ci_high * treated)
+    goals = sorted(set(cols.goal.tolist()))
+    gap = values.get(goals[0]) if len(goals) == 1 else None
+    if gap is None:
+        why = "goals differ per entry" if len(goals) > 1 else "no CLV gap measured at the goal"
+        return replace(proof, value_at_stake=ValueAtStake(extra, None, None, why))
+    low, high = sorted((extra.ci_low * gap, extra.ci_high * gap))
+    value = Estimate(extra.estimate * gap, low, high)
+    note = f"{treated:,} decided treatment entries x the difference x the CLV gap at the goal"
+    return replace(proof, value_at_stake=ValueAtStake(extra, gap, value, note))
