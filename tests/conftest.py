@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,19 @@ def browser_marks(playwright_found: bool) -> list[pytest.MarkDecorator]:
 def example_path(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
     return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, for the modules marked with ``browser_marks``."""
+    from playwright.sync_api import sync_playwright
+
+    from journeykit.report.export import BROWSER_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(params=["tmpfs", "rlimit"])

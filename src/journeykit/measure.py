@@ -35,11 +35,16 @@ from journeykit.errors import JourneykitError
 from journeykit.journey.schema import Journey, JourneyPath
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from journeykit.analytics.community import NorthStarResult
     from journeykit.analytics.levels import LevelsResult
+    from journeykit.analytics.opportunities import PlayProofLike
+    from journeykit.analytics.stake import CustomerValues
     from journeykit.clv import SimpleCLV
     from journeykit.clv.journey import JourneyCLV
-    from journeykit.discover import ThemeResult
+    from journeykit.decide import Decisions, StoryOptions
+    from journeykit.discover import Answers, ThemeResult
     from journeykit.journey.schema import Role
 
 
@@ -65,6 +70,7 @@ class ClvSummary:
     simple: SimpleCLV | None  # with the value over ``HORIZON_MONTHS``
     value: JourneyCLV | None  # BG/NBD + Gamma-Gamma over ``HORIZON_MONTHS``, 1% a month
     notes: tuple[str, ...] = ()
+    customers: CustomerValues | None = None  # per customer, for value at stake
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class JourneyResults:
     community: CommunityResults | None = None
     themes: ThemeResult | None = None
     notes: tuple[str, ...] = field(default=())
+    decisions: Decisions | None = None  # opportunities, stories, heroes (full mode)
 
     @property
     def path_order(self) -> list[str]:
@@ -110,6 +117,9 @@ def measure(
     lapsed_after: timedelta | None = None,
     full: bool = True,
     themes: ThemeResult | None = None,
+    answers: Answers | None = None,
+    proofs: Mapping[str, PlayProofLike] | None = None,
+    stories: StoryOptions | None = None,
 ) -> JourneyResults:
     """Run the analyses once over ``events``: the map needs funnels and positions per path, and
     the community's north stars and levels; ``full`` adds paths and CLV for the report.
@@ -120,6 +130,11 @@ def measure(
     each path's designed window (``analytics.windows``). ``events`` may be a milestone log
     already fetched (every milestone, same ``now``), as the web app keeps one per journey
     revision and data version.
+
+    In full mode the results also carry ``decisions`` (``decide.decide``): opportunities ranked by
+    value at stake, the proof library from ``answers`` and testimonial events, and each
+    persona's hero's journey. ``proofs`` (play id -> Prove's verdict and effect with its
+    interval) is shown with each play aimed at an opportunity.
     """
     chosen = resolve_path(journey, path)
     measurable = [m.id for m in journey.milestones if m.when is not None]
@@ -140,6 +155,16 @@ def measure(
         placed[p.id] = positions(frame, journey, path=p.id, now=now, lapsed_after=lapsed_after)
     counts = log_counts(frame)
     community = community_results(frame, journey, chosen.id)
+    clv = clv_summary(frame, journey) if full else None
+    decisions = None
+    if full:
+        from journeykit.decide import decide
+
+        decisions = decide(
+            frame, journey, funnels=funnels, positions=placed,
+            values=clv.customers if clv else None, themes=themes, answers=answers,
+            proofs=proofs, stories=stories, now=now,
+        )  # fmt: skip
     return JourneyResults(
         journey,
         chosen.id,
@@ -149,10 +174,11 @@ def measure(
         placed,
         counts,
         paths=paths(frame, journey, top=20, now=now) if full else None,
-        clv=clv_summary(frame, journey) if full else None,
+        clv=clv,
         community=community,
         themes=themes,
         notes=tuple(notes),
+        decisions=decisions,
     )
 
 
@@ -195,7 +221,12 @@ def clv_summary(frame: MilestoneFrame, journey: Journey) -> ClvSummary:
 
     Each part that cannot be computed on these purchases leaves a note saying why instead.
     """
-    from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
+    from journeykit.clv.journey import (
+        clv_by_journey,
+        customer_values,
+        journey_customers,
+        simple_clv_by,
+    )
 
     try:
         data = journey_customers(frame, journey, unit="weeks")
@@ -217,4 +248,4 @@ def clv_summary(frame: MilestoneFrame, journey: Journey) -> ClvSummary:
     if value is not None and not np.isfinite(value.overall.clv):
         value = None
         notes.append("BG/NBD and Gamma-Gamma gave no finite answer on these purchases")
-    return ClvSummary(simple, value, tuple(notes))
+    return ClvSummary(simple, value, tuple(notes), customer_values(data, value, simple))

@@ -115,6 +115,20 @@ def test_demo_writes_a_workspace_and_prints_the_outline(runner: CliRunner, tmp_p
         assert written.is_file()
         assert str(written) in result.stdout.replace("\n", "")
     assert 'data-milestone="subscribed"' in (tmp_path / "demo" / "map.html").read_text("utf-8")
+    # It ends with where to act first (three leaks, each with value, pain and what is done) and
+    # two consented stories with where to show them; the report has the same sections.
+    tail = result.stdout[result.stdout.index("where to act first") :]
+    assert [ln[:6] for ln in tail.splitlines() if ln.startswith("   ") and ln[3:4].isdigit()] == [
+        "   1. ", "   2. ", "   3. "]  # fmt: skip
+    assert sum(ln.endswith(" at stake") for ln in tail.splitlines()) == 3
+    assert tail.count("pain behind it:") == 3
+    assert tail.count("being done:") == 3
+    stories = tail[tail.index("stories to show") :]
+    assert stories.count("show it at:") == 2 and "speaks to" in stories
+    report = (tmp_path / "demo" / "report.html").read_text("utf-8")
+    for section in ("opportunities", "stories", "heroes"):
+        assert f'<section id="{section}"' in report
+    assert report.count('class="hero"') == 2  # one per persona
 
 
 def test_mermaid_with_plays(runner: CliRunner) -> None:

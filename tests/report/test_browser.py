@@ -6,7 +6,6 @@ missing; CI (``.ci/run``) installs both, so there they run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ from journeykit.analytics.windows import designed_window
 from journeykit.journey import load_journey
 from journeykit.measure import measure
 from journeykit.report import layout as lay
-from journeykit.report.export import BROWSER_ARGS
 from journeykit.report.pages import map_page, report_page
-from tests.conftest import CHROMIUM, EXAMPLES, REPO, browser_marks
+from tests.conftest import EXAMPLES, REPO, browser_marks
 from tests.report.conftest import SCREENSHOTS, Measured, branching_journey, cached_example
 
 try:
@@ -28,15 +26,6 @@ except ImportError:  # pragma: no cover - the dev extra has it
     sync_playwright = None  # type: ignore[assignment]
 
 pytestmark = browser_marks(sync_playwright is not None)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert sync_playwright is not None
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 class Opened:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from journeykit.journey import load_journey
 from journeykit.report.export import BROWSER_ARGS
-from tests.conftest import EXAMPLES
-from tests.report.test_browser import CHROMIUM, SCREENSHOTS, pytestmark  # noqa: F401
+from tests.conftest import CHROMIUM, EXAMPLES
+from tests.report.test_browser import SCREENSHOTS, pytestmark  # noqa: F401
 
 
 def png_size(data: bytes) -> tuple[int, int]:

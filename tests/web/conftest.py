@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,3 +76,27 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     site = make_site(tmp_path_factory.mktemp("web") / "ws")
     yield site
     site.app.state.ctx.imports.wait()  # no import thread may outlive the test
+
+
+@contextmanager
+def serving(site: Site) -> Iterator[str]:
+    """The site served by uvicorn on a free local port, for a real browser: its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port,
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        site.app.state.ctx.imports.wait()
+        server.should_exit = True
+        thread.join(10)

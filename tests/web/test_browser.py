@@ -10,9 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ import pytest
 
 from journeykit.report.export import BROWSER_ARGS
 from tests.conftest import CHROMIUM, browser_marks
-from tests.web.conftest import PASSWORD, Site, make_site
+from tests.web.conftest import PASSWORD, Site, make_site, serving
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -31,30 +28,11 @@ except ImportError:  # pragma: no cover - the dev extra has it
 pytestmark = browser_marks(sync_playwright is not None)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, str]]:
-    import uvicorn
-
     site = make_site(tmp_path_factory.mktemp("browser") / "ws")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield site, f"http://127.0.0.1:{port}"
-    site.app.state.ctx.imports.wait()
-    server.should_exit = True
-    thread.join(10)
+    with serving(site) as base:
+        yield site, base
 
 
 @pytest.fixture(scope="module")

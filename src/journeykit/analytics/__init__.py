@@ -6,6 +6,12 @@ from journeykit.analytics.funnel import funnel
 from journeykit.analytics.impact import ImpactResult, impact
 from journeykit.analytics.levels import LevelsResult, engagement_levels
 from journeykit.analytics.milestones import MilestoneFrame, fetch_milestones, milestone_log
+from journeykit.analytics.opportunities import (
+    OpportunitiesResult,
+    PlayProofLike,
+    PlayVerdict,
+    opportunities,
+)
 from journeykit.analytics.paths import PathsResult, event_paths, paths
 from journeykit.analytics.position import PositionsResult, positions
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
@@ -18,7 +24,10 @@ __all__ = [
     "LevelsResult",
     "MilestoneFrame",
     "NorthStarResult",
+    "OpportunitiesResult",
     "PathsResult",
+    "PlayProofLike",
+    "PlayVerdict",
     "PositionsResult",
     "TimeStats",
     "cohorts",
@@ -29,6 +38,7 @@ __all__ = [
     "impact",
     "milestone_log",
     "north_star",
+    "opportunities",
     "paths",
     "positions",
 ]

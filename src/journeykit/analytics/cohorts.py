@@ -10,7 +10,7 @@ import numpy as np
 
 from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import Events, milestone_frame, resolve_path
-from journeykit.analytics.position import _first_reach
+from journeykit.analytics.position import first_reach
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey
 
@@ -79,7 +79,7 @@ def cohorts(
     chosen = resolve_path(journey, path)
     frame = milestone_frame(events, journey, now=now)
     index = {m.id: i for i, m in enumerate(journey.milestones)}
-    first = _first_reach(frame, len(journey.milestones))
+    first = first_reach(frame, len(journey.milestones))
     f = first[:, [index[m] for m in chosen.milestone_ids]]
     entry = f[:, 0]
     entered = entry != NONE

@@ -84,9 +84,7 @@ def funnel(
         groups = {}
         for name, members in breakdown.items():
             rows = np.array([index[m] for m in members if m in index], dtype=np.int64)
-            groups[name] = _steps(
-                journey, chosen, level[rows], is_open[rows], None if times is None else times[rows]
-            )
+            groups[name] = _steps_of(journey, chosen, level, is_open, times, rows)
     return FunnelResult(
         path=chosen.id,
         mode=mode,
@@ -169,6 +167,26 @@ def _step_arrays(
     shared = frame.shared_keys and bool(len(key)) and np.unique(key).size < len(key)
     return kernels.StepArrays(
         offsets=offsets, step=step[keep], time_us=frame.ts[keep], key=key, shared=bool(shared)
+    )
+
+
+def steps_among(result: FunnelResult, journey: Journey, rows: np.ndarray) -> tuple[FunnelStep, ...]:
+    """The steps of ``result`` counted over some of its customers (rows of ``customer_ids``), as a
+    breakdown group's are: a persona's funnel from the funnel of everyone."""
+    chosen = resolve_path(journey, result.path)
+    return _steps_of(journey, chosen, result.furthest, result.open, result.step_times, rows)
+
+
+def _steps_of(
+    journey: Journey,
+    chosen: JourneyPath,
+    level: np.ndarray,
+    is_open: np.ndarray,
+    times: np.ndarray | None,
+    rows: np.ndarray,
+) -> tuple[FunnelStep, ...]:
+    return _steps(
+        journey, chosen, level[rows], is_open[rows], None if times is None else times[rows]
     )
 
 

@@ -55,7 +55,7 @@ def card_numbers(
     """
     out: dict[str, CardNumbers] = {}
     for pid, result in funnels.items():
-        reference = _reference_conversion(result.steps)
+        reference = reference_conversion(result.steps)
         stuck_at = _stuck_counts(positions[pid])
         for k, step in enumerate(result.steps):
             if step.milestone in out:
@@ -99,7 +99,7 @@ def _stuck_counts(placed: PositionsResult) -> dict[str, int]:
     return {step: by_status["stuck"] for step, by_status in per.items() if "stuck" in by_status}
 
 
-def _reference_conversion(steps: tuple[FunnelStep, ...]) -> float | None:
+def reference_conversion(steps: tuple[FunnelStep, ...]) -> float | None:
     """The median step-to-step conversion along the path: what "weak" is measured against."""
     shares = [s.share_of_previous for k, s in enumerate(steps) if k and s.customers]
     return median(shares) if shares else None

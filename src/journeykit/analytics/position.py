@@ -241,7 +241,7 @@ def positions(
         lapsed_after = journey.lapse_horizon
     frame = milestone_frame(events, journey, now=now)
     now_us = frame.now if now is None else _to_us(now)
-    first = _first_reach(frame, len(journey.milestones))
+    first = first_reach(frame, len(journey.milestones))
     seen = _last_seen_if_needed(frame, now, now_us, lapsed_after)
     return _place(journey, chosen, frame, first, seen, now_us, lapsed_after)
 
@@ -271,7 +271,8 @@ def _last_seen_if_needed(
     return last_seen(events.filter(events.customer_id.isin(who.customer_id)), now)
 
 
-def _first_reach(frame: MilestoneFrame, n_milestones: int) -> np.ndarray:
+def first_reach(frame: MilestoneFrame, n_milestones: int) -> np.ndarray:
+    """Customers x milestones: when each customer first reached each milestone (us, or NONE)."""
     first = np.full((frame.customers, n_milestones), NONE, dtype=np.int64)
     pair = frame.cust * n_milestones + frame.milestone
     _, idx = np.unique(pair, return_index=True)  # rows are time-sorted: first index = first reach

@@ -40,6 +40,7 @@ def _register() -> None:
         analytics_cmds,
         clv_cmds,
         community_cmds,
+        decide_cmds,
         demo,
         discover_cmds,
         events_cmds,
@@ -50,7 +51,7 @@ def _register() -> None:
     )
 
     commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, act_cmds, prove_cmds, report_cmds, demo, web_cmds):
+    for module in (*commands, act_cmds, prove_cmds, report_cmds, decide_cmds, demo, web_cmds):
         module.register(cli)
 
 

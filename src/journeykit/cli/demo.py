@@ -17,6 +17,9 @@ from journeykit.journey.templates import template_names
 from journeykit.workspace import Workspace, create_workspace
 
 if TYPE_CHECKING:
+    from journeykit.discover import ThemeResult
+    from journeykit.discover.answers import Answers
+    from journeykit.measure import JourneyResults
     from journeykit.prove import ProveResult
 
 PHASE_LABELS = {"pre": "before the core offer", "core": "the core offer", "post": "after it"}
@@ -75,28 +78,40 @@ def demo(directory: Path, template: str) -> None:
     print_demo_community(journey, ws.root)
     from journeykit.cli.discover_cmds import print_demo_themes
 
-    print_demo_themes(out_console)
-    _write_map_and_report(journey, ws, proof)
+    discovered = print_demo_themes(out_console)
+    results = _write_map_and_report(journey, ws, discovered, proof)
+    if results is not None and results.decisions is not None:
+        from journeykit.cli.demo_decide import print_decisions
+
+        print_decisions(results.decisions, journey, out_console)
 
 
-def _write_map_and_report(journey: Journey, ws: Workspace, proof: ProveResult | None) -> None:
-    """The living map and the report, from the same imported events (core install is enough)."""
+def _write_map_and_report(
+    journey: Journey,
+    ws: Workspace,
+    discovered: tuple[Answers, ThemeResult] | None,
+    proof: ProveResult | None,
+) -> JourneyResults | None:
+    """The living map and the report, from the same imported events (core install is enough),
+    with the demo answers' themes and stories, and the plays' proof."""
     from journeykit.engine import connect
     from journeykit.errors import JourneykitError
     from journeykit.measure import measure
     from journeykit.report.pages import map_page, report_page
 
+    answers, themes = discovered if discovered else (None, None)
     try:
-        results = measure(connect().events(ws.root), journey)
+        results = measure(connect().events(ws.root), journey, themes=themes, answers=answers)
         map_file, report_file = ws.root / "map.html", ws.root / "report.html"
         map_file.write_text(map_page(journey, results), encoding="utf-8")
         report_file.write_text(report_page(results, proof=proof), encoding="utf-8")
     except JourneykitError as exc:  # e.g. Graphviz missing: say so, keep the demo's output
         out_console.print(f"\n  map and report skipped: {exc}", markup=False, highlight=False)
-        return
+        return None
     out_console.print(
         f"\n  map:    {map_file}\n  report: {report_file}", markup=False, highlight=False
     )
+    return results
 
 
 def _measure(journey: Journey, ws: Workspace) -> None:

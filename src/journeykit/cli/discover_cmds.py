@@ -51,6 +51,12 @@ def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "respondent (--stage-column still names the stage).",
         ),
         click.option(
+            "--consent-column",
+            default=None,
+            help="Column saying whether the member agreed to be quoted (yes/no): without a yes, "
+            "an answer is never quoted outside the workspace.",
+        ),
+        click.option(
             "--themes",
             "k",
             type=click.IntRange(1),
@@ -105,6 +111,7 @@ def run_themes(
     answers_path: Path, opts: dict[str, Any], journey: Journey | None = None
 ) -> tuple[Answers, ThemeResult]:
     from journeykit.discover import AnswerColumns, find_themes, load_edits, read_answers
+    from journeykit.discover.answers import standard_columns
     from journeykit.discover.draft import stage_order
 
     columns = AnswerColumns(
@@ -114,6 +121,9 @@ def run_themes(
         stage=opts["stage_column"],
         tenure=opts["tenure_column"],
         language=opts["language_column"],
+        # A column named ``consent`` is honoured without the option: consent must not depend
+        # on remembering a flag.
+        consent=opts.get("consent_column") or standard_columns(answers_path).consent,
     )
     if opts.get("survey"):
         from journeykit.discover.surveys import read_survey
@@ -295,18 +305,24 @@ def demo_answers_path() -> Path:
     return Path(str(resources.files("journeykit.discover").joinpath("data", "demo_answers.csv")))
 
 
-def print_demo_themes(console: Console) -> None:
-    """Themes from the bundled answer set, for ``journeykit demo``."""
+def print_demo_themes(console: Console) -> tuple[Answers, ThemeResult] | None:
+    """Themes from the bundled answer set, for ``journeykit demo``; the answers and themes, for
+    the demo's opportunities and stories (None when themes could not be found)."""
     from journeykit.discover import AnswerColumns, find_themes, read_answers
 
     try:
-        cols = AnswerColumns(text="answer", question="question", stage="stage")
-        result = find_themes(read_answers(demo_answers_path(), cols), seed=0)
+        cols = AnswerColumns(
+            text="answer", question="question", stage="stage", respondent="respondent",
+            consent="consent",
+        )  # fmt: skip
+        answers = read_answers(demo_answers_path(), cols)
+        result = find_themes(answers, seed=0)
     except MissingExtraError as exc:
         console.print(f"\n  discovery themes skipped: {exc}", markup=False)
-        return
+        return None
     console.print("\n  themes in members' answers (bundled demo set):", markup=False)
     print_themes(result, console, quotes=1)
+    return answers, result
 
 
 def register(group: click.Group) -> None:

@@ -351,6 +351,11 @@ def _emit(report: ImportReport, fmt: str) -> None:
     help="Plant a known effect of a play: its treatment arm reaches the goal with LIFT extra "
     "probability and/or in SOONER of the time (repeatable; see docs/plays.md).",
 )  # fmt: skip
+@click.option(
+    "--leak", "leaks", multiple=True, metavar="MILESTONE[:PERSONA[:FACTOR]]",
+    help="Plant a leak: the odds of reaching MILESTONE from the step before it times FACTOR "
+    "(default 0.2) for PERSONA's customers (default everyone); repeatable.",
+)  # fmt: skip
 def simulate(
     journey_file: Path,
     customers: int,
@@ -361,15 +366,16 @@ def simulate(
     late: float,
     output: Path,
     effects: tuple[str, ...],
+    leaks: tuple[str, ...],
 ) -> None:
     """Write a realistic, deterministic event log for a journey."""
-    from journeykit.events.simulate import SimulationOptions, simulate_to_file
+    from journeykit.events.simulate import SimulationOptions, parse_leak, simulate_to_file
     from journeykit.journey import load_journey
 
     journey = load_journey(journey_file)
     options = SimulationOptions(
         customers=customers, seed=seed, days=days, start=start,
-        duplicates=duplicates, late=late,
+        duplicates=duplicates, late=late, leaks=tuple(parse_leak(x) for x in leaks),
     )  # fmt: skip
     if not effects:
         rows = simulate_to_file(journey, options, output)

@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from journeykit.discover import ThemeResult
+    from journeykit.discover.answers import Answers
     from journeykit.measure import JourneyResults
     from journeykit.prove import ProveResult
 
 _OUT = click.Path(dir_okay=False, path_type=Path)
 
 
-def _source_options(func: Any) -> Any:
+def view_source_options(func: Any) -> Any:
     options = [
         *event_source_options(),
         click.option(
@@ -61,7 +62,7 @@ def _source_options(func: Any) -> Any:
     return func
 
 
-def _answers_option(func: Any) -> Any:
+def answers_option(func: Any) -> Any:
     """``--answers FILE`` with the discover command's column and theme options."""
     func = answer_options(func)
     return click.option(
@@ -74,22 +75,53 @@ def _answers_option(func: Any) -> Any:
     )(func)
 
 
+def story_options(func: Any) -> Any:
+    """Where testimonial and review events keep their text and the author's consent."""
+    func = click.option(
+        "--consent-property",
+        default="consent",
+        show_default=True,
+        help="Event property saying whether the author agreed to be quoted (yes/no).",
+    )(func)
+    return click.option(
+        "--text-property",
+        default="text",
+        show_default=True,
+        help="Event property holding the text of testimonial and review milestones.",
+    )(func)
+
+
 def _themes(journey: Journey, answers: Path | None, opts: dict[str, Any]) -> ThemeResult | None:
+    return discovery(journey, answers, opts)[1]
+
+
+def discovery(
+    journey: Journey, answers: Path | None, opts: dict[str, Any]
+) -> tuple[Answers | None, ThemeResult | None]:
+    """The answers and their themes, as ``journeykit discover themes`` reads them."""
     if answers is None:
-        return None
-    return run_themes(answers, opts, journey)[1]
+        return None, None
+    return run_themes(answers, opts, journey)
 
 
-def _results(
+def measure_results(
     journey: Journey,
     events: ir.Table,
     opts: dict[str, Any],
     *,
     full: bool,
     themes: ThemeResult | None = None,
+    answers: Answers | None = None,
+    proof: ProveResult | None = None,
 ) -> JourneyResults:
+    """``measure`` with the view options; in full mode with opportunities, stories and heroes
+    (with ``proof``, each play's verdict on the opportunities it is aimed at)."""
+    from journeykit.decide import StoryOptions
     from journeykit.measure import measure
 
+    stories = StoryOptions(
+        opts.get("text_property") or "text", opts.get("consent_property") or "consent"
+    )
     return measure(
         events,
         journey,
@@ -99,10 +131,13 @@ def _results(
         lapsed_after=parse_duration(opts["lapsed_after"]) if opts["lapsed_after"] else None,
         full=full,
         themes=themes,
+        answers=answers,
+        stories=stories,
+        proofs=None if proof is None else proof.verdicts(),
     )
 
 
-def _proof(
+def proof_of(
     journey: Journey, events: ir.Table, workspace: Path | None, opts: dict[str, Any]
 ) -> ProveResult | None:
     """The plays' proof, when the workspace has plays designed (entries come from its ledger)."""
@@ -139,7 +174,7 @@ def write_map(
 
 
 @click.command("map")
-@_source_options
+@view_source_options
 @click.option("-o", "--output", type=_OUT, required=True, help="map.html, .svg, .png or .pdf")
 @click.option(
     "--scale",
@@ -148,7 +183,7 @@ def write_map(
     show_default=True,
     help="PNG pixels per CSS pixel (2: sharp on slides and high-DPI screens).",
 )
-@_answers_option
+@answers_option
 def map_command(
     journey_file: Path,
     events_path: Path | None,
@@ -167,16 +202,17 @@ def map_command(
     journey = load_journey(journey_file)
     events = open_events(events_path, workspace, table, engine_url, required=False)
     themes = _themes(journey, answers, opts)
-    results = None if events is None else _results(journey, events, opts, full=False)
+    results = None if events is None else measure_results(journey, events, opts, full=False)
     write_map(journey, results, output, themes, scale)
     err_console.print(f"wrote {output}", highlight=False, markup=False)
 
 
 @click.command()
-@_source_options
+@view_source_options
 @click.option("-o", "--output", type=_OUT, required=True, help="report.html")
 @click.option("--pdf", "pdf_path", type=_OUT, default=None, help="Also print the report to PDF.")
-@_answers_option
+@answers_option
+@story_options
 @click.option("--top", type=int, default=20, show_default=True, help="Rows in the stuck list.")
 def report(
     journey_file: Path,
@@ -190,19 +226,23 @@ def report(
     top: int,
     **opts: Any,
 ) -> None:
-    """One self-contained HTML report: map, funnel, timing, paths, positions, stuck, CLV, themes."""
+    """One self-contained HTML report: map, funnel, timing, paths, positions, stuck, where to act
+    first (opportunities and their tree), CLV, community, themes, the proof library and each
+    persona's hero's journey."""
     if output.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"{output}: the report is an HTML file (use --pdf for a PDF)")
     journey = load_journey(journey_file)
     events = open_events(events_path, workspace, table, engine_url, required=False)
     if events is None:
         raise InputError("the report needs events: give --events FILE, --workspace DIR or --table")
-    themes = _themes(journey, answers, opts)
-    results = _results(journey, events, opts, full=True, themes=themes)
+    found, themes = discovery(journey, answers, opts)
+    proof = proof_of(journey, events, workspace, opts)
+    results = measure_results(
+        journey, events, opts, full=True, themes=themes, answers=found, proof=proof
+    )
     from journeykit.report.pages import report_page
 
     source = str(events_path or workspace or table)
-    proof = _proof(journey, events, workspace, opts)
     html = report_page(results, top_stuck=top, source=f"events: {Path(source).name}", proof=proof)
     output.write_text(html, encoding="utf-8")
     err_console.print(f"wrote {output}", highlight=False, markup=False)

@@ -32,7 +32,9 @@ from journeykit.journey.schema import Journey, Milestone
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from journeykit.analytics.stake import CustomerValues
     from journeykit.clv.models import FitResult
+    from journeykit.clv.simple import SimpleCLV
     from journeykit.clv.value import CLVResult
 
 Unit = Literal["days", "weeks"]
@@ -481,3 +483,24 @@ def _value(
         clv=float(per.clv[rows].mean()),
         total_clv=float(per.clv[rows].sum()),
     )
+
+
+def customer_values(
+    data: JourneyCustomers, value: JourneyCLV | None, simple: SimpleCLV | None
+) -> CustomerValues | None:
+    """Expected CLV per customer for value at stake: the model's discounted CLV of each buyer;
+    when the model could not be fitted, the simple formula's 12-month value for every buyer
+    (``horizon_clv_today``: today's customers, gone ones included). None when neither exists."""
+    from journeykit.analytics.stake import CustomerValues
+
+    ids = data.summary.customer_id
+    if value is not None and ids is not None:
+        source = f"expected CLV, BG/NBD + Gamma-Gamma, {value.horizon_months} months"
+        return CustomerValues(np.asarray(ids), np.asarray(value.customers.clv, float), source)
+    if simple is not None and simple.horizon_clv_today is not None and ids is not None:
+        months = f"{simple.horizon_months:g}"
+        source = f"simple CLV over {months} months for every buyer (the model could not be fitted)"
+        return CustomerValues(
+            np.asarray(ids), np.full(len(ids), simple.horizon_clv_today, float), source
+        )
+    return None

@@ -24,8 +24,10 @@ from journeykit.discover.text import LANGUAGES, Language, detect_language, non_a
 
 TABLE_COLUMNS = (
     "row", "line", "respondent", "question", "text", "stage", "tenure", "language", "reveals",
-    "status",
+    "status", "consent",
 )  # fmt: skip
+YES = frozenset({"yes", "y", "true", "1", "si", "sí", "s", "x", "consent", "consented", "ok"})
+NO = frozenset({"no", "n", "false", "0", "", "-"})
 RawRow = tuple[int, int, Mapping[str, Any] | None, str | None]  # row, line, values, read error
 
 
@@ -39,9 +41,10 @@ class AnswerColumns:
     stage: str | None = None
     tenure: str | None = None
     language: str | None = None
+    consent: str | None = None  # yes/no: may the answer be quoted outside the team
 
     def mapped(self) -> dict[str, str]:
-        names = ("text", "respondent", "question", "stage", "tenure", "language")
+        names = ("text", "respondent", "question", "stage", "tenure", "language", "consent")
         return {k: v for k in names if (v := getattr(self, k)) is not None}
 
 
@@ -114,6 +117,29 @@ def read_answers(
             path, f"no column {missing[0]!r}; the file has: {', '.join(sorted(header or ()))}"
         )
     return build_answers(raw, cols, path, default_language)
+
+
+STANDARD_NAMES = ("respondent", "question", "stage", "tenure", "language", "consent")
+
+
+def standard_columns(path: Path | str) -> AnswerColumns:
+    """The columns a file names in journeykit's own words: the text in ``answer`` (else ``text``
+    or ``respuesta``), and ``respondent``, ``question``, ``stage``,
+    ``tenure``, ``language`` and ``consent`` where present. What the web app and the demo read
+    without options."""
+    path = Path(path)
+    readers = {".csv": _csv_rows, ".xlsx": _xlsx_rows, ".jsonl": _jsonl_rows,
+               ".ndjson": _jsonl_rows}  # fmt: skip
+    reader = readers.get(path.suffix.lower())
+    if reader is None:
+        raise AnswerFileError(path, f"unsupported file type {path.suffix!r} (csv, xlsx, jsonl)")
+    try:
+        header = _header_of(list(reader(path))) or set()
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AnswerFileError(path, f"cannot be read: {exc}") from exc
+    text = next((c for c in ("answer", "text", "respuesta") if c in header), "answer")
+    named = {c: c for c in STANDARD_NAMES if c in header}
+    return AnswerColumns(text=text, **named)
 
 
 def _header_of(raw: list[RawRow]) -> set[str] | None:
@@ -213,6 +239,10 @@ def _record(
     tenure, problem = _tenure(_cell(values, cols.tenure), cols.tenure)
     if problem:
         return None, problem
+    try:
+        consent = consent_of(_cell(values, cols.consent))
+    except ValueError as exc:
+        return None, f"{cols.consent}: {exc}"
     language = _cell(values, cols.language)
     if language is not None:
         language = str(language).lower()[:2]
@@ -229,7 +259,25 @@ def _record(
         "language": language,
         "reveals": reveals_of(question),
         "status": non_answer_reason(text_str) or "answer",
+        "consent": consent,
     }, None
+
+
+def consent_of(value: Any) -> bool | None:
+    """A consent cell or property: True (yes, true, 1, sí, x), False (no, false, 0, empty text),
+    None when there is none. Anything else is a ValueError: a typo must not be read as consent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    word = str(value).strip().lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    raise ValueError(f"expected yes or no (consent), found {value!r}")
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -91,6 +91,11 @@ NEGATED_ONLY = {
     "click": 1.0,
 }
 PHRASES = {
+    # "felt like a risk": "like" compares here, it does not praise.
+    ("felt", "like"): 0.0,
+    ("feel", "like"): 0.0,
+    ("feels", "like"): 0.0,
+    ("dead", "end"): -2.0,
     ("gave", "up"): -2.0,
     ("give", "up"): -2.0,
     ("fell", "through"): -2.0,

@@ -175,7 +175,11 @@ def find_themes(
         groups, edits, lambda members: theme_id(members, texts), ids, _spectral_split(vectors),
         hashes,
     )  # fmt: skip
-    keyed = _describe(groups, names, pinned, table, vectors, stage_order or {})
+    # With a consent column, only answers whose authors said yes are quoted (the proof library's
+    # rule, so a quote never shows what a story may not).
+    consented = table["consent"].map(lambda v: v is True).to_numpy(dtype=bool)
+    quotable = None if answers.columns.consent is None else consented
+    keyed = _describe(groups, names, pinned, table, vectors, stage_order or {}, quotable)
     result = _result(keyed, groups, table, answers, used, seed, notes)
     return replace(result, settings=clustering.settings(len(texts), used))
 
@@ -258,6 +262,7 @@ def _describe(
     table: pd.DataFrame,
     vectors: Any,
     stage_order: dict[str, int],
+    quotable: np.ndarray | None = None,
 ) -> list[tuple[str, Theme]]:
     keywords = class_keywords(groups, table["text"].astype(str).tolist())
     sure = group_quality(groups, vectors)
@@ -271,9 +276,9 @@ def _describe(
         words = keywords[key]
         theme = _theme(tid, label or short_label(words), tuple(words), members, table, vectors,
                        stage_order, [moods[i] for i in members],
-                       pinned=key in pinned_keys)  # fmt: skip
+                       pinned=key in pinned_keys, quotable=quotable)  # fmt: skip
         if key in sure:
-            theme = _with_quality(theme, sure[key], members, keys, names, table)
+            theme = _with_quality(theme, sure[key], members, keys, names, table, quotable)
         keyed.append((key, theme))
     return sorted(keyed, key=lambda kt: (-kt[1].size, kt[1].id))
 
@@ -281,13 +286,19 @@ def _describe(
 def _with_quality(
     theme: Theme, sure: GroupQuality, members: list[int], keys: list[str],
     names: dict[str, tuple[str, str | None]], table: pd.DataFrame,
+    quotable: np.ndarray | None = None,
 ) -> Theme:  # fmt: skip
+    n = 3 if quotable is None else len(members)  # with consent, the least sure quotable ones
+    shown = [
+        (pos, margin, other) for pos, margin, other in least_sure(sure, n)
+        if quotable is None or quotable[members[pos]]
+    ][:3]  # fmt: skip
     unsure = tuple(
         UnsureAnswer(
             int(cast(int, table.at[members[pos], "row"])), str(table.at[members[pos], "text"]),
             round(margin, 4), names[keys[other]][0],
         )
-        for pos, margin, other in least_sure(sure)
+        for pos, margin, other in shown
     )  # fmt: skip
     return replace(theme, cohesion=sure.cohesion, separation=sure.separation, unsure=unsure)
 
@@ -335,8 +346,10 @@ def _terms(texts: list[str], members: list[int]) -> list[str]:
 def _theme(
     tid: str, label: str, words: tuple[str, ...], members: list[int], table: pd.DataFrame,
     vectors: Any, stage_order: dict[str, int], scores: list[Sentiment], *, pinned: bool,
+    quotable: np.ndarray | None = None,
 ) -> Theme:  # fmt: skip
     rows = table.iloc[members]
+    may_quote = members if quotable is None else [i for i in members if quotable[i]]
     mean = float(np.mean([s.score for s in scores])) if scores else 0.0
     prior = _majority([r for r in rows["reveals"] if isinstance(r, str)])
     quotes = tuple(
@@ -347,7 +360,7 @@ def _theme(
             _opt(table.at[i, "stage"]),
             _opt(table.at[i, "respondent"]),
         )
-        for i in representative(members, vectors)
+        for i in (representative(may_quote, vectors) if may_quote else [])
     )  # fmt: skip
     return Theme(
         id=tid, label=label, keywords=words, size=len(members), moment=moment_of(mean, prior),

@@ -206,3 +206,14 @@ def _ascii_stopwords() -> set[str]:
 
     words = STOPWORDS["en"] | STOPWORDS["es"]
     return {strip_accents(w) for w in words if "'" not in w}
+
+
+def char_tfidf(texts: list[str]) -> csr_matrix:
+    """Unit-length TF-IDF rows of character 3-5-grams inside words: "hired" meets "hiring",
+    "ahorros" meets "ahorro", where whole words would not (persona matching, ``personas.py``)."""
+    text_mod = require("sklearn.feature_extraction.text", extra="discover")
+    vectorizer = text_mod.TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, strip_accents="unicode"
+    )
+    matrix: csr_matrix = vectorizer.fit_transform(texts)
+    return matrix

@@ -11,7 +11,8 @@ community ``activity``, some customers (more of those who go further) join the c
 take part now and then until they drift away. Every milestone event is drawn
 to match its ``when`` rule; the first event also matches the persona's ``segment`` rule when one
 event can do both, else a separate segment event comes first. Optional exact duplicates and late
-rows (file order differs from time order).
+rows (file order differs from time order). ``leaks`` plant a known leak: one step made worse for
+one persona (``journeykit simulate --leak``), so an opportunity ranking can be checked against it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ VARIANTS = 4  # distinct satisfying events drawn per rule
 
 
 @dataclass(frozen=True)
+class Leak:
+    """A planted leak: the odds of reaching ``milestone`` from the step before it are multiplied
+    by ``factor`` for the customers of ``persona`` (everyone when None), on every path."""
+
+    milestone: str
+    persona: str | None = None
+    factor: float = 0.2
+
+
+@dataclass(frozen=True)
 class SimulationOptions:
     customers: int
     seed: int = 0
@@ -46,6 +57,37 @@ class SimulationOptions:
     start: date = date(2024, 1, 1)
     duplicates: float = 0.0  # share of rows written twice
     late: float = 0.0  # share of rows delivered hours late
+    leaks: tuple[Leak, ...] = ()
+
+
+def parse_leak(text: str) -> Leak:
+    """``MILESTONE[:PERSONA[:FACTOR]]``, e.g. ``invited_team:team_lead:0.2``."""
+    parts = text.split(":")
+    try:
+        factor = float(parts[2]) if len(parts) > 2 and parts[2] else 0.2
+    except ValueError:
+        factor = -1.0
+    if not parts[0] or len(parts) > 3 or not 0 <= factor < 1:
+        raise EventsError(
+            "--leak: expected MILESTONE[:PERSONA[:FACTOR]] with FACTOR from 0 up to 1, such as "
+            f"invited_team:team_lead:0.2; got {text!r}"
+        )
+    persona = parts[1] if len(parts) > 1 and parts[1] else None
+    return Leak(parts[0], persona, factor)
+
+
+def _check_leaks(journey: Journey, leaks: tuple[Leak, ...]) -> None:
+    from journeykit.errors import did_you_mean
+
+    milestones = [m.id for m in journey.milestones]
+    personas = [p.id for p in journey.personas]
+    for leak in leaks:
+        if leak.milestone not in milestones:
+            hint = did_you_mean(leak.milestone, milestones)
+            raise EventsError(f"leak: unknown milestone {leak.milestone!r}{hint}")
+        if leak.persona is not None and leak.persona not in personas:
+            hint = did_you_mean(leak.persona, personas)
+            raise EventsError(f"leak: unknown persona {leak.persona!r}{hint}")
 
 
 class _Catalog:
@@ -86,6 +128,7 @@ class _Log:
 
 def simulate(journey: Journey, options: SimulationOptions) -> pa.Table:
     """The event log as an Arrow table in the canonical columns, rows in delivery order."""
+    _check_leaks(journey, options.leaks)
     rng = np.random.default_rng(options.seed)
     n = options.customers
     catalog = _Catalog()
@@ -109,7 +152,7 @@ def simulate(journey: Journey, options: SimulationOptions) -> pa.Table:
     for i, path in enumerate(paths):
         members = np.nonzero(path_of == i)[0]
         walk = _Walk(members, start, persona, served, last, depth)
-        _walk(journey, path, walk, rng, milestone_codes, log)
+        _walk(journey, path, walk, rng, milestone_codes, log, options.leaks)
     _strays(journey, paths, milestone_codes, rng, start, last, depth, log)
     _noise(rng, noise_codes, start, last, depth, log)
     _community(journey, options.seed, milestone_codes, start, depth, log)
@@ -150,6 +193,7 @@ def _walk(
     rng: np.random.Generator,
     codes: dict[str, np.ndarray],
     log: _Log,
+    leaks: tuple[Leak, ...] = (),
 ) -> None:
     """Walk one path for its customers: declining continue odds, lognormal gaps, skips."""
     members, last, depth = w.members, w.last, w.depth
@@ -160,7 +204,10 @@ def _walk(
     for k, step in enumerate(path.steps):
         milestone = journey.milestone(step.milestone)
         if k:
-            alive &= rng.random(members.size) < np.clip(0.8 - 0.04 * k + drive, 0.3, 0.95)
+            odds = np.clip(0.8 - 0.04 * k + drive, 0.3, 0.95) * _leak_factor(
+                journey, leaks, step.milestone, w.persona[members]
+            )
+            alive &= rng.random(members.size) < odds
             expected = step.within or milestone.expected_within or DEFAULT_GAP
             median = expected.total_seconds() / 3
             t = t + rng.lognormal(np.log(median), 0.9, members.size)
@@ -172,6 +219,24 @@ def _walk(
             log.add(who, t[logged], variant)
         last[members[alive]] = t[alive]
         depth[members[alive]] = k + 1
+
+
+def _leak_factor(
+    journey: Journey, leaks: tuple[Leak, ...], milestone: str, persona: np.ndarray
+) -> np.ndarray:
+    """Per walking customer, the product of the planted leaks' factors at this step."""
+    factor = np.ones(persona.size)
+    ids = [p.id for p in journey.personas]
+    for leak in leaks:
+        if leak.milestone != milestone:
+            continue
+        hit = (
+            np.ones(persona.size, bool)
+            if leak.persona is None
+            else persona == ids.index(leak.persona)
+        )
+        factor[hit] *= leak.factor
+    return factor
 
 
 def _persona_events(
@@ -391,4 +456,12 @@ def simulate_to_file(journey: Journey, options: SimulationOptions, path: Path) -
     return int(table.num_rows)
 
 
-__all__ = ["SimulationOptions", "rule_holds", "simulate", "simulate_to_file", "write_table"]
+__all__ = [
+    "Leak",
+    "SimulationOptions",
+    "parse_leak",
+    "rule_holds",
+    "simulate",
+    "simulate_to_file",
+    "write_table",
+]

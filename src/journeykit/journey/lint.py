@@ -12,6 +12,7 @@ from journeykit.journey.catalog import milestone_kinds
 from journeykit.journey.durations import format_duration
 from journeykit.journey.load import line_of
 from journeykit.journey.schema import PHASE_ORDER, Journey, Loc, _dotted
+from journeykit.journey.wins import core_step, early_win_milestone
 
 
 def lint(journey: Journey) -> list[Problem]:
@@ -62,7 +63,22 @@ def _lints(j: Journey) -> Iterator[tuple[Loc, str]]:
                 (f"kind {m.kind!r} is usually a {usual} milestone, but {m.id!r} is {m.phase}"),
             )
     yield from _phase_order(j)
+    yield from _early_wins(j)
     yield from _plays(j)
+
+
+def _early_wins(j: Journey) -> Iterator[tuple[Loc, str]]:
+    for i, p in enumerate(j.paths):
+        core = core_step(j, p)
+        if core is not None and early_win_milestone(j, p) is None:
+            yield (
+                ("paths", i),
+                (
+                    f"path {p.id!r} has no early win: no celebrate milestone between its first "
+                    f"step and the core offer {core!r}, so nothing shows a new customer it is "
+                    "working before they are asked to buy"
+                ),
+            )
 
 
 def _plays(j: Journey) -> Iterator[tuple[Loc, str]]:

@@ -183,3 +183,46 @@ def check_plays(j: Journey) -> Iterator[tuple[Loc, str]]:
                 (*at, "touchpoint"),
                 f"no designed touchpoint from {ref.from_!r} to {ref.to!r}",
             )
+
+
+def play_path(journey: Journey, play: Play) -> str:
+    """The path a play judges its customers on: its own, else the first."""
+    return play.who.path or journey.path(None).id
+
+
+def plays_aimed_at(
+    journey: Journey,
+    path: str,
+    *,
+    milestone: str | None = None,
+    stray: str | None = None,
+    lapsed_only: bool = False,
+) -> tuple[Play, ...]:
+    """The plays designed for the customers of one leak on ``path``.
+
+    A leak at ``milestone`` (customers who reached it and not the next step): the plays for
+    customers at that milestone (stuck, or on track and ready to move on) and the lapsed plays
+    for it or for the whole path, as long as the milestone comes before their goal;
+    ``lapsed_only`` keeps only the lapsed ones. A stray leak: the strayed plays of that kind (or of
+    any kind).
+    """
+    steps = journey.path(path).milestone_ids
+    out = []
+    for play in journey.plays:
+        who = play.who
+        if play_path(journey, play) != path:
+            continue
+        if stray is not None:
+            if who.status == "strayed" and who.stray in (None, stray):
+                out.append(play)
+            continue
+        if milestone is None:
+            continue
+        if who.status == "lapsed":
+            goal = play.goal.milestone
+            before_goal = goal not in steps or steps.index(milestone) < steps.index(goal)
+            if who.milestone in (None, milestone) and before_goal:
+                out.append(play)
+        elif not lapsed_only and who.milestone == milestone and who.status != "strayed":
+            out.append(play)
+    return tuple(out)

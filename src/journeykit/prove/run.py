@@ -44,6 +44,7 @@ from journeykit.prove.stats import Estimate
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from journeykit.analytics.opportunities import PlayVerdict
     from journeykit.clv.journey import JourneyCustomers
     from journeykit.prove.touchpoints import Association
     from journeykit.workspace import Workspace
@@ -77,6 +78,22 @@ class ProveResult(_Tabular):
 
     def rows(self) -> list[dict[str, Any]]:
         return [r.row() for r in self.results]
+
+    def verdicts(self) -> dict[str, PlayVerdict]:
+        """Per play: the verdict and the difference with its sequential interval (the one the
+        verdict is read from), as the opportunities show what is being done."""
+        from journeykit.analytics.opportunities import PlayVerdict
+
+        out = {}
+        for r in self.results:
+            s = r.sequential
+            out[r.id] = PlayVerdict(
+                r.verdict or "no verdict",
+                None if s is None else s.estimate,
+                None if s is None else s.ci_low,
+                None if s is None else s.ci_high,
+            )
+        return out
 
     def get(self, ident: str) -> PlayProof:
         for r in self.results:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from journeykit._optional import require
 from journeykit.report.errors import ExportError
@@ -23,6 +24,13 @@ BROWSER_ARGS = [
     "--disable-sync",
 ]
 FORMATS = (".html", ".svg", ".png", ".pdf")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell a spreadsheet will show as text: one starting with = + - @ would be a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def chromium_path() -> str:

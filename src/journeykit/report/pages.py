@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,11 @@ from journeykit.analytics.status import status_list
 from journeykit.journey.schema import Journey, Role
 from journeykit.measure import JourneyResults
 from journeykit.report import charts
+from journeykit.report.decisions import CSS as DECISION_CSS
+from journeykit.report.decisions import heroes_section, opportunities_section, stories_section
 from journeykit.report.emotion import theme_emotion
+from journeykit.report.html import section as _section
+from journeykit.report.html import table as _table
 from journeykit.report.journey_map import CARD_W, MAP_BODY_ID, MapDrawing, draw_map
 from journeykit.report.svg import count, days, esc, pct
 
@@ -81,7 +84,7 @@ def _document(title: str, body: str) -> str:
         f'<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="journeykit {esc(__version__)}">'
-        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+        f"<style>{CSS}{DECISION_CSS}</style></head><body>{body}</body></html>\n"
     )
 
 
@@ -178,21 +181,6 @@ def map_page(
     return _document(f"{journey.title} · journey map", body)
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[object]], numeric: set[int]) -> str:
-    th = "".join(
-        f'<th class="num">{esc(h)}</th>' if i in numeric else f"<th>{esc(h)}</th>"
-        for i, h in enumerate(head)
-    )
-    body = []
-    for r in rows:
-        cells = "".join(
-            f'<td class="num">{esc(v)}</td>' if i in numeric else f"<td>{esc(v)}</td>"
-            for i, v in enumerate(r)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 def report_page(
     results: JourneyResults,
     *,
@@ -223,9 +211,12 @@ def report_page(
         _stuck(results, top_stuck),
         _strays(results),
         proved,
+        opportunities_section(results.decisions, j),
         _clv(results),
         _community(results),
         _themes(results),
+        stories_section(results.decisions, j),
+        heroes_section(results.decisions),
     ]
     notes = "".join(f'<p class="note">{esc(n)}</p>' for n in results.notes)
     window = results.windows.get(results.path)
@@ -240,11 +231,6 @@ def report_page(
     return _document(
         f"{j.title} · journey report", header + "<main>" + "".join(sections) + "</main>"
     )
-
-
-def _section(key: str, title: str, body: str, *, cls: str = "") -> str:
-    klass = f' class="{cls}"' if cls else ""
-    return f'<section id="{key}"{klass}><h2>{esc(title)}</h2>{body}</section>'
 
 
 def _funnel(r: JourneyResults) -> str:

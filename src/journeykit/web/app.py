@@ -226,4 +226,8 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     app.include_router(plays.pages)
     app.include_router(plays.api)
+    from journeykit.web import decide
+
+    app.include_router(decide.pages)
+    app.include_router(decide.api)
     return app

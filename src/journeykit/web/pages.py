@@ -22,6 +22,7 @@ from fastapi.responses import (
 from journeykit.analytics.position import STATUSES
 from journeykit.analytics.windows import DEFAULT_WINDOW
 from journeykit.journey.templates import template_names
+from journeykit.report.export import csv_safe
 from journeykit.web import views
 from journeykit.web.app import STATIC, Context, ident_of, make_filters
 from journeykit.web.errors import FilterError, NotFound
@@ -348,7 +349,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     for row in rows:
         # A cell starting with = + - @ is a formula to spreadsheet tools: keep it text.
-        writer.writerow({k: views.csv_safe(v) for k, v in row.items()})
+        writer.writerow({k: csv_safe(v) for k, v in row.items()})
     return out.getvalue()
 
 
@@ -419,7 +420,7 @@ def _safe_rejects(path: Path) -> Iterator[str]:
         for n, row in enumerate(reader):
             if 0 <= source < len(row):
                 row[source] = shown_name(row[source])
-            writer.writerow([views.csv_safe(v) for v in row])
+            writer.writerow([csv_safe(v) for v in row])
             if n % 1000 == 0:
                 yield out.getvalue()
                 out.seek(0)

@@ -24,6 +24,7 @@ from journeykit.web.store import Revision
 if TYPE_CHECKING:
     from journeykit.analytics import PositionsResult
     from journeykit.discover import ThemeResult
+    from journeykit.discover.answers import Answers
     from journeykit.web.app import Context
 
 ANSWERS = "answers"
@@ -123,12 +124,6 @@ def dashboard(ctx: Context, rev: Revision, journey: Journey, f: Filters, kind: s
     return Dashboard(kind, c, None, {})
 
 
-def csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def answer_files(ctx: Context) -> list[str]:
     folder = ctx.ws.root / ANSWERS
     if not folder.is_dir():
@@ -144,12 +139,22 @@ def answer_file(ctx: Context, name: str) -> Path:
 
 
 def themes(ctx: Context, journey: Journey, name: str) -> ThemeResult:
-    from journeykit.discover import find_themes, read_answers
+    from journeykit.discover import find_themes
 
     path = answer_file(ctx, name)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     order = {s.id: i for i, s in enumerate(journey.stages)}
     key = ("themes", digest, tuple(order))
     return ctx.data.cached(
-        key, lambda: find_themes(read_answers(path), seed=0, method="auto", stage_order=order)
+        key, lambda: find_themes(answers(ctx, name), seed=0, method="auto", stage_order=order)
     )
+
+
+def answers(ctx: Context, name: str) -> Answers:
+    """An answers file of the workspace, its columns by their standard names (a ``consent``
+    column is honoured: an answer without a yes is never quoted)."""
+    from journeykit.discover.answers import read_answers, standard_columns
+
+    path = answer_file(ctx, name)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return ctx.data.cached(("answers", digest), lambda: read_answers(path, standard_columns(path)))
