@@ -101,7 +101,10 @@ def _write_map_and_report(
 
     answers, themes = discovered if discovered else (None, None)
     try:
-        results = measure(connect().events(ws.root), journey, themes=themes, answers=answers)
+        proofs = None if proof is None else proof.verdicts()
+        results = measure(
+            connect().events(ws.root), journey, themes=themes, answers=answers, proofs=proofs
+        )
         map_file, report_file = ws.root / "map.html", ws.root / "report.html"
         map_file.write_text(map_page(journey, results), encoding="utf-8")
         report_file.write_text(report_page(results, proof=proof), encoding="utf-8")
