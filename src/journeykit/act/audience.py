@@ -20,7 +20,7 @@ import numpy as np
 from journeykit.act.errors import ActError
 from journeykit.analytics.milestones import Events, milestone_frame
 from journeykit.analytics.position import STATUSES, PositionsResult, positions
-from journeykit.journey.plays import DEFAULT_WINDOW, Play
+from journeykit.journey.plays import Play, step_window
 from journeykit.journey.schema import Journey
 
 if TYPE_CHECKING:
@@ -57,10 +57,7 @@ def window_of(journey: Journey, play: Play, goal: str) -> timedelta:
     ``expected_within``, else 14 days."""
     if play.goal.within is not None:
         return play.goal.within
-    step = next((s for s in journey.path(play.who.path).steps if s.milestone == goal), None)
-    if step is not None and step.within is not None:
-        return step.within
-    return journey.milestone(goal).expected_within or DEFAULT_WINDOW
+    return step_window(journey, goal, journey.path(play.who.path))
 
 
 def audience(

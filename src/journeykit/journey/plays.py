@@ -21,7 +21,7 @@ from journeykit.journey.rules import RuleField
 from journeykit.journey.types import Duration, Loc, Slug, Strict
 
 if TYPE_CHECKING:
-    from journeykit.journey.schema import Journey
+    from journeykit.journey.schema import Journey, JourneyPath
 
 PlayStatus = Literal["stuck", "strayed", "lapsed", "on_track"]
 StrayKind = Literal["skipped", "out_of_order", "backwards", "off_path"]
@@ -136,6 +136,16 @@ class Play(Strict):
         if problem:
             raise ValueError(problem)
         return message
+
+
+def step_window(journey: Journey, milestone: str, path: JourneyPath | None = None) -> timedelta:
+    """How long reaching ``milestone`` may take as designed: its step's ``within`` on ``path``
+    (None: on any path that gives one), else its ``expected_within``, else 14 days."""
+    for p in journey.paths if path is None else (path,):
+        for s in p.steps:
+            if s.milestone == milestone and s.within is not None:
+                return s.within
+    return journey.milestone(milestone).expected_within or DEFAULT_WINDOW
 
 
 def _unknown(kind: str, name: str, known: set[str]) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from journeykit.analytics.impact import Comparison, Group, compare
 from journeykit.analytics.intervals import Difference
 from journeykit.analytics.milestones import MilestoneFrame
-from journeykit.journey.plays import DEFAULT_WINDOW
+from journeykit.journey.plays import step_window
 from journeykit.journey.schema import Journey, Milestone, Touchpoint
 
 CAVEAT = (
@@ -105,17 +105,9 @@ def _first(frame: MilestoneFrame, code: int) -> np.ndarray:
     return np.where(first == np.iinfo(np.int64).max, _NONE, first)
 
 
-def _window(journey: Journey, t: Touchpoint) -> timedelta:
-    for p in journey.paths:
-        for s in p.steps:
-            if s.milestone == t.to and s.within is not None:
-                return s.within
-    return journey.milestone(t.to).expected_within or DEFAULT_WINDOW
-
-
 def _associate(frame: MilestoneFrame, journey: Journey, t: Touchpoint, tag: int) -> Association:
     ids = [m.id for m in frame.journey.milestones]
-    window = _window(journey, t)
+    window = step_window(journey, t.to)
     landmark = window / 2
     a, b = _first(frame, ids.index(t.from_)), _first(frame, ids.index(t.to))
     lm_us, w_us = landmark // timedelta(microseconds=1), window // timedelta(microseconds=1)
