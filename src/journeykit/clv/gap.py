@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeykit.analytics.milestones import MilestoneFrame
 from journeykit.clv.errors import RFMError
@@ -79,21 +81,28 @@ def value_gap(
     population = reached(frame, among) if among is not None else np.ones(frame.customers, bool)
     passed = reached(frame, milestone) & population
     buyers = data.summary.customer_id
-    buyer_rows = {} if buyers is None else {str(c): i for i, c in enumerate(buyers)}
-    ids = frame.customer_ids.astype(str)
+    buyer_of = np.full(frame.customers, -1, dtype=np.int64)  # each customer's summary row
+    if buyers is not None:
+        found = pc.index_in(
+            pa.array(frame.customer_ids.astype(str)), value_set=pa.array(buyers.astype(str))
+        )
+        buyer_of = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     notes: list[str] = []
     worth = []
     everyone = np.arange(len(data), dtype=np.int64)
-    base = _per_buyer(data, everyone, horizon_months, discount_rate, "all", notes)
+    base: list[float | None] = []  # all buyers' value, fitted only when a group needs it
     for mask, name in ((passed, "past"), (population & ~passed, "not past")):
-        rows = np.array([buyer_rows[c] for c in ids[mask] if c in buyer_rows], dtype=np.int64)
+        rows = buyer_of[mask]
+        rows = rows[rows >= 0]
         size = int(mask.sum())
         per_buyer = None
         if size and rows.size:
             per_buyer = _per_buyer(data, rows, horizon_months, discount_rate, name, [])
-            if per_buyer is None and base is not None:
+            if per_buyer is None and not base:
+                base.append(_per_buyer(data, everyone, horizon_months, discount_rate, "all", notes))
+            if per_buyer is None and base[0] is not None:
                 notes.append(f"buyers {name} it: too few repeat purchases, valued as all buyers")
-                per_buyer = base
+                per_buyer = base[0]
         worth.append(_worth(size, rows.size, per_buyer, name, notes))
     return ValueGap(milestone, among, worth[0], worth[1], horizon_months, "; ".join(notes))
 

@@ -104,6 +104,7 @@ def journey_customers(
     now: datetime | None = None,
     unit: Unit = "weeks",
     top_paths: int = 10,
+    with_groups: bool = True,
 ) -> JourneyCustomers:
     """The RFM summary of the journey's purchase milestones, per customer, with their groups.
 
@@ -121,6 +122,9 @@ def journey_customers(
         ``days`` or ``weeks`` for recency and T; purchases on the same day count once.
     top_paths
         Routes to the first purchase kept by name; rarer ones are labelled ``(other)``.
+    with_groups
+        Label each customer's persona, route and cohort (False when only the summary is needed:
+        the routes are most of the cost).
     """
     if unit not in UNITS:
         raise AnalyticsError(f"unit must be 'days' or 'weeks', not {unit!r}")
@@ -162,14 +166,16 @@ def journey_customers(
         in_cal = log[log["timestamp"].dt.normalize() <= cal.normalize()]
         totals = in_cal.groupby("customer_id", sort=False)["value"].sum()
         revenue = totals.reindex(rfm.customer_id).to_numpy(dtype=np.float64)
-    real = _real_rows(frame, journey, n_real)
-    groups = {
-        "path": _top(_routes(real, journey)[ids], top_paths),
-        "cohort": _entry_month(real)[ids],
-    }
-    tagged = len(frame.journey.milestones) > n_real
-    if tagged or not any(p.segment is not None for p in journey.personas):
-        groups = {"persona": persona_labels(frame, journey, n_real)[ids], **groups}
+    groups: dict[str, npt.NDArray[Any]] = {}
+    if with_groups:
+        real = _real_rows(frame, journey, n_real)
+        groups = {
+            "path": _top(_routes(real, journey)[ids], top_paths),
+            "cohort": entry_month(real)[ids],
+        }
+        tagged = len(frame.journey.milestones) > n_real
+        if tagged or not any(p.segment is not None for p in journey.personas):
+            groups = {"persona": persona_labels(frame, journey, n_real)[ids], **groups}
     return JourneyCustomers(
         journey=journey.id,
         unit=unit,
@@ -311,7 +317,7 @@ def _routes(real: MilestoneFrame, journey: Journey) -> npt.NDArray[Any]:
     return labels
 
 
-def _entry_month(real: MilestoneFrame) -> npt.NDArray[Any]:
+def entry_month(real: MilestoneFrame) -> npt.NDArray[Any]:
     """Per customer: the calendar month (UTC) of their first milestone, ``YYYY-MM``."""
     labels = np.full(real.customers, "", dtype=object)
     has = real.offsets[:-1] < real.offsets[1:]

@@ -155,10 +155,11 @@ def prove(
         cases, shares = _from_ledger(workspace, journey, play, frame)
     values = _value_of(frame, journey, [c[2] for c in cases], notes) if value else {}
     keys = LogKeys(frame)
+    labels = _customer_groups(frame, journey)
     results = []
     for ident, title, goal_id, columns in cases:
         results.append(
-            _one(frame, keys, journey, ident, title, goal_id, columns, shares.get(ident), values,
+            _one(frame, keys, labels, ident, title, goal_id, columns, shares.get(ident), values,
                  min_per_arm, lift)
         )  # fmt: skip
     found: tuple[Association, ...] = ()
@@ -206,12 +207,16 @@ def _ledger_columns(table: pa.Table | None, play_id: str, now: int) -> EntryColu
     entered = mine.column("entered_at").cast("timestamp[us]").cast("int64").to_numpy()
     keep = entered <= now  # entries made after "now" had not happened yet
     return EntryColumns(
-        customer_id=np.asarray(mine.column("customer_id").to_pylist(), dtype=object)[keep],
+        customer_id=_objects(mine.column("customer_id"))[keep],
         entered=entered[keep].astype(np.int64),
-        goal=np.asarray(mine.column("goal").to_pylist(), dtype=object)[keep],
+        goal=_objects(mine.column("goal"))[keep],
         window=(mine.column("window_seconds").to_numpy() * _US).astype(np.int64)[keep],
-        arm=np.asarray(mine.column("arm").to_pylist(), dtype=object)[keep],
+        arm=_objects(mine.column("arm"))[keep],
     )
+
+
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _from_assignments(
@@ -235,7 +240,7 @@ def _from_assignments(
 def _one(
     frame: MilestoneFrame,
     keys: LogKeys,
-    journey: Journey,
+    labels: dict[str, np.ndarray],
     ident: str,
     title: str,
     goal: str,
@@ -245,13 +250,20 @@ def _one(
     min_per_arm: int,
     lift: float,
 ) -> PlayProof:
-    cols = cols.take(first_per_customer(cols.customer_id, cols.entered))
-    out = outcomes(frame, cols, keys)
+    cust = keys.customer_index(cols.customer_id)
+    who = cust.copy()  # a distinct number per customer, also for those not in the log
+    missing = cust < 0
+    if missing.any():
+        _, code = np.unique(cols.customer_id[missing].astype(str), return_inverse=True)
+        who[missing] = frame.customers + code
+    rows = first_per_customer(who, cols.entered)
+    cols = cols.take(rows)
+    out = outcomes(frame, cols, keys, cust=cust[rows])
     judged = Judged(
         arm=cols.arm,
         out=out,
         pre=events_before(frame, out.cust, cols.entered, keys).astype(np.float64),
-        groups=_groups(frame, journey, out.cust),
+        groups=_groups(labels, out.cust),
     )
     windows = sorted(set(cols.window.tolist()))
     within = (
@@ -263,23 +275,25 @@ def _one(
     return _with_value(proof, cols, out.outcome, values)
 
 
-def _groups(frame: MilestoneFrame, journey: Journey, cust: np.ndarray) -> dict[str, np.ndarray]:
-    """Per entry: the customer's entry cohort (month of their first milestone) and persona."""
-    from journeykit.clv.journey import persona_labels
+def _customer_groups(frame: MilestoneFrame, journey: Journey) -> dict[str, np.ndarray]:
+    """Per customer of the log: entry cohort (month of the first milestone) and persona, worked
+    out once for every play."""
+    from journeykit.clv.journey import entry_month, persona_labels
 
-    inside = cust >= 0
-    safe = np.maximum(cust, 0)
-    cohort = np.full(cust.size, NO_PERSONA, dtype=object)
-    if frame.ts.size:
-        first = frame.ts[np.minimum(frame.offsets[safe], frame.ts.size - 1)]
-        months = first.astype("datetime64[us]").astype("datetime64[M]").astype(str)
-        cohort[inside] = months[inside]
-    out = {"cohort": cohort}
+    out = {"cohort": entry_month(frame)}
     if any(p.segment is not None for p in journey.personas):
-        labels = persona_labels(frame, journey, len(journey.milestones))
-        persona = np.full(cust.size, NO_PERSONA, dtype=object)
-        persona[inside] = labels[safe[inside]]
-        out["persona"] = persona
+        out["persona"] = persona_labels(frame, journey, len(journey.milestones))
+    return out
+
+
+def _groups(labels: dict[str, np.ndarray], cust: np.ndarray) -> dict[str, np.ndarray]:
+    """Per entry: its customer's labels (``NO_PERSONA`` for a customer not in the log)."""
+    inside = cust >= 0
+    out = {}
+    for by, per_customer in labels.items():
+        entry = np.full(cust.size, NO_PERSONA, dtype=object)
+        entry[inside] = per_customer[cust[inside]]
+        out[by] = entry
     return out
 
 
@@ -295,7 +309,7 @@ def _value_of(
     if not wanted:
         return {}
     try:
-        data: JourneyCustomers = journey_customers(frame, journey)
+        data: JourneyCustomers = journey_customers(frame, journey, with_groups=False)
     except JourneykitError as exc:
         notes.append(f"value at stake not measured: {exc}")
         return {}
