@@ -68,6 +68,17 @@ def reached(frame: MilestoneFrame, milestone: str) -> np.ndarray:
     return out
 
 
+def buyer_rows(data: JourneyCustomers, frame: MilestoneFrame) -> np.ndarray:
+    """Per customer of the frame: their row in ``data``'s summary (-1: never bought)."""
+    buyers = data.summary.customer_id
+    if buyers is None:
+        return np.full(frame.customers, -1, dtype=np.int64)
+    found = pc.index_in(
+        pa.array(frame.customer_ids.astype(str)), value_set=pa.array(buyers.astype(str))
+    )
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def value_gap(
     data: JourneyCustomers,
     frame: MilestoneFrame,
@@ -76,17 +87,17 @@ def value_gap(
     among: str | None = None,
     horizon_months: float,
     discount_rate: float = 0.01,
+    buyer_of: np.ndarray | None = None,
 ) -> ValueGap:
-    """Expected CLV per customer of those past ``milestone`` minus those not, among ``among``."""
+    """Expected CLV per customer of those past ``milestone`` minus those not, among ``among``.
+
+    ``buyer_of``: :func:`buyer_rows` of ``data`` and ``frame``, when gaps at several milestones
+    are measured on one log.
+    """
     population = reached(frame, among) if among is not None else np.ones(frame.customers, bool)
     passed = reached(frame, milestone) & population
-    buyers = data.summary.customer_id
-    buyer_of = np.full(frame.customers, -1, dtype=np.int64)  # each customer's summary row
-    if buyers is not None:
-        found = pc.index_in(
-            pa.array(frame.customer_ids.astype(str)), value_set=pa.array(buyers.astype(str))
-        )
-        buyer_of = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if buyer_of is None:
+        buyer_of = buyer_rows(data, frame)
     notes: list[str] = []
     worth = []
     everyone = np.arange(len(data), dtype=np.int64)

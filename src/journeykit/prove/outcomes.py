@@ -33,6 +33,7 @@ class EntryColumns:
     goal: np.ndarray  # str: milestone id
     window: np.ndarray  # int64 us
     arm: np.ndarray  # str
+    cust: np.ndarray | None = None  # int64: the customer's number in the log, once looked up
 
     def __len__(self) -> int:
         return int(self.entered.size)
@@ -40,7 +41,7 @@ class EntryColumns:
     def take(self, rows: np.ndarray) -> EntryColumns:
         return EntryColumns(
             self.customer_id[rows], self.entered[rows], self.goal[rows], self.window[rows],
-            self.arm[rows],
+            self.arm[rows], None if self.cust is None else self.cust[rows],
         )  # fmt: skip
 
 
@@ -54,22 +55,16 @@ class Outcomes:
     cust: np.ndarray  # int64
 
 
-def outcomes(
-    frame: MilestoneFrame,
-    entries: EntryColumns,
-    keys: LogKeys | None = None,
-    *,
-    cust: np.ndarray | None = None,
-) -> Outcomes:
+def outcomes(frame: MilestoneFrame, entries: EntryColumns, keys: LogKeys | None = None) -> Outcomes:
     """Judge every entry at ``frame.now``: a goal event inside the window is ``reached``; a goal
     event before entering makes it ``already_reached``; otherwise ``failed`` once the window
     has closed by now, else ``pending`` (never a failure while the window is open).
 
-    ``keys``: the frame's :class:`LogKeys`, when several sets of entries are judged on one log;
-    ``cust``: the entries' customer numbers in the log, when already looked up.
+    ``keys``: the frame's :class:`LogKeys`, when several sets of entries are judged on one log.
     """
     keys = keys or LogKeys(frame)
     n = len(entries)
+    cust = entries.cust
     if cust is None:
         cust = keys.customer_index(entries.customer_id)
     first_after = np.full(n, NONE, dtype=np.int64)
@@ -126,12 +121,15 @@ class LogKeys:
 
     def __init__(self, frame: MilestoneFrame):
         ts = frame.ts.astype(np.int64)
-        ordered = np.sort(ts)
+        order = np.argsort(ts, kind="stable")
+        ordered = ts[order]
         distinct = np.ones(ordered.size, dtype=bool)
         distinct[1:] = ordered[1:] != ordered[:-1]
         self.times = ordered[distinct]
         self.span = np.int64(self.times.size + 1)
-        self.keys = frame.cust.astype(np.int64) * self.span + np.searchsorted(self.times, ts)
+        rank = np.empty(ts.size, dtype=np.int64)  # each row's time's rank, read off the sort
+        rank[order] = np.cumsum(distinct) - 1
+        self.keys = frame.cust.astype(np.int64) * self.span + rank
         self._customers = frame.customer_ids
 
     @cached_property
@@ -145,9 +143,11 @@ class LogKeys:
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def probe(self, cust: np.ndarray, at: np.ndarray) -> np.ndarray:
-        return cust.astype(np.int64) * self.span + np.searchsorted(
-            self.times, at.astype(np.int64), side="left"
-        )
+        at = at.astype(np.int64)
+        order = np.argsort(at, kind="stable")  # sorted needles: a cache-friendly search
+        rank = np.empty(at.size, dtype=np.int64)
+        rank[order] = np.searchsorted(self.times, at[order], side="left")
+        return cust.astype(np.int64) * self.span + rank
 
     def customer_at(self, keys: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The customer of sorted row ``k`` of ``keys`` (-2 outside the rows)."""
