@@ -173,6 +173,9 @@ def prove(
 Case = tuple[str, str, str, EntryColumns]  # id, title, goal (or a description), entries
 
 
+_LEDGER_COLUMNS = ("play_id", "customer_id", "entered_at", "goal", "window_seconds", "arm")
+
+
 def _from_ledger(
     ws: Workspace, journey: Journey, play: str | None, frame: MilestoneFrame, keys: LogKeys
 ) -> tuple[list[Case], dict[str, float | None]]:
@@ -185,7 +188,7 @@ def _from_ledger(
     else:
         engine = open_ledger(ws, read_only=True)
         try:
-            table = entry_table(engine, journey.id, [p.id for p in chosen])
+            table = entry_table(engine, journey.id, [p.id for p in chosen], _LEDGER_COLUMNS)
         finally:
             engine.close()
     cust = None  # every entry's customer number in the log, looked up once for all plays
