@@ -165,3 +165,25 @@ def test_accepting_a_theme_adds_its_milestone_as_a_revision(fresh: Site) -> None
     missing = editor.post("/journeys/journey/themes/accept",
                           data={"answers": "my_survey.csv", "theme": "nope"})  # fmt: skip
     assert missing.status_code == 400 and "no theme 'nope'" in unescape(missing.text)
+
+
+def test_every_discovery_change_needs_the_csrf_token(fresh: Site) -> None:
+    where = _upload(fresh)
+    editor = fresh.client("editor")
+    editor.headers.pop("X-CSRF-Token")
+    theme = {"answers": "my_survey.csv", "theme": "x", "op": "rename", "themes": "x", "label": "y"}
+    posts = {
+        "/journeys/journey/answers": {"files": {"file": ("other.csv", survey_csv())}},
+        where: {"data": {"text": TEXT}},
+        "/journeys/journey/themes/edit": {"data": theme},
+        "/journeys/journey/themes/accept": {"data": theme},
+    }
+    for url, body in posts.items():
+        for token in ({}, {"csrf_token": "forged"}):
+            if "data" in body:
+                r = editor.post(url, data={**body["data"], **token})
+            else:
+                r = editor.post(url, data=token, files=body["files"])
+            assert r.status_code == 403 and "CSRF" in r.text, url
+    assert sorted(p.name for p in (fresh.root / "answers").iterdir()) == ["my_survey.csv"]
+    assert len(fresh.store.revisions("journey")) == 1

@@ -141,9 +141,7 @@ def test_community_page_shows_purpose_roles_star_impact_and_levels(site: Site) -
     assert now and unescape(now.group(1)) == north_star_value(star["value"], star["metric"])
     impact = api["impact"][0]["result"]
     shown = re.search(r'class="num estimate">([^<]*)<', html)
-    assert shown and shown.group(1) == difference_text(
-        impact["difference"], impact["metric"]
-    )
+    assert shown and shown.group(1) == difference_text(impact["difference"], impact["metric"])
     assert "Association, not cause" in html and unescape(impact["caveat"]) in unescape(html)
     assert "Engagement levels" in html
 

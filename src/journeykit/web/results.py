@@ -282,7 +282,7 @@ def customer_story(ctx: Context, key: str, customer_id: str) -> dict[str, Any]:
 
     _, journey = ctx.journey(key)
     story: dict[str, Any] = {"persona": _persona(ctx, journey, customer_id), "value": None,
-                             "plays": []}  # fmt: skip
+                             "value_note": None, "plays": []}  # fmt: skip
     try:
         story["value"] = _value(clv_view(ctx, key), customer_id)
     except JourneykitError as exc:
