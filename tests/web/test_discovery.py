@@ -7,6 +7,7 @@ import io
 import json
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -27,6 +28,18 @@ def survey_csv() -> bytes:
     for r in csv.DictReader(DEMO.open(encoding="utf-8")):
         w.writerow([r["respondent"], r["stage"], r["answer"], r["consent"]])
     return out.getvalue().encode()
+
+
+def cli_themes(site: Site, method: str) -> dict[str, Any]:
+    """``journeykit discover themes`` on the uploaded file with the columns chosen in the app."""
+    run = CliRunner().invoke(cli, [
+        "discover", "themes", str(site.root / "answers/my_survey.csv"), "--text-column", TEXT,
+        "--stage-column", "Stage", "--respondent-column", "Respondent", "--consent-column",
+        "OK to quote", "--format", "json", "--method", method,
+    ])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    out: dict[str, Any] = json.loads(run.stdout)
+    return out
 
 
 @pytest.fixture()
@@ -60,13 +73,7 @@ def test_upload_shows_a_preview_and_the_chosen_column_is_read(fresh: Site) -> No
     result = fresh.client("viewer").get("/api/journeys/journey/themes?answers=my_survey.csv")
     data = result.json()
     assert data["themes"]
-    cli_run = CliRunner().invoke(cli, [
-        "discover", "themes", str(fresh.root / "answers/my_survey.csv"), "--text-column", TEXT,
-        "--stage-column", "Stage", "--respondent-column", "Respondent", "--consent-column",
-        "OK to quote", "--format", "json", "--method", data["method"],
-    ])  # fmt: skip
-    assert cli_run.exit_code == 0, cli_run.output
-    from_cli = json.loads(cli_run.stdout)
+    from_cli = cli_themes(fresh, data["method"])
     assert [t["id"] for t in from_cli["themes"]] == [t["id"] for t in data["themes"]]
     assert from_cli["counts"] == data["counts"]
     bad = fresh.client("editor").post(where, data={"text": "nope"})
@@ -121,13 +128,8 @@ def test_theme_edits_are_the_clis_and_hold_across_runs(fresh: Site) -> None:
     assert labels["Both"]["size"] == sizes[a] + sizes[b]
     assert len(after["themes"]) == len(themes) - 1 + 1  # merged two into one, split one in two
     # The CLI reads the same edits file and replays it.
-    cli_run = CliRunner().invoke(cli, [
-        "discover", "themes", str(fresh.root / "answers/my_survey.csv"), "--text-column", TEXT,
-        "--stage-column", "Stage", "--consent-column", "OK to quote", "--respondent-column",
-        "Respondent", "--format", "json", "--method", after["method"],
-    ])  # fmt: skip
-    assert cli_run.exit_code == 0, cli_run.output
-    assert {t["label"] for t in json.loads(cli_run.stdout)["themes"]} == set(labels)
+    from_cli = cli_themes(fresh, after["method"])
+    assert {t["label"] for t in from_cli["themes"]} == set(labels)
     # A re-upload with one answer more keeps the edits: they follow their themes' answers.
     more = survey_csv() + b"r99,nurture,The onboarding webinar helped me a lot,yes\n"
     _upload(fresh, body=more)

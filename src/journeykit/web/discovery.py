@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
@@ -28,6 +27,7 @@ from journeykit.errors import JourneykitError, no_room
 from journeykit.web import views
 from journeykit.web.app import Context, ident_of
 from journeykit.web.errors import UploadError
+from journeykit.web.imports import copy_upload, safe_name
 from journeykit.web.pages import render
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ pages = APIRouter(include_in_schema=False)
 MAX_ANSWERS = 20 * 1024**2  # bytes: a survey export, not a data dump
 PREVIEW_ROWS = 5
 ROLES = ("stage", "respondent", "question", "tenure", "language", "consent")  # besides the text
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _ctx(request: Request) -> Context:
@@ -47,14 +46,10 @@ def _ctx(request: Request) -> Context:
 
 
 def answers_name(filename: str) -> str:
-    """The upload's name reduced to its last component and safe characters; the type checked."""
-    base = re.split(r"[\\/]", filename)[-1]
-    name = _UNSAFE.sub("_", base).lstrip("._") or "answers"
-    if not name.lower().endswith(views.ANSWER_SUFFIXES):
-        want = ", ".join(views.ANSWER_SUFFIXES)
-        raise UploadError(f"{base!r}: expected an answers file ending in {want}")
+    """The upload's safe name (as an events upload's), its type one answers are read from."""
+    name = safe_name(filename, views.ANSWER_SUFFIXES, "an answers file")
     stem, suffix = os.path.splitext(name)
-    return stem[:100] + suffix.lower()
+    return stem.lstrip("_")[:100] + suffix.lower()
 
 
 def save_answers(ctx: Context, filename: str, stream: BinaryIO) -> str:
@@ -68,7 +63,7 @@ def save_answers(ctx: Context, filename: str, stream: BinaryIO) -> str:
     folder.mkdir(exist_ok=True)
     tmp = folder / f".{name}.upload{Path(name).suffix}"
     try:
-        size = _copy(stream, tmp, name)
+        size = copy_upload(stream, tmp, name, MAX_ANSWERS)
         if size == 0:
             raise UploadError(f"{name}: the file is empty")
         columns, rows = preview(tmp, 1)
@@ -83,17 +78,6 @@ def save_answers(ctx: Context, filename: str, stream: BinaryIO) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return name
-
-
-def _copy(stream: BinaryIO, path: Path, name: str) -> int:
-    size = 0
-    with path.open("wb") as out:
-        while chunk := stream.read(1 << 20):
-            size += len(chunk)
-            if size > MAX_ANSWERS:
-                raise UploadError(f"{name}: larger than {MAX_ANSWERS >> 20} MB")
-            out.write(chunk)
-    return size
 
 
 def columns_file(path: Path) -> Path:
