@@ -80,6 +80,29 @@ def test_upload_shows_a_preview_and_the_chosen_column_is_read(fresh: Site) -> No
     assert bad.status_code == 400 and "no column 'nope'" in unescape(bad.text)
 
 
+@pytest.mark.parametrize("kind", ["xlsx", "jsonl"])
+def test_xlsx_and_json_lines_answers_are_read_too(fresh: Site, kind: str, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(survey_csv()), dtype=str, keep_default_na=False)
+    path = tmp_path / f"survey.{kind}"
+    if kind == "xlsx":
+        pytest.importorskip("openpyxl")
+        frame.to_excel(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    where = _upload(fresh, f"survey.{kind}", path.read_bytes())
+    assert where == f"/journeys/journey/answers/survey.{kind}"
+    form = {"text": TEXT, "stage": "Stage", "consent": "OK to quote"}
+    assert fresh.client("editor").post(where, data=form).status_code == 200
+    _choose(fresh, _upload(fresh))  # the same answers as CSV give the same themes
+    viewer = fresh.client("viewer")
+    got = viewer.get(f"/api/journeys/journey/themes?answers=survey.{kind}").json()
+    want = viewer.get("/api/journeys/journey/themes?answers=my_survey.csv").json()
+    assert got["counts"] == want["counts"]
+    assert [t["id"] for t in got["themes"]] == [t["id"] for t in want["themes"]]
+
+
 @pytest.mark.parametrize(
     ("name", "body", "problem"),
     [

@@ -196,7 +196,7 @@ def _jsonl_rows(path: Path) -> Iterator[RawRow]:
 
 def _xlsx_rows(path: Path) -> Iterator[RawRow]:
     require("openpyxl", extra="discover")
-    frame = pd.read_excel(path, dtype=object)
+    frame = pd.read_excel(path, dtype=object, keep_default_na=False)  # "n/a" is a non-answer
     for row, values in enumerate(frame.to_dict("records")):
         yield row, row + 2, {str(k): v for k, v in values.items()}, None
 

@@ -214,8 +214,8 @@ def accept(
     from journeykit.web.journeys import Parsed
 
     ctx = _ctx(request)
-    rev, _ = ctx.journey(key)
-    result = views.themes(ctx, ctx.journey(key)[1], answers)
+    rev, journey = ctx.journey(key)
+    result = views.themes(ctx, journey, answers)
     try:
         chosen = result.theme(theme)
     except KeyError:

@@ -295,7 +295,10 @@ def customer_story(ctx: Context, key: str, customer_id: str) -> dict[str, Any]:
                 table = entry_table(engine, journey.id)
             finally:
                 engine.close()
-        rows = [r for r in table.to_pylist() if r["customer_id"] == customer_id]
+        import pyarrow.compute as pc
+
+        mine = table.filter(pc.equal(table["customer_id"], customer_id))
+        rows = mine.to_pylist()  # the ledger can hold millions: only this customer's rows
         story["plays"] = [
             {"play": r["play_id"], "title": titles.get(r["play_id"], r["play_id"]),
              "arm": r["arm"], "entered_at": _iso(r["entered_at"]), "milestone": r["milestone"],
