@@ -204,3 +204,21 @@ def test_customer_story_lists_the_plays_entered(site: Site) -> None:
     html = editor.get(f"/journeys/journey/customers?q={cid}").text
     table = html[html.index('id="plays-entered"') :]
     assert table.count("<tr>") == len(mine) + 1
+
+
+def test_holdout_chart_draws_the_checks_numbers() -> None:
+    from journeykit.clv.value import HoldoutBucket, HoldoutCheck
+    from journeykit.report.charts import holdout_chart
+
+    check = HoldoutCheck("<b>x</b>", 39.0, (HoldoutBucket("0", 10, 0.2, 0.25),
+                                            HoldoutBucket("7+", 3, 2.0, 1.5)))  # fmt: skip
+    svg = holdout_chart(check)
+    actual = re.findall(
+        r'class="holdout-actual" data-frequency="([^"]*)" data-value="([^"]*)"', svg
+    )
+    predicted = re.findall(r'class="holdout-predicted" data-frequency="[^"]*" data-value="([^"]*)"',
+                           svg)  # fmt: skip
+    assert actual == [("0", "0.2"), ("7+", "2.0")] and predicted == ["0.25", "1.5"]
+    assert "<b>x</b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg
+    ys = [float(y) for y in re.findall(r'class="holdout-actual"[^>]* cy="([^"]*)"', svg)]
+    assert ys[0] > ys[1]  # more purchases sit higher
