@@ -230,4 +230,9 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     app.include_router(decide.pages)
     app.include_router(decide.api)
+    from journeykit.web import discovery, results
+
+    app.include_router(discovery.pages)
+    app.include_router(results.pages)
+    app.include_router(results.api)
     return app

@@ -44,13 +44,27 @@ def shown_name(source: str) -> str:
     return match.group("name") if match else name
 
 
-def safe_name(filename: str) -> str:
-    """The upload's name reduced to its last component and safe characters."""
+def safe_name(
+    filename: str, suffixes: tuple[str, ...] = SUFFIXES, what: str = "an events file"
+) -> str:
+    """The upload's name reduced to its last component and safe characters; its type checked."""
     base = re.split(r"[\\/]", filename)[-1]
     name = _UNSAFE.sub("_", base).lstrip(".") or "upload"
-    if not name.lower().endswith(SUFFIXES):
-        raise UploadError(f"{base!r}: expected an events file ending in {', '.join(SUFFIXES)}")
+    if not name.lower().endswith(suffixes):
+        raise UploadError(f"{base!r}: expected {what} ending in {', '.join(suffixes)}")
     return name[-120:]
+
+
+def copy_upload(stream: BinaryIO, path: Path, name: str, limit: int = MAX_UPLOAD) -> int:
+    """Write the upload to ``path`` in chunks, refusing it past ``limit`` bytes: its size."""
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise UploadError(f"{name}: larger than {limit >> 20} MB")
+            out.write(chunk)
+    return size
 
 
 @dataclass
@@ -103,14 +117,8 @@ class Imports:
         folder = self.data.ws.root / UPLOADS
         folder.mkdir(exist_ok=True)
         path = folder / f"{secrets.token_hex(6)}-{name}"
-        size = 0
         try:
-            with path.open("wb") as out:
-                while chunk := stream.read(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise UploadError(f"{name}: larger than {MAX_UPLOAD >> 20} MB")
-                    out.write(chunk)
+            size = copy_upload(stream, path, name)
         except (OSError, UploadError) as exc:
             path.unlink(missing_ok=True)
             full = (

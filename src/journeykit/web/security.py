@@ -86,6 +86,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", _A + "/opportunities"): "viewer",
     ("GET", _A + "/stories"): "viewer",
     ("GET", _A + "/hero"): "viewer",
+    ("GET", _J + "/answers/{name}"): "viewer",
+    ("GET", _J + "/clv"): "viewer",
+    ("GET", _A + "/clv"): "viewer",
+    ("GET", _J + "/community"): "viewer",
+    ("GET", _A + "/community"): "viewer",
+    ("GET", _A + "/customers/{customer_id}/story"): "viewer",
     # changing journeys and data: editors
     ("POST", "/journeys"): "editor",
     ("POST", _J + "/edit"): "editor",
@@ -97,6 +103,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/imports"): "editor",
     ("POST", _J + "/plays/run"): "editor",
     ("POST", _A + "/plays/run"): "editor",
+    ("POST", _J + "/answers"): "editor",
+    ("POST", _J + "/answers/{name}"): "editor",
+    ("POST", _J + "/themes/edit"): "editor",
+    ("POST", _J + "/themes/accept"): "editor",
     # people: admins
     ("GET", "/users"): "admin",
     ("POST", "/users"): "admin",
