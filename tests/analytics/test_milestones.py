@@ -182,7 +182,7 @@ def test_fetched_log_with_overlapping_rules_equals_the_oracle(
     log = [Event(c, e.event, e.timestamp, e.value, e.properties) for c, e in drawn]
     frame = fetch_milestones(ibis.memtable(to_arrow(log)), OVERLAPPING)
     ids = [m.id for m in OVERLAPPING.milestones]
-    got = sorted(
+    got = [
         (
             str(frame.customer_ids[frame.cust[i]]),
             ids[frame.milestone[i]],
@@ -190,12 +190,16 @@ def test_fetched_log_with_overlapping_rules_equals_the_oracle(
             None if np.isnan(frame.value[i]) else float(frame.value[i]),
         )
         for i in range(frame.milestone.size)
-    )
-    want = sorted(
+    ]
+    want = [
         (c, m, int(np.datetime64(t, "us").astype(np.int64)), v)
         for c, m, t, v in oracle.milestone_rows(log, OVERLAPPING)
-    )
-    assert [(c, m, t) for c, m, t, _ in got] == [(c, m, t) for c, m, t, _ in want]
+    ]
+
+    def order(r: tuple[str, str, int, float | None]) -> tuple[str, str, int, bool, float]:
+        return (r[0], r[1], r[2], r[3] is not None, r[3] or 0.0)
+
+    assert sorted(got, key=order) == sorted(want, key=order)
     tagged = [e for e in log if any(oracle.matches(m.when, e) for m in OVERLAPPING.milestones)]
     assert np.unique(frame.event_key).size == len(tagged)
     # rows are sorted by customer, then time, with an event's tags next to each other

@@ -215,23 +215,25 @@ def fetch_milestones(
     rows = t.select(*_KEEP, **tags)
     if not prefiltered:
         rows = rows.filter(ibis.or_(*[rows[c].notnull() for c in tags]))
-    table = _expand(rows.order_by(["customer_id", "timestamp"]).to_pyarrow(), list(tags))
+    fetched = rows.order_by(["customer_id", "timestamp"]).to_pyarrow()
     if now is None:
         latest = events.timestamp.max().to_pyarrow().as_py()
         now_us = _to_us(latest) if latest is not None else 0
     else:
         now_us = _to_us(now)
-    return frame_from_arrow(table, journey, now_us).with_events(events)
-
-
-def _expand(table: pa.Table, tags: list[str]) -> pa.Table:
-    """One row per (event, milestone it reaches) from one row per event with a tag column per
-    group; with several groups, ``event_key`` (the event's row) ties an event's rows together."""
-    keep = table.select(list(_KEEP))
     if len(tags) == 1:
-        col = table.column(tags[0])
-        valid = pc.is_valid(col)
-        return keep.append_column("milestone", col).filter(valid)
+        tag = fetched.column("tag0")
+        table = fetched.select(list(_KEEP)).append_column("milestone", tag)
+        frame = frame_from_arrow(table.filter(pc.is_valid(tag)), journey, now_us)
+    else:
+        frame = _expanded(fetched, list(tags), journey, now_us)
+    return frame.with_events(events)
+
+
+def _expanded(table: pa.Table, tags: list[str], journey: Journey, now_us: int) -> MilestoneFrame:
+    """The frame from one row per event with a tag column per group of disjoint rules: one row
+    per (event, milestone it reaches), an event's rows keyed by its row in ``table``. Numbers
+    are gathered, never the customer-id strings but one per customer."""
     rows, codes = [], []
     for name in tags:
         col = table.column(name)
@@ -242,10 +244,41 @@ def _expand(table: pa.Table, tags: list[str]) -> pa.Table:
     code = np.concatenate(codes)
     order = np.lexsort((code, row))  # the fetched order (customer, time), then milestone
     row, code = row[order], code[order]
-    out = keep.take(pa.array(row))
-    return out.append_column("milestone", pa.array(code)).append_column(
-        "event_key", pa.array(row.astype(np.int64))
+    ids = table.column("customer_id").combine_chunks()
+    owner = _customer_numbers(ids)[1][row]
+    first = np.ones(row.size, dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    starts = np.flatnonzero(first)
+    return MilestoneFrame(
+        journey=journey,
+        customer_ids=ids.take(pa.array(row[starts])).to_numpy(zero_copy_only=False),
+        cust=np.cumsum(first) - 1,
+        milestone=code,
+        ts=_micros(table.column("timestamp"))[row],
+        value=table.column("value").to_numpy().astype(np.float64)[row],
+        event_key=row.astype(np.int64),
+        offsets=np.append(starts, row.size).astype(np.int64),
+        now=now_us,
+        shared_keys=True,
     )
+
+
+def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by customer: the first row of each customer, and each row's customer
+    number (0, 1, ...)."""
+    n = len(ids)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
+    marks = np.zeros(n, dtype=np.int64)
+    marks[starts[1:]] = 1
+    return starts, np.cumsum(marks)
+
+
+def _micros(column: pa.ChunkedArray) -> np.ndarray:
+    ts = column.combine_chunks().cast(pa.timestamp("us"))
+    return np.asarray(ts.cast(pa.int64()).to_numpy(zero_copy_only=False))
 
 
 def _to_us(value: Any) -> int:
@@ -256,18 +289,8 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
     """The frame from log rows sorted by customer, then time."""
     ids = table.column("customer_id").combine_chunks()
     n = len(ids)
-    if n:
-        changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-        starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
-    else:
-        starts = np.zeros(0, dtype=np.int64)
-    cust = np.zeros(n, dtype=np.int64)
-    if n:
-        marks = np.zeros(n, dtype=np.int64)
-        marks[starts[1:]] = 1
-        cust = np.cumsum(marks)
-    ts_col = table.column("timestamp").combine_chunks().cast(pa.timestamp("us"))
-    ts = ts_col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    starts, cust = _customer_numbers(ids)
+    ts = _micros(table.column("timestamp"))
     milestone = table.column("milestone").to_numpy().astype(np.int16)
     value = table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
     shared = "event_key" in table.column_names
