@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -245,3 +246,58 @@ def test_a_killed_sync_leaves_the_workspace_as_it_was(pg: Any, pg_url: str, ws: 
     (report,) = sync_sources(ws)  # and the next sync does the work once
     assert (report.loaded, report.replaced) == (29, 49)
     assert ws_content(ws) == pg_content(pg, "events")
+
+
+def test_a_deleted_row_stays_until_the_source_is_replaced(
+    pg: Any, pg_url: str, ws: Workspace
+) -> None:
+    """A cursor sees rows added or changed, not deleted: sync keeps a deleted row's event
+    (documented); import --from ... --replace reads the source again whole and drops it, in
+    one transaction, with the earlier imports marked as replaced."""
+    events = simulated(200)
+    create_events_table(pg_url, "events", events)
+    source = DatabaseSource("events", pg_url, table="events")
+    import_source(ws, source)
+    pg.execute("DELETE FROM events WHERE id % 10 = 0")
+    pg.execute(
+        'INSERT INTO events (id, customer_id, event, "timestamp", value, properties) '
+        "VALUES (100000, 'c-new', 'signed_up', '2030-01-01', NULL, '{}')"
+    )
+    (synced,) = sync_sources(ws)
+    assert (synced.loaded, synced.replaced) == (1, 0)
+    deleted = events.num_rows // 10
+    assert len(ws_content(ws)) == len(pg_content(pg, "events")) + deleted
+    # A changed definition (another time zone) is taken too, not refused as a conflict.
+    again = import_source(ws, replace(source, timezone="Europe/Lisbon"), replace=True)
+    now = len(pg_content(pg, "events"))
+    assert (again.read, again.loaded, again.registered) == (now, now, True)
+    assert ws_content(ws) == pg_content(pg, "events")
+    assert workspace_rows(
+        ws, f"SELECT count(*) FROM imports WHERE replaced_by = '{again.import_id}'"
+    ) == [(2,)]
+    (after,) = sync_sources(ws)  # the source goes on from the new pull's cursor
+    assert (after.loaded, after.replaced, after.import_id) == (0, 0, None)
+
+
+def test_a_schema_qualified_table_with_quoted_names(pg: Any, pg_url: str, ws: Workspace) -> None:
+    events = simulated(50)
+    create_events_table(pg_url, "events", events)
+    pg.execute('CREATE SCHEMA "Analytics"')
+    try:
+        pg.execute('CREATE TABLE "Analytics"."Events.Raw" (LIKE events INCLUDING ALL)')
+        pg.execute('INSERT INTO "Analytics"."Events.Raw" SELECT * FROM events')
+        table = '"Analytics"."Events.Raw"'
+        report = import_source(ws, DatabaseSource("raw", pg_url, table=table))
+        assert (report.loaded, report.rejected) == (events.num_rows, 0)
+        ((spec,),) = workspace_rows(ws, "SELECT spec FROM sources WHERE name = 'raw'")
+        assert DatabaseSource.from_json(spec).key == "id"  # its primary key was found
+        pg.execute(
+            'INSERT INTO "Analytics"."Events.Raw" (id, customer_id, event, "timestamp") '
+            "VALUES (100000, 'c-new', 'signed_up', '2030-01-01')"
+        )
+        (synced,) = sync_sources(ws)
+        assert (synced.loaded, synced.unchanged) == (1, 1)
+        with pytest.raises(SourceError, match=r"no table 'Event' in schema 'Analytics'"):
+            import_source(ws, DatabaseSource("x", pg_url, table='"Analytics".Event'))
+    finally:
+        pg.execute('DROP SCHEMA "Analytics" CASCADE')

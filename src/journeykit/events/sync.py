@@ -14,6 +14,12 @@ by their key and left alone). Each pulled row is then one of:
 so ``read = loaded + replaced + unchanged + rejected``. Without a key, rows are known by
 their content alone: a changed row is then a new event, and the old one stays.
 
+A source pulled with ``replace`` (``import --from ... --replace``) is read again whole, as if
+new: what it loaded before is removed in the same transaction (the history says which import
+replaced it), and its definition (query, key, cursor, mapping) is the one given now. That is
+also how rows deleted at the source leave the workspace: a cursor only sees rows added or
+changed, so ``sync`` does not notice a deletion.
+
 Like a file import, one command is one DuckDB transaction: rows, rejects, history and every
 source's cursor are committed together, so a failed or killed sync changes nothing. Rows are
 pulled before the transaction into in-memory staging. A sync that finds nothing new writes
@@ -137,7 +143,8 @@ def complete(source: DatabaseSource, remote: Remote) -> DatabaseSource:
 class _Staged:
     source: DatabaseSource
     name: str
-    new: bool
+    new: bool  # nothing of it is stored (a new source, or one being replaced)
+    replacing: bool  # registered, and pulled again whole in place of what it loaded
     read: int
     cursor: Cursor | None
     changed_cursor: bool
@@ -157,9 +164,11 @@ def sync_into(
     sources: Sequence[tuple[DatabaseSource, Remote]],
     *,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> list[SyncReport]:
     """Pull every source into the workspace's database (open as ``runner``, closed here) in one
-    transaction; see the module docstring. Sources not registered yet are registered."""
+    transaction; see the module docstring. Sources not registered yet are registered;
+    ``replace``: registered ones are pulled again whole, replacing what they loaded."""
     written: list[Path] = []
     try:
         prepare_schema(runner)
@@ -169,13 +178,14 @@ def sync_into(
         staged = []
         for i, (source, remote) in enumerate(sources):
             earlier = known.get(source.name)
-            if earlier is not None and not earlier.source.same_rows(source):
+            if not replace and earlier is not None and not earlier.source.same_rows(source):
                 raise SourceError(
                     f"a source named {source.name!r} is already registered as "
                     f"{earlier.source.describe()}; choose another --name"
                 )
-            cursor = earlier.cursor if earlier else None
-            staged.append(_stage(runner, f"s{i}", source, remote, cursor, earlier is None))
+            cursor = earlier.cursor if earlier and not replace else None
+            staged.append(_stage(runner, f"s{i}", source, remote, cursor, earlier is None,
+                                 replace and earlier is not None))  # fmt: skip
             if progress is not None:
                 progress("pulling", 100.0 * (i + 1) / len(sources))
         try:
@@ -193,11 +203,17 @@ def sync_into(
 
 
 def _stage(
-    runner: Any, name: str, source: DatabaseSource, remote: Remote, after: Cursor | None, new: bool
+    runner: Any,
+    name: str,
+    source: DatabaseSource,
+    remote: Remote,
+    after: Cursor | None,
+    new: bool,
+    replacing: bool = False,
 ) -> _Staged:
     """Type and check the pulled rows as they stream in: one pass, no copy of the raw rows."""
     check_timezone(source.timezone)
-    staged = _Staged(source, name, new, 0, after, False)
+    staged = _Staged(source, name, new or replacing, replacing, 0, after, False)
     key, cursor = source.key, quote_ident(str(source.cursor))
     with remote.rows(source.cursor, after) as reader, runner.arrow_view("jk_pull", reader):
         described = runner.fetchall("DESCRIBE SELECT * FROM jk_pull")
@@ -217,7 +233,7 @@ def _stage(
         _check_unique(runner, staged, key)
     # Compared before the transaction: a DuckDB transaction writes to one database only, and
     # this process holds the workspace's file, so what is stored cannot change meanwhile.
-    if not new:  # a new source has nothing stored to compare with
+    if not staged.new:  # a new source has nothing stored to compare with
         _compare(runner, staged)
     read, top = runner.fetchone(f"SELECT count(*), max(_cursor) FROM {staged.keyed}")
     found = Cursor(remote.columns()[str(source.cursor)], top) if top is not None else after
@@ -252,11 +268,13 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
     )
     loaded, replaced, unchanged, rejected, withdrawn = (int(x) for x in runner.fetchone(counts))
     changed = loaded + replaced + rejected
+    import_id = uuid.uuid4().hex[:12]
+    if s.replacing:
+        _forget(runner, source, import_id)
     if s.new or s.changed_cursor:
         record(runner, storable(source), s.cursor, new=s.new)
-    if not changed:
+    if not changed and not s.replacing:
         return SyncReport(source.name, None, s.read, 0, 0, unchanged, 0, None, s.cursor, s.new)
-    import_id = uuid.uuid4().hex[:12]
     key = int(runner.fetchone("SELECT coalesce(max(import_key), 0) + 1 FROM imports")[0])
     if replaced or withdrawn:
         runner.execute(
@@ -303,7 +321,24 @@ def _picked(s: _Staged, *, refused: bool) -> str:
 
 
 def _imports_of(source: DatabaseSource) -> str:
-    return f"SELECT import_key FROM imports WHERE source_name = {quote_literal(source.name)}"
+    return (
+        "SELECT import_key FROM imports WHERE replaced_by IS NULL AND "
+        f"source_name = {quote_literal(source.name)}"
+    )
+
+
+def _forget(runner: Any, source: DatabaseSource, import_id: str) -> None:
+    """Remove what a source loaded and its registration; its imports stay in the history,
+    marked as replaced by ``import_id``."""
+    earlier = "SELECT import_id FROM imports WHERE replaced_by IS NULL AND source_name = $name"
+    params = {"name": source.name}
+    runner.execute(f"DELETE FROM event_rows WHERE import_key IN ({_imports_of(source)})")
+    runner.execute(f"DELETE FROM rejected WHERE import_id IN ({earlier})", params)
+    runner.execute(
+        f"UPDATE imports SET replaced_by = $new WHERE import_id IN ({earlier})",
+        {**params, "new": import_id},
+    )
+    runner.execute("DELETE FROM sources WHERE name = $name", params)
 
 
 def _compare(runner: Any, s: _Staged) -> None:
