@@ -68,7 +68,10 @@ class RemoteTable:
         if path is not None and not path.is_file():  # ibis would create an empty database
             raise SourceError(f"source {source.name!r}: no database file {path}")
         self.backend = _connect(self.url, self.scheme, source)
-        self.schema, self.table = split_table(source.table) if source.table else (None, None)
+        self.schema: str | None = None
+        self.table: str | None = None
+        if source.table is not None:
+            self.schema, self.table = split_table(source.table)
         if self.table is not None:
             self._check_table()
         try:
