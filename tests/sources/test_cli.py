@@ -121,3 +121,9 @@ def test_replace_reads_the_source_again_with_its_new_mapping(ws: Workspace, shop
     assert workspace_rows(ws, "SELECT customer_id, value FROM events") == [
         ("ana@example.com", 30.0)
     ]
+
+
+def test_replace_is_refused_for_a_rest_source(ws: Workspace) -> None:
+    code, _, err = run("import", "--from", "stripe://charges", "--replace",
+                       "--workspace", str(ws.root))  # fmt: skip
+    assert code == 2 and "--replace cannot be used with stripe://charges" in err

@@ -145,6 +145,8 @@ def import_cmd(
                  cursor_column, key_column, delimiter, *files]  # fmt: skip
         if any(given):
             raise click.UsageError(f"{from_url} takes no files and no column options")
+        if replace:
+            raise click.UsageError(f"--replace cannot be used with {from_url}")
         ws = open_workspace(workspace_dir)
         with progress_bar() as progress:
             pulled = import_rest(ws, from_url, progress=progress)
