@@ -218,3 +218,16 @@ def test_thinkific_lesson_properties_and_a_bad_payload(ws: Workspace, tmp_path: 
     assert db_rows(ws, "SELECT line, field FROM rejected") == [
         (2, "payload.user.email or payload.user.id")
     ]
+
+
+def test_a_discourse_post_without_its_number_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    lines = (EXPORTS / "discourse-posts.jsonl").read_text().splitlines()
+    bad = tmp_path / "posts.jsonl"
+    bad.write_text(
+        lines[0] + "\n" + json.dumps(json.loads(lines[2]) | {"post_number": None}) + "\n"
+    )
+    report = load(ws, bad, "discourse-posts")
+    assert (report.loaded, report.rejected) == (1, 1)
+    assert db_rows(ws, "SELECT line, field, reason FROM rejected") == [
+        (2, "post_number or accepted_answer", "missing event")
+    ]

@@ -325,9 +325,11 @@ def _discourse_posts(f: Fields) -> Derived:
     # The Solved plugin marks an accepted answer on its post; the post's time is when it was
     # written (the export does not say when it was accepted).
     accepted = f"lower(coalesce({f.text('accepted_answer')}, '')) IN ('true', 't', '1')"
+    number = f.text("post_number")
     event = (
-        f"CASE WHEN {accepted} THEN 'answer_accepted' "
-        f"WHEN {f.text('post_number')} = '1' THEN 'posted' ELSE 'replied' END"
+        f"CASE WHEN {number} IS NULL OR {number} = '' THEN NULL "
+        f"WHEN {accepted} THEN 'answer_accepted' "
+        f"WHEN {number} = '1' THEN 'posted' ELSE 'replied' END"
     )
     kept = ("id", "topic_id", "post_number", "reply_to_post_number", "topic_slug",
             "category_id", "like_count")  # fmt: skip
