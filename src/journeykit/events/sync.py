@@ -22,7 +22,9 @@ changed, so ``sync`` does not notice a deletion.
 
 Like a file import, one command is one DuckDB transaction: rows, rejects, history and every
 source's cursor are committed together, so a failed or killed sync changes nothing. Rows are
-pulled before the transaction into in-memory staging. A sync that finds nothing new writes
+pulled before the transaction: a registered source's into in-memory staging (typed, to be
+compared with what is stored), a new one's as the fetched Arrow rows, typed once on their way
+in (so its first pull holds all its rows in memory). A sync that finds nothing new writes
 nothing at all.
 """
 
