@@ -219,8 +219,27 @@ def paused(*args, **kwargs):
     time.sleep(60)
 
 sync.refresh_events_view = paused
-sync_sources(open_workspace(Path(sys.argv[1])))
+ws = open_workspace(Path(sys.argv[1]))
+if len(sys.argv) > 2:  # import --from URL --table events --replace
+    from journeykit.engine.workspace import import_source
+    from journeykit.events.dbsource import DatabaseSource
+
+    import_source(ws, DatabaseSource("events", sys.argv[2], table="events"), replace=True)
+else:
+    sync_sources(ws)
 """
+
+
+def killed_while_paused(ws: Workspace, *args: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PAUSED_SYNC, str(ws.root), *args], stdout=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "paused"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
 
 
 def test_a_killed_sync_leaves_the_workspace_as_it_was(pg: Any, pg_url: str, ws: Workspace) -> None:
@@ -233,15 +252,7 @@ def test_a_killed_sync_leaves_the_workspace_as_it_was(pg: Any, pg_url: str, ws: 
         'INSERT INTO events SELECT id + 100000, customer_id, event, "timestamp", value, '
         "properties, '2031-01-02' FROM events WHERE id < 30"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _PAUSED_SYNC, str(ws.root)], stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "paused"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
+    killed_while_paused(ws)
     assert snapshot(ws) == before
     (report,) = sync_sources(ws)  # and the next sync does the work once
     assert (report.loaded, report.replaced) == (29, 49)
@@ -301,3 +312,14 @@ def test_a_schema_qualified_table_with_quoted_names(pg: Any, pg_url: str, ws: Wo
             import_source(ws, DatabaseSource("x", pg_url, table='"Analytics".Event'))
     finally:
         pg.execute('DROP SCHEMA "Analytics" CASCADE')
+
+
+def test_a_killed_replace_leaves_the_workspace_as_it_was(
+    pg: Any, pg_url: str, ws: Workspace
+) -> None:
+    create_events_table(pg_url, "events", simulated(100))
+    import_source(ws, DatabaseSource("events", pg_url, table="events"))
+    pg.execute("DELETE FROM events WHERE id % 3 = 0")
+    before = snapshot(ws)
+    killed_while_paused(ws, pg_url)  # old rows removed, new ones in, about to commit
+    assert snapshot(ws) == before
