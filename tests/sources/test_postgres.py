@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +15,7 @@ from journeykit.engine.workspace import import_source, sync_sources
 from journeykit.events.dbsource import DatabaseSource, SourceError
 from journeykit.events.sources import ColumnMap
 from journeykit.workspace import Workspace
+from tests.events.conftest import kill_when_paused
 
 from .cases import create_events_table, simulated, snapshot, workspace_rows
 
@@ -231,15 +228,7 @@ else:
 
 
 def killed_while_paused(ws: Workspace, *args: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _PAUSED_SYNC, str(ws.root), *args], stdout=subprocess.PIPE,
-        text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "paused"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
+    kill_when_paused(_PAUSED_SYNC, str(ws.root), *args)
 
 
 def test_a_killed_sync_leaves_the_workspace_as_it_was(pg: Any, pg_url: str, ws: Workspace) -> None:
