@@ -230,4 +230,8 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     app.include_router(decide.pages)
     app.include_router(decide.api)
+    from journeykit.web import builder
+
+    app.include_router(builder.pages)
+    app.include_router(builder.api)
     return app

@@ -86,6 +86,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", _A + "/opportunities"): "viewer",
     ("GET", _A + "/stories"): "viewer",
     ("GET", _A + "/hero"): "viewer",
+    ("GET", _J + "/builder"): "viewer",
+    ("POST", _A + "/rule-counts"): "viewer",
     # changing journeys and data: editors
     ("POST", "/journeys"): "editor",
     ("POST", _J + "/edit"): "editor",
@@ -97,6 +99,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/imports"): "editor",
     ("POST", _J + "/plays/run"): "editor",
     ("POST", _A + "/plays/run"): "editor",
+    ("POST", _J + "/builder"): "editor",
     # people: admins
     ("GET", "/users"): "admin",
     ("POST", "/users"): "admin",
