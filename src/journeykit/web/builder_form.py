@@ -65,8 +65,7 @@ def rule_view(rule: Any) -> dict[str, Any]:
     view: dict[str, Any] = {"events": [], "conds": [], "any": "", "raw": ""}
     if rule is None:
         return view
-    if isinstance(rule, str | list):
-        rule = {"event": rule}
+    rule = _long(rule)
     events = rule.get("event") or []
     view["events"] = [events] if isinstance(events, str) else list(events)
     rows: list[dict[str, Any]] = []
@@ -80,6 +79,16 @@ def rule_view(rule: Any) -> dict[str, Any]:
     if not _rows_say_it(view):
         return {"events": [], "conds": [], "any": "", "raw": json.dumps(rule, sort_keys=True)}
     return view
+
+
+def _long(rule: Any) -> Any:
+    """A rule with its shorthand names written out: the model dumps a nested ``any`` rule
+    as a bare name, which ``any`` does not read back."""
+    if isinstance(rule, str | list):
+        return {"event": rule}
+    if isinstance(rule, dict) and rule.get("any"):
+        return {**rule, "any": [_long(sub) for sub in rule["any"]]}
+    return rule
 
 
 def _cond_rows(subject: str, key: str, cond: Any) -> list[dict[str, Any]]:
