@@ -234,4 +234,7 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     app.include_router(builder.pages)
     app.include_router(builder.api)
+    from journeykit.web import firstrun
+
+    app.include_router(firstrun.pages)
     return app

@@ -87,6 +87,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", _A + "/stories"): "viewer",
     ("GET", _A + "/hero"): "viewer",
     ("GET", _J + "/builder"): "viewer",
+    ("GET", "/welcome"): "viewer",
     ("POST", _A + "/rule-counts"): "viewer",
     # changing journeys and data: editors
     ("POST", "/journeys"): "editor",
@@ -100,6 +101,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", _J + "/plays/run"): "editor",
     ("POST", _A + "/plays/run"): "editor",
     ("POST", _J + "/builder"): "editor",
+    ("POST", "/welcome/journey"): "editor",
+    ("POST", "/imports/upload"): "editor",
+    ("GET", "/imports/mapping/{upload}"): "editor",
+    ("POST", "/imports/mapping/{upload}"): "editor",
     # people: admins
     ("GET", "/users"): "admin",
     ("POST", "/users"): "admin",
