@@ -176,6 +176,8 @@ def test_from_an_empty_workspace_to_a_living_map_without_yaml(
 
 def _shot(page: Any, shots: Path, name: str) -> None:
     path = shots / f"{name}.png"
+    if name == "builder":  # the board, where the cards are
+        page.get_by_role("heading", name="Milestones", exact=True).scroll_into_view_if_needed()
     page.screenshot(path=str(path), full_page=name != "builder")
     if name == "builder" and os.environ.get("JOURNEYKIT_DOCS_SCREENSHOTS"):
         shutil.copyfile(path, DOCS / "web-builder.png")  # the README's picture
@@ -241,7 +243,12 @@ def test_the_builder_works_by_keyboard_at_375_px(page: Any, empty: tuple[Site, s
     try:
         page.goto("/journeys/trial/builder")
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= NARROW["width"] + 1, f"the page scrolls sideways at 375 px ({width} px)"
+        wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+            " > 376 && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className"
+            " + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))"
+        )
+        assert width <= NARROW["width"] + 1, f"sideways scroll at 375 px ({width} px): {wide}"
         # keyboard only: Tab to the journey title, type, Tab on, press Enter on Update preview
         title = page.get_by_label("Journey title")
         for _ in range(40):
