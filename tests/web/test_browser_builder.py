@@ -260,7 +260,10 @@ def test_the_builder_works_by_keyboard_at_375_px(page: Any, empty: tuple[Site, s
         page.keyboard.type("Planboard, typed by keyboard")
         page.keyboard.press("Enter")  # the form's first button: Update preview, never Save
         expect(title).to_have_value("Planboard, typed by keyboard")
-        assert "Planboard, typed by keyboard" not in (site.root / "journeys" / "trial.yaml").read_text()
+        assert (
+            "Planboard, typed by keyboard"
+            not in (site.root / "journeys" / "trial.yaml").read_text()
+        )
         outline = page.evaluate(
             "getComputedStyle(document.activeElement).outlineStyle + ' ' + "
             "getComputedStyle(document.activeElement).outlineWidth"

@@ -23,9 +23,13 @@ SLUG = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 LINE = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).filter(
     lambda s: s.strip() != ""
 )
-PARA = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"), max_size=30)
+PARA = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"), max_size=30
+)
 DURATION = st.sampled_from(["1d", "14d", "2w", "36h", "90d"])
-NUMBER = st.one_of(st.integers(-1000, 10**6), st.floats(-1e6, 1e6, allow_nan=False).filter(lambda x: x != int(x)))
+NUMBER = st.one_of(
+    st.integers(-1000, 10**6), st.floats(-1e6, 1e6, allow_nan=False).filter(lambda x: x != int(x))
+)
 SCALAR = st.one_of(LINE, NUMBER, st.booleans())
 
 
@@ -96,7 +100,10 @@ def journeys(draw: st.DrawFn) -> dict[str, Any]:
             for pid in draw(st.lists(SLUG, min_size=1, max_size=2, unique=True))
         ]  # fmt: skip
     if draw(st.booleans()):
-        data["stages"] = [{"id": s, "title": draw(LINE)} for s in draw(st.lists(SLUG, min_size=1, max_size=3, unique=True))]
+        data["stages"] = [
+            {"id": s, "title": draw(LINE)}
+            for s in draw(st.lists(SLUG, min_size=1, max_size=3, unique=True))
+        ]
         for m in milestones:
             m.pop("stage", None)
     if draw(st.booleans()):
@@ -106,7 +113,9 @@ def journeys(draw: st.DrawFn) -> dict[str, Any]:
             step = {"milestone": mid, "optional": draw(st.booleans()),
                     **({"within": draw(DURATION)} if draw(st.booleans()) else {})}  # fmt: skip
             steps.append(step if step["optional"] or "within" in step else mid)
-        data["paths"] = [{"id": "main", "title": draw(PARA.filter(lambda s: "\n" not in s)), "steps": steps}]
+        data["paths"] = [
+            {"id": "main", "title": draw(PARA.filter(lambda s: "\n" not in s)), "steps": steps}
+        ]
     if len(ids) > 1 and draw(st.booleans()):
         data["touchpoints"] = [{"from": ids[0], "to": ids[1], "channel": draw(LINE), "action": draw(LINE),
                                 **({"when": draw(rules())} if draw(st.booleans()) else {})}]  # fmt: skip
@@ -158,7 +167,9 @@ def test_a_journey_round_trips_through_the_builder_form(site: Site, data: dict[s
     _journey_file(site, "prop", journey.to_yaml())
     c = site.client("viewer")
     pairs = _form(c, "prop")
-    back, problems = bf.validate(bf.data_of([(k, v) for k, v in pairs if k not in ("base", "csrf_token", "note")]))
+    back, problems = bf.validate(
+        bf.data_of([(k, v) for k, v in pairs if k not in ("base", "csrf_token", "note")])
+    )
     assert not problems, problems
     assert back == journey
 
@@ -173,7 +184,9 @@ def test_saving_keeps_comments_makes_a_revision_and_changes_only_what_changed(si
     assert r.status_code == 303, r.text[:2000]
     after = (site.root / "journey.yaml").read_text()
     assert len(site.store.revisions("journey")) == revs + 1
-    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+    ]
     assert len(changed) == 1 and "From nowhere in particular" in changed[0][1], changed
     comments = [x for x in before.splitlines() if x.lstrip().startswith("#")]
     assert comments and all(x in after for x in comments)
@@ -193,17 +206,23 @@ def test_buttons_change_the_draft_not_the_file(site: Site) -> None:
     new = next(k for k, v in pairs if v == "New milestone" and k.endswith(".title"))
     index = new.split(".")[1]
     pairs = [(k, "purchase" if k == f"milestones.{index}.when.pick" else v) for k, v in pairs]
-    r = _post(c, "/journeys/journey/builder", [*pairs, ("paths.0.add", f"milestone_1"),
+    r = _post(c, "/journeys/journey/builder", [*pairs, ("paths.0.add", "milestone_1"),
                                                ("action", "addstep:paths.0")])  # fmt: skip
     data = bf.data_of(form_fields(r.text, "builder"))
     added = next(m for m in data["milestones"] if m["id"] == "milestone_1")
     assert added["when"] == {"event": "purchase"} and added["phase"] == "core"
-    assert "milestone_1" in [s if isinstance(s, str) else s["milestone"] for s in data["paths"][0]["steps"]]
+    assert "milestone_1" in [
+        s if isinstance(s, str) else s["milestone"] for s in data["paths"][0]["steps"]
+    ]
     # moving a card earlier swaps it with its neighbour in the column, in the file and the path
     steps = lambda d: [s if isinstance(s, str) else s["milestone"] for s in d["paths"][0]["steps"]]  # noqa: E731
     col = bf.board(data)["core"]
     i = col[-1]
-    r = _post(c, "/journeys/journey/builder", [*form_fields(r.text, "builder"), ("action", f"up:milestones.{i}")])
+    r = _post(
+        c,
+        "/journeys/journey/builder",
+        [*form_fields(r.text, "builder"), ("action", f"up:milestones.{i}")],
+    )
     moved = bf.data_of(form_fields(r.text, "builder"))
     neighbour = data["milestones"][col[-2]]["id"]
     assert steps(moved).index("milestone_1") == steps(data).index(neighbour)
@@ -253,14 +272,19 @@ def test_rule_counts_match_a_brute_force_count(site: Site) -> None:
     assert (got["events"], got["customers"]) == want and want[0] > 0
     got = count({"events": "page_view\nlogin", "c.0.key": "channel", "c.0.op": "in",
                  "c.0.value": "web\napp", "c.0.type": "text"})  # fmt: skip
-    want = _brute(site, lambda e, p, v: e in ("page_view", "login") and p.get("channel") in ("web", "app"))
+    want = _brute(
+        site, lambda e, p, v: e in ("page_view", "login") and p.get("channel") in ("web", "app")
+    )
     assert (got["events"], got["customers"]) == want and 0 < want[0] < 232
     got = count({"events": "order_completed", "c.0.subject": "value", "c.0.op": "gt",
                  "c.0.value": "50", "c.0.type": "number"})  # fmt: skip
     want = _brute(site, lambda e, p, v: e == "order_completed" and v is not None and v > 50)
     assert (got["events"], got["customers"]) == want and want[0] > 0
     assert "empty" in count({})["problem"]
-    assert "number" in count({"events": "x", "c.0.key": "k", "c.0.op": "gt", "c.0.value": "lots"})["problem"]
+    assert (
+        "number"
+        in count({"events": "x", "c.0.key": "k", "c.0.op": "gt", "c.0.value": "lots"})["problem"]
+    )
 
 
 def test_the_picker_offers_observed_events_and_values_with_counts(site: Site) -> None:
@@ -271,7 +295,10 @@ def test_the_picker_offers_observed_events_and_values_with_counts(site: Site) ->
 
     seen = observed(site.app.state.ctx.data)
     channels = {v.value: v.events for v in seen.properties["page_view"]["channel"]}
-    assert sum(channels.values()) == _brute(site, lambda e, p, v: e == "page_view" and "channel" in p)[0]
+    assert (
+        sum(channels.values())
+        == _brute(site, lambda e, p, v: e == "page_view" and "channel" in p)[0]
+    )
 
 
 def test_forged_fields_are_a_message_not_a_crash(site: Site, tmp_path: Path) -> None:

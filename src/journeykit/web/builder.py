@@ -50,7 +50,7 @@ def current_data(ctx: Context, key: str) -> tuple[int, dict[str, Any], list[Prob
 
     try:
         raw = _yaml().load(rev.text)
-    except Exception:  # noqa: BLE001 - not YAML at all: the builder starts from nothing
+    except Exception:
         raw = None
     data = _plain(raw) if isinstance(raw, dict) else {}
     return rev.number, data, list(parsed.problems)
@@ -113,7 +113,8 @@ def render_builder(
         board=bf.board(data), kinds=list(milestone_kinds()), ops=bf.OPS, types=bf.TYPES,
         problems=shown, by_field=_by_field(shown), field_id=bf.field_id,
         counts=_rule_counts(ctx, view), observed=observed, keys_for=observed.keys_for,
-        milestone_ids=[m.get("id", "") for m in data.get("milestones") or [] if isinstance(m, dict)],
+        milestone_ids=[m.get("id", "") for m in data.get("milestones") or []
+                       if isinstance(m, dict)],
         stage_ids=[s["item"].get("id", "") for s in view["stages"]],
         preview=_preview(journey), saved=saved, message=message,
         file=ctx.journeys.file(key).name,
@@ -143,7 +144,9 @@ async def builder_post(request: Request, key: str) -> Response:
     action = fields.get("action", "preview")
     try:
         base = int(fields.get("base", "0"))
-        data = bf.data_of([(k, v) for k, v in pairs if k not in ("action", "base", "note", "csrf_token")])
+        data = bf.data_of(
+            [(k, v) for k, v in pairs if k not in ("action", "base", "note", "csrf_token")]
+        )
         if action not in ("save", "preview"):
             data = bf.apply(data, action, fields)
     except (bf.FormError, ValueError) as exc:
@@ -164,16 +167,20 @@ def _save(
         return render_builder(request, key, data, base, 422, problems=problems, message=msg)
     rev = ctx.journeys.current(key)
     if rev.number != base:
-        msg = (f"The journey changed since you opened it (now revision {rev.number}, by "
-               f"{rev.author}); nothing was saved. Open the builder again to start from it.")  # fmt: skip
+        msg = (
+            f"The journey changed since you opened it (now revision {rev.number}, by "
+            f"{rev.author}); nothing was saved. Open the builder again to start from it."
+        )
         return render_builder(request, key, data, base, 409, message=msg)
     journey._source = _source_of(rev.text, ctx.journeys.file(key).name)
     user = ident_of(request).user
     assert user is not None
     result = ctx.journeys.save(key, journey.to_yaml(), user.name, note or "saved in the builder")
     if isinstance(result, Parsed):  # the model and the writer disagree: our bug, say it plainly
-        return render_builder(request, key, data, base, 422, problems=list(result.problems),
-                              message="The saved text did not validate; nothing was saved.")  # fmt: skip
+        msg = "The saved text did not validate; nothing was saved."
+        return render_builder(
+            request, key, data, base, 422, problems=list(result.problems), message=msg
+        )
     return RedirectResponse(f"/journeys/{quote(key)}/builder?saved={result.number}", 303)
 
 
@@ -186,7 +193,7 @@ def _source_of(text: str, name: str) -> Any:
 
         try:
             raw = _yaml().load(text)
-        except Exception:  # noqa: BLE001 - not YAML: written fresh
+        except Exception:
             return None
         from ruamel.yaml.comments import CommentedMap
 

@@ -206,26 +206,26 @@ def rule_of(fields: Mapping[str, Any]) -> Any:
 # --- the whole form ------------------------------------------------------------------------
 
 
-def nest(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def nest(pairs: Iterable[tuple[str, str]]) -> dict[Any, Any]:
     """Posted (name, value) pairs as a tree: ``a.0.b`` -> {"a": {0: {"b": ...}}}.
 
     A name given more than once keeps every value in a list (checkboxes).
     """
-    tree: dict[str, Any] = {}
+    tree: dict[Any, Any] = {}
     for name, value in pairs:
         parts: list[str | int] = [int(p) if p.isdigit() else p for p in name.split(".")]
         node = tree
         for part in parts[:-1]:
-            child = node.setdefault(part, {})  # type: ignore[call-overload]
+            child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise FormError(f"field {name!r} clashes with another field")
             node = child
         last = parts[-1]
         if last in node:
-            old = node[last]  # type: ignore[index]
-            node[last] = [*(old if isinstance(old, list) else [old]), value]  # type: ignore[index]
+            old = node[last]
+            node[last] = [*(old if isinstance(old, list) else [old]), value]
         else:
-            node[last] = value  # type: ignore[index]
+            node[last] = value
     return tree
 
 
@@ -343,14 +343,17 @@ def data_from(journey: Journey) -> dict[str, Any]:
 def view_of(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the template needs beyond the data: per item, its rest JSON and rule rows."""
     out: dict[str, Any] = {"stages_default": "stages" not in data}
-    stages = data.get("stages") if "stages" in data else _default_stage_data()
+    stages = (data.get("stages") or []) if "stages" in data else _default_stage_data()
     for section in SECTIONS:
         items = stages if section == "stages" else data.get(section) or []
         views = []
         for item in items:
             item = item if isinstance(item, dict) else {}
             rest = {k: v for k, v in item.items() if k not in MANAGED[section]}
-            v: dict[str, Any] = {"item": item, "rest": json.dumps(rest, sort_keys=True) if rest else ""}
+            v: dict[str, Any] = {
+                "item": item,
+                "rest": json.dumps(rest, sort_keys=True) if rest else "",
+            }
             if section in RULES:
                 v["rule"] = rule_view(item.get(RULES[section]))
             if section == "paths":
@@ -360,7 +363,10 @@ def view_of(data: Mapping[str, Any]) -> dict[str, Any]:
     community = data.get("community")
     if isinstance(community, dict):
         rest = {k: v for k, v in community.items() if k not in COMMUNITY}
-        out["community"] = {"item": community, "rest": json.dumps(rest, sort_keys=True) if rest else ""}
+        out["community"] = {
+            "item": community,
+            "rest": json.dumps(rest, sort_keys=True) if rest else "",
+        }
     else:
         out["community"] = None
     return out
@@ -372,7 +378,9 @@ def _step_view(step: Any) -> dict[str, Any]:
 
 # --- the buttons ----------------------------------------------------------------------------
 
-_ACTION = re.compile(r"(add|remove|up|down|addstep)(?::([a-z_]+(?:\.[0-9]+)?(?:\.steps(?:\.[0-9]+)?)?))?(?::(pre|core|post))?")
+_ACTION = re.compile(
+    r"(add|remove|up|down|addstep)(?::([a-z_]+(?:\.[0-9]+)?(?:\.steps(?:\.[0-9]+)?)?))?(?::(pre|core|post))?"
+)
 
 
 def apply(data: dict[str, Any], action: str, pairs: Mapping[str, str]) -> dict[str, Any]:
@@ -449,7 +457,7 @@ def _add(data: dict[str, Any], section: str, phase: str) -> dict[str, Any]:
         return data
     if section == "stages" and "stages" not in data:
         data["stages"] = _default_stage_data()
-    new: dict[str, Any] = {
+    makers: dict[str, Any] = {
         "milestones": lambda: {"id": _fresh_id(data, "milestones", "milestone"),
                                "title": "New milestone", "phase": phase},
         "personas": lambda: {"id": _fresh_id(data, "personas", "persona"), "name": "New persona"},
@@ -458,7 +466,8 @@ def _add(data: dict[str, Any], section: str, phase: str) -> dict[str, Any]:
         "touchpoints": lambda: {"from": "", "to": "", "channel": "", "action": ""},
         "plays": lambda: {"id": _fresh_id(data, "plays", "play"), "title": "New play",
                           "channel": "", "who": {"status": "strayed"}},
-    }[section]()  # fmt: skip
+    }  # fmt: skip
+    new: dict[str, Any] = makers[section]()
     data.setdefault(section, []).append(new)
     return data
 
@@ -466,7 +475,9 @@ def _add(data: dict[str, Any], section: str, phase: str) -> dict[str, Any]:
 def _drop_steps(data: Mapping[str, Any], milestone: Any) -> None:
     for p in data.get("paths") or []:
         if isinstance(p, dict):
-            p["steps"] = [s for s in p.get("steps") or [] if _step_view(s).get("milestone") != milestone]
+            p["steps"] = [
+                s for s in p.get("steps") or [] if _step_view(s).get("milestone") != milestone
+            ]
 
 
 def board(data: Mapping[str, Any]) -> dict[str, list[int]]:

@@ -67,7 +67,9 @@ def guess(columns: list[str]) -> dict[str, str]:
     folded = {c.lower(): c for c in columns}
     out: dict[str, str] = {}
     for name, options in GUESSES.items():
-        out[name] = next((folded[o] for o in options if o in folded and folded[o] not in out.values()), "")
+        out[name] = next(
+            (folded[o] for o in options if o in folded and folded[o] not in out.values()), ""
+        )
     return out
 
 
@@ -113,7 +115,11 @@ def preview(path: Path, chosen: dict[str, str] | None) -> Preview:
                 out.problem = _shown(str(exc), path, head)
                 return out
             t = read.result.tables
-            out.read, out.kept, out.refused = read.result.read, read.result.kept, read.result.rejected
+            out.read, out.kept, out.refused = (
+                read.result.read,
+                read.result.kept,
+                read.result.rejected,
+            )
             cols = ("customer_id", "event", "timestamp", "value", "properties")
             rows = eng.fetchall(
                 f"SELECT {', '.join(cols)} FROM {t.typed} WHERE reason IS NULL ORDER BY rowid "
@@ -121,9 +127,12 @@ def preview(path: Path, chosen: dict[str, str] | None) -> Preview:
             )
             out.rows = [dict(zip(cols, r, strict=True)) for r in rows]
             bad = eng.fetchall(
-                f"SELECT line, field, reason, raw FROM {t.rejected} ORDER BY line LIMIT {REJECTS_SHOWN}"
+                f"SELECT line, field, reason, raw FROM {t.rejected} ORDER BY line "
+                f"LIMIT {REJECTS_SHOWN}"
             )
-            out.rejected = [dict(zip(("line", "field", "reason", "raw"), r, strict=True)) for r in bad]
+            out.rejected = [
+                dict(zip(("line", "field", "reason", "raw"), r, strict=True)) for r in bad
+            ]
             return out
     finally:
         eng.close()
@@ -133,7 +142,9 @@ def _shown(message: str, path: Path, head: Path) -> str:
     """A message about the preview copy as one about the upload, by the name it was given."""
     from journeykit.web.imports import shown_name
 
-    return message.replace(str(head), shown_name(path.name)).replace(str(path), shown_name(path.name))
+    return message.replace(str(head), shown_name(path.name)).replace(
+        str(path), shown_name(path.name)
+    )
 
 
 def _head(eng: Any, path: Path, folder: Path) -> Path:

@@ -62,9 +62,13 @@ class Observed:
             for key, values in self.properties.get(name, {}).items():
                 merged = out.setdefault(key, {})
                 for v in values:
-                    merged[(type(v.value), v.value)] = merged.get((type(v.value), v.value), 0) + v.events
+                    merged[(type(v.value), v.value)] = (
+                        merged.get((type(v.value), v.value), 0) + v.events
+                    )
         return {
-            k: sorted((ValueCount(tv[1], n) for tv, n in vs.items()), key=lambda v: -v.events)[:TOP_VALUES]
+            k: sorted((ValueCount(tv[1], n) for tv, n in vs.items()), key=lambda v: -v.events)[
+                :TOP_VALUES
+            ]
             for k, vs in sorted(out.items())
         }
 
