@@ -33,7 +33,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 PASSWORD = "builder bench password"
 MILESTONES = ["opt_in", "trial_start", "onboarding_done", "purchase", "survey_completed",
