@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+from serving import served, sign_in
 
 PASSWORD = "builder bench password"
 MILESTONES = ["opt_in", "trial_start", "onboarding_done", "purchase", "survey_completed",
@@ -75,22 +74,6 @@ def prepare(workspace: Path, events: Path) -> None:
     store = Store.of_workspace(workspace)
     if store.user("bench") is None:
         store.add_user("bench", "editor", PASSWORD)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def sign_in(base: str) -> httpx.Client:
-    c = httpx.Client(base_url=base, timeout=600)
-    c.get("/login")
-    r = c.post("/login", data={"name": "bench", "password": PASSWORD,
-                               "csrf_token": c.cookies["jk_csrf"]})  # fmt: skip
-    if r.status_code != 303:
-        raise SystemExit(f"sign-in failed: {r.status_code} {r.text[:200]}")
-    return c
 
 
 def form_of(html: str) -> list[tuple[str, str]]:
@@ -175,24 +158,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=40)
     args = ap.parse_args()
     prepare(args.workspace, args.events)
-    port = _port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "journeykit", "serve", "--workspace",
-                               str(args.workspace), "--port", str(port)])  # fmt: skip
-    try:
-        for _ in range(600):
-            try:
-                httpx.get(base + "/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        c = sign_in(base)
+    with served(args.workspace) as (_, base):
+        c = sign_in(httpx.Client(base_url=base, timeout=600), "bench", PASSWORD)
         cold, r = timed(lambda: c.get("/journeys/journey/builder"))
         assert r.status_code == 200
         lat = run(c, args.rounds, seed=7)
-    finally:
-        server.terminate()
-        server.wait(10)
     print(f"cold builder page (event catalogue and every rule's counts): {cold:.0f} ms")
     print(f"{'interaction':<10} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for kind, values in lat.items():
