@@ -35,6 +35,7 @@ PREVIEW_LINES = 1000  # lines of the file the mapping screen reads
 ROWS_SHOWN = 10
 REJECTS_SHOWN = 20
 BLANK = "blank"
+WAITING_SECONDS = 86400.0  # an upload waiting for its column mapping is kept this long
 _UPLOAD = re.compile(r"[0-9a-f]{12}-[A-Za-z0-9._-]{1,120}")
 GUESSES = {
     "customer_id": ("customer_id", "user_id", "userid", "distinct_id", "anonymousid", "customer",
@@ -214,8 +215,19 @@ def welcome_journey(
 
 @pages.post("/imports/upload")
 def upload_for_mapping(request: Request, file: Annotated[UploadFile, File()]) -> Response:
-    path = _ctx(request).imports.save_upload(file.filename or "upload", file.file)
+    ctx = _ctx(request)
+    path = ctx.imports.save_upload(file.filename or "upload", file.file)
+    forget_abandoned(path.parent, keep=path)
     return RedirectResponse(f"/imports/mapping/{quote(path.name)}", 303)
+
+
+def forget_abandoned(folder: Path, keep: Path, age: float = WAITING_SECONDS) -> None:
+    """Uploads left on the mapping screen for a day are removed: they only fill the disk."""
+    import time
+
+    for p in folder.iterdir():
+        if p != keep and _UPLOAD.fullmatch(p.name) and time.time() - p.stat().st_mtime > age:
+            p.unlink(missing_ok=True)
 
 
 @pages.get("/imports/mapping/{upload}")
