@@ -325,7 +325,8 @@ def test_the_summary_counts_as_the_query_does(site: Site) -> None:
     names = [e.name for e in facts.observed.events]
     keyed = sorted({(e, k) for e, k in facts.values})
     fast = 0
-    for _ in range(60):
+    checked: list[dict[str, Any]] = []
+    for _ in range(80):
         rule: dict[str, Any] = {}
         if rng.random() < 0.9:
             rule["event"] = rng.sample(names, rng.randint(1, 3))
@@ -343,6 +344,18 @@ def test_the_summary_counts_as_the_query_does(site: Site) -> None:
             else:
                 cond = rng.choice(pool)
             rule["properties"] = {key: {op: cond}}
+        if rng.random() < 0.4:
+            op = rng.choice(["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"])
+            bound: Any = rng.choice([0, 30, 56.19, 100.5, "text", True])
+            if op in ("in", "not_in"):
+                bound = [bound, 30]
+            elif op in ("gt", "gte", "lt", "lte") and not isinstance(bound, int | float):
+                bound = 30
+            elif op == "exists":
+                bound = rng.random() < 0.8
+            rule["value"] = {op: bound}
+            if rng.random() < 0.7:
+                rule.pop("properties", None)
         if not rule:
             continue
         parsed = EventRule.model_validate(rule)
@@ -350,5 +363,7 @@ def test_the_summary_counts_as_the_query_does(site: Site) -> None:
         if quick is None:
             continue
         fast += 1
+        checked.append(rule)
         assert quick == rulecounts._count(data, parsed), rule
     assert fast > 40
+    assert any("value" in r for r in checked), "no value test was counted from the summary"

@@ -172,6 +172,8 @@ def _parse_scalar(text: str, kind: str) -> Any:
 
 def rule_of(fields: Mapping[str, Any]) -> Any:
     """The rule the builder's fields say, as journey data (None when they say nothing)."""
+    if not isinstance(fields, Mapping):
+        raise FormError("a rule: expected the rule builder's fields")
     if fields.get("raw"):
         return _json(fields["raw"], "rule")
     events = _lines(fields.get("events", ""))
@@ -184,8 +186,11 @@ def rule_of(fields: Mapping[str, Any]) -> Any:
     props: dict[str, dict[str, Any]] = {}
     value: dict[str, Any] = {}
     for row in _items(fields.get("c", {})):
-        subject, key, op = row.get("subject", "property"), row.get("key", ""), row.get("op", "eq")
-        text, kind = row.get("value", ""), row.get("type", "text")
+        if not isinstance(row, dict):
+            raise FormError("a condition: expected its subject, key, test, value and type")
+        subject, key, op = _str(row, "subject") or "property", _str(row, "key"), _str(row, "op")
+        text, kind = _str(row, "value"), _str(row, "type") or "text"
+        op = op or "eq"
         if subject == "property" and not key:
             continue
         if subject == "value" and not text:
@@ -249,7 +254,9 @@ def _json(text: Any, what: str) -> Any:
 
 def _str(node: Mapping[Any, Any], key: str) -> str:
     v = node.get(key, "")
-    return v[-1] if isinstance(v, list) else str(v)
+    if isinstance(v, list):  # a name posted twice: the last one, as a dict would keep
+        v = v[-1] if v else ""
+    return v if isinstance(v, str) else str(v)
 
 
 def data_of(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 TOP_VALUES = 20  # property values offered per (event, key)
 TOP_KEYS = 30  # property keys offered per event
 WIDE = 500  # a property with more distinct values on one event is counted by the query
+MAX_VALUED = 20_000_000  # rows with a value kept in the summary (16 bytes each)
 _OTHER = "~not a scalar~"  # a JSON null, object or array: never valid JSON text itself
 _SCALARS = ("VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "BOOLEAN")
 
@@ -98,6 +99,8 @@ class Facts:
     values: dict[tuple[str, str], dict[tuple[type, Any], tuple[int, np.ndarray]]]
     wide: frozenset[tuple[str, str]]  # (event, key) with more than WIDE values
     customers: int
+    # per event, its rows that have a value: (values, customer codes); None: too many to keep
+    valued: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def observed(data: Data) -> Observed:
@@ -136,8 +139,26 @@ def _scan(data: Data) -> Facts:
             "SELECT kv.event, kv.k, kv.v, c.code, count(*) FROM kv JOIN jk_codes c "
             "USING (customer_id) GROUP BY ALL"
         ).fetchnumpy()
-        (customers,) = eng.raw.execute("SELECT count(*) FROM jk_codes").fetchone()
-    return _summarise(per_event, per_value, int(customers))
+        customers = eng.fetchone("SELECT count(*) FROM jk_codes")[0]
+        n_valued = eng.fetchone(
+            f"SELECT count(*) FROM {table} WHERE value IS NOT NULL AND event IS NOT NULL"
+        )[0]
+        per_row = None
+        if n_valued <= MAX_VALUED:
+            per_row = eng.raw.execute(
+                f"SELECT e.event, c.code, e.value FROM {table} e JOIN jk_codes c "
+                "USING (customer_id) WHERE e.value IS NOT NULL AND e.event IS NOT NULL"
+            ).fetchnumpy()
+    out = _summarise(per_event, per_value, int(customers))
+    if per_row is None:
+        return out
+    names, codes, vals = (np.asarray(per_row[c]) for c in per_row)
+    valued = {
+        str(k[0] if isinstance(k, tuple) else k): (vals[rows].astype(np.float64),
+                                                   codes[rows].astype(np.int64))
+        for k, rows in _groups([names]).items()
+    } if len(names) else {}  # fmt: skip
+    return Facts(out.observed, out.events, out.values, out.wide, out.customers, valued)
 
 
 def _groups(keys: list[np.ndarray]) -> Any:
@@ -212,9 +233,11 @@ def matches(data: Data, rule: EventRule) -> Match:
 
 def from_facts(f: Facts, rule: EventRule) -> Match | None:
     """The counts from the summary, or None when the summary cannot say them exactly."""
-    if rule.any_of or rule.value is not None or len(rule.properties) > 1:
+    if rule.any_of or len(rule.properties) > 1:
         return None
     names = list(rule.event) if rule.event else list(f.events)
+    if rule.value is not None:
+        return _by_value(f, names, rule) if not rule.properties else None
     if not rule.properties:
         parts = [f.events[n] for n in names if n in f.events]
         return _union(parts, f.customers)
@@ -228,6 +251,43 @@ def from_facts(f: Facts, rule: EventRule) -> Match | None:
         if holds(cond, value)
     ]
     return _union(parts, f.customers)
+
+
+def _by_value(f: Facts, names: list[str], rule: EventRule) -> Match | None:
+    """A value test on the events' kept values, read as ``analytics.compile`` reads it."""
+    cond = rule.value
+    if f.valued is None or cond is None or cond.exists is False:
+        return None
+    parts = []
+    for name in names:
+        if name in f.valued:
+            values, codes = f.valued[name]
+            keep = value_mask(cond, values)
+            parts.append((int(keep.sum()), codes[keep]))
+    return _union(parts, f.customers)
+
+
+def value_mask(cond: Condition, values: np.ndarray) -> np.ndarray:
+    """Which (non-null) event values pass ``cond``: only numbers compare or equal a value."""
+
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    keep = np.ones(len(values), dtype=bool)
+    if cond.eq is not None:
+        keep &= values == cond.eq if number(cond.eq) else False
+    if cond.ne is not None and number(cond.ne):
+        keep &= values != cond.ne
+    if cond.in_ is not None:
+        keep &= np.isin(values, [x for x in cond.in_ if number(x)])
+    if cond.not_in is not None:
+        keep &= ~np.isin(values, [x for x in cond.not_in if number(x)])
+    for op, test in (("gt", np.greater), ("gte", np.greater_equal), ("lt", np.less),
+                     ("lte", np.less_equal)):  # fmt: skip
+        bound = getattr(cond, op)
+        if bound is not None:
+            keep &= test(values, bound)
+    return keep
 
 
 def _union(parts: list[tuple[int, np.ndarray]], customers: int) -> Match:
