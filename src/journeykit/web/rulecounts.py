@@ -28,7 +28,9 @@ TOP_VALUES = 20  # property values offered per (event, key)
 TOP_KEYS = 30  # property keys offered per event
 WIDE = 500  # a property with more distinct values on one event is counted by the query
 MAX_VALUED = 20_000_000  # rows with a value kept in the summary (16 bytes each)
-_OTHER = "~not a scalar~"  # a JSON null, object or array: never valid JSON text itself
+MAX_PARSED = 2_000_000  # rows with a value whose properties are kept, parsed
+_OTHER = "~not a scalar~"
+_MISSING = object()  # a JSON null, object or array: never valid JSON text itself
 _SCALARS = ("VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "BOOLEAN")
 
 
@@ -99,8 +101,9 @@ class Facts:
     values: dict[tuple[str, str], dict[tuple[type, Any], tuple[int, np.ndarray]]]
     wide: frozenset[tuple[str, str]]  # (event, key) with more than WIDE values
     customers: int
-    # per event, its rows that have a value: (values, customer codes); None: too many to keep
-    valued: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    # per event, its rows that have a value: (values, customer codes, properties as parsed
+    # objects or None when too many to parse); None: too many rows to keep
+    valued: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None
 
 
 def observed(data: Data) -> Observed:
@@ -146,16 +149,19 @@ def _scan(data: Data) -> Facts:
         per_row = None
         if n_valued <= MAX_VALUED:
             per_row = eng.raw.execute(
-                f"SELECT e.event, c.code, e.value FROM {table} e JOIN jk_codes c "
+                f"SELECT e.event, c.code, e.value, e.properties FROM {table} e JOIN jk_codes c "
                 "USING (customer_id) WHERE e.value IS NOT NULL AND e.event IS NOT NULL"
             ).fetchnumpy()
     out = _summarise(per_event, per_value, int(customers))
     if per_row is None:
         return out
-    names, codes, vals = (np.asarray(per_row[c]) for c in per_row)
+    names, codes, vals, props = (np.asarray(per_row[c]) for c in per_row)
+    parsed = _parsed(props) if len(props) <= MAX_PARSED else None
     valued = {
-        str(k[0] if isinstance(k, tuple) else k): (vals[rows].astype(np.float64),
-                                                   codes[rows].astype(np.int64))
+        str(k[0] if isinstance(k, tuple) else k): (
+            vals[rows].astype(np.float64), codes[rows].astype(np.int64),
+            None if parsed is None else parsed[rows],
+        )
         for k, rows in _groups([names]).items()
     } if len(names) else {}  # fmt: skip
     return Facts(out.observed, out.events, out.values, out.wide, out.customers, valued)
@@ -237,7 +243,7 @@ def from_facts(f: Facts, rule: EventRule) -> Match | None:
         return None
     names = list(rule.event) if rule.event else list(f.events)
     if rule.value is not None:
-        return _by_value(f, names, rule) if not rule.properties else None
+        return _by_value(f, names, rule)
     if not rule.properties:
         parts = [f.events[n] for n in names if n in f.events]
         return _union(parts, f.customers)
@@ -253,18 +259,56 @@ def from_facts(f: Facts, rule: EventRule) -> Match | None:
     return _union(parts, f.customers)
 
 
+def _parsed(texts: np.ndarray) -> np.ndarray:
+    out = np.empty(len(texts), dtype=object)
+    for i, text in enumerate(texts):
+        try:
+            doc = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            doc = None
+        out[i] = doc if isinstance(doc, dict) else {}
+    return out
+
+
 def _by_value(f: Facts, names: list[str], rule: EventRule) -> Match | None:
-    """A value test on the events' kept values, read as ``analytics.compile`` reads it."""
+    """A value test (and at most one property test) on the events' kept rows with a value:
+    every value test but ``exists: false`` needs a value, so those rows are all it can match."""
     cond = rule.value
     if f.valued is None or cond is None or cond.exists is False:
         return None
     parts = []
     for name in names:
-        if name in f.valued:
-            values, codes = f.valued[name]
-            keep = value_mask(cond, values)
-            parts.append((int(keep.sum()), codes[keep]))
+        if name not in f.valued:
+            continue
+        values, codes, props = f.valued[name]
+        keep = value_mask(cond, values)
+        for key, test in rule.properties.items():
+            if props is None or test.exists is False:
+                return None
+            passed = _property_mask(test, key, props)
+            if passed is None:
+                return None
+            keep &= passed
+        parts.append((int(keep.sum()), codes[keep]))
     return _union(parts, f.customers)
+
+
+def _property_mask(cond: Condition, key: str, props: np.ndarray) -> np.ndarray | None:
+    """Which rows' property ``key`` passes ``cond`` (a missing key fails); None when a row
+    holds a null, an object or a list there (the query reads those)."""
+    verdicts: dict[tuple[type, Any], bool] = {}
+    keep = np.zeros(len(props), dtype=bool)
+    for i, doc in enumerate(props):
+        value = doc.get(key, _MISSING)
+        if value is _MISSING:
+            continue
+        if isinstance(value, dict | list) or value is None:
+            return None
+        slot = (_kind(value), value)
+        if slot not in verdicts:
+            verdicts[slot] = holds(cond, value)
+        keep[i] = verdicts[slot]
+    return keep
 
 
 def value_mask(cond: Condition, values: np.ndarray) -> np.ndarray:
