@@ -21,6 +21,7 @@ from journeykit.journey import Journey, parse_journey
 from journeykit.journey.catalog import milestone_kinds
 from journeykit.web import builder_form as bf
 from journeykit.web import rulecounts
+from journeykit.web.api import READ
 from journeykit.web.app import ident_of
 from journeykit.web.journeys import Parsed
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from journeykit.web.app import Context
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api")
+api = APIRouter(prefix="/api", responses=READ)
 
 
 def _ctx(request: Request) -> Context:
@@ -200,7 +201,7 @@ def _source_of(text: str, name: str) -> Any:
         return raw if isinstance(raw, CommentedMap) else None
 
 
-@api.post("/journeys/{key}/rule-counts")
+@api.post("/journeys/{key}/rule-counts", summary="How many events and customers a rule matches")
 def rule_counts_api(
     request: Request, key: str, rule: Annotated[dict[str, Any], Body(embed=True)]
 ) -> dict[str, Any]:
