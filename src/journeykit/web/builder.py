@@ -24,17 +24,13 @@ from journeykit.web import rulecounts
 from journeykit.web.api import READ
 from journeykit.web.app import ident_of
 from journeykit.web.journeys import Parsed
+from journeykit.web.pages import ctx_of
 
 if TYPE_CHECKING:
     from journeykit.web.app import Context
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", responses=READ)
-
-
-def _ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
 
 
 def _plain(value: Any) -> Any:
@@ -104,7 +100,7 @@ def render_builder(
 ) -> Response:
     from journeykit.web.pages import render
 
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     journey, found = bf.validate(data)
     shown = problems if problems is not None else found
     view = bf.view_of(data)
@@ -131,13 +127,13 @@ def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
 
 @pages.get("/journeys/{key}/builder")
 def builder_page(request: Request, key: str, saved: int | None = None) -> Response:
-    base, data, problems = current_data(_ctx(request), key)
+    base, data, problems = current_data(ctx_of(request), key)
     return render_builder(request, key, data, base, problems=problems or None, saved=saved)
 
 
 @pages.post("/journeys/{key}/builder")
 async def builder_post(request: Request, key: str) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     ctx.journeys.file(key)  # an unknown journey is a 404 before anything else
     form = await request.form()
     pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -206,7 +202,7 @@ def rule_counts_api(
     request: Request, key: str, rule: Annotated[dict[str, Any], Body(embed=True)]
 ) -> dict[str, Any]:
     """How many events and customers the rule builder's rule matches, as it is edited."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     ctx.journeys.file(key)
     try:
         data = bf.rule_of(bf.nest((str(k), str(v)) for k, v in rule.items()))

@@ -24,6 +24,7 @@ from journeykit.errors import JourneykitError
 from journeykit.journey.templates import template_names
 from journeykit.web.app import ident_of
 from journeykit.web.errors import NotFound
+from journeykit.web.pages import ctx_of
 
 if TYPE_CHECKING:
     from journeykit.events.sources import ColumnMap
@@ -170,11 +171,6 @@ def _head(eng: Any, path: Path, folder: Path) -> Path:
     return out
 
 
-def _ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
 def upload_path(ctx: Context, upload: str) -> Path:
     """An upload waiting for its mapping, by its stored name only."""
     from journeykit.web.imports import UPLOADS
@@ -190,7 +186,7 @@ def welcome_page(request: Request, journey: str | None = None) -> Response:
     from journeykit.web.pages import render
     from journeykit.web.views import journey_rows
 
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     rows = journey_rows(ctx)
     return render(
         request, "welcome.html", rows=rows, templates=[*template_names(), BLANK],
@@ -202,7 +198,7 @@ def welcome_page(request: Request, journey: str | None = None) -> Response:
 def welcome_journey(
     request: Request, name: Annotated[str, Form()], template: Annotated[str, Form()]
 ) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     user = ident_of(request).user
     assert user is not None
     key = name.strip()
@@ -215,7 +211,7 @@ def welcome_journey(
 
 @pages.post("/imports/upload")
 def upload_for_mapping(request: Request, file: Annotated[UploadFile, File()]) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     path = ctx.imports.save_upload(file.filename or "upload", file.file)
     forget_abandoned(path.parent, keep=path)
     return RedirectResponse(f"/imports/mapping/{quote(path.name)}", 303)
@@ -235,7 +231,7 @@ def mapping_page(request: Request, upload: str) -> Response:
     from journeykit.web.imports import shown_name
     from journeykit.web.pages import render
 
-    path = upload_path(_ctx(request), upload)
+    path = upload_path(ctx_of(request), upload)
     q = request.query_params
     chosen = {k: q.get(k, "") for k in FIELDS} if any(k in q for k in FIELDS) else None
     result = preview(path, chosen)
@@ -253,7 +249,7 @@ def mapping_import(
     value: Annotated[str, Form()] = "",
     properties: Annotated[str, Form()] = "",
 ) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     path = upload_path(ctx, upload)
     chosen = {"customer_id": customer_id, "event": event, "timestamp": timestamp,
               "value": value, "properties": properties}  # fmt: skip
