@@ -368,3 +368,20 @@ def test_the_summary_counts_as_the_query_does(site: Site) -> None:
     assert fast > 40
     assert any("value" in r for r in checked), "no value test was counted from the summary"
     assert any("value" in r and "properties" in r for r in checked)
+
+
+def test_a_journey_that_does_not_validate_opens_with_its_problems_at_their_fields(
+    site: Site,
+) -> None:
+    text = "# kept\nid: broken\ntitle: Broken\ntransformation: {from: A, to: B}\nmilestones:\n"
+    text += "  - {id: one, title: One, phase: pre, expected_within: soon}\n"
+    _journey_file(site, "broken", text)
+    page = site.client("viewer").get("/journeys/broken/builder")
+    assert page.status_code == 200
+    assert 'id="e-f-milestones-0-expected_within"' in page.text
+    assert "Fix the problems above to see the map." in page.text
+    _journey_file(site, "broken", text.replace("expected_within: soon", "expected_within: 2d"))
+    page = site.client("viewer").get("/journeys/broken/builder")
+    assert "phase &#39;core&#39;" in page.text  # a journey-wide problem, listed at the top
+    _journey_file(site, "garbage", "[not, a, mapping")
+    assert site.client("viewer").get("/journeys/garbage/builder").status_code == 200
