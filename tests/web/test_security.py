@@ -23,6 +23,7 @@ from tests.web.conftest import PASSWORD, Site
 SAMPLE = {
     "key": "journey", "number": "1", "kind": "funnel", "status": "stuck", "name": "nobody",
     "job_id": "x" * 22, "import_id": "abcdef123456", "customer_id": "c00001",
+    "upload": "0123456789ab-none.csv",
 }  # fmt: skip
 
 
@@ -178,6 +179,8 @@ TRAVERSALS = [
     "/imports/..%2Fjourney/rejected.csv",
     "/api/imports/..%2f..%2fx/rejected",
     "/imports/jobs/..%2f..%2fx",
+    "/imports/mapping/..%2f..%2fjourneykit.toml",
+    "/imports/mapping/0123456789ab-..%2f..%2fjourneykit.toml",
 ]
 
 
@@ -275,6 +278,8 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
         "/journeys": ["title"],
         "/journeys/journey": ["title", "persona"],
         "/journeys/journey/edit": ["title", "persona", "event"],
+        "/journeys/journey/builder": ["title", "persona", "event"],
+        "/welcome": ["title"],
         "/journeys/journey/dashboards/funnel": ["title", "persona"],
         "/journeys/journey/lists/stuck": ["customer"],
         "/journeys/journey/lists/stuck?persona=p1": ["customer"],
@@ -490,3 +495,45 @@ def test_a_damaged_or_full_state_file_is_a_message(
                       input=PASSWORD + "\n")  # fmt: skip
     assert r.exit_code == 1 and "the disk is full; free some space" in r.output
     assert store.path.name == "journeykit-web.sqlite"
+
+
+def test_the_first_run_upload_is_limited_in_size_and_type(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journeykit.web import imports
+
+    editor = site.client("editor")
+    before = set((site.root / "uploads").glob("*")) if (site.root / "uploads").exists() else set()
+    r = editor.post("/imports/upload", files={"file": ("notes.txt", b"a,b\n1,2\n", "text/plain")})
+    assert r.status_code == 400 and "expected an events file" in r.text
+    monkeypatch.setattr(imports, "MAX_UPLOAD", 1024)
+    big = b"customer_id,event,timestamp\n" + b"u1,x,2024-01-01T00:00:00\n" * 100
+    r = editor.post("/imports/upload", files={"file": ("big.csv", big, "text/csv")})
+    assert r.status_code == 400 and "larger than" in r.text
+    r = editor.post("/imports/upload", files={"file": ("../../evil.csv", big[:200], "text/csv")},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and "/imports/mapping/" in r.headers["location"]
+    after = set((site.root / "uploads").glob("*"))
+    (added,) = after - before  # the refused ones left nothing behind; the name is ours
+    assert added.parent == site.root / "uploads" and added.name.endswith("-evil.csv")
+    added.unlink()
+
+
+def test_builder_and_mapping_screens_escape_hostile_text(xss_site: Site) -> None:
+    if xss_site.store.user("editor") is None:
+        xss_site.store.add_user("editor", "editor", PASSWORD)
+    c = xss_site.client("editor")
+    evil = XSS["event"]
+    header = f'customer_id,event,timestamp,"{evil}"\n'
+    body = f'"{XSS["customer"]}","{evil}",2024-01-01T00:00:00,"{XSS["title"]}"\n'
+    body += f'u2,"{evil}",not a time,x\n'
+    r = c.post("/imports/upload", files={"file": ("x.csv", (header + body).encode(), "text/csv")})
+    assert r.status_code == 200, r.text[:300]
+    for payload in XSS.values():
+        assert payload.split(" the price")[0] not in r.text
+    assert "&lt;svg onload=alert(&#39;event&#39;)&gt;" in r.text
+    # the builder's rule picker offers the hostile event name as text
+    r = c.get("/journeys/journey/builder")
+    assert evil not in r.text and "&lt;svg onload" in r.text
+    counts = c.post("/api/journeys/journey/rule-counts", json={"rule": {"events": evil}}).json()
+    assert counts["events"] == 31

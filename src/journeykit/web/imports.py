@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from journeykit.engine.workspace import import_files
 from journeykit.errors import JourneykitError, no_room
 from journeykit.events.importer import ImportOptions, ImportReport
-from journeykit.events.sources import column_map
+from journeykit.events.sources import ColumnMap, column_map
 from journeykit.web.data import Data, db_alias
 from journeykit.web.errors import NotFound, UploadError
 
@@ -133,13 +133,14 @@ class Imports:
         return path
 
     def start(self, path: Path, user: str, *, customer_id: str | None = None,
-              wait: bool = False) -> Job:  # fmt: skip
+              mapping: ColumnMap | None = None, wait: bool = False) -> Job:  # fmt: skip
         job = Job(secrets.token_urlsafe(16), shown_name(path.name), user)
         self.jobs[job.id] = job
         while len(self.jobs) > MAX_JOBS:  # jobs live in memory: the oldest go first
             self.jobs.pop(next(iter(self.jobs)))
-        mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
-                             timestamp=None, value=None, properties=None)  # fmt: skip
+        if mapping is None:
+            mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
+                                 timestamp=None, value=None, properties=None)  # fmt: skip
         worker = threading.Thread(target=self._run, args=(job, path, mapping), daemon=True)
         self.workers.append(worker)
         worker.start()
@@ -160,6 +161,10 @@ class Imports:
                 )
                 self.data.forget()
                 job.rejected = self.rejected_rows([r.import_id for r in job.reports])
+                job.phase = "counting events for the rule builder"
+                from journeykit.web.rulecounts import warm
+
+                warm(self.data)
             job.state, job.phase, job.percent = "done", "done", 100.0
         except JourneykitError as exc:
             job.state, job.error = "failed", str(exc).replace(str(path.parent) + "/", "")

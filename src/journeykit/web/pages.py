@@ -147,8 +147,10 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/")
-def home() -> Response:
-    return RedirectResponse("/journeys", 303)
+def home(request: Request) -> Response:
+    # A workspace with no events yet: the first-run steps (template, import, map) come first.
+    empty = ctx_of(request).data.version() == "empty"
+    return RedirectResponse("/welcome" if empty else "/journeys", 303)
 
 
 @router.get("/journeys")

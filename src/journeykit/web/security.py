@@ -92,6 +92,9 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", _J + "/community"): "viewer",
     ("GET", _A + "/community"): "viewer",
     ("GET", _A + "/customers/{customer_id}/story"): "viewer",
+    ("GET", _J + "/builder"): "viewer",
+    ("GET", "/welcome"): "viewer",
+    ("POST", _A + "/rule-counts"): "viewer",
     # changing journeys and data: editors
     ("POST", "/journeys"): "editor",
     ("POST", _J + "/edit"): "editor",
@@ -107,6 +110,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", _J + "/answers/{name}"): "editor",
     ("POST", _J + "/themes/edit"): "editor",
     ("POST", _J + "/themes/accept"): "editor",
+    ("POST", _J + "/builder"): "editor",
+    ("POST", "/welcome/journey"): "editor",
+    ("POST", "/imports/upload"): "editor",
+    ("GET", "/imports/mapping/{upload}"): "editor",
+    ("POST", "/imports/mapping/{upload}"): "editor",
     # people: admins
     ("GET", "/users"): "admin",
     ("POST", "/users"): "admin",
