@@ -108,8 +108,13 @@ class Summary:
         )
 
     @classmethod
-    def from_rfm(cls, rfm: RFM) -> Summary:
-        return cls.from_arrays(rfm.frequency, rfm.recency, rfm.T)
+    def from_rfm(cls, rfm: RFM, weights: npt.ArrayLike | None = None) -> Summary:
+        """Customers of ``rfm``; with ``weights`` each row stands for that many customers
+        (aggregated data, e.g. one row per distinct (x, t_x, T) with its count)."""
+        if weights is None:
+            return cls.from_arrays(rfm.frequency, rfm.recency, rfm.T)
+        w = check_weights(weights, len(rfm))
+        return cls(rfm.frequency, rfm.recency, rfm.T, w, float(w.sum()))
 
     @classmethod
     def from_arrays(cls, x: IntArray, t_x: FloatArray, age: FloatArray) -> Summary:
@@ -121,6 +126,22 @@ class Summary:
     @property
     def screen(self) -> Summary | None:
         return self.subsample(_SCREEN_SIZE) if self.x.size > 2 * _SCREEN_SIZE else None
+
+
+def check_weights(weights: npt.ArrayLike, n: int) -> FloatArray:
+    """Customer weights: one finite number >= 0 per row, not all zero; errors name the row."""
+    from journeykit.clv.errors import RFMError
+
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise RFMError(f"has shape {w.shape}, expected ({n},): one per customer", column="weights")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise RFMError(f"{w[row]:g} is not a finite number >= 0", column="weights", row=row)
+    if not w.sum() > 0:
+        raise RFMError("all weights are 0: nothing to fit", column="weights")
+    return w
 
 
 def _mostly_duplicates(x: IntArray, t_x: FloatArray, age: FloatArray) -> bool:
@@ -316,6 +337,35 @@ class CountingModel(Model[P]):
         *,
         horizon: float,
     ) -> FloatArray:
+        raise NotImplementedError
+
+    def probability_of_purchases_new(self, n: int, t: float) -> float:
+        """P(X(t) = n): a new customer makes exactly n repeat purchases in (0, t]."""
+        raise NotImplementedError
+
+    def probability_of_purchases_at(
+        self,
+        n: int,
+        frequency: npt.ArrayLike,
+        recency: npt.ArrayLike,
+        age: npt.ArrayLike,
+        *,
+        horizon: float,
+    ) -> FloatArray:
+        """P(exactly n purchases in (T, T + horizon] | x, t_x, T), per customer.
+
+        A customer alive at T is, by memorylessness, a new customer whose parameters are
+        updated by the history (the posterior); one who is not alive buys nothing. So this is
+        P(alive)·P_new(n | posterior) + (1 − P(alive))·[n = 0].
+        """
+        if n < 0 or int(n) != n:
+            raise ValueError(f"n must be a whole number >= 0, not {n!r}")
+        x, t_x, age = broadcast_rfm(frequency, recency, age)
+        alive = self.probability_alive_at(x, t_x, age)
+        new = chunked(lambda xx, aa: self._posterior_new_pmf(int(n), xx, aa, horizon), x, age)
+        return np.asarray(alive * new + (1.0 - alive) * (n == 0))
+
+    def _posterior_new_pmf(self, n: int, x: FloatArray, age: FloatArray, t: float) -> FloatArray:
         raise NotImplementedError
 
     def probability_alive(self, rfm: RFM) -> FloatArray:

@@ -160,6 +160,18 @@ class BetaGeo(CountingModel[BetaGeoParams]):
             *broadcast_rfm(frequency, recency, age),
         )
 
+    def probability_of_purchases_new(self, n: int, t: float) -> float:
+        """P(X(t) = n) for a new customer (FHL 2005 eq. 8; Batislam et al. 2007 for MBG/NBD)."""
+        r, alpha, a, b = self._fitted()
+        one = np.ones(1)
+        return float(_new_pmf(int(n), r * one, alpha * one, a, b * one, t, self._shift)[0])
+
+    def _posterior_new_pmf(self, n: int, x: FloatArray, age: FloatArray, t: float) -> FloatArray:
+        # Alive at T after x repeat purchases: λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x+k); from
+        # there on drop-out chances come only after purchases, as for a BG/NBD newcomer.
+        r, alpha, a, b = self._fitted()
+        return _new_pmf(n, r + x, alpha + age, a, b + x + self._shift, t, 0)
+
     def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: repeat purchases by a new customer in (0, t] (FHL 2005 eq. 9)."""
         p, k = self._fitted(), self._shift
@@ -183,6 +195,29 @@ class ModifiedBetaGeo(BetaGeo):
 
     name: ClassVar[str] = "ModifiedBetaGeo"
     _shift: ClassVar[int] = 1
+
+
+def _new_pmf(
+    n: int, r: FloatArray, alpha: FloatArray, a: float, b: FloatArray, t: float, k: int
+) -> FloatArray:
+    """P(X(t) = n) = B(a, b+n+k)/B(a,b)·NB(n) + B(a+1, b+n+k−1)/B(a,b)·P(NB >= n).
+
+    First term: still alive after n (+k) drop-out chances and exactly n Poisson-Gamma
+    arrivals; second: dropped out at the n-th chance, which needs at least n arrivals by t.
+    NB(n) has size r and success probability α/(α+t); P(NB >= n) = I_{t/(α+t)}(n, r).
+    """
+    sp = special()
+    z = t / (alpha + t)
+    base = sp.betaln(a, b)
+    log_nb = (
+        sp.gammaln(r + n) - sp.gammaln(r) - sp.gammaln(n + 1.0)
+        + r * np.log1p(-z) + sp.xlogy(n, z)
+    )  # fmt: skip
+    out = np.exp(sp.betaln(a, b + n + k) - base + log_nb)
+    if n + k >= 1:
+        tail = sp.betainc(n, r, z) if n >= 1 else np.ones_like(r)
+        out = out + np.exp(sp.betaln(a + 1, b + n + k - 1) - base) * tail
+    return np.asarray(out, dtype=np.float64)
 
 
 def _starts(d: Summary) -> list[list[float]]:
