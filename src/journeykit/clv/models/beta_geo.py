@@ -105,9 +105,11 @@ class BetaGeo(CountingModel[BetaGeoParams]):
     params_type: ClassVar[type[BetaGeoParams]] = BetaGeoParams
     _shift: ClassVar[int] = 0
 
-    def fit(self, rfm: RFM) -> Self:
-        """Maximum likelihood on (frequency, recency, T); see ``diagnosis_`` for convergence."""
-        d = Summary.from_rfm(rfm)
+    def fit(self, rfm: RFM, *, weights: npt.ArrayLike | None = None) -> Self:
+        """Maximum likelihood on (frequency, recency, T); see ``diagnosis_`` for convergence.
+
+        ``weights``: how many customers each row stands for (aggregated data)."""
+        d = Summary.from_rfm(rfm, weights)
         k = self._shift
 
         def loglik_on(data: Summary) -> LogLik:
@@ -122,7 +124,7 @@ class BetaGeo(CountingModel[BetaGeoParams]):
             penalizer=self.penalizer,
             screen=None if screen is None else (loglik_on(screen), screen.customers),
         )
-        self._set_fit(optimum, len(rfm), rfm.time_unit)
+        self._set_fit(optimum, round(d.customers), rfm.time_unit)
         return self
 
     def log_likelihood(self, rfm: RFM) -> FloatArray:
