@@ -51,7 +51,7 @@ _HORIZON = click.option(
     type=click.IntRange(min=1),
     default=12,
     show_default=True,
-    help="Months ahead (sbg: periods ahead).",
+    help="Months ahead (sbg, bgbb: periods ahead).",
 )
 _DISCOUNT = click.option(
     "--discount-rate", type=float, default=0.01, show_default=True, help="Per month."
@@ -263,6 +263,8 @@ def predict(
     )
     if model == "sbg":
         result = _predict_renewals(fitted, horizon, discount_rate)
+    elif model == "bgbb":
+        result = _predict_discrete(fitted, _read(summary_file, unit), horizon)
     elif model == "gg":
         result = _predict_spend(fitted, _read(summary_file, unit))
     else:
@@ -299,6 +301,16 @@ def _predict_customers(
         spend = predicted.spend_model.result().to_dict()
         info |= {"discount_rate": discount_rate, "spend_model": spend}
     info["params"] = fitted.result().params
+    return _Frame(df, info)
+
+
+def _predict_discrete(fitted: Any, rfm: RFM, horizon: int) -> _Frame:
+    df = rfm.to_pandas()
+    df["expected_purchases"] = fitted.expected_purchases_at(
+        rfm.frequency, rfm.recency, rfm.T, horizon=horizon
+    )
+    df["probability_alive"] = fitted.probability_alive_at(rfm.frequency, rfm.recency, rfm.T)
+    info = {"model": fitted.name, "horizon_periods": horizon, "params": fitted.result().params}
     return _Frame(df, info)
 
 

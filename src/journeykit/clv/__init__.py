@@ -10,6 +10,8 @@ from journeykit.clv._optim import FitDiagnosis
 from journeykit.clv.errors import ConvergenceError, ModelFileError, NotFittedError, RFMError
 from journeykit.clv.models import (
     BetaGeo,
+    BetaGeoBetaBinom,
+    BetaGeoBetaBinomParams,
     BetaGeoParams,
     FitResult,
     GammaGamma,
@@ -55,6 +57,8 @@ from journeykit.clv.value import (
 __all__ = [
     "RFM",
     "BetaGeo",
+    "BetaGeoBetaBinom",
+    "BetaGeoBetaBinomParams",
     "BetaGeoParams",
     "CLVResult",
     "CalibrationHoldout",
