@@ -7,6 +7,15 @@ functions (which need the analytics and Ibis) only when first used.
 from typing import Any
 
 from journeykit.clv._optim import FitDiagnosis
+from journeykit.clv.compare import LikelihoodRatio, likelihood_ratio_test
+from journeykit.clv.diagnostics import (
+    RecencyFrequencyMatrix,
+    Tracking,
+    expected_cumulative_transactions,
+    expected_purchases_matrix,
+    probability_alive_history,
+    probability_alive_matrix,
+)
 from journeykit.clv.errors import ConvergenceError, ModelFileError, NotFittedError, RFMError
 from journeykit.clv.models import (
     BetaGeo,
@@ -74,23 +83,31 @@ __all__ = [
     "HoldoutCheck",
     "JourneyCLV",
     "JourneyCustomers",
+    "LikelihoodRatio",
     "ModelFileError",
     "ModifiedBetaGeo",
     "NotFittedError",
     "ParetoNBD",
     "ParetoNBDParams",
     "RFMError",
+    "RecencyFrequencyMatrix",
     "Renewals",
     "ShiftedBetaGeoParams",
     "ShiftedBetaGeometric",
     "SimpleCLV",
     "SimpleCLVByGroup",
+    "Tracking",
     "calibration_holdout",
     "clv_by_journey",
     "customer_value",
     "discounted_clv",
+    "expected_cumulative_transactions",
+    "expected_purchases_matrix",
     "holdout_check",
     "journey_customers",
+    "likelihood_ratio_test",
+    "probability_alive_history",
+    "probability_alive_matrix",
     "read_renewals",
     "read_summary",
     "rfm_from_transactions",

@@ -339,6 +339,10 @@ class CountingModel(Model[P]):
     ) -> FloatArray:
         raise NotImplementedError
 
+    def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
+        """E[X(t)]: repeat purchases by a new customer in (0, t]."""
+        raise NotImplementedError
+
     def probability_of_purchases_new(self, n: int, t: float) -> float:
         """P(X(t) = n): a new customer makes exactly n repeat purchases in (0, t]."""
         raise NotImplementedError

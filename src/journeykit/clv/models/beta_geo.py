@@ -179,14 +179,7 @@ class BetaGeo(CountingModel[BetaGeoParams]):
         p, k = self._fitted(), self._shift
         tt = np.atleast_1d(np.asarray(t, dtype=np.float64))
         zeros = np.zeros_like(tt)
-        return np.asarray(
-            [
-                _conditional_expected(
-                    p, zeros[i : i + 1], zeros[i : i + 1], zeros[i : i + 1], float(h), k
-                )[0]
-                for i, h in enumerate(tt)
-            ]
-        )
+        return _conditional_expected(p, zeros, zeros, zeros, tt, k)
 
 
 class ModifiedBetaGeo(BetaGeo):
@@ -248,7 +241,7 @@ def _p_alive(
 
 
 def _conditional_expected(
-    p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, t: float, k: int
+    p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, t: float | FloatArray, k: int
 ) -> FloatArray:
     # (1-z)^(r+x) 2F1(r+x, b+x+k; c; z) rewritten by Euler's transformation as
     # (1-z)^(a-1) 2F1(a+b+k-1-r, a-1; c; z): its parameters stay small for heavy buyers.
