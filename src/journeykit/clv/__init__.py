@@ -53,6 +53,7 @@ from journeykit.clv.transactions import (
     calibration_holdout,
     rfm_from_transactions,
 )
+from journeykit.clv.uncertainty import CLVIntervals, GroupInterval, clv_intervals
 from journeykit.clv.value import (
     CLVResult,
     CustomerValue,
@@ -69,6 +70,7 @@ __all__ = [
     "BetaGeoBetaBinom",
     "BetaGeoBetaBinomParams",
     "BetaGeoParams",
+    "CLVIntervals",
     "CLVResult",
     "CalibrationHoldout",
     "ConvergenceError",
@@ -78,6 +80,7 @@ __all__ = [
     "FitResult",
     "GammaGamma",
     "GammaGammaParams",
+    "GroupInterval",
     "GroupValue",
     "HoldoutBucket",
     "HoldoutCheck",
@@ -99,6 +102,7 @@ __all__ = [
     "Tracking",
     "calibration_holdout",
     "clv_by_journey",
+    "clv_intervals",
     "customer_value",
     "discounted_clv",
     "expected_cumulative_transactions",

@@ -175,6 +175,7 @@ class Model(Generic[P]):
     params_: P
     log_likelihood_: float
     standard_errors_: P | None
+    covariance_: FloatArray | None  # of the natural parameters; None when not from a fit
     converged_: bool
     diagnosis_: FitDiagnosis | None
     customers_: int
@@ -197,6 +198,7 @@ class Model(Generic[P]):
         model = cls()
         model.params_ = cls.params_type(*(float(v) for v in params))
         model.log_likelihood_, model.standard_errors_ = float("nan"), None
+        model.covariance_ = None
         model.converged_, model.diagnosis_, model.customers_ = True, None, 0
         model.time_unit_ = time_unit
         return model
@@ -205,6 +207,7 @@ class Model(Generic[P]):
         self.params_ = self.params_type(*np.exp(optimum.log_params))
         self.log_likelihood_ = optimum.log_likelihood
         cov = optimum.covariance
+        self.covariance_ = cov
         self.standard_errors_ = None if cov is None else self.params_type(*np.sqrt(np.diag(cov)))
         self.diagnosis_ = optimum.diagnosis
         self.converged_ = optimum.diagnosis.converged
