@@ -8,6 +8,7 @@ from typing import Any
 
 from journeykit.clv._optim import FitDiagnosis
 from journeykit.clv.compare import LikelihoodRatio, likelihood_ratio_test
+from journeykit.clv.covariates import BetaGeoCovariates, CovariateFit, ParetoNBDCovariates
 from journeykit.clv.diagnostics import (
     RecencyFrequencyMatrix,
     Tracking,
@@ -69,11 +70,13 @@ __all__ = [
     "BetaGeo",
     "BetaGeoBetaBinom",
     "BetaGeoBetaBinomParams",
+    "BetaGeoCovariates",
     "BetaGeoParams",
     "CLVIntervals",
     "CLVResult",
     "CalibrationHoldout",
     "ConvergenceError",
+    "CovariateFit",
     "CustomerValue",
     "Factor",
     "FitDiagnosis",
@@ -91,6 +94,7 @@ __all__ = [
     "ModifiedBetaGeo",
     "NotFittedError",
     "ParetoNBD",
+    "ParetoNBDCovariates",
     "ParetoNBDParams",
     "RFMError",
     "RecencyFrequencyMatrix",

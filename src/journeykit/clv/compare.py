@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from journeykit.clv._scipy import special
-from journeykit.clv.models._base import FitResult, Model
+from journeykit.clv.models._base import Model
+
+
+class Fitted(Protocol):
+    """What the test reads of a fit: FitResult and CovariateFit both have it."""
+
+    @property
+    def params(self) -> Mapping[str, float]: ...
+    @property
+    def log_likelihood(self) -> float: ...
+    @property
+    def customers(self) -> int: ...
+
+
+Fit = Model[Any] | Fitted
 
 
 @dataclass(frozen=True)
@@ -21,8 +35,8 @@ class LikelihoodRatio:
 
 
 def likelihood_ratio_test(
-    restricted: Model[Any] | FitResult,
-    full: Model[Any] | FitResult | Sequence[Model[Any] | FitResult],
+    restricted: Fit,
+    full: Fit | Sequence[Fit],
     *,
     df: int | None = None,
 ) -> LikelihoodRatio:
@@ -31,7 +45,8 @@ def likelihood_ratio_test(
 
     ``full`` may be several fits whose log-likelihoods add, e.g. one per persona against one
     pooled fit: "do the personas buy and churn differently?" with df = 4 × (groups − 1) for
-    BG/NBD. The restricted model must be a special case of the full one, fitted on the same
+    BG/NBD; or a plain fit against a covariate fit (``CovariateFit``), df = the number of
+    coefficients. The restricted model must be a special case of the full one, fitted on the same
     customers; a parameter at the boundary of its space (e.g. a variance of 0) makes the χ²
     reference conservative.
     """
@@ -52,5 +67,7 @@ def likelihood_ratio_test(
     return LikelihoodRatio(float(stat), int(dof), p)
 
 
-def _result(model: Model[Any] | FitResult) -> FitResult:
-    return model if isinstance(model, FitResult) else model.result()
+def _result(model: Fit) -> Fitted:
+    if isinstance(model, Model):
+        return model.result()
+    return model
