@@ -41,6 +41,13 @@ class CLVIntervals:
     lower: FloatArray
     upper: FloatArray
     groups: tuple[GroupInterval, ...]
+    gradient: FloatArray  # ∂CLV_i/∂log θ_j, customers × parameters
+    covariance: FloatArray  # of log θ
+    z: float
+
+    def group(self, name: str, mask: npt.NDArray[np.bool_]) -> GroupInterval:
+        """The interval of the mean CLV of the customers picked by ``mask``."""
+        return _group(name, mask, self.clv, self.gradient, self.covariance, self.z)
 
     def to_pandas(self) -> pd.DataFrame:
         import pandas as pd
@@ -118,7 +125,7 @@ def clv_intervals(
     if groups is not None:
         for name in dict.fromkeys(labels.tolist()):
             out.append(_group(str(name), labels == name, centre, gradient, cov, z))
-    return CLVIntervals(level, centre, se, lower, upper, tuple(out))
+    return CLVIntervals(level, centre, se, lower, upper, tuple(out), gradient, cov, z)
 
 
 def _log_interval(value: FloatArray, se: FloatArray, z: float) -> tuple[FloatArray, FloatArray]:
