@@ -1,7 +1,8 @@
 """Customer lifetime value: RFM summaries, the simple formula and probabilistic models.
 
 scipy (the ``clv`` extra) is imported only when a model is fitted or predicts; the journey
-functions (which need the analytics and Ibis) only when first used.
+functions (which need the analytics and Ibis) and the transaction-log readers (pandas) only when
+first used, so a script that fits a summary does not pay for them at start-up.
 """
 
 from typing import Any
@@ -48,11 +49,6 @@ from journeykit.clv.simulate import (
     simulate_pareto_nbd,
     simulate_renewals,
     simulate_spend,
-)
-from journeykit.clv.transactions import (
-    CalibrationHoldout,
-    calibration_holdout,
-    rfm_from_transactions,
 )
 from journeykit.clv.uncertainty import CLVIntervals, GroupInterval, clv_intervals
 from journeykit.clv.value import (
@@ -131,6 +127,7 @@ __all__ = [
 
 _JOURNEY = ("GroupValue", "JourneyCLV", "JourneyCustomers", "clv_by_journey",
             "journey_customers", "simple_clv_by")  # fmt: skip
+_TRANSACTIONS = ("CalibrationHoldout", "calibration_holdout", "rfm_from_transactions")
 
 
 def __getattr__(name: str) -> Any:
@@ -138,4 +135,8 @@ def __getattr__(name: str) -> Any:
         from journeykit.clv import journey
 
         return getattr(journey, name)
+    if name in _TRANSACTIONS:
+        from journeykit.clv import transactions
+
+        return getattr(transactions, name)
     raise AttributeError(f"module 'journeykit.clv' has no attribute {name!r}")
