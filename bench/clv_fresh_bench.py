@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from clv_bench import LIFETIMES_PY, OUT, significant_digits_agreeing, simulate
 
 OURS = r"""

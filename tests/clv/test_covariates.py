@@ -50,7 +50,7 @@ def test_bg_nbd_recovers_purchase_and_dropout_effects() -> None:
     )
     model = BetaGeoCovariates().fit(rfm, purchase=z, dropout=z, names=(["persona"], ["persona"]))
     fit = model.result_
-    assert fit.converged
+    assert fit.diagnosis is not None and fit.diagnosis.converged
     _within(fit, "purchase:persona", 0.5)
     _within(fit, "dropout:persona", -0.4)
     for name, truth in zip(("r", "alpha", "a", "b"), (0.8, 5.0, 0.6, 2.5), strict=True):
@@ -71,7 +71,7 @@ def test_pareto_nbd_recovers_purchase_and_dropout_effects() -> None:
         lambda k: ParetoNBDParams(0.8, 5.0 * np.exp(-0.5 * k), 0.6, 10.0 * np.exp(-0.7 * k)),
     )
     fit = ParetoNBDCovariates().fit(rfm, purchase=z, dropout=z).result_
-    assert fit.converged
+    assert fit.diagnosis is not None and fit.diagnosis.converged
     _within(fit, "purchase:purchase_0", 0.5)
     _within(fit, "dropout:dropout_0", 0.7)
     assert likelihood_ratio_test(ParetoNBD().fit(rfm), fit).df == 2

@@ -9,7 +9,7 @@ from typing import Any
 
 from journeykit.clv._optim import FitDiagnosis
 from journeykit.clv.compare import LikelihoodRatio, likelihood_ratio_test
-from journeykit.clv.covariates import BetaGeoCovariates, CovariateFit, ParetoNBDCovariates
+from journeykit.clv.covariates import BetaGeoCovariates, ParetoNBDCovariates
 from journeykit.clv.diagnostics import (
     RecencyFrequencyMatrix,
     Tracking,
@@ -72,7 +72,6 @@ __all__ = [
     "CLVResult",
     "CalibrationHoldout",
     "ConvergenceError",
-    "CovariateFit",
     "CustomerValue",
     "Factor",
     "FitDiagnosis",

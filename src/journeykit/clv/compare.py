@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from journeykit.clv._scipy import special
-from journeykit.clv.models._base import Model
+from journeykit.clv.models._base import FitResult, Model
 
-
-class Fitted(Protocol):
-    """What the test reads of a fit: FitResult and CovariateFit both have it."""
-
-    @property
-    def params(self) -> Mapping[str, float]: ...
-    @property
-    def log_likelihood(self) -> float: ...
-    @property
-    def customers(self) -> int: ...
-
-
-Fit = Model[Any] | Fitted
+Fit = Model[Any] | FitResult
 
 
 @dataclass(frozen=True)
@@ -45,7 +33,7 @@ def likelihood_ratio_test(
 
     ``full`` may be several fits whose log-likelihoods add, e.g. one per persona against one
     pooled fit: "do the personas buy and churn differently?" with df = 4 × (groups − 1) for
-    BG/NBD; or a plain fit against a covariate fit (``CovariateFit``), df = the number of
+    BG/NBD; or a plain fit against a covariate model's ``result_``, df = the number of
     coefficients. The restricted model must be a special case of the full one, fitted on the same
     customers; a parameter at the boundary of its space (e.g. a variance of 0) makes the χ²
     reference conservative.
@@ -67,7 +55,7 @@ def likelihood_ratio_test(
     return LikelihoodRatio(float(stat), int(dof), p)
 
 
-def _result(model: Fit) -> Fitted:
+def _result(model: Fit) -> FitResult:
     if isinstance(model, Model):
         return model.result()
     return model

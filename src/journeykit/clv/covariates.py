@@ -10,38 +10,23 @@ A positive purchase coefficient means more frequent buying (mean rate r/α grows
 unit); a positive drop-out coefficient, for Pareto/NBD, a higher drop-out rate (mean s/β), and
 for BG/NBD it scales both Beta arguments. Customers are grouped by their distinct covariate rows
 (persona, entry cohort, channel: a handful), and each group's likelihood is the fixed-parameter
-one, so a fit costs (groups) × the plain model's.
+one, so a fit costs (groups) × the plain model's. The fit is a ``FitResult`` (``result_``) whose
+params hold the base parameters, then ``purchase:<name>`` and ``dropout:<name>`` coefficients.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from journeykit.clv._optim import function_hessian, maximise, numeric_gradient
 from journeykit.clv.errors import RFMError
-from journeykit.clv.models._base import Summary, dot
+from journeykit.clv.models._base import FitResult, Summary, dot
 from journeykit.clv.models.beta_geo import BetaGeo, BetaGeoParams, log_likelihood_terms
 from journeykit.clv.models.pareto_nbd import ParetoNBD, ParetoNBDParams, individual_log_likelihood
 from journeykit.clv.rfm import RFM, FloatArray
-
-
-@dataclass(frozen=True)
-class CovariateFit:
-    """Base parameters, the two coefficient vectors, their standard errors and the fit."""
-
-    model: str
-    params: dict[str, float]
-    standard_errors: dict[str, float] | None
-    log_likelihood: float
-    customers: int
-    converged: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
 
 def _matrix(values: npt.ArrayLike | None, n: int, name: str) -> FloatArray:
@@ -128,13 +113,15 @@ class _CovariateModel:
             cov_theta = optimum.covariance / np.outer(scale, scale)
             jac = np.r_[natural[:k_base], np.ones(theta.size - k_base)]
             se = dict(zip(keys, np.sqrt(np.diag(cov_theta)) * jac, strict=True))
-        self.result_ = CovariateFit(
-            self.name,
-            dict(zip(keys, natural.tolist(), strict=True)),
-            None if se is None else {k: float(v) for k, v in se.items()},
-            optimum.log_likelihood,
-            n,
-            optimum.diagnosis.converged,
+        self.result_ = FitResult(
+            model=self.name,
+            params=dict(zip(keys, natural.tolist(), strict=True)),
+            standard_errors=None if se is None else {k: float(v) for k, v in se.items()},
+            log_likelihood=optimum.log_likelihood,
+            customers=n,
+            penalizer=self.penalizer,
+            diagnosis=optimum.diagnosis,
+            time_unit=rfm.time_unit,
         )
         self._theta, self._kp, self._k_base = theta, kp, k_base
         return self
