@@ -53,13 +53,23 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
+_OPTIMISER_PATH = {"iterations", "message"}
+
+
 def _rounded(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value) or value == 0:
             return value
         return float(f"{value:.6g}")
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        # An optimiser's path is numerical noise (its final gradient about 1e-9, its iteration
+        # count and stop message differ between scipy and BLAS builds); what matters is that it
+        # converged, to the parameters compared above.
+        return {
+            k: (v < 1e-4) if k == "gradient_norm" else _rounded(v)
+            for k, v in value.items()
+            if k not in _OPTIMISER_PATH
+        }
     if isinstance(value, list):
         return [_rounded(v) for v in value]
     return value
