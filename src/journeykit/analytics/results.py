@@ -156,6 +156,8 @@ class FunnelResult(_Tabular):
     breakdown: dict[str, tuple[FunnelStep, ...]] | None = None
     breakdown_by: str | None = None
     window_source: str = "given"  # "designed": the path's designed window (analytics.windows)
+    semantics: str = "journeykit"  # or a peer's: "posthog", "clickhouse" (funnel_semantics)
+    passed: np.ndarray | None = None  # per customer x step, when counts are not by furthest step
 
     @property
     def window_text(self) -> str:
@@ -192,6 +194,8 @@ class FunnelResult(_Tabular):
             "now": iso_time(self.now),
             "steps": [s.to_dict() for s in self.steps],
         }
+        if self.semantics != "journeykit":
+            out["semantics"] = self.semantics
         if self.breakdown is not None:
             out["breakdown_by"] = self.breakdown_by
             out["breakdown"] = {

@@ -1,0 +1,275 @@
+"""PostHog's funnel semantics, for a team that wants PostHog's numbers.
+
+PostHog computes a funnel per person with a user-defined function (``funnel-udf``,
+``steps.rs`` for ordered and strict funnels, ``unordered_steps.rs`` for unordered). This module
+follows those rules; docs/metrics.md "PostHog semantics" says them in words.
+
+Ordered and strict. Walking the person's events by time, ``entered[j]`` is the latest attempt
+that completed j steps, with its entry time, whether an exclusion tainted it, the steps it
+passed (a bitfield) and the events it used. Every time group re-opens ``entered[0]`` at its time.
+An event of step s extends the attempt at the nearest earlier step that is still within the
+window of its entry (looking past optional steps only), unless an attempt from the same entry
+already reached s. An exclusion scoped to step s taints that attempt instead; the person is
+dropped when the attempt that went furthest is tainted. In a strict funnel every event (of any
+kind) clears the attempts at steps it does not serve. Several different events at one time are
+split into one event per step they serve, in step order, with exclusions and the strict clear
+left out (PostHog's own choice for ties). A person counts at step s when the furthest attempt
+passed s (its bitfield), so an optional step counts only those who did it.
+
+Unordered. Each event serves its lowest step; the person reaches k steps when some event time t
+has events of k distinct steps in ``[t - window, t]``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from journeykit.analytics.kernels.common import NONE, StepArrays, order_ties
+
+OTHER = -3  # an event that serves no step and no exclusion (rows kept for strict funnels)
+
+
+class PostHogSteps(NamedTuple):
+    """The path as PostHog's function takes it. Step numbers s are 1-based, as in PostHog."""
+
+    optional: np.ndarray  # per step number 0..k (index 0 unused): an optional step
+    exclusion: np.ndarray  # per exclusion code e (step = -10 - e): bits of the step numbers s
+    window: int  # microseconds; -1: none
+    strict: bool
+
+
+class PostHogReached(NamedTuple):
+    """Per person: the furthest step number (0: none; -1: dropped by an exclusion), its passed
+    steps as bits (bit s-1 for step s), and the furthest attempt's entry time."""
+
+    furthest: np.ndarray
+    passed: np.ndarray
+    entry: np.ndarray
+
+
+EXCLUSION_BASE = -10  # row code of exclusion e: EXCLUSION_BASE - e
+
+
+class Attempts(NamedTuple):
+    """``entered[0..k]`` and the furthest attempt (last slot), as columns."""
+
+    ts: np.ndarray  # entry time, NONE when empty
+    excluded: np.ndarray
+    passed: np.ndarray
+    used: np.ndarray  # slots x k: events the attempt used at its required steps
+    n_used: np.ndarray
+
+
+@nb.njit(cache=True)
+def _attempts(k: int) -> Attempts:
+    return Attempts(
+        np.full(k + 2, NONE, dtype=np.int64),
+        np.zeros(k + 2, dtype=np.bool_),
+        np.zeros(k + 2, dtype=np.int64),
+        np.full((k + 2, max(k, 1)), -1, dtype=np.int64),
+        np.zeros(k + 2, dtype=np.int64),
+    )
+
+
+@nb.njit(cache=True)
+def _copy(a: Attempts, src: int, dst: int) -> None:
+    a.ts[dst], a.excluded[dst], a.passed[dst] = a.ts[src], a.excluded[src], a.passed[src]
+    a.n_used[dst] = a.n_used[src]
+    a.used[dst, :] = a.used[src, :]
+
+
+@nb.njit(cache=True)
+def _clear(a: Attempts, j: int) -> None:
+    a.ts[j], a.excluded[j], a.passed[j], a.n_used[j] = NONE, False, 0, 0
+
+
+@nb.njit(cache=True)
+def posthog_ordered(rows: StepArrays, k: int, steps: PostHogSteps) -> PostHogReached:
+    """Every person's outcome in an ordered or strict PostHog funnel of ``k`` steps."""
+    offsets, ts, code, key = rows.offsets, rows.time_us, rows.step, rows.key
+    n_cust = len(offsets) - 1
+    out = PostHogReached(
+        np.zeros(n_cust, dtype=np.int64),
+        np.zeros(n_cust, dtype=np.int64),
+        np.full(n_cust, NONE, dtype=np.int64),
+    )
+    longest = 0
+    for c in range(n_cust):
+        longest = max(longest, offsets[c + 1] - offsets[c])
+    order = np.empty(longest, dtype=np.int64)
+    # Per event of a time group: the step numbers it serves and the exclusions it triggers.
+    pos = np.empty(longest, dtype=np.int64)
+    neg = np.empty(longest, dtype=np.int64)
+    ev_id = np.empty(longest, dtype=np.int64)
+    a = _attempts(k)
+    top = k + 1  # the slot of the furthest attempt
+    for c in range(n_cust):
+        lo, hi = offsets[c], offsets[c + 1]
+        n = hi - lo
+        order_ties(ts, key, lo, hi, order)
+        for j in range(k + 2):
+            _clear(a, j)
+        best = 0
+        g0 = 0
+        while g0 < n:
+            t = ts[order[g0]]
+            g1 = g0
+            while g1 < n and ts[order[g1]] == t:
+                g1 += 1
+            # The group's events: runs of one key.
+            n_ev = 0
+            p = g0
+            while p < g1:
+                q = p
+                pm, nm = 0, 0
+                while q < g1 and key[order[q]] == key[order[p]]:
+                    s = code[order[q]]
+                    if s >= 0:
+                        pm |= 1 << s  # bit s for step number s + 1 ... see below
+                    elif s <= EXCLUSION_BASE:
+                        nm |= steps.exclusion[EXCLUSION_BASE - s]
+                    q += 1
+                pos[n_ev], neg[n_ev], ev_id[n_ev] = pm << 1, nm, order[p]
+                n_ev += 1
+                p = q
+            a.ts[0], a.excluded[0], a.passed[0], a.n_used[0] = t, False, 0, 0
+            same = True
+            for e in range(1, n_ev):
+                if pos[e] != pos[0] or neg[e] != neg[0]:
+                    same = False
+            if same:
+                for e in range(n_ev):
+                    best = _event(a, k, top, best, t, pos[e], neg[e], ev_id[e], False, steps)
+            else:
+                for s in range(1, k + 1):
+                    for e in range(n_ev):
+                        if pos[e] >> s & 1:
+                            best = _event(a, k, top, best, t, 1 << s, 0, ev_id[e], True, steps)
+            g0 = g1
+            if a.ts[k] != NONE:
+                break
+        if best > 0 and a.excluded[top]:
+            out.furthest[c] = -1
+        else:
+            out.furthest[c] = best
+            out.passed[c] = a.passed[top] >> 1
+            out.entry[c] = a.ts[top]
+    return out
+
+
+@nb.njit(cache=True)
+def _event(
+    a: Attempts,
+    k: int,
+    top: int,
+    best: int,
+    t: int,
+    pos: int,
+    neg: int,
+    ev: int,
+    multiple: bool,
+    steps: PostHogSteps,
+) -> int:
+    """One event (steps.rs ``process_event``): exclusions first, then steps, each highest first.
+
+    ``pos`` and ``neg`` hold bit s for step number s. Returns the furthest step number so far.
+    """
+    for pass_ in range(2):
+        bits = neg if pass_ == 0 else pos
+        for s in range(k, 0, -1):
+            if not bits >> s & 1:
+                continue
+            prev = s - 1
+            pts = a.ts[prev]
+            inw = pts != NONE and (steps.window < 0 or t - pts <= steps.window)
+            while prev > 0 and not inw and steps.optional[prev]:
+                prev -= 1
+                pts = a.ts[prev]
+                inw = pts != NONE and (steps.window < 0 or t - pts <= steps.window)
+            if not inw or (a.ts[s] == pts and a.ts[s] != NONE):
+                continue
+            if pass_ == 0:
+                if not a.excluded[prev]:
+                    a.excluded[prev] = True
+                    top_t = a.ts[top]
+                    top_in = top_t != NONE and (steps.window < 0 or t - top_t <= steps.window)
+                    if best == prev and top_in:
+                        a.excluded[top] = True
+                continue
+            if multiple and _used(a, prev, ev):
+                continue
+            tainted = a.excluded[prev]
+            # The new attempt goes to slot s (unless tainted) and may become the furthest.
+            becomes_best = s > best or (s == best and a.excluded[top])
+            if not tainted or becomes_best:
+                scratch = top if tainted else s
+                _copy(a, prev, scratch)
+                a.passed[scratch] |= 1 << s
+                if not steps.optional[s]:
+                    a.used[scratch, a.n_used[scratch]] = ev
+                    a.n_used[scratch] += 1
+                if becomes_best:
+                    if scratch != top:
+                        _copy(a, scratch, top)
+                    best = s
+    if steps.strict and not multiple:
+        for j in range(1, k + 1):
+            if not pos >> j & 1:
+                _clear(a, j)
+    return best
+
+
+@nb.njit(cache=True)
+def _used(a: Attempts, j: int, ev: int) -> bool:
+    for i in range(a.n_used[j]):  # noqa: SIM110 (numba compiles no generator in any())
+        if a.used[j, i] == ev:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def posthog_unordered(rows: StepArrays, k: int, window: int) -> np.ndarray:
+    """Per person: the most distinct steps (lowest step of each event) within one window."""
+    offsets, ts, code, key = rows.offsets, rows.time_us, rows.step, rows.key
+    n_cust = len(offsets) - 1
+    out = np.zeros(n_cust, dtype=np.int64)
+    longest = 0
+    for c in range(n_cust):
+        longest = max(longest, offsets[c + 1] - offsets[c])
+    order = np.empty(longest, dtype=np.int64)
+    ev_t = np.empty(longest, dtype=np.int64)
+    ev_s = np.empty(longest, dtype=np.int64)
+    count = np.zeros(max(k, 1), dtype=np.int64)
+    for c in range(n_cust):
+        lo, hi = offsets[c], offsets[c + 1]
+        order_ties(ts, key, lo, hi, order)
+        n_ev = 0
+        p = 0
+        while p < hi - lo:
+            q, low = p, k
+            while q < hi - lo and ts[order[q]] == ts[order[p]] and key[order[q]] == key[order[p]]:
+                if 0 <= code[order[q]] < low:
+                    low = code[order[q]]
+                q += 1
+            if low < k:
+                ev_t[n_ev], ev_s[n_ev] = ts[order[p]], low
+                n_ev += 1
+            p = q
+        count[:] = 0
+        distinct, best, back = 0, 0, 0
+        for i in range(n_ev):
+            if count[ev_s[i]] == 0:
+                distinct += 1
+            count[ev_s[i]] += 1
+            while window >= 0 and ev_t[i] - ev_t[back] > window:
+                count[ev_s[back]] -= 1
+                if count[ev_s[back]] == 0:
+                    distinct -= 1
+                back += 1
+            if i + 1 == n_ev or ev_t[i + 1] != ev_t[i]:
+                best = max(best, distinct)
+        out[c] = best
+    return out
