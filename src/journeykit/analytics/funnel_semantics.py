@@ -108,8 +108,8 @@ def check_options(
     if semantics == "clickhouse":
         _check_clickhouse(mode, chosen, exclusions)
     if semantics == "posthog" and mode == "any":
-        if exclusions:
-            raise AnalyticsError("PostHog's unordered funnel takes no exclusions")
+        if any(ex.steps(k) != (1, k) for ex in exclusions):
+            raise AnalyticsError("PostHog's unordered funnel takes exclusions over the whole path")
         if any(s.optional for s in chosen.steps):
             raise AnalyticsError("PostHog's unordered funnel has no optional steps")
     if semantics == "posthog" and any(s.within for s in chosen.steps):

@@ -16,8 +16,8 @@ split into one event per step they serve, in step order, with exclusions and the
 left out (PostHog's own choice for ties). A person counts at step s when the furthest attempt
 passed s (its bitfield), so an optional step counts only those who did it.
 
-Unordered. Each event serves its lowest step; the person reaches k steps when some event time t
-has events of k distinct steps in ``[t - window, t]``.
+Unordered (``posthog_unordered``): a sliding window of held events per step, cleared by an
+exclusion; PostHog records the count only when events leave the window or at the end.
 """
 
 from __future__ import annotations
@@ -232,7 +232,13 @@ def _used(a: Attempts, j: int, ev: int) -> bool:
 
 @nb.njit(cache=True)
 def posthog_unordered(rows: StepArrays, k: int, window: int) -> np.ndarray:
-    """Per person: the most distinct steps (lowest step of each event) within one window."""
+    """Per person: the most steps completed (unordered_steps.rs), 0 when none.
+
+    Events are taken one by one in time order. Each step event joins the step it serves whose
+    latest event is oldest (a step with none first); before it, events older than the window
+    are dropped, oldest first, and the count of distinct steps held is recorded each time one
+    is dropped, and after the last event. An exclusion drops everything held, unrecorded.
+    """
     offsets, ts, code, key = rows.offsets, rows.time_us, rows.step, rows.key
     n_cust = len(offsets) - 1
     out = np.zeros(n_cust, dtype=np.int64)
@@ -240,36 +246,53 @@ def posthog_unordered(rows: StepArrays, k: int, window: int) -> np.ndarray:
     for c in range(n_cust):
         longest = max(longest, offsets[c + 1] - offsets[c])
     order = np.empty(longest, dtype=np.int64)
-    ev_t = np.empty(longest, dtype=np.int64)
-    ev_s = np.empty(longest, dtype=np.int64)
-    count = np.zeros(max(k, 1), dtype=np.int64)
+    q_t = np.empty(longest, dtype=np.int64)  # held events in arrival (time) order
+    q_s = np.empty(longest, dtype=np.int64)
+    held = np.zeros(max(k, 1), dtype=np.int64)
+    back = np.empty(max(k, 1), dtype=np.int64)
     for c in range(n_cust):
         lo, hi = offsets[c], offsets[c + 1]
+        n = hi - lo
         order_ties(ts, key, lo, hi, order)
-        n_ev = 0
+        held[:] = 0
+        back[:] = NONE
+        head, tail, steps_held, best = 0, 0, 0, 0
         p = 0
-        while p < hi - lo:
-            q, low = p, k
-            while q < hi - lo and ts[order[q]] == ts[order[p]] and key[order[q]] == key[order[p]]:
-                if 0 <= code[order[q]] < low:
-                    low = code[order[q]]
+        while p < n and best < k:
+            t = ts[order[p]]
+            q, pm, excl = p, 0, False
+            while q < n and ts[order[q]] == t and key[order[q]] == key[order[p]]:
+                s = code[order[q]]
+                if s >= 0:
+                    pm |= 1 << s
+                elif s <= EXCLUSION_BASE:
+                    excl = True
                 q += 1
-            if low < k:
-                ev_t[n_ev], ev_s[n_ev] = ts[order[p]], low
-                n_ev += 1
             p = q
-        count[:] = 0
-        distinct, best, back = 0, 0, 0
-        for i in range(n_ev):
-            if count[ev_s[i]] == 0:
-                distinct += 1
-            count[ev_s[i]] += 1
-            while window >= 0 and ev_t[i] - ev_t[back] > window:
-                count[ev_s[back]] -= 1
-                if count[ev_s[back]] == 0:
-                    distinct -= 1
-                back += 1
-            if i + 1 == n_ev or ev_t[i + 1] != ev_t[i]:
-                best = max(best, distinct)
-        out[c] = best
+            if pm == 0 and not excl:
+                continue
+            while head < tail and (steps_held >= k or (window >= 0 and t - q_t[head] > window)):
+                best = max(best, steps_held)
+                s = q_s[head]
+                head += 1
+                held[s] -= 1
+                if held[s] == 0:
+                    steps_held -= 1
+                    back[s] = NONE
+            if pm == 0:
+                head, tail, steps_held = 0, 0, 0
+                held[:] = 0
+                back[:] = NONE
+                continue
+            chosen = -1
+            for s in range(k):
+                if pm >> s & 1 and (chosen < 0 or back[s] < back[chosen]):
+                    chosen = s
+            if held[chosen] == 0:
+                steps_held += 1
+            held[chosen] += 1
+            back[chosen] = t
+            q_t[tail], q_s[tail] = t, chosen
+            tail += 1
+        out[c] = max(best, steps_held)
     return out
