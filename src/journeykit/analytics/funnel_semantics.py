@@ -169,7 +169,8 @@ def run_peer(
         level = got.level
         passed = level[:, None] >= np.arange(k)[None, :]
     elif mode == "any":
-        level = posthog.posthog_unordered(rows, k, window_us) - 1
+        bits = _exclusion_bits(exclusions, k)
+        level = posthog.posthog_unordered(rows, k, window_us, bits) - 1
         passed = level[:, None] >= np.arange(k)[None, :]
     else:
         optional = np.array([False, *(s.optional for s in chosen.steps)], dtype=np.bool_)

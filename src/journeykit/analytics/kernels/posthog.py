@@ -119,22 +119,9 @@ def posthog_ordered(rows: StepArrays, k: int, steps: PostHogSteps) -> PostHogRea
             g1 = g0
             while g1 < n and ts[order[g1]] == t:
                 g1 += 1
-            # The group's events: runs of one key.
-            n_ev = 0
-            p = g0
-            while p < g1:
-                q = p
-                pm, nm = 0, 0
-                while q < g1 and key[order[q]] == key[order[p]]:
-                    s = code[order[q]]
-                    if s >= 0:
-                        pm |= 1 << s  # bit s for step number s + 1 ... see below
-                    elif s <= EXCLUSION_BASE:
-                        nm |= steps.exclusion[EXCLUSION_BASE - s]
-                    q += 1
-                pos[n_ev], neg[n_ev], ev_id[n_ev] = pm << 1, nm, order[p]
-                n_ev += 1
-                p = q
+            n_ev = _group_events(code, key, order, g0, g1, steps.exclusion, pos, neg, ev_id)
+            for e in range(n_ev):
+                pos[e] <<= 1  # bit s for step number s
             a.ts[0], a.excluded[0], a.passed[0], a.n_used[0] = t, False, 0, 0
             same = True
             for e in range(1, n_ev):
@@ -158,6 +145,67 @@ def posthog_ordered(rows: StepArrays, k: int, steps: PostHogSteps) -> PostHogRea
             out.passed[c] = a.passed[top] >> 1
             out.entry[c] = a.ts[top]
     return out
+
+
+@nb.njit(cache=True)
+def _group_events(
+    code: np.ndarray,
+    key: np.ndarray,
+    order: np.ndarray,
+    g0: int,
+    g1: int,
+    exclusion: np.ndarray,
+    pos: np.ndarray,
+    neg: np.ndarray,
+    ev_id: np.ndarray,
+) -> int:
+    """The events of one time group (rows g0..g1 in key order) into ``pos`` (steps served,
+    bit s for 0-based step s), ``neg`` (exclusion step numbers) and ``ev_id``, ordered by
+    (pos, neg): PostHog leaves the order of same-time events open; this one is reproducible."""
+    n_ev = 0
+    p = g0
+    while p < g1:
+        q, pm, nm, codes = _event_rows(code, key, order, p, g1, exclusion)
+        for i in range(max(1, (q - p) // max(1, codes))):  # identical copies
+            pos[n_ev], neg[n_ev], ev_id[n_ev] = pm, nm, order[p + i]
+            n_ev += 1
+        p = q
+    for i in range(1, n_ev):
+        a, b, e = pos[i], neg[i], ev_id[i]
+        j = i - 1
+        while j >= 0 and (pos[j] > a or (pos[j] == a and neg[j] > b)):
+            pos[j + 1], neg[j + 1], ev_id[j + 1] = pos[j], neg[j], ev_id[j]
+            j -= 1
+        pos[j + 1], neg[j + 1], ev_id[j + 1] = a, b, e
+    return n_ev
+
+
+@nb.njit(cache=True)
+def _event_rows(
+    code: np.ndarray, key: np.ndarray, order: np.ndarray, p: int, end: int, exclusion: np.ndarray
+) -> tuple[int, int, int, int]:
+    """The rows of one key from position p: (one past them, steps as bits, exclusion step
+    numbers as bits, distinct codes). Identical events share a key and repeat every code, so
+    rows / distinct codes is how many of them there are."""
+    q, pm, nm, excl = p, 0, 0, 0
+    while q < end and key[order[q]] == key[order[p]]:
+        s = code[order[q]]
+        if s >= 0:
+            pm |= 1 << s
+        elif s <= EXCLUSION_BASE:
+            nm |= exclusion[EXCLUSION_BASE - s]
+            excl |= 1 << (EXCLUSION_BASE - s)
+        q += 1
+    return q, pm, nm, _bits(pm) + _bits(excl) + (1 if pm == 0 and excl == 0 else 0)
+
+
+@nb.njit(cache=True)
+def _bits(x: int) -> int:
+    n = 0
+    while x:
+        x &= x - 1
+        n += 1
+    return n
 
 
 @nb.njit(cache=True)
@@ -231,7 +279,7 @@ def _used(a: Attempts, j: int, ev: int) -> bool:
 
 
 @nb.njit(cache=True)
-def posthog_unordered(rows: StepArrays, k: int, window: int) -> np.ndarray:
+def posthog_unordered(rows: StepArrays, k: int, window: int, exclusion: np.ndarray) -> np.ndarray:
     """Per person: the most steps completed (unordered_steps.rs), 0 when none.
 
     Events are taken one by one in time order. Each step event joins the step it serves whose
@@ -248,6 +296,9 @@ def posthog_unordered(rows: StepArrays, k: int, window: int) -> np.ndarray:
     order = np.empty(longest, dtype=np.int64)
     q_t = np.empty(longest, dtype=np.int64)  # held events in arrival (time) order
     q_s = np.empty(longest, dtype=np.int64)
+    pos = np.empty(longest, dtype=np.int64)
+    neg = np.empty(longest, dtype=np.int64)
+    ev_id = np.empty(longest, dtype=np.int64)
     held = np.zeros(max(k, 1), dtype=np.int64)
     back = np.empty(max(k, 1), dtype=np.int64)
     for c in range(n_cust):
@@ -257,42 +308,64 @@ def posthog_unordered(rows: StepArrays, k: int, window: int) -> np.ndarray:
         held[:] = 0
         back[:] = NONE
         head, tail, steps_held, best = 0, 0, 0, 0
-        p = 0
-        while p < n and best < k:
-            t = ts[order[p]]
-            q, pm, excl = p, 0, False
-            while q < n and ts[order[q]] == t and key[order[q]] == key[order[p]]:
-                s = code[order[q]]
-                if s >= 0:
-                    pm |= 1 << s
-                elif s <= EXCLUSION_BASE:
-                    excl = True
-                q += 1
-            p = q
-            if pm == 0 and not excl:
-                continue
-            while head < tail and (steps_held >= k or (window >= 0 and t - q_t[head] > window)):
-                best = max(best, steps_held)
-                s = q_s[head]
-                head += 1
-                held[s] -= 1
-                if held[s] == 0:
-                    steps_held -= 1
-                    back[s] = NONE
-            if pm == 0:
-                head, tail, steps_held = 0, 0, 0
-                held[:] = 0
-                back[:] = NONE
-                continue
-            chosen = -1
-            for s in range(k):
-                if pm >> s & 1 and (chosen < 0 or back[s] < back[chosen]):
-                    chosen = s
-            if held[chosen] == 0:
-                steps_held += 1
-            held[chosen] += 1
-            back[chosen] = t
-            q_t[tail], q_s[tail] = t, chosen
-            tail += 1
+        g0 = 0
+        while g0 < n and best < k:
+            t = ts[order[g0]]
+            g1 = g0
+            while g1 < n and ts[order[g1]] == t:
+                g1 += 1
+            n_ev = _group_events(code, key, order, g0, g1, exclusion, pos, neg, ev_id)
+            g0 = g1
+            for e in range(n_ev):
+                if best >= k:
+                    break
+                if pos[e] == 0 and neg[e] == 0:
+                    continue
+                best, head, tail, steps_held = _unordered_event(
+                    k, window, t, pos[e], held, back, q_t, q_s, best, head, tail, steps_held
+                )
         out[c] = max(best, steps_held)
     return out
+
+
+@nb.njit(cache=True)
+def _unordered_event(
+    k: int,
+    window: int,
+    t: int,
+    pm: int,
+    held: np.ndarray,
+    back: np.ndarray,
+    q_t: np.ndarray,
+    q_s: np.ndarray,
+    best: int,
+    head: int,
+    tail: int,
+    steps_held: int,
+) -> tuple[int, int, int, int]:
+    """One event of an unordered funnel: (best, head, tail, steps held) after it.
+
+    ``pm`` 0 means an exclusion.
+    """
+    while head < tail and (steps_held >= k or (window >= 0 and t - q_t[head] > window)):
+        best = max(best, steps_held)
+        s = q_s[head]
+        head += 1
+        held[s] -= 1
+        if held[s] == 0:
+            steps_held -= 1
+            back[s] = NONE
+    if pm == 0:
+        held[:] = 0
+        back[:] = NONE
+        return best, 0, 0, 0
+    chosen = -1
+    for s in range(k):
+        if pm >> s & 1 and (chosen < 0 or back[s] < back[chosen]):
+            chosen = s
+    if held[chosen] == 0:
+        steps_held += 1
+    held[chosen] += 1
+    back[chosen] = t
+    q_t[tail], q_s[tail] = t, chosen
+    return best, head, tail + 1, steps_held
