@@ -247,3 +247,18 @@ def test_a_window_longer_than_a_century_is_one_line(files: tuple[Path, Path]) ->
     )
     assert result.exit_code == 1
     assert "a duration must be at most 36500d (100 years), got '999999999d'" in result.output
+
+
+def test_funnel_with_a_peers_semantics(files: tuple[Path, Path]) -> None:
+    """--semantics clickhouse counts as windowFunnel: no one is in progress (ClickHouse has no
+    open attempts), and the output says which semantics it used."""
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d")
+    out = json.loads(
+        run(*args, "--format", "json", "--semantics", "clickhouse", "--mode", "strict")
+    )
+    assert out["semantics"] == "clickhouse"
+    assert [(s["customers"], s["in_progress"]) for s in out["steps"]] == [(4, 0), (1, 0), (1, 0)]
+    assert "clickhouse semantics" in run(*args, "--semantics", "clickhouse")
+    bad = CliRunner().invoke(cli, [*args, "--clickhouse-mode", "strict_increase"])
+    assert bad.exit_code == 1 and "need semantics 'clickhouse'" in bad.output

@@ -17,6 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from journeykit.analytics.funnel_semantics import CLICKHOUSE_MODES, SEMANTICS
 from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.errors import JourneykitError
@@ -197,9 +198,15 @@ def _days(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 86400:.1f}d"
 
 
+def _how(result: FunnelResult) -> str:
+    if result.semantics == "journeykit":
+        return result.mode
+    return f"{result.mode}, {result.semantics} semantics"
+
+
 def funnel_table(result: FunnelResult) -> Table:
     grid = Table(
-        title=f"funnel: path {result.path} ({result.mode}, window: {result.window_text})",
+        title=f"funnel: path {result.path} ({_how(result)}, window: {result.window_text})",
         show_edge=False,
     )
     # Titles may wrap; numbers never are cut.
@@ -243,14 +250,41 @@ def breakdown_table(result: FunnelResult) -> Table:
 @click.option(
     "--mode", type=click.Choice(["ordered", "strict", "any"]), default="ordered", show_default=True
 )
-@click.option("--exclude", multiple=True, help="A milestone that breaks an attempt (repeatable).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="A milestone that breaks an attempt (repeatable); MILESTONE:FROM-TO scopes it to path "
+    "steps FROM..TO (PostHog semantics).",
+)
 @click.option(
     "--by",
     default=None,
     help="Break down by persona | property:KEY (first value a customer has) | first:KEY (on "
     "their first event).",
 )
-def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str | None) -> None:
+@click.option(
+    "--semantics",
+    type=click.Choice(SEMANTICS),
+    default="journeykit",
+    show_default=True,
+    help="Count as journeykit, PostHog or ClickHouse windowFunnel does (docs/metrics.md).",
+)
+@click.option(
+    "--clickhouse-mode",
+    "clickhouse",
+    type=click.Choice(CLICKHOUSE_MODES),
+    multiple=True,
+    help="A windowFunnel mode, with --semantics clickhouse (repeatable).",
+)
+def funnel(
+    m: Measure,
+    window: str,
+    mode: str,
+    exclude: tuple[str, ...],
+    by: str | None,
+    semantics: str,
+    clickhouse: tuple[str, ...],
+) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
     from journeykit.analytics import funnel as run
 
@@ -263,6 +297,8 @@ def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str
         now=m.now,
         exclude=exclude,
         by=by,
+        semantics=semantics,  # type: ignore[arg-type]
+        clickhouse=clickhouse,
     )
 
     def tables() -> RenderableType:
