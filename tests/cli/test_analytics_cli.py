@@ -262,3 +262,19 @@ def test_funnel_with_a_peers_semantics(files: tuple[Path, Path]) -> None:
     assert "clickhouse semantics" in run(*args, "--semantics", "clickhouse")
     bad = CliRunner().invoke(cli, [*args, "--clickhouse-mode", "strict_increase"])
     assert bad.exit_code == 1 and "need semantics 'clickhouse'" in bad.output
+
+
+def test_funnel_people_and_trends(files: tuple[Path, Path]) -> None:
+    """--people lists who converted (or --dropped) at a step; --trends gives conversion per
+    entry period; both read the same funnel as the steps."""
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d")
+    out = json.loads(run(*args, "--format", "json", "--people", "trial_start"))
+    assert out == {"path": "main", "step": "trial_start", "converted": ["ana"]}
+    out = json.loads(run(*args, "--format", "json", "--people", "2", "--dropped"))
+    assert out["dropped"] == ["ben", "cy"]  # dee's window is still open
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv", "--trends", "month"))))
+    assert [(r["period"], r["entered"], r["converted"]) for r in rows] == [
+        ("2024-01-01", "3", "1"),
+        ("2024-03-01", "1", "0"),
+    ]

@@ -130,6 +130,7 @@ def funnel(
         breakdown_by=breakdown_by,
         semantics=semantics,
         passed=passed,
+        optional=tuple(s.optional for s in chosen.steps),
     )
 
 

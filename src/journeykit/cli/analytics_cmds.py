@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from journeykit.analytics.funnel_semantics import CLICKHOUSE_MODES, SEMANTICS
+from journeykit.analytics.funnel_views import INTERVALS
 from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.errors import JourneykitError
@@ -276,6 +277,20 @@ def breakdown_table(result: FunnelResult) -> Table:
     multiple=True,
     help="A windowFunnel mode, with --semantics clickhouse (repeatable).",
 )
+@click.option(
+    "--people",
+    "people_at",
+    default=None,
+    metavar="STEP",
+    help="List the customers who converted at STEP (number or milestone id) instead.",
+)
+@click.option("--dropped", is_flag=True, help="With --people: those who dropped at STEP.")
+@click.option(
+    "--trends",
+    type=click.Choice(INTERVALS),
+    default=None,
+    help="Conversion per entry day, week or month instead of the steps.",
+)
 def funnel(
     m: Measure,
     window: str,
@@ -284,9 +299,16 @@ def funnel(
     by: str | None,
     semantics: str,
     clickhouse: tuple[str, ...],
+    people_at: str | None,
+    dropped: bool,
+    trends: str | None,
 ) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
     from journeykit.analytics import funnel as run
+    from journeykit.analytics.funnel_views import funnel_people, funnel_trends
+
+    if dropped and people_at is None:
+        raise click.UsageError("--dropped goes with --people STEP")
 
     result = run(
         m.events,
@@ -300,6 +322,12 @@ def funnel(
         semantics=semantics,  # type: ignore[arg-type]
         clickhouse=clickhouse,
     )
+    if people_at is not None:
+        emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
+        return
+    if trends is not None:
+        emit(funnel_trends(result, trends), m.fmt)  # type: ignore[arg-type]
+        return
 
     def tables() -> RenderableType:
         if by is None:

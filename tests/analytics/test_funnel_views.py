@@ -1,0 +1,95 @@
+"""Readings of a funnel (analytics.funnel_views) against the brute-force oracle: the people at
+and dropped at a step, conversion per entry period, and the time between two chosen steps."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date, timedelta
+
+import ibis
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from journeykit.analytics import funnel
+from journeykit.analytics.funnel_views import (
+    conversion_time,
+    funnel_people,
+    funnel_trends,
+    period_start,
+)
+from journeykit.analytics.milestones import AnalyticsError
+from tests import oracle
+from tests.analytics.cases import ABC, D30, Scenario, events_table, has_data
+from tests.analytics.strategies import scenarios
+from tests.builders import events_for
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios(), data=st.data())
+def test_readings_agree_with_oracle(
+    con: ibis.BaseBackend, case: Scenario, data: st.DataObject
+) -> None:
+    journey, events, window, now = case
+    if not has_data(events, now):
+        return
+    expected = oracle.funnel(events, journey, window=window, now=now)
+    got = funnel(events_table(con, events), journey, window=window, now=now)
+    k = len(got.steps)
+    step = data.draw(st.integers(1, k), label="step")
+    furthest = expected["furthest"]
+    assert set(funnel_people(got, step).customer_ids) == {
+        c for c, f in furthest.items() if f >= step
+    }
+    if step > 1:
+        dropped = set(funnel_people(got, step, dropped=True).customer_ids)
+        assert dropped <= {c for c, f in furthest.items() if f == step - 1}
+        assert len(dropped) == expected["steps"][step - 2]["dropped"]
+    interval = data.draw(st.sampled_from(["day", "week", "month"]), label="interval")
+    trend: dict[date, list[int]] = {}
+    for c, start in expected["start"].items():
+        row = trend.setdefault(period_start(start.date(), interval), [0, 0])
+        row[0] += 1
+        row[1] += furthest[c] >= k
+    rows = funnel_trends(got, interval).rows()
+    assert [(r["period"], r["entered"], r["converted"]) for r in rows] == [
+        (p.isoformat(), n, c) for p, (n, c) in sorted(trend.items())
+    ]
+    a = data.draw(st.integers(1, k - 1), label="from")
+    b = data.draw(st.integers(a + 1, k), label="to")
+    seconds = [
+        (ts[b - 1] - ts[a - 1]).total_seconds() for ts in expected["times"].values() if len(ts) >= b
+    ]
+    stats = conversion_time(got, a, b, bins=3)
+    if not seconds:
+        assert stats is None
+        return
+    assert stats is not None and stats.count == len(seconds)
+    assert stats.mean == pytest.approx(statistics.fmean(seconds))
+    assert stats.median == pytest.approx(oracle.quantile(seconds, 0.5))
+    assert sum(n for _, _, n in stats.histogram) == len(seconds) and len(stats.histogram) == 3
+
+
+def test_people_trends_and_times_on_a_small_log(con: ibis.BaseBackend) -> None:
+    log = events_for(
+        {
+            "x": [("a", "2024-01-01"), ("b", "2024-01-02"), ("c", "2024-01-05")],
+            "y": [("a", "2024-01-01"), ("b", "2024-01-04")],
+            "z": [("a", "2024-02-10")],
+        }
+    )
+    got = funnel(events_table(con, log), ABC, window=D30)
+    assert funnel_people(got, "b").customer_ids == ("x", "y")
+    assert funnel_people(got, 3, dropped=True).customer_ids == ("y",)
+    rows = funnel_trends(got, "month").rows()
+    assert [(r["period"], r["entered"], r["converted"]) for r in rows] == [
+        ("2024-01-01", 2, 1),
+        ("2024-02-01", 1, 0),
+    ]
+    stats = conversion_time(got, "a", "b")
+    assert stats is not None and stats.mean == 2 * 86400 and stats.median == 2 * 86400
+    with pytest.raises(AnalyticsError, match="not on path"):
+        funnel_people(got, 9)
+    with pytest.raises(AnalyticsError, match="after the from step"):
+        conversion_time(got, 2, 1)
+    assert timedelta(days=2) == stats.median_timedelta
