@@ -93,3 +93,29 @@ def test_people_trends_and_times_on_a_small_log(con: ibis.BaseBackend) -> None:
     with pytest.raises(AnalyticsError, match="after the from step"):
         conversion_time(got, 2, 1)
     assert timedelta(days=2) == stats.median_timedelta
+
+
+@settings(settings.get_profile("analytics"), max_examples=30)
+@given(case=scenarios(), start=st.integers(0, 20))
+def test_a_date_range_start_leaves_earlier_events_out(
+    con: ibis.BaseBackend, case: Scenario, start: int
+) -> None:
+    """``date_from`` is the oracle's funnel over the events from then on, on a table and on a
+    fetched milestone log alike."""
+    from journeykit.analytics.milestones import fetch_milestones
+    from tests.analytics.strategies import BASE, GRID
+
+    journey, events, window, now = case
+    date_from = BASE + start * GRID
+    later = [e for e in events if e.timestamp >= date_from]
+    if not has_data(later, now) or not has_data(events, now):
+        return
+    expected = oracle.funnel(
+        later, journey, window=window, now=now or max(e.timestamp for e in events)
+    )
+    table = events_table(con, events)
+    got = funnel(table, journey, window=window, now=now, date_from=date_from)
+    assert [s.customers for s in got.steps] == [s["customers"] for s in expected["steps"]]
+    frame = fetch_milestones(table, journey, now=now)
+    again = funnel(frame, journey, window=window, now=now, date_from=date_from)
+    assert [s.to_dict() for s in again.steps] == [s.to_dict() for s in got.steps]

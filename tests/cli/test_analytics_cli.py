@@ -278,3 +278,15 @@ def test_funnel_people_and_trends(files: tuple[Path, Path]) -> None:
         ("2024-01-01", "3", "1"),
         ("2024-03-01", "1", "0"),
     ]
+
+
+def test_funnel_date_range(files: tuple[Path, Path]) -> None:
+    """--from leaves earlier events out; --to is the range's last day (the funnel's "now")."""
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d", "--format", "json")
+    out = json.loads(run(*args, "--from", "2024-01-02", "--to", "2024-01-31"))
+    # ana's opt-in (Jan 1) is out of range; ben and cy opted in within it; dee (March) is after.
+    assert [s["customers"] for s in out["steps"]] == [2, 0, 0]
+    assert out["now"] == "2024-01-31T23:59:59.999999"
+    bad = CliRunner().invoke(cli, [*args, "--to", "2024-01-31", "--now", "2024-01-31"])
+    assert bad.exit_code == 2 and "--to and --now" in bad.output

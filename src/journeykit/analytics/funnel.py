@@ -28,6 +28,7 @@ from journeykit.analytics.milestones import (
     MilestoneFrame,
     milestone_frame,
     resolve_path,
+    since,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
 from journeykit.analytics.segments import breakdowns
@@ -56,6 +57,7 @@ def funnel(
     breakdown_by: str | None = None,
     semantics: Semantics = "journeykit",
     clickhouse: Sequence[str] = (),
+    date_from: datetime | None = None,
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
@@ -68,9 +70,12 @@ def funnel(
     ``semantics`` ``"posthog"`` or ``"clickhouse"`` counts as that tool does (``mode`` strict and
     any map to its strict and unordered funnels); ``clickhouse`` takes windowFunnel's modes
     (``strict_order``, ``strict_deduplication``, ``strict_increase``, ``allow_reentry``).
+    ``date_from`` leaves out events before it (with ``now`` as the range's end).
     ``by`` (``persona``, ``property:KEY``, ``first:KEY``) adds the funnel of each group; or pass
     ``breakdown``, a group name -> customer ids mapping of your own.
     """
+    if date_from is not None:
+        events = since(events, date_from)
     if by is not None:
         source = events.events if isinstance(events, MilestoneFrame) else events
         if source is None:

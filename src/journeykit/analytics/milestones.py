@@ -7,7 +7,7 @@ one query, then fetched once as Arrow; the much smaller log is what the analyses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Union
@@ -143,14 +143,30 @@ class MilestoneFrame:
 
     def with_events(self, events: ir.Table) -> MilestoneFrame:
         """The same log with another handle on its events (e.g. a fresh connection)."""
-        from dataclasses import replace
-
         return replace(self, events=events)
 
 
 Events = Union["ir.Table", MilestoneFrame]
 """What every analysis takes first: the events table on any engine, or its fetched milestone
 log (to run several analyses on one scan of the events)."""
+
+
+def since(events: Events, start: datetime) -> Events:
+    """Only the events at or after ``start`` (a date range's beginning), table or fetched log."""
+    if not isinstance(events, MilestoneFrame):
+        return events.filter(events.timestamp >= start)
+    keep = events.ts >= _to_us(start)
+    cust = events.cust[keep]
+    return replace(
+        events,
+        cust=cust,
+        milestone=events.milestone[keep],
+        ts=events.ts[keep],
+        value=events.value[keep],
+        event_key=events.event_key[keep],
+        offsets=np.searchsorted(cust, np.arange(events.customers + 1)).astype(np.int64),
+        events=None if events.events is None else since(events.events, start),
+    )
 
 
 def milestone_frame(

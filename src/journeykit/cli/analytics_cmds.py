@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,14 +38,18 @@ class InputError(JourneykitError):
     """The command line names no events, or several sources at once."""
 
 
-def parse_now(text: str | None) -> datetime | None:
+def parse_now(text: str | None, option: str = "--now", end_of_day: bool = False) -> datetime | None:
+    """An ISO date or time as UTC without a zone; a bare date with ``end_of_day`` is its last
+    microsecond (so ``--to 2024-03-31`` includes that day)."""
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        msg = f"--now: expected an ISO date or time such as 2024-03-31, got {text!r}"
+        msg = f"{option}: expected an ISO date or time such as 2024-03-31, got {text!r}"
         raise InputError(msg) from None
+    if end_of_day and len(text) == 10:
+        moment += timedelta(days=1, microseconds=-1)
     # Stored times are UTC without a zone: convert an offset, never just drop it.
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
@@ -285,6 +289,10 @@ def breakdown_table(result: FunnelResult) -> Table:
     help="List the customers who converted at STEP (number or milestone id) instead.",
 )
 @click.option("--dropped", is_flag=True, help="With --people: those who dropped at STEP.")
+@click.option("--from", "date_from", default=None, help="Only events from this date or time on.")
+@click.option(
+    "--to", "date_to", default=None, help="Only events up to this date (inclusive) or time: --now."
+)
 @click.option(
     "--trends",
     type=click.Choice(INTERVALS),
@@ -301,6 +309,8 @@ def funnel(
     clickhouse: tuple[str, ...],
     people_at: str | None,
     dropped: bool,
+    date_from: str | None,
+    date_to: str | None,
     trends: str | None,
 ) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
@@ -309,6 +319,9 @@ def funnel(
 
     if dropped and people_at is None:
         raise click.UsageError("--dropped goes with --people STEP")
+    if date_to is not None and m.now is not None:
+        raise click.UsageError("--to and --now both set the end: give one")
+    now = m.now if date_to is None else parse_now(date_to, "--to", end_of_day=True)
 
     result = run(
         m.events,
@@ -316,11 +329,12 @@ def funnel(
         path=m.path,
         mode=mode,  # type: ignore[arg-type]
         window=parse_window(window),
-        now=m.now,
+        now=now,
         exclude=exclude,
         by=by,
         semantics=semantics,  # type: ignore[arg-type]
         clickhouse=clickhouse,
+        date_from=parse_now(date_from, "--from"),
     )
     if people_at is not None:
         emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
