@@ -58,6 +58,7 @@ def funnel(
     semantics: Semantics = "journeykit",
     clickhouse: Sequence[str] = (),
     date_from: datetime | None = None,
+    breakdown_limit: int | None = None,
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
@@ -71,8 +72,9 @@ def funnel(
     any map to its strict and unordered funnels); ``clickhouse`` takes windowFunnel's modes
     (``strict_order``, ``strict_deduplication``, ``strict_increase``, ``allow_reentry``).
     ``date_from`` leaves out events before it (with ``now`` as the range's end).
-    ``by`` (``persona``, ``property:KEY``, ``first:KEY``) adds the funnel of each group; or pass
-    ``breakdown``, a group name -> customer ids mapping of your own.
+    ``by`` (``persona``, ``property:KEY``, ``first:KEY``, ``last:KEY``, or several joined by
+    commas) adds the funnel of each group, the ``breakdown_limit`` largest kept and the rest in
+    ``(other)``; or pass ``breakdown``, a group name -> customer ids mapping of your own.
     """
     if date_from is not None:
         events = since(events, date_from)
@@ -80,7 +82,8 @@ def funnel(
         source = events.events if isinstance(events, MilestoneFrame) else events
         if source is None:
             raise AnalyticsError("a breakdown needs the events: this milestone log has none")
-        breakdown, breakdown_by = dict(breakdowns(source, journey, by, now=now)), by
+        groups_of = breakdowns(source, journey, by, now=now, limit=breakdown_limit)
+        breakdown, breakdown_by = dict(groups_of), by
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
     if mode == "any" and exclude and semantics == "journeykit":

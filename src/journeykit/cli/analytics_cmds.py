@@ -265,7 +265,13 @@ def breakdown_table(result: FunnelResult) -> Table:
     "--by",
     default=None,
     help="Break down by persona | property:KEY (first value a customer has) | first:KEY (on "
-    "their first event).",
+    "their first event) | last:KEY (on their last), or several joined by commas.",
+)
+@click.option(
+    "--by-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --by: keep the largest N groups, the rest as (other).",
 )
 @click.option(
     "--semantics",
@@ -305,6 +311,7 @@ def funnel(
     mode: str,
     exclude: tuple[str, ...],
     by: str | None,
+    by_limit: int | None,
     semantics: str,
     clickhouse: tuple[str, ...],
     people_at: str | None,
@@ -335,6 +342,7 @@ def funnel(
         semantics=semantics,  # type: ignore[arg-type]
         clickhouse=clickhouse,
         date_from=parse_now(date_from, "--from"),
+        breakdown_limit=by_limit,
     )
     if people_at is not None:
         emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
