@@ -23,7 +23,14 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from journeykit.analytics.kernels.common import NONE, Reached, StepArrays, order_ties, reached
+from journeykit.analytics.kernels.common import (
+    NONE,
+    Reached,
+    StepArrays,
+    longest_customer,
+    order_ties,
+    reached,
+)
 
 OTHER = -3  # the step code of an event that meets no step (rows kept only for strict_order)
 
@@ -43,9 +50,7 @@ def clickhouse_funnel(rows: StepArrays, k_steps: int, window: int, flags: Flags)
     offsets, ts, step = rows.offsets, rows.time_us, rows.step
     out = reached(len(offsets) - 1, 0)
     levels = out.level
-    longest = 0
-    for c in range(len(levels)):
-        longest = max(longest, offsets[c + 1] - offsets[c])
+    longest = longest_customer(offsets)
     order = np.empty(longest, dtype=np.int64)
     start = np.empty(k_steps, dtype=np.int64)
     last = np.empty(k_steps, dtype=np.int64)

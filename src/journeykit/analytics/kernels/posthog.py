@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from journeykit.analytics.kernels.common import NONE, StepArrays, order_ties
+from journeykit.analytics.kernels.common import NONE, StepArrays, longest_customer, order_ties
 
 OTHER = -3  # an event that serves no step and no exclusion (rows kept for strict funnels)
 
@@ -96,9 +96,7 @@ def posthog_ordered(rows: StepArrays, k: int, steps: PostHogSteps) -> PostHogRea
         np.zeros(n_cust, dtype=np.int64),
         np.full(n_cust, NONE, dtype=np.int64),
     )
-    longest = 0
-    for c in range(n_cust):
-        longest = max(longest, offsets[c + 1] - offsets[c])
+    longest = longest_customer(offsets)
     order = np.empty(longest, dtype=np.int64)
     # Per event of a time group: the step numbers it serves and the exclusions it triggers.
     pos = np.empty(longest, dtype=np.int64)
@@ -290,9 +288,7 @@ def posthog_unordered(rows: StepArrays, k: int, window: int, exclusion: np.ndarr
     offsets, ts, code, key = rows.offsets, rows.time_us, rows.step, rows.key
     n_cust = len(offsets) - 1
     out = np.zeros(n_cust, dtype=np.int64)
-    longest = 0
-    for c in range(n_cust):
-        longest = max(longest, offsets[c + 1] - offsets[c])
+    longest = longest_customer(offsets)
     order = np.empty(longest, dtype=np.int64)
     q_t = np.empty(longest, dtype=np.int64)  # held events in arrival (time) order
     q_s = np.empty(longest, dtype=np.int64)
