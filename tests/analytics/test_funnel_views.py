@@ -119,3 +119,27 @@ def test_a_date_range_start_leaves_earlier_events_out(
     frame = fetch_milestones(table, journey, now=now)
     again = funnel(frame, journey, window=window, now=now, date_from=date_from)
     assert [s.to_dict() for s in again.steps] == [s.to_dict() for s in got.steps]
+
+
+@pytest.mark.parametrize("mode", ["ordered", "strict", "any"])
+@settings(settings.get_profile("analytics"), max_examples=40)
+@given(case=scenarios(), data=st.data())
+def test_first_time_steps_agree_with_oracle(
+    con: ibis.BaseBackend, mode: str, case: Scenario, data: st.DataObject
+) -> None:
+    """A step marked ``first_time`` is served only by the customer's first time of its milestone."""
+    journey, events, window, now = case
+    if not has_data(events, now):
+        return
+    path = journey.path()
+    flags = data.draw(st.lists(st.booleans(), min_size=len(path.steps), max_size=len(path.steps)))
+    steps = tuple(
+        s.model_copy(update={"first_time": f}) for s, f in zip(path.steps, flags, strict=True)
+    )
+    paths = (path.model_copy(update={"steps": steps}), *journey.paths[1:])
+    journey = journey.model_copy(update={"paths": paths})
+    expected = oracle.funnel(events, journey, mode=mode, window=window, now=now)  # type: ignore[arg-type]
+    got = funnel(events_table(con, events), journey, mode=mode, window=window, now=now)  # type: ignore[arg-type]
+    assert [s.customers for s in got.steps] == [s["customers"] for s in expected["steps"]]
+    furthest = {str(c): int(k) + 1 for c, k in zip(got.customer_ids, got.furthest, strict=True)}
+    assert furthest == expected["furthest"]

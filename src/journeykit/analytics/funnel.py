@@ -26,6 +26,7 @@ from journeykit.analytics.milestones import (
     AnalyticsError,
     Events,
     MilestoneFrame,
+    first_times_only,
     milestone_frame,
     resolve_path,
     since,
@@ -98,6 +99,9 @@ def funnel(
     source = "designed" if window == DESIGNED else "given"
     window = resolve_window(journey, chosen, window)
     frame = milestone_frame(events, journey, [*ids, *excluded], now=now)
+    firsts = [s.milestone for s in chosen.steps if s.first_time]
+    if firsts:
+        frame = first_times_only(frame, firsts)
     passed: np.ndarray | None = None
     if semantics == "journeykit":
         level, is_open, times, customers = _run(frame, journey, chosen, mode, window, excluded)

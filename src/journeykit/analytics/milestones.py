@@ -169,6 +169,31 @@ def since(events: Events, start: datetime) -> Events:
     )
 
 
+def first_times_only(frame: MilestoneFrame, milestones: Sequence[str]) -> MilestoneFrame:
+    """The log with each of ``milestones`` kept only at the customer's first time of it (all
+    rows at that earliest time): a step marked ``first_time``."""
+    ids = [m.id for m in frame.journey.milestones]
+    chosen = np.isin(frame.milestone, [ids.index(m) for m in milestones])
+    if not chosen.any():
+        return frame
+    pair = frame.cust * len(ids) + frame.milestone
+    # Rows are sorted by customer then time: a pair's first row holds its earliest time.
+    _, first = np.unique(pair, return_index=True)
+    earliest = np.full(len(ids) * frame.customers, np.iinfo(np.int64).max, dtype=np.int64)
+    earliest[pair[first]] = frame.ts[first]
+    keep = ~chosen | (frame.ts == earliest[pair])
+    cust = frame.cust[keep]
+    return replace(
+        frame,
+        cust=cust,
+        milestone=frame.milestone[keep],
+        ts=frame.ts[keep],
+        value=frame.value[keep],
+        event_key=frame.event_key[keep],
+        offsets=np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64),
+    )
+
+
 def milestone_frame(
     events: Events,
     journey: Journey,
