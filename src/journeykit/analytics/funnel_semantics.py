@@ -92,6 +92,9 @@ def check_options(
     if "allow_reentry" in flags and not ("strict_order" in flags or mode == "strict"):
         raise AnalyticsError("allow_reentry needs strict_order (ClickHouse's rule)")
     k = len(chosen.steps)
+    named = [ex.milestone for ex in exclusions]
+    if len(set(named)) < len(named):
+        raise AnalyticsError("exclude: a milestone is given twice; give each one range")
     for ex in exclusions:
         a, b = ex.steps(k)
         if ex.scoped and semantics != "posthog":
