@@ -243,3 +243,47 @@ def test_allow_reentry_table(
     )
     users = ["1", "2", "3", "4", "5"]
     assert levels(got, users) == dict(zip(users, chdb, strict=True)), f"{SQL}: {query}"
+
+
+ECOMMERCE = _named(
+    [(100, 1, "begin_checkout"), (200, 1, "view_product_detail"), (300, 1, "begin_checkout"),
+     (400, 1, "complete_payment"),
+     (100, 2, "begin_checkout"), (200, 2, "view_product_detail"), (250, 2, "view_product_detail"),
+     (300, 2, "begin_checkout"), (400, 2, "complete_payment"),
+     (100, 3, "begin_checkout"), (200, 3, "view_product_detail"), (300, 3, "complete_payment")]
+)  # fmt: skip
+CHECKOUT = [{"event": e} for e in ("begin_checkout", "view_product_detail", "complete_payment")]
+CHECKOUT4 = [*CHECKOUT[:2], {"event": "begin_checkout"}, CHECKOUT[2]]
+# funnel_test_ecommerce: (query, steps, modes, .reference answer, chDB 4.4 / .cpp answer).
+ECOMMERCE_CASES = [
+    ("windowFunnel(600, 'strict_order')(3 steps)", CHECKOUT, ("strict_order",),
+     [2, 2, 3], [3, 3, 3]),
+    ("windowFunnel(600, 'strict_order', 'allow_reentry')(3 steps)", CHECKOUT,
+     ("strict_order", "allow_reentry"), [3, 3, 3], [3, 3, 3]),
+    ("windowFunnel(600, 'strict_order')(4 steps, begin_checkout twice)", CHECKOUT4,
+     ("strict_order",), [1, 1, 1], [1, 1, 1]),
+    ("windowFunnel(600, 'strict_order', 'allow_reentry')(4 steps, begin_checkout twice)",
+     CHECKOUT4, ("strict_order", "allow_reentry"), [1, 1, 1], [4, 4, 2]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "rules", "modes", "newer", "chdb"),
+    ECOMMERCE_CASES,
+    ids=[c[0] for c in ECOMMERCE_CASES],
+)
+def test_ecommerce_table(
+    con: ibis.BaseBackend,
+    query: str,
+    rules: list[Any],
+    modes: tuple[str, ...],
+    newer: list[int],
+    chdb: list[int],
+) -> None:
+    """journeykit gives chDB 4.4's answer; the newer .reference's is kept beside it."""
+    got = run(
+        con, rules, ECOMMERCE, window=timedelta(seconds=600), semantics="clickhouse",
+        clickhouse=modes,
+    )  # fmt: skip
+    users = ["1", "2", "3"]
+    assert levels(got, users) == dict(zip(users, chdb, strict=True)), f"{SQL}: {query}"
