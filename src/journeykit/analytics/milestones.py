@@ -155,17 +155,21 @@ def since(events: Events, start: datetime) -> Events:
     """Only the events at or after ``start`` (a date range's beginning), table or fetched log."""
     if not isinstance(events, MilestoneFrame):
         return events.filter(events.timestamp >= start)
-    keep = events.ts >= _to_us(start)
-    cust = events.cust[keep]
+    kept = _rows_kept(events, events.ts >= _to_us(start))
+    return replace(kept, events=None if events.events is None else since(events.events, start))
+
+
+def _rows_kept(frame: MilestoneFrame, keep: np.ndarray) -> MilestoneFrame:
+    """The log with only the rows ``keep`` marks; every customer stays (perhaps with none)."""
+    cust = frame.cust[keep]
     return replace(
-        events,
+        frame,
         cust=cust,
-        milestone=events.milestone[keep],
-        ts=events.ts[keep],
-        value=events.value[keep],
-        event_key=events.event_key[keep],
-        offsets=np.searchsorted(cust, np.arange(events.customers + 1)).astype(np.int64),
-        events=None if events.events is None else since(events.events, start),
+        milestone=frame.milestone[keep],
+        ts=frame.ts[keep],
+        value=frame.value[keep],
+        event_key=frame.event_key[keep],
+        offsets=np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64),
     )
 
 
@@ -181,17 +185,7 @@ def first_times_only(frame: MilestoneFrame, milestones: Sequence[str]) -> Milest
     _, first = np.unique(pair, return_index=True)
     earliest = np.full(len(ids) * frame.customers, np.iinfo(np.int64).max, dtype=np.int64)
     earliest[pair[first]] = frame.ts[first]
-    keep = ~chosen | (frame.ts == earliest[pair])
-    cust = frame.cust[keep]
-    return replace(
-        frame,
-        cust=cust,
-        milestone=frame.milestone[keep],
-        ts=frame.ts[keep],
-        value=frame.value[keep],
-        event_key=frame.event_key[keep],
-        offsets=np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64),
-    )
+    return _rows_kept(frame, ~chosen | (frame.ts == earliest[pair]))
 
 
 def milestone_frame(

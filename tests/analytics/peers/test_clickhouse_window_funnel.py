@@ -223,28 +223,6 @@ NEWER_STRICT_ORDER = [
      ("strict_order", "allow_reentry", "strict_deduplication"), [3, 1, 3, 1, 3], [3, 2, 3, 2, 3]),
 ]  # fmt: skip
 
-
-@pytest.mark.parametrize(
-    ("query", "rules", "modes", "newer", "chdb"),
-    NEWER_STRICT_ORDER,
-    ids=[c[0] for c in NEWER_STRICT_ORDER],
-)
-def test_allow_reentry_table(
-    con: ibis.BaseBackend,
-    query: str,
-    rules: list[Any],
-    modes: tuple[str, ...],
-    newer: list[int],
-    chdb: list[int],
-) -> None:
-    """journeykit gives chDB 4.4's answer; the newer .reference's differs where listed."""
-    got = run(
-        con, rules, REENTRY, window=timedelta(days=1), semantics="clickhouse", clickhouse=modes
-    )
-    users = ["1", "2", "3", "4", "5"]
-    assert levels(got, users) == dict(zip(users, chdb, strict=True)), f"{SQL}: {query}"
-
-
 ECOMMERCE = _named(
     [(100, 1, "begin_checkout"), (200, 1, "view_product_detail"), (300, 1, "begin_checkout"),
      (400, 1, "complete_payment"),
@@ -265,16 +243,22 @@ ECOMMERCE_CASES = [
     ("windowFunnel(600, 'strict_order', 'allow_reentry')(4 steps, begin_checkout twice)",
      CHECKOUT4, ("strict_order", "allow_reentry"), [1, 1, 1], [4, 4, 2]),
 ]  # fmt: skip
+# Both tables as (query, events, window seconds, steps, modes, .reference answer, chDB 4.4).
+VERSIONED = [
+    (q, REENTRY, 86400, r, m, newer, chdb) for q, r, m, newer, chdb in NEWER_STRICT_ORDER
+] + [(q, ECOMMERCE, 600, r, m, newer, chdb) for q, r, m, newer, chdb in ECOMMERCE_CASES]
 
 
 @pytest.mark.parametrize(
-    ("query", "rules", "modes", "newer", "chdb"),
-    ECOMMERCE_CASES,
-    ids=[c[0] for c in ECOMMERCE_CASES],
+    ("query", "events", "seconds", "rules", "modes", "newer", "chdb"),
+    VERSIONED,
+    ids=[c[0] for c in VERSIONED],
 )
-def test_ecommerce_table(
+def test_strict_order_where_clickhouse_versions_differ(
     con: ibis.BaseBackend,
     query: str,
+    events: list[Event],
+    seconds: int,
     rules: list[Any],
     modes: tuple[str, ...],
     newer: list[int],
@@ -282,8 +266,8 @@ def test_ecommerce_table(
 ) -> None:
     """journeykit gives chDB 4.4's answer; the newer .reference's is kept beside it."""
     got = run(
-        con, rules, ECOMMERCE, window=timedelta(seconds=600), semantics="clickhouse",
+        con, rules, events, window=timedelta(seconds=seconds), semantics="clickhouse",
         clickhouse=modes,
     )  # fmt: skip
-    users = ["1", "2", "3"]
+    users = sorted({e.customer_id for e in events})
     assert levels(got, users) == dict(zip(users, chdb, strict=True)), f"{SQL}: {query}"
