@@ -31,7 +31,8 @@ each consecutive pair (a, e) -> (b, f): ``tf - t1 <= window``; ``tf - te <= step
 no event tagged with an excluded milestone has ``te <= t <= tf``; in strict mode no tag (g, c)
 with c a path milestone other than m_a and m_b, g neither e nor f, lies strictly between
 (te, a) and (tf, b) in (timestamp, path index) order. An attempt reaches its last used step.
-Skipped optional steps count as passed; step k is *passed* by an attempt at the time of its first
+A ``first_time`` step's milestone tags only the customer's events at the earliest time they
+reached it. Skipped optional steps count as passed; step k is *passed* by an attempt at the time of its first
 use of a step >= k (its own event, or the next used step's event when k was skipped).
 ``times[c][k-1]`` is the earliest moment step k is passed by any attempt starting at ``start``.
 Any-order mode: step j is reached by distinct events, one for step j itself and one for each
@@ -214,8 +215,13 @@ Attempt = tuple[_Use, ...]
 
 
 def _tagged_by_customer(
-    events: Sequence[Event], journey: Journey, now: datetime | None
+    events: Sequence[Event],
+    journey: Journey,
+    now: datetime | None,
+    first_time: frozenset[str] = frozenset(),
 ) -> dict[str, list[_Tagged]]:
+    """Per customer, events with the milestones they reach; a ``first_time`` milestone only on
+    the customer's events at the earliest time they reached it."""
     kept, _ = as_of(events, now)
     out: dict[str, list[_Tagged]] = defaultdict(list)
     for i, e in enumerate(kept):
@@ -224,6 +230,16 @@ def _tagged_by_customer(
         )
         if ids:
             out[e.customer_id].append(_Tagged(i, e.timestamp, ids))
+    for customer, tags in out.items():
+        for m in first_time:
+            earliest = min((g.time for g in tags if m in g.milestones), default=None)
+            tags[:] = [
+                g
+                if g.time == earliest or m not in g.milestones
+                else _Tagged(g.index, g.time, g.milestones - {m})
+                for g in tags
+            ]
+        out[customer] = [g for g in tags if g.milestones]
     return dict(out)
 
 
@@ -371,7 +387,8 @@ def funnel(
     _, now = as_of(events, now)
     outcome_of = _any_outcome if mode == "any" else _ordered_outcome
     outcomes = {}
-    for customer, tags in _tagged_by_customer(events, journey, now).items():
+    firsts = frozenset(s.milestone for s in spec.steps if s.first_time)
+    for customer, tags in _tagged_by_customer(events, journey, now, firsts).items():
         assert now is not None
         if (outcome := outcome_of(tags, spec, now)) is not None:
             outcomes[customer] = outcome

@@ -142,3 +142,29 @@ def test_cli_raw_event_paths(tmp_path: Path) -> None:
     }
     bad = CliRunner().invoke(cli, [*args, "--skip", "visit"])
     assert bad.exit_code != 0 and "--only and --skip filter raw events: add --raw" in bad.output
+
+
+def test_last_touch_several_properties_and_a_limit(events: ibis.Table) -> None:
+    journey = parse_journey(JOURNEY)
+    # last touch: the value on the customer's latest event (ana's and ben's last events have none)
+    assert breakdowns(events, journey, "last:utm", now=NOW) == {
+        "(none)": ["ana", "ben"],
+        "7": ["cy"],
+        "seo": ["dee"],
+    }
+    # several: each customer's labels joined, in the order asked
+    assert breakdowns(events, journey, "property:role, first:utm", now=NOW) == {
+        "(none) / mail": ["ben"],
+        "ic / 7": ["cy"],
+        "lead / (none)": ["dee"],
+        "lead / ads": ["ana"],
+    }
+    # a limit keeps the largest groups (ties by label) and folds the rest into (other)
+    assert breakdowns(events, journey, "persona", now=NOW, limit=1) == {
+        "(other)": ["ben", "cy"],
+        "team": ["ana", "dee"],
+    }
+    result = funnel(events, journey, now=NOW, by="persona", breakdown_limit=2)
+    assert result.breakdown is not None
+    by = {g: [s.customers for s in steps] for g, steps in result.breakdown.items()}
+    assert by == {"(none)": [1, 0, 0], "(other)": [1, 1, 0], "team": [2, 1, 1]}

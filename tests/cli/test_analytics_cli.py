@@ -247,3 +247,46 @@ def test_a_window_longer_than_a_century_is_one_line(files: tuple[Path, Path]) ->
     )
     assert result.exit_code == 1
     assert "a duration must be at most 36500d (100 years), got '999999999d'" in result.output
+
+
+def test_funnel_with_a_peers_semantics(files: tuple[Path, Path]) -> None:
+    """--semantics clickhouse counts as windowFunnel: no one is in progress (ClickHouse has no
+    open attempts), and the output says which semantics it used."""
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d")
+    out = json.loads(
+        run(*args, "--format", "json", "--semantics", "clickhouse", "--mode", "strict")
+    )
+    assert out["semantics"] == "clickhouse"
+    assert [(s["customers"], s["in_progress"]) for s in out["steps"]] == [(4, 0), (1, 0), (1, 0)]
+    assert "clickhouse semantics" in run(*args, "--semantics", "clickhouse")
+    bad = CliRunner().invoke(cli, [*args, "--clickhouse-mode", "strict_increase"])
+    assert bad.exit_code == 1 and "need semantics 'clickhouse'" in bad.output
+
+
+def test_funnel_people_and_trends(files: tuple[Path, Path]) -> None:
+    """--people lists who converted (or --dropped) at a step; --trends gives conversion per
+    entry period; both read the same funnel as the steps."""
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d")
+    out = json.loads(run(*args, "--format", "json", "--people", "trial_start"))
+    assert out == {"path": "main", "step": "trial_start", "converted": ["ana"]}
+    out = json.loads(run(*args, "--format", "json", "--people", "2", "--dropped"))
+    assert out["dropped"] == ["ben", "cy"]  # dee's window is still open
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv", "--trends", "month"))))
+    assert [(r["period"], r["entered"], r["converted"]) for r in rows] == [
+        ("2024-01-01", "3", "1"),
+        ("2024-03-01", "1", "0"),
+    ]
+
+
+def test_funnel_date_range(files: tuple[Path, Path]) -> None:
+    """--from leaves earlier events out; --to is the range's last day (the funnel's "now")."""
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d", "--format", "json")
+    out = json.loads(run(*args, "--from", "2024-01-02", "--to", "2024-01-31"))
+    # ana's opt-in (Jan 1) is out of range; ben and cy opted in within it; dee (March) is after.
+    assert [s["customers"] for s in out["steps"]] == [2, 0, 0]
+    assert out["now"] == "2024-01-31T23:59:59.999999"
+    bad = CliRunner().invoke(cli, [*args, "--to", "2024-01-31", "--now", "2024-01-31"])
+    assert bad.exit_code == 2 and "--to and --now" in bad.output

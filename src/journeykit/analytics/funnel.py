@@ -9,25 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from journeykit.analytics import kernels
+from journeykit.analytics.funnel_semantics import (
+    Exclusion,
+    Semantics,
+    check_options,
+    parse_exclusion,
+    run_peer,
+    window_us,
+)
 from journeykit.analytics.milestones import (
     AnalyticsError,
     Events,
     MilestoneFrame,
+    first_times_only,
     milestone_frame,
     resolve_path,
+    since,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
 from journeykit.analytics.segments import breakdowns
 from journeykit.analytics.windows import DEFAULT_WINDOW, DESIGNED, Window, resolve_window
 from journeykit.journey.schema import Journey, JourneyPath
-
-if TYPE_CHECKING:
-    pass
 
 Mode = Literal["ordered", "strict", "any"]
 MODES: tuple[str, ...] = ("ordered", "strict", "any")
@@ -45,10 +52,14 @@ def funnel(
     mode: Mode = "ordered",
     window: Window = DEFAULT_WINDOW,
     now: datetime | None = None,
-    exclude: Sequence[str] = (),
+    exclude: Sequence[str | Exclusion] = (),
     by: str | None = None,
     breakdown: dict[str, Sequence[str]] | None = None,
     breakdown_by: str | None = None,
+    semantics: Semantics = "journeykit",
+    clickhouse: Sequence[str] = (),
+    date_from: datetime | None = None,
+    breakdown_limit: int | None = None,
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
@@ -56,35 +67,66 @@ def funnel(
     window, the sum of its steps' allowances (``analytics.windows``).
 
     ``events`` is the canonical events table on any engine, or its fetched milestone log.
-    ``exclude`` names milestones that break an attempt between two steps.
-    ``by`` (``persona``, ``property:KEY``, ``first:KEY``) adds the funnel of each group; or pass
-    ``breakdown``, a group name -> customer ids mapping of your own.
+    ``exclude`` names milestones that break an attempt between two steps (``"m:FROM-TO"`` or an
+    ``Exclusion`` scopes one to a range of steps, with PostHog semantics).
+    ``semantics`` ``"posthog"`` or ``"clickhouse"`` counts as that tool does (``mode`` strict and
+    any map to its strict and unordered funnels); ``clickhouse`` takes windowFunnel's modes
+    (``strict_order``, ``strict_deduplication``, ``strict_increase``, ``allow_reentry``).
+    ``date_from`` leaves out events before it (with ``now`` as the range's end).
+    ``by`` (``persona``, ``property:KEY``, ``first:KEY``, ``last:KEY``, or several joined by
+    commas) adds the funnel of each group, the ``breakdown_limit`` largest kept and the rest in
+    ``(other)``; or pass ``breakdown``, a group name -> customer ids mapping of your own.
     """
+    if date_from is not None:
+        events = since(events, date_from)
     if by is not None:
         source = events.events if isinstance(events, MilestoneFrame) else events
         if source is None:
             raise AnalyticsError("a breakdown needs the events: this milestone log has none")
-        breakdown, breakdown_by = dict(breakdowns(source, journey, by, now=now)), by
+        groups_of = breakdowns(source, journey, by, now=now, limit=breakdown_limit)
+        breakdown, breakdown_by = dict(groups_of), by
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
-    if mode == "any" and exclude:
+    if mode == "any" and exclude and semantics == "journeykit":
         # Exclusions sit between two consecutive steps; any-order attempts have no such order.
         raise AnalyticsError("exclude works with ordered and strict funnels, not with mode 'any'")
     chosen = resolve_path(journey, path)
     ids = list(chosen.milestone_ids)
-    _check_exclusions(journey, ids, exclude)
+    exclusions = [parse_exclusion(x) for x in exclude]
+    excluded = [x.milestone for x in exclusions]
+    _check_exclusions(journey, ids, excluded)
+    check_options(semantics, mode, chosen, exclusions, clickhouse)
     source = "designed" if window == DESIGNED else "given"
     window = resolve_window(journey, chosen, window)
-    frame = milestone_frame(events, journey, [*ids, *exclude], now=now)
-    level, is_open, times, customers = _run(frame, journey, chosen, mode, window, exclude)
-    steps = _steps(journey, chosen, level, is_open, times)
+    frame = milestone_frame(events, journey, [*ids, *excluded], now=now)
+    firsts = [s.milestone for s in chosen.steps if s.first_time]
+    if firsts:
+        frame = first_times_only(frame, firsts)
+    passed: np.ndarray | None = None
+    if semantics == "journeykit":
+        level, is_open, times, customers = _run(frame, journey, chosen, mode, window, excluded)
+    else:
+        peer = run_peer(
+            frame,
+            journey,
+            chosen,
+            semantics=semantics,
+            mode=mode,
+            window_us=window_us(window),
+            exclusions=exclusions,
+            flags=clickhouse,
+            now=now,
+        )
+        level, passed, customers, times = peer.level, peer.passed, peer.customers, None
+        is_open = np.zeros(len(level), dtype=np.bool_)  # neither peer has open attempts
+    steps = _steps(journey, chosen, level, is_open, times, passed)
     groups: dict[str, tuple[FunnelStep, ...]] | None = None
     if breakdown is not None:
         index = {str(c): i for i, c in enumerate(customers)}
         groups = {}
         for name, members in breakdown.items():
             rows = np.array([index[m] for m in members if m in index], dtype=np.int64)
-            groups[name] = _steps_of(journey, chosen, level, is_open, times, rows)
+            groups[name] = _steps_of(journey, chosen, level, is_open, times, rows, passed)
     return FunnelResult(
         path=chosen.id,
         mode=mode,
@@ -98,6 +140,9 @@ def funnel(
         step_times=times,
         breakdown=groups,
         breakdown_by=breakdown_by,
+        semantics=semantics,
+        passed=passed,
+        optional=tuple(s.optional for s in chosen.steps),
     )
 
 
@@ -174,7 +219,9 @@ def steps_among(result: FunnelResult, journey: Journey, rows: np.ndarray) -> tup
     """The steps of ``result`` counted over some of its customers (rows of ``customer_ids``), as a
     breakdown group's are: a persona's funnel from the funnel of everyone."""
     chosen = resolve_path(journey, result.path)
-    return _steps_of(journey, chosen, result.furthest, result.open, result.step_times, rows)
+    return _steps_of(
+        journey, chosen, result.furthest, result.open, result.step_times, rows, result.passed
+    )
 
 
 def _steps_of(
@@ -184,9 +231,15 @@ def _steps_of(
     is_open: np.ndarray,
     times: np.ndarray | None,
     rows: np.ndarray,
+    passed: np.ndarray | None = None,
 ) -> tuple[FunnelStep, ...]:
     return _steps(
-        journey, chosen, level[rows], is_open[rows], None if times is None else times[rows]
+        journey,
+        chosen,
+        level[rows],
+        is_open[rows],
+        None if times is None else times[rows],
+        None if passed is None else passed[rows],
     )
 
 
@@ -196,9 +249,15 @@ def _steps(
     level: np.ndarray,
     is_open: np.ndarray,
     times: np.ndarray | None,
+    passed: np.ndarray | None = None,
 ) -> tuple[FunnelStep, ...]:
+    """``passed`` (customers x steps), when given, says who counts at each step (PostHog's
+    optional steps count only those who did them); else everyone whose furthest step is later."""
     k_steps = len(chosen.steps)
-    reached = [int((level >= k).sum()) for k in range(k_steps)]
+    if passed is None:
+        reached = [int((level >= k).sum()) for k in range(k_steps)]
+    else:
+        reached = [int(passed[:, k].sum()) for k in range(k_steps)]
     steps = []
     for k, mid in enumerate(chosen.milestone_ids):
         here = level == k

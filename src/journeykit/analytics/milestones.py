@@ -7,7 +7,7 @@ one query, then fetched once as Arrow; the much smaller log is what the analyses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
@@ -172,14 +172,49 @@ class MilestoneFrame:
 
     def with_events(self, events: ir.Table) -> MilestoneFrame:
         """The same log with another handle on its events (e.g. a fresh connection)."""
-        from dataclasses import replace
-
         return replace(self, events=events)
 
 
 Events = Union["ir.Table", MilestoneFrame]
 """What every analysis takes first: the events table on any engine, or its fetched milestone
 log (to run several analyses on one scan of the events)."""
+
+
+def since(events: Events, start: datetime) -> Events:
+    """Only the events at or after ``start`` (a date range's beginning), table or fetched log."""
+    if not isinstance(events, MilestoneFrame):
+        return events.filter(events.timestamp >= start)
+    kept = _rows_kept(events, events.ts >= _to_us(start))
+    return replace(kept, events=None if events.events is None else since(events.events, start))
+
+
+def _rows_kept(frame: MilestoneFrame, keep: np.ndarray) -> MilestoneFrame:
+    """The log with only the rows ``keep`` marks; every customer stays (perhaps with none)."""
+    cust = frame.cust[keep]
+    return replace(
+        frame,
+        cust=cust,
+        milestone=frame.milestone[keep],
+        ts=frame.ts[keep],
+        value=frame.value[keep],
+        event_key=frame.event_key[keep],
+        offsets=np.searchsorted(cust, np.arange(frame.customers + 1)).astype(np.int64),
+    )
+
+
+def first_times_only(frame: MilestoneFrame, milestones: Sequence[str]) -> MilestoneFrame:
+    """The log with each of ``milestones`` kept only at the customer's first time of it (all
+    rows at that earliest time): a step marked ``first_time``."""
+    ids = [m.id for m in frame.journey.milestones]
+    chosen = np.isin(frame.milestone, [ids.index(m) for m in milestones])
+    if not chosen.any():
+        return frame
+    pair = frame.cust * len(ids) + frame.milestone
+    # Rows are sorted by customer then time: a pair's first row holds its earliest time.
+    _, first = np.unique(pair, return_index=True)
+    earliest = np.full(len(ids) * frame.customers, np.iinfo(np.int64).max, dtype=np.int64)
+    earliest[pair[first]] = frame.ts[first]
+    return _rows_kept(frame, ~chosen | (frame.ts == earliest[pair]))
 
 
 def milestone_frame(

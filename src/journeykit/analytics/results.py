@@ -82,6 +82,7 @@ class TimeStats:
     p75: float
     p90: float
     histogram: tuple[tuple[float, float, int], ...]  # (from_seconds, to_seconds, customers)
+    mean: float = 0.0
 
     @classmethod
     def of(cls, seconds: np.ndarray, bins: int = 10) -> TimeStats | None:
@@ -92,7 +93,8 @@ class TimeStats:
         hist = tuple(
             (float(edges[i]), float(edges[i + 1]), int(counts[i])) for i in range(len(counts))
         )
-        return cls(len(seconds), float(q[0]), float(q[1]), float(q[2]), float(q[3]), hist)
+        mean = float(np.mean(seconds))
+        return cls(len(seconds), float(q[0]), float(q[1]), float(q[2]), float(q[3]), hist, mean)
 
     @property
     def median_timedelta(self) -> timedelta:
@@ -102,6 +104,7 @@ class TimeStats:
         return {
             "count": self.count,
             "median_seconds": self.median,
+            "mean_seconds": self.mean,
             "p25_seconds": self.p25,
             "p75_seconds": self.p75,
             "p90_seconds": self.p90,
@@ -156,6 +159,9 @@ class FunnelResult(_Tabular):
     breakdown: dict[str, tuple[FunnelStep, ...]] | None = None
     breakdown_by: str | None = None
     window_source: str = "given"  # "designed": the path's designed window (analytics.windows)
+    semantics: str = "journeykit"  # or a peer's: "posthog", "clickhouse" (funnel_semantics)
+    optional: tuple[bool, ...] = ()  # per step: optional on the path
+    passed: np.ndarray | None = None  # per customer x step, when counts are not by furthest step
 
     @property
     def window_text(self) -> str:
@@ -192,6 +198,8 @@ class FunnelResult(_Tabular):
             "now": iso_time(self.now),
             "steps": [s.to_dict() for s in self.steps],
         }
+        if self.semantics != "journeykit":
+            out["semantics"] = self.semantics
         if self.breakdown is not None:
             out["breakdown_by"] = self.breakdown_by
             out["breakdown"] = {

@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 NONE_LABEL = "(none)"
-BY_HELP = "persona | property:KEY (first value the customer has) | first:KEY (on their first event)"
+BY_HELP = (
+    "persona | property:KEY (first value the customer has) | first:KEY (on their first event) | "
+    "last:KEY (on their last event), or several joined by commas"
+)
+OTHER_LABEL = "(other)"
 
 
 def personas_of(
@@ -96,14 +100,47 @@ def _as_text(events: ir.Table, key: str) -> ir.StringValue:
 
 
 def breakdowns(
-    events: ir.Table, journey: Journey, by: str, *, now: datetime | None = None
+    events: ir.Table,
+    journey: Journey,
+    by: str,
+    *,
+    now: datetime | None = None,
+    limit: int | None = None,
 ) -> dict[str, list[str]]:
-    """Group label -> customer ids, for ``by`` = ``persona``, ``property:KEY`` or ``first:KEY``.
+    """Group label -> customer ids, for ``by`` = ``persona``, ``property:KEY``, ``first:KEY``,
+    ``last:KEY``, or several of them joined by commas (labels joined by `` / ``).
 
     Every customer with an event is in exactly one group (``(none)`` when nothing applies).
+    ``limit`` keeps the largest groups (ties by label) and puts the rest in ``(other)``.
     """
     if now is not None:
         events = events.filter(events.timestamp <= now)
+    parts = [p.strip() for p in by.split(",")]
+    if len(parts) > 1:
+        labels: dict[str, list[str]] = {}
+        for part in parts:
+            for label, members in _one(events, journey, part).items():
+                for c in members:
+                    labels.setdefault(c, []).append(label)
+        groups: dict[str, list[str]] = {}
+        for c, mine in labels.items():
+            groups.setdefault(" / ".join(mine), []).append(c)
+        found = {k: sorted(v) for k, v in sorted(groups.items())}
+    else:
+        found = _one(events, journey, by)
+    return found if limit is None else _top(found, limit)
+
+
+def _top(groups: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
+    if limit < 1:
+        raise AnalyticsError(f"breakdown limit must be at least 1, got {limit}")
+    ranked = sorted(groups, key=lambda g: (-len(groups[g]), g))
+    kept = {g: groups[g] for g in sorted(ranked[:limit])}
+    rest = sorted(c for g in ranked[limit:] for c in groups[g])
+    return kept | ({OTHER_LABEL: rest} if rest else {})
+
+
+def _one(events: ir.Table, journey: Journey, by: str) -> dict[str, list[str]]:
     if by == "persona":
         names = [p.id for p in journey.personas]
         if not any(p.segment is not None for p in journey.personas):
@@ -116,15 +153,17 @@ def breakdowns(
             groups.setdefault(label, []).append(c)
         return {k: sorted(v) for k, v in sorted(groups.items())}
     kind, _, key = by.partition(":")
-    if kind not in ("property", "first") or not key:
+    if kind not in ("property", "first", "last") or not key:
         raise AnalyticsError(f"--by {by!r}: expected {BY_HELP}")
     t = events.mutate(_group=_as_text(events, key))
     if kind == "property":
         t = t.mutate(_rank=ibis.ifelse(t._group.isnull(), 1, 0))
     else:
         t = t.mutate(_rank=ibis.literal(0))
-    # The first row per customer by (has the value, time, name, properties): deterministic on ties.
-    order = [t._rank, t.timestamp, t.event, t.properties]
+    # The first (last: latest) row per customer by (has the value, time, name, properties):
+    # deterministic on ties.
+    when = ibis.desc(t.timestamp) if kind == "last" else t.timestamp
+    order = [t._rank, when, t.event, t.properties]
     ranked = t.mutate(_n=ibis.row_number().over(group_by=t.customer_id, order_by=order))
     first = ranked.filter(ranked._n == 0).select("customer_id", "_group").to_pyarrow()
     out: dict[str, list[str]] = {}

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from journeykit.analytics.funnel_semantics import CLICKHOUSE_MODES, SEMANTICS
+from journeykit.analytics.funnel_views import INTERVALS
 from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.errors import JourneykitError
@@ -36,14 +38,18 @@ class InputError(JourneykitError):
     """The command line names no events, or several sources at once."""
 
 
-def parse_now(text: str | None) -> datetime | None:
+def parse_now(text: str | None, option: str = "--now", end_of_day: bool = False) -> datetime | None:
+    """An ISO date or time as UTC without a zone; a bare date with ``end_of_day`` is its last
+    microsecond (so ``--to 2024-03-31`` includes that day)."""
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        msg = f"--now: expected an ISO date or time such as 2024-03-31, got {text!r}"
+        msg = f"{option}: expected an ISO date or time such as 2024-03-31, got {text!r}"
         raise InputError(msg) from None
+    if end_of_day and len(text) == 10:
+        moment += timedelta(days=1, microseconds=-1)
     # Stored times are UTC without a zone: convert an offset, never just drop it.
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
@@ -197,9 +203,15 @@ def _days(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 86400:.1f}d"
 
 
+def _how(result: FunnelResult) -> str:
+    if result.semantics == "journeykit":
+        return result.mode
+    return f"{result.mode}, {result.semantics} semantics"
+
+
 def funnel_table(result: FunnelResult) -> Table:
     grid = Table(
-        title=f"funnel: path {result.path} ({result.mode}, window: {result.window_text})",
+        title=f"funnel: path {result.path} ({_how(result)}, window: {result.window_text})",
         show_edge=False,
     )
     # Titles may wrap; numbers never are cut.
@@ -243,16 +255,80 @@ def breakdown_table(result: FunnelResult) -> Table:
 @click.option(
     "--mode", type=click.Choice(["ordered", "strict", "any"]), default="ordered", show_default=True
 )
-@click.option("--exclude", multiple=True, help="A milestone that breaks an attempt (repeatable).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="A milestone that breaks an attempt (repeatable); MILESTONE:FROM-TO scopes it to path "
+    "steps FROM..TO (PostHog semantics).",
+)
 @click.option(
     "--by",
     default=None,
     help="Break down by persona | property:KEY (first value a customer has) | first:KEY (on "
-    "their first event).",
+    "their first event) | last:KEY (on their last), or several joined by commas.",
 )
-def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str | None) -> None:
+@click.option(
+    "--by-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --by: keep the largest N groups, the rest as (other).",
+)
+@click.option(
+    "--semantics",
+    type=click.Choice(SEMANTICS),
+    default="journeykit",
+    show_default=True,
+    help="Count as journeykit, PostHog or ClickHouse windowFunnel does (docs/metrics.md).",
+)
+@click.option(
+    "--clickhouse-mode",
+    "clickhouse",
+    type=click.Choice(CLICKHOUSE_MODES),
+    multiple=True,
+    help="A windowFunnel mode, with --semantics clickhouse (repeatable).",
+)
+@click.option(
+    "--people",
+    "people_at",
+    default=None,
+    metavar="STEP",
+    help="List the customers who converted at STEP (number or milestone id) instead.",
+)
+@click.option("--dropped", is_flag=True, help="With --people: those who dropped at STEP.")
+@click.option("--from", "date_from", default=None, help="Only events from this date or time on.")
+@click.option(
+    "--to", "date_to", default=None, help="Only events up to this date (inclusive) or time: --now."
+)
+@click.option(
+    "--trends",
+    type=click.Choice(INTERVALS),
+    default=None,
+    help="Conversion per entry day, week or month instead of the steps.",
+)
+def funnel(
+    m: Measure,
+    window: str,
+    mode: str,
+    exclude: tuple[str, ...],
+    by: str | None,
+    by_limit: int | None,
+    semantics: str,
+    clickhouse: tuple[str, ...],
+    people_at: str | None,
+    dropped: bool,
+    date_from: str | None,
+    date_to: str | None,
+    trends: str | None,
+) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
     from journeykit.analytics import funnel as run
+    from journeykit.analytics.funnel_views import funnel_people, funnel_trends
+
+    if dropped and people_at is None:
+        raise click.UsageError("--dropped goes with --people STEP")
+    if date_to is not None and m.now is not None:
+        raise click.UsageError("--to and --now both set the end: give one")
+    now = m.now if date_to is None else parse_now(date_to, "--to", end_of_day=True)
 
     result = run(
         m.events,
@@ -260,10 +336,20 @@ def funnel(m: Measure, window: str, mode: str, exclude: tuple[str, ...], by: str
         path=m.path,
         mode=mode,  # type: ignore[arg-type]
         window=parse_window(window),
-        now=m.now,
+        now=now,
         exclude=exclude,
         by=by,
+        semantics=semantics,  # type: ignore[arg-type]
+        clickhouse=clickhouse,
+        date_from=parse_now(date_from, "--from"),
+        breakdown_limit=by_limit,
     )
+    if people_at is not None:
+        emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
+        return
+    if trends is not None:
+        emit(funnel_trends(result, trends), m.fmt)  # type: ignore[arg-type]
+        return
 
     def tables() -> RenderableType:
         if by is None:

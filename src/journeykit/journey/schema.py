@@ -122,13 +122,19 @@ class PathStep(Strict):
     within: Duration | None = Field(
         None, description="Per-step window: at most this long after the previous step."
     )
+    first_time: bool = Field(
+        False,
+        description="Only the customer's first event of this milestone can serve the step "
+        "(first time for this customer).",
+    )
 
     @model_serializer(mode="wrap")
     def _shorthand(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
         if not isinstance(data, dict):
             return data
-        data = {k: v for k, v in data.items() if v is not None and not (k == "optional" and not v)}
+        flags = ("optional", "first_time")
+        data = {k: v for k, v in data.items() if v is not None and not (k in flags and not v)}
         return data["milestone"] if list(data) == ["milestone"] else data
 
     @classmethod

@@ -85,10 +85,17 @@ def reached(customers: int, k_steps: int) -> Reached:
 
 
 @nb.njit(cache=True)
-def tied_buffers(offsets: np.ndarray) -> Tied:
+def longest_customer(offsets: np.ndarray) -> int:
+    """The most rows any one customer has: the size of per-customer scratch."""
     longest = 0
     for c in range(len(offsets) - 1):
         longest = max(longest, offsets[c + 1] - offsets[c])
+    return longest
+
+
+@nb.njit(cache=True)
+def tied_buffers(offsets: np.ndarray) -> Tied:
+    longest = longest_customer(offsets)
     return Tied(
         np.empty(longest, dtype=np.int64),
         np.empty(longest, dtype=np.int64),
