@@ -1,10 +1,28 @@
 """Customer lifetime value: RFM summaries, the simple formula and probabilistic models.
 
 scipy (the ``clv`` extra) is imported only when a model is fitted or predicts; the journey
-functions (which need the analytics and Ibis) only when first used.
+functions (which need the analytics and Ibis) and the transaction summaries (pandas) only when
+first used.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from journeykit._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from journeykit.clv.journey import (
+        GroupValue,
+        JourneyCLV,
+        JourneyCustomers,
+        clv_by_journey,
+        journey_customers,
+        simple_clv_by,
+    )
+    from journeykit.clv.transactions import (
+        CalibrationHoldout,
+        calibration_holdout,
+        rfm_from_transactions,
+    )
 
 from journeykit.clv._optim import FitDiagnosis
 from journeykit.clv.errors import ConvergenceError, ModelFileError, NotFittedError, RFMError
@@ -36,11 +54,6 @@ from journeykit.clv.simulate import (
     simulate_pareto_nbd,
     simulate_renewals,
     simulate_spend,
-)
-from journeykit.clv.transactions import (
-    CalibrationHoldout,
-    calibration_holdout,
-    rfm_from_transactions,
 )
 from journeykit.clv.value import (
     CLVResult,
@@ -100,13 +113,10 @@ __all__ = [
     "simulate_spend",
 ]
 
-_JOURNEY = ("GroupValue", "JourneyCLV", "JourneyCustomers", "clv_by_journey",
-            "journey_customers", "simple_clv_by")  # fmt: skip
-
-
-def __getattr__(name: str) -> Any:
-    if name in _JOURNEY:
-        from journeykit.clv import journey
-
-        return getattr(journey, name)
-    raise AttributeError(f"module 'journeykit.clv' has no attribute {name!r}")
+# Names that need pandas (and, for the journey ones, the analytics): imported on first use.
+__getattr__ = lazy_exports(__name__, {
+    **dict.fromkeys(("GroupValue", "JourneyCLV", "JourneyCustomers", "clv_by_journey",
+                     "journey_customers", "simple_clv_by"), "journey"),
+    **dict.fromkeys(("CalibrationHoldout", "calibration_holdout", "rfm_from_transactions"),
+                    "transactions"),
+})  # fmt: skip
