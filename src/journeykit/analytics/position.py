@@ -11,7 +11,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import (
     Events,
     MilestoneFrame,
@@ -19,7 +18,7 @@ from journeykit.analytics.milestones import (
     milestone_frame,
     resolve_path,
 )
-from journeykit.analytics.results import _Tabular, iso_time, iso_times
+from journeykit.analytics.results import NONE, _Tabular, iso_time, iso_times
 from journeykit.analytics.status import (
     STATUSES,
     judge,

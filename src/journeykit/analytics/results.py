@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+NONE = np.iinfo(np.int64).min  # no time: the step was not reached
 _EPOCH = datetime(1970, 1, 1)
 _FIRST_US = (datetime(1, 1, 1) - _EPOCH) // timedelta(microseconds=1)
 _LAST_US = (datetime(9999, 12, 31, 23, 59, 59, 999999) - _EPOCH) // timedelta(microseconds=1)

@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics.kernels import NONE
-from journeykit.analytics.results import _Tabular
+from journeykit.analytics.results import NONE, _Tabular
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 
 if TYPE_CHECKING:
