@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from journeykit.analytics.results import NONE
+from journeykit.analytics.results import NONE as NONE  # re-exported for the kernels
 
 EXCLUDED = -1  # the step code of a row of an excluded milestone
 AMBIGUOUS = 1  # the customer has an event that reaches several steps
