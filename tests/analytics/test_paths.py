@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import date
 
 import ibis
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import cohorts, event_paths, paths
+from journeykit.analytics.paths import tie_order
 from tests import oracle
 from tests.analytics.cases import ABC, ONBOARDING, Scenario, events_table, has_data
 from tests.analytics.strategies import scenarios
@@ -118,3 +120,17 @@ def test_raw_event_paths_agree_with_oracle(
     assert {
         (t.from_, t.to): (t.count, pytest.approx(t.median_seconds)) for t in got.transitions
     } == expected["transitions"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_tie_order_sorts_same_time_rows_by_key_stably(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    cust = np.sort(rng.integers(0, 40, n))
+    ts = np.zeros(n, dtype=np.int64)
+    for c in np.unique(cust):  # per customer, few distinct times: many ties
+        at = np.flatnonzero(cust == c)
+        ts[at] = np.sort(rng.integers(0, 5, len(at)))
+    key = rng.integers(0, 4, n)
+    expected = sorted(range(n), key=lambda i: (cust[i], ts[i], key[i]))
+    assert tie_order(cust, ts, key).tolist() == expected

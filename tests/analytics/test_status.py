@@ -7,10 +7,12 @@ built on it, which `journeykit stuck`, the web lists and the report all print.
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pytest
 
 from journeykit.analytics import positions
-from journeykit.analytics.status import STATUSES, status_list, status_rows
+from journeykit.analytics.results import iso_time, iso_times
+from journeykit.analytics.status import STATUSES, status_list, status_rows, strays_text
 from journeykit.journey import parse_journey
 from tests.builders import events_for, to_arrow
 
@@ -81,3 +83,26 @@ def test_an_unknown_status_is_refused(placed) -> None:  # type: ignore[no-untype
     _, pos = placed
     with pytest.raises(ValueError, match="status must be one of"):
         status_rows(pos, "gone")
+
+
+def test_column_built_dicts_equal_the_row_objects(placed) -> None:  # type: ignore[no-untyped-def]
+    journey, pos = placed
+    assert pos.to_dict()["customers"] == [c.to_dict() for c in pos.customers]
+    assert [r["strays"] for r in pos.rows()] == [strays_text(c.strays) for c in pos.customers]
+    for status in STATUSES:
+        listed = status_list(pos, journey, status)
+        assert [c["customer_id"] for c in listed.to_dict()["customers"]] == [
+            c.customer_id for c in listed.customers
+        ]
+        assert [{k: v for k, v in c.items() if k not in ("next", "touchpoints")}
+                for c in listed.to_dict()["customers"]] == [
+            c.to_dict() for c in listed.customers
+        ]  # fmt: skip
+
+
+def test_times_formatted_at_once_as_one_by_one() -> None:
+    rng = np.random.default_rng(7)
+    first, last = -62135596800 * 10**6, 253402300799999999  # 0001-01-01, 9999-12-31 23:59:59.999999
+    us = np.concatenate([rng.integers(first, last, 2000), rng.integers(0, 2 * 10**9, 500) * 10**6,
+                         np.array([first, last, 0, -1, 1])])  # fmt: skip
+    assert iso_times(us) == [iso_time(x) for x in us.tolist()]

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import Events, milestone_frame, resolve_path
 from journeykit.analytics.position import first_reach
-from journeykit.analytics.results import _Tabular
+from journeykit.analytics.results import NONE, _Tabular
 from journeykit.journey.schema import Journey
 
 if TYPE_CHECKING:

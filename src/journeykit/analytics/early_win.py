@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 
 from journeykit.analytics.intervals import Difference, newcombe, wilson
-from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import MilestoneFrame
 from journeykit.analytics.position import first_reach
-from journeykit.analytics.results import TimeStats
+from journeykit.analytics.results import NONE, TimeStats
 from journeykit.analytics.windows import step_allowances
 from journeykit.journey.schema import Journey, JourneyPath
 from journeykit.journey.wins import core_step, early_win_milestone

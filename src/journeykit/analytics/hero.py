@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from journeykit.analytics.kernels import NONE
 from journeykit.analytics.milestones import MilestoneFrame
 from journeykit.analytics.position import first_reach
+from journeykit.analytics.results import NONE
 from journeykit.analytics.segments import PersonaIndex, persona_labels
 from journeykit.journey.schema import Journey
 

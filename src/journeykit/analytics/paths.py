@@ -16,7 +16,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.kernels import tie_order
 from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey
@@ -73,10 +72,26 @@ class PathsResult(_Tabular):
         }
 
 
+def tie_order(cust: np.ndarray, ts: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """A permutation of a log sorted by customer then time that puts each customer's same-time
+    rows in ``key`` order (stably). Only tied rows are sorted, in numpy: a compiled kernel here
+    cost `paths` numba's start-up (about 0.5 s) for a sort that touches few rows."""
+    order = np.arange(len(ts))
+    if len(ts) < 2:
+        return order
+    same = (ts[1:] == ts[:-1]) & (cust[1:] == cust[:-1])
+    if not same.any():
+        return order
+    group = np.cumsum(np.r_[True, ~same]) - 1
+    tied = np.flatnonzero(np.bincount(group)[group] > 1)
+    order[tied] = tied[np.lexsort((key[tied], group[tied]))]
+    return order
+
+
 def _collapsed(frame: MilestoneFrame) -> tuple[np.ndarray, ...]:
     """Runs of the same milestone per customer: (cust, milestone, first ts, last ts)."""
     n = len(frame.ts)
-    order = tie_order(frame.offsets, frame.ts, frame.milestone)
+    order = tie_order(frame.cust, frame.ts, frame.milestone)
     cust, m, ts = frame.cust[order], frame.milestone[order], frame.ts[order]
     new_run = np.r_[True, (cust[1:] != cust[:-1]) | (m[1:] != m[:-1])] if n else np.zeros(0, bool)
     starts = np.flatnonzero(new_run)

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+NONE = np.iinfo(np.int64).min  # no time: the step was not reached
 _EPOCH = datetime(1970, 1, 1)
+_FIRST_US = (datetime(1, 1, 1) - _EPOCH) // timedelta(microseconds=1)
+_LAST_US = (datetime(9999, 12, 31, 23, 59, 59, 999999) - _EPOCH) // timedelta(microseconds=1)
 
 
 def iso_time(us: int | None) -> str | None:
@@ -26,6 +29,17 @@ def iso_time(us: int | None) -> str | None:
         return None
     # Integer microseconds: a float rounds 9999-12-31 23:59:59.999999 up into the year 10000.
     return (_EPOCH + timedelta(microseconds=int(us))).isoformat()
+
+
+def iso_times(us: np.ndarray) -> list[str]:
+    """``[iso_time(x) for x in us]`` for many times at once (numpy formats them)."""
+    us = np.asarray(us, dtype=np.int64)
+    if len(us) == 0 or us.min() < _FIRST_US or us.max() > _LAST_US:
+        return [iso_time(x) or "" for x in us.tolist()]
+    text = np.datetime_as_string(us.astype("datetime64[us]"))
+    whole = (us % 1_000_000 == 0).tolist()
+    # isoformat leaves out a zero fraction of a second
+    return [t[:-7] if w else t for t, w in zip(text.tolist(), whole, strict=True)]
 
 
 @runtime_checkable

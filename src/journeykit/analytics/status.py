@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics.kernels import NONE
-from journeykit.analytics.results import _Tabular
+from journeykit.analytics.results import NONE, _Tabular
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 
 if TYPE_CHECKING:
@@ -112,36 +112,41 @@ class StatusList(_Tabular):
     path: str
     status: str
     summary: dict[str, int]
-    customers: tuple[CustomerPosition, ...]
+    placed: PositionsResult
+    order: list[int]  # rows of ``placed``, in the listed order
     next_steps: dict[str, str]  # milestone -> the next step of the path
     touchpoints: dict[str, tuple[Touchpoint, ...]]  # milestone -> touchpoints to the next step
 
-    def _customer(self, c: CustomerPosition) -> dict[str, Any]:
-        return {
-            **c.to_dict(),
-            "next": self.next_steps.get(c.milestone),
-            "touchpoints": [
-                {"channel": t.channel, "action": t.action, "owner": t.owner}
-                for t in self.touchpoints.get(c.milestone, ())
-            ],
+    @cached_property
+    def customers(self) -> tuple[CustomerPosition, ...]:
+        return tuple(self.placed.row(r) for r in self.order)
+
+    def _customers(self) -> list[dict[str, Any]]:
+        moves = {
+            m: [{"channel": t.channel, "action": t.action, "owner": t.owner} for t in ts]
+            for m, ts in self.touchpoints.items()
         }
+        out = self.placed.customer_dicts(np.asarray(self.order, dtype=np.int64))
+        for d in out:
+            d["next"] = self.next_steps.get(d["milestone"])
+            d["touchpoints"] = [dict(t) for t in moves.get(d["milestone"], ())]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "status": self.status,
             "summary": self.summary,
-            "customers": [self._customer(c) for c in self.customers],
+            "customers": self._customers(),
         }
 
     def rows(self) -> list[dict[str, Any]]:
         """Flat rows for CSV: strays and touchpoints as text (strays left out of stuck lists)."""
         out = []
-        for c in self.customers:
-            row = self._customer(c)
+        for r, row in zip(self.order, self._customers(), strict=True):
             del row["strays"]
             if self.status != "stuck":
-                row["strays"] = strays_text(c.strays)
+                row["strays"] = strays_text(self.placed.strays_of(r))
             moves = row.pop("touchpoints")
             row["touchpoints"] = "; ".join(f"{t['channel']}: {t['action']}" for t in moves)
             out.append(row)
@@ -161,5 +166,5 @@ def status_list(
     steps = placed.steps
     following = {steps[k]: steps[k + 1] for k in range(len(steps) - 1)}
     moves = {mid: touchpoints_from(journey, mid, nxt) for mid, nxt in following.items()}
-    customers = tuple(placed.listed(status, top))
-    return StatusList(placed.path, status, placed.summary, customers, following, moves)
+    order = status_rows(placed, status, top)
+    return StatusList(placed.path, status, placed.summary, placed, order, following, moves)

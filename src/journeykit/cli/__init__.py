@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
 from journeykit import __version__
 from journeykit.errors import JourneykitError
+
+# Which module of ``journeykit.cli`` defines each command. A command's module is imported only
+# when that command runs (or when help lists it), so `journeykit funnel` does not pay for the
+# web app, discovery or CLV imports. tests/cli/test_startup.py checks this table against what
+# each module registers.
+COMMANDS = {
+    "validate": "journey_cmds", "schema": "journey_cmds", "init": "journey_cmds",
+    "mermaid": "journey_cmds",
+    "import": "events_cmds", "sync": "events_cmds", "sources": "events_cmds",
+    "identities": "events_cmds", "rates": "events_cmds", "simulate": "events_cmds",
+    "doctor": "events_cmds",
+    "funnel": "analytics_cmds", "positions": "analytics_cmds", "stuck": "analytics_cmds",
+    "paths": "analytics_cmds", "cohorts": "analytics_cmds",
+    "clv": "clv_cmds", "community": "community_cmds", "discover": "discover_cmds",
+    "act": "act_cmds", "prove": "prove_cmds", "sample-size": "prove_cmds",
+    "map": "report_cmds", "report": "report_cmds",
+    "opportunities": "decide_cmds", "proof": "decide_cmds", "hero": "decide_cmds",
+    "demo": "demo", "serve": "web_cmds", "users": "web_cmds",
+}  # fmt: skip
 
 
 class JourneykitGroup(click.Group):
@@ -27,35 +47,24 @@ class JourneykitGroup(click.Group):
                 raise
             raise click.ClickException(str(translated)) from exc
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            load_commands(COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+def load_commands(module: str) -> None:
+    """Import one module of commands and add what it defines to the group."""
+    importlib.import_module(f"journeykit.cli.{module}").register(cli)
+
 
 @click.group(cls=JourneykitGroup)
 @click.version_option(__version__, prog_name="journeykit")
 def cli() -> None:
     """Customer and community journeys as code: design, measure, act."""
-
-
-def _register() -> None:
-    from journeykit.cli import (
-        act_cmds,
-        analytics_cmds,
-        clv_cmds,
-        community_cmds,
-        decide_cmds,
-        demo,
-        discover_cmds,
-        events_cmds,
-        journey_cmds,
-        prove_cmds,
-        report_cmds,
-        web_cmds,
-    )
-
-    commands = (journey_cmds, events_cmds, analytics_cmds, clv_cmds, community_cmds, discover_cmds)
-    for module in (*commands, act_cmds, prove_cmds, report_cmds, decide_cmds, demo, web_cmds):
-        module.register(cli)
-
-
-_register()
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from journeykit.clv.journey import JourneyCLV, JourneyCustomers
     from journeykit.journey import Journey
 
-from journeykit.clv.journey import GROUPINGS, UNITS
 from journeykit.clv.models import MODEL_HELP, MODELS, TRANSACTION_MODELS
+from journeykit.clv.options import GROUPINGS, UNITS
 
 _FORMAT = click.option(
     "--format",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetc
 from journeykit.analytics.paths import _collapsed
 from journeykit.analytics.results import _Tabular
 from journeykit.clv.errors import RFMError
+from journeykit.clv.options import GROUPINGS, UNITS, Unit
 from journeykit.clv.rfm import RFM, FloatArray, IntArray
 from journeykit.clv.simple import SimpleCLVByGroup, simple_clv_by_group
 from journeykit.clv.transactions import (
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
     from journeykit.clv.uncertainty import CLVIntervals
     from journeykit.clv.value import CLVResult
 
-Unit = Literal["days", "weeks"]
-UNITS: dict[str, str] = {"days": "D", "weeks": "W"}
-GROUPINGS: tuple[str, ...] = ("persona", "path", "cohort")
 NO_PERSONA = "(none)"
 OTHER_PATHS = "(other)"
 _US_PER_DAY = 86_400 * 10**6

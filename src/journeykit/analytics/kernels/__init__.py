@@ -31,7 +31,6 @@ from journeykit.analytics.kernels.common import (
     Reached,
     StepArrays,
     Steps,
-    tie_order,
 )
 from journeykit.analytics.kernels.ordered import ordered_funnel
 
@@ -44,5 +43,4 @@ __all__ = [
     "Steps",
     "any_order_funnel",
     "ordered_funnel",
-    "tie_order",
 ]

@@ -14,7 +14,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-NONE = np.iinfo(np.int64).min  # no time: the step was not reached
+from journeykit.analytics.results import NONE as NONE  # re-exported for the kernels
+
 EXCLUDED = -1  # the step code of a row of an excluded milestone
 AMBIGUOUS = 1  # the customer has an event that reaches several steps
 TOO_MANY = -1  # ... more such events at one time than an exact search can number
@@ -123,19 +124,6 @@ def order_ties(ts: np.ndarray, rank: np.ndarray, lo: int, hi: int, out: np.ndarr
                 b -= 1
             out[b + 1] = v
         i = j
-
-
-@nb.njit(cache=True)
-def tie_order(offsets: np.ndarray, ts: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """A permutation of time-sorted rows that puts each customer's same-time rows in key order."""
-    n = offsets[-1]
-    out = np.empty(n, dtype=np.int64)
-    buf = np.empty(n, dtype=np.int64)
-    for c in range(len(offsets) - 1):
-        lo, hi = offsets[c], offsets[c + 1]
-        order_ties(ts, key, lo, hi, buf)
-        out[lo:hi] = buf[: hi - lo]
-    return out
 
 
 @nb.njit(cache=True)

@@ -1,0 +1,190 @@
+"""Everyday commands from the shell vs chDB and DuckDB on the same CSV, same run (issue 22).
+
+    python ../shared/bench/gen_events.py --events 2100000 --out /tmp/jk-cli/ev_2m
+    python bench/cli_bench.py --csv /tmp/jk-cli/ev_2m.csv --rounds 3
+
+Every measured thing is a fresh process, as a user runs it: CPU is the child's user + system
+time (all threads), wall is ``perf_counter`` around it. Each round runs every side once, in turn,
+so machine load hits all alike; the table shows medians and ratios to the peers:
+
+- chDB's whole job: ``windowFunnel`` over the CSV read by ``file()`` (no validation), the
+  reference for the workspace commands (target <= 1.0x CPU) and ``funnel --events`` (<= 2.0x);
+- ``journeykit funnel|paths|positions|stuck|cohorts --workspace`` on the imported CSV;
+- start-up: the same commands on a workspace of one customer (imports, JIT, journey parse; no
+  work to speak of), target <= 0.5 s;
+- ``journeykit import`` into a fresh workspace vs DuckDB ``CREATE TABLE AS SELECT * FROM
+  read_csv(...)`` into a database file with the customer id read as text (target <= 1.3x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from analytics_bench import GEN_JOURNEY, GEN_STEPS, WINDOW_DAYS
+
+WORKSPACE_COMMANDS = ("funnel", "paths", "positions", "stuck", "cohorts")
+
+CHDB_FUNNEL = """
+import sys, chdb
+steps = {steps!r}
+conds = ", ".join(f"event = '{{m}}'" for m in steps)
+counts = ", ".join(f"countIf(l >= {{k + 1}})" for k in range(len(steps)))
+names = ", ".join(repr(m) for m in steps)
+src = (f"file('{{sys.argv[1]}}', CSVWithNames, "
+       f"'{{sys.argv[2]}} String, event String, timestamp DateTime, properties String')")
+levels = (f"SELECT windowFunnel({window})(timestamp, {{conds}}) AS l "
+          f"FROM {{src}} WHERE event IN ({{names}}) GROUP BY {{sys.argv[2]}}")
+print(chdb.query(f"SELECT {{counts}} FROM ({{levels}})", "CSV"))
+"""
+
+DUCKDB_CTAS = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[2])
+con.execute("SET enable_progress_bar = false")
+con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{sys.argv[1]}', "
+            f"types = {{'{sys.argv[3]}': 'VARCHAR'}})")
+con.close()
+"""
+
+
+def run(cmd: list[str], out: Path | None = None) -> dict[str, float]:
+    """Wall and CPU seconds of one child process (which must succeed)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter()
+    with open(out or os.devnull, "w") as sink:
+        done = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - wall
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu}
+
+
+def journeykit(*args: str) -> list[str]:
+    return [sys.executable, "-m", "journeykit", *args]
+
+
+def workspace(root: Path, csv: Path) -> Path:
+    ws = root / "ws"
+    subprocess.run(journeykit("init", str(ws)), check=True, capture_output=True)
+    run(journeykit("import", "--workspace", str(ws), str(csv)))
+    return ws
+
+
+def canonical_copy(root: Path, csv: Path, customer_id: str) -> Path:
+    """The CSV with its id column named ``customer_id``: ``--events FILE`` reads canonical names."""
+    out = root / "events.csv"
+    with csv.open("rb") as src, out.open("wb") as dst:
+        header = src.readline().decode()
+        names = [n.strip('"') for n in header.rstrip("\r\n").split(",")]
+        dst.write(
+            ",".join("customer_id" if n == customer_id else n for n in names).encode() + b"\n"
+        )
+        shutil.copyfileobj(src, dst, 16 << 20)
+    return out
+
+
+def one_customer(root: Path, csv: Path) -> Path:
+    """The first customer's rows: commands on them are start-up and almost no work."""
+    with csv.open(encoding="utf-8") as f:
+        header, first = f.readline(), f.readline()
+        who = first.split(",", 1)[0] + ","
+        rows = [line for line in f if line.startswith(who)]
+    tiny = root / "one_customer.csv"
+    tiny.write_text(header + first + "".join(rows), encoding="utf-8")
+    return tiny
+
+
+def round_(root: Path, csv: Path, journey: Path, ws: Path, tiny_ws: Path) -> dict:
+    out: dict[str, dict[str, float]] = {}
+    window = ["--window", f"{WINDOW_DAYS}d"]
+    chdb = CHDB_FUNNEL.format(steps=list(GEN_STEPS), window=WINDOW_DAYS * 86400)
+    out["chdb_funnel_csv"] = run(
+        [sys.executable, "-c", chdb, str(csv), "customer_id"], root / "chdb.txt"
+    )
+    for cmd in WORKSPACE_COMMANDS:
+        extra = window if cmd == "funnel" else []
+        args = (cmd, str(journey), "--workspace", str(ws), "--format", "json", *extra)
+        out[cmd] = run(journeykit(*args), root / f"{cmd}.json")
+        tiny = (cmd, str(journey), "--workspace", str(tiny_ws), "--format", "json", *extra)
+        out[f"startup_{cmd}"] = run(journeykit(*tiny))
+    out["help"] = run(journeykit("--help"))
+    funnel_csv = ("funnel", str(journey), "--events", str(csv), "--format", "json", *window)
+    out["funnel_csv"] = run(journeykit(*funnel_csv), root / "funnel_csv.json")
+    db = root / "baseline.duckdb"
+    out["duckdb_ctas_text_id"] = run(
+        [sys.executable, "-c", DUCKDB_CTAS, str(csv), str(db), "customer_id"]
+    )
+    db.unlink()
+    fresh = root / "fresh"
+    subprocess.run(journeykit("init", str(fresh)), check=True, capture_output=True)
+    out["import"] = run(journeykit("import", "--workspace", str(fresh), str(csv)))
+    shutil.rmtree(fresh)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--csv", type=Path, required=True)
+    ap.add_argument("--customer-id", default="user_id", help="the file's customer id column")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="jk-cli-bench-"))
+    try:
+        journey = root / "gen.yaml"
+        journey.write_text(GEN_JOURNEY, encoding="utf-8")
+        csv = canonical_copy(root, args.csv, args.customer_id)
+        ws = workspace(root, csv)
+        tiny_ws = workspace(root / "tiny", one_customer(root, csv))
+        rounds = []
+        for _ in range(args.rounds):
+            rounds.append(round_(root, csv, journey, ws, tiny_ws))
+            print(json.dumps(rounds[-1]), file=sys.stderr, flush=True)
+        report(rounds, root)
+    finally:
+        shutil.rmtree(root)
+
+
+def report(rounds: list[dict], root: Path) -> None:
+    med = {k: {m: statistics.median(r[k][m] for r in rounds) for m in ("wall", "cpu")}
+           for k in rounds[0]}  # fmt: skip
+    ch, ctas = med["chdb_funnel_csv"], med["duckdb_ctas_text_id"]
+    print("| what | CPU s | wall s | vs peer CPU | vs peer wall | target |")
+    print("|---|---|---|---|---|---|")
+
+    def row(name: str, key: str, peer: dict[str, float] | None, target: str) -> None:
+        m = med[key]
+        ratio = (f"{m['cpu'] / peer['cpu']:.2f}x | {m['wall'] / peer['wall']:.2f}x" if peer
+                 else "- | -")  # fmt: skip
+        print(f"| {name} | {m['cpu']:.2f} | {m['wall']:.2f} | {ratio} | {target} |")
+
+    row("chDB funnel from the CSV", "chdb_funnel_csv", None, "reference")
+    for cmd in WORKSPACE_COMMANDS:
+        row(f"`journeykit {cmd} --workspace`", cmd, ch, "<= 1.0x CPU")
+    for cmd in WORKSPACE_COMMANDS:
+        row(f"start-up: `{cmd}` on a one-customer workspace", f"startup_{cmd}", None, "<= 0.5 s")
+    row("`journeykit --help`", "help", None, "")
+    row("`journeykit funnel --events file.csv`", "funnel_csv", ch, "<= 2.0x CPU")
+    row("DuckDB CTAS read_csv, id as text", "duckdb_ctas_text_id", None, "reference")
+    row("`journeykit import`", "import", ctas, "<= 1.3x CPU")
+    chdb_counts = (root / "chdb.txt").read_text().strip()
+    ours = json.loads((root / "funnel.json").read_text())
+    from_csv = json.loads((root / "funnel_csv.json").read_text())
+    print(f"\nfunnel chDB (no validation) {chdb_counts}")
+    print(f"funnel workspace            {[s['customers'] for s in ours['steps']]}")
+    print(f"funnel --events             {[s['customers'] for s in from_csv['steps']]}")
+
+
+if __name__ == "__main__":
+    main()
