@@ -248,7 +248,7 @@ def positions(
 
 def _last_seen_if_needed(
     frame: MilestoneFrame, now: datetime | None, now_us: int, lapsed: timedelta
-) -> pa.Table:
+) -> pa.Table | np.ndarray:
     """Last events of the customers who might be lapsed; nobody else's is needed.
 
     A customer's last milestone event is a lower bound of their last event, so only customers
@@ -257,6 +257,8 @@ def _last_seen_if_needed(
     """
     last_milestone = frame.ts[frame.offsets[1:] - 1]
     events = frame.events
+    if frame.last_seen is not None and now is None:
+        return frame.last_seen  # every customer's, in the frame's order
     if events is None:
         ids = pa.array(frame.customer_ids.tolist(), pa.string())
         return pa.table({"customer_id": ids, "last": pa.array(last_milestone, pa.int64())})
@@ -304,7 +306,7 @@ def _place(
     chosen: JourneyPath,
     frame: MilestoneFrame,
     first: np.ndarray,
-    seen: pa.Table,
+    seen: pa.Table | np.ndarray,
     now: int,
     lapsed_after: timedelta,
 ) -> PositionsResult:
@@ -339,7 +341,10 @@ def _place(
 
     ids = frame.customer_ids[rows]
     # Not looked up: a recent milestone event already rules "lapsed" out.
-    last = _lookup_last(seen, ids, frame.ts[frame.offsets[rows + 1] - 1])
+    if isinstance(seen, np.ndarray):
+        last = seen[rows]
+    else:
+        last = _lookup_last(seen, ids, frame.ts[frame.offsets[rows + 1] - 1])
     limits = [*thresholds, None]
     waiting = now - at
     status = judge(pos == n_steps - 1, now - last, waiting, limits, pos, strayed, lapsed_after)
