@@ -139,6 +139,9 @@ class MilestoneFrame:
     # Each customer's last event of any kind (us), when kept with the log (a workspace keeps
     # it at import): ``positions`` then needs no scan of the events to judge ``lapsed``.
     last_seen: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # What analyses derive from the log alone and several of them need (first reaches), kept
+    # once per log: the map places customers on every path from the same first reaches.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def customers(self) -> int:

@@ -275,10 +275,16 @@ def _last_seen_if_needed(
 
 def first_reach(frame: MilestoneFrame, n_milestones: int) -> np.ndarray:
     """Customers x milestones: when each customer first reached each milestone (us, or NONE)."""
-    first = np.full((frame.customers, n_milestones), NONE, dtype=np.int64)
-    pair = frame.cust * n_milestones + frame.milestone
-    _, idx = np.unique(pair, return_index=True)  # rows are time-sorted: first index = first reach
-    first[frame.cust[idx], frame.milestone[idx]] = frame.ts[idx]
+    memo = frame.memo.get(("first_reach", n_milestones))
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    # One pass, not np.unique of the pairs (a sort: 1-2 s at 5M rows, once per path).
+    late = np.iinfo(np.int64).max
+    first = np.full((frame.customers, n_milestones), late, dtype=np.int64)
+    np.minimum.at(first, (frame.cust, frame.milestone.astype(np.int64)), frame.ts)
+    first[first == late] = NONE
+    first.flags.writeable = False  # shared by every path's positions on this log
+    frame.memo[("first_reach", n_milestones)] = first
     return first
 
 

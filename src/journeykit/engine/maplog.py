@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeykit.analytics.milestones import MilestoneFrame, frame_from_arrow, milestone_log
 from journeykit.events.schema import EVENT_COLUMNS
@@ -137,9 +138,11 @@ def _update(engine: DuckDBEngine, digest: str, journey: Journey, state: State) -
     if stale or not covered:
         for table in _KEPT[:2]:
             engine.execute(f"DELETE FROM {table} WHERE log = $log {which}", {"log": digest})
-    for key, count in sorted(state.coverage.items()):
-        if covered.get(key) != count:
-            _tag_import(engine, digest, journey, key)
+    added = [k for k, n in sorted(state.coverage.items()) if covered.get(k) != n]
+    for key in added:
+        _tag_import(engine, digest, journey, key)
+    if len(added) > 1 or (added and len(state.coverage) > 1):
+        _sort_rows(engine, digest)
     shared = _shared(engine, journey)
     engine.execute(
         "INSERT OR REPLACE INTO milestone_logs VALUES ($log, $shared, $coverage, $merges)",
@@ -158,7 +161,7 @@ def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -
     params = {"log": digest, "key": key}
     engine.execute(
         "INSERT INTO milestone_rows SELECT $log, $key, customer_id, milestone, timestamp, value, "
-        f"{event_key} FROM ({engine.con.compile(tagged)})",
+        f"{event_key} FROM ({engine.con.compile(tagged)}) ORDER BY customer_id, timestamp",
         params,
     )
     engine.execute(
@@ -166,6 +169,21 @@ def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -
         "WHERE import_key = $key GROUP BY customer_id",
         params,
     )
+
+
+def _sort_rows(engine: DuckDBEngine, digest: str) -> None:
+    """Store the log's rows in the order every analysis reads them (by customer, then time),
+    so that reading it needs no sort: a sort of the whole log at import instead of at view.
+    Removing rows keeps the order, so only adding to a log that has rows calls this."""
+    params = {"log": digest}
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE jk_sorted_rows AS SELECT * FROM milestone_rows "
+        "WHERE log = $log ORDER BY customer_id, timestamp",
+        params,
+    )
+    engine.execute("DELETE FROM milestone_rows WHERE log = $log", params)
+    engine.execute("INSERT INTO milestone_rows SELECT * FROM jk_sorted_rows")
+    engine.execute("DROP TABLE jk_sorted_rows")
 
 
 def _shared(engine: DuckDBEngine, journey: Journey) -> bool:
@@ -190,24 +208,38 @@ def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> Mileston
     state = state_of(engine, alias)
     if coverage != state.coverage_text() or merges != state.merges:
         return None
-    key = ", event_key" if shared else ""
-    table = engine.arrow(
-        f"SELECT customer_id, milestone, timestamp, value{key} FROM {alias}.milestone_rows "
-        "WHERE log = $log ORDER BY customer_id, timestamp",
-        {"log": digest},
+    select = (
+        f"SELECT customer_id, milestone, timestamp, value{', event_key' if shared else ''} "
+        f"FROM {alias}.milestone_rows WHERE log = $log"
     )
-    # The same order as the log's customers: both sorted by customer_id in DuckDB.
+    table = engine.arrow(select, {"log": digest})  # stored in order (_sort_rows)...
+    if not _in_order(table):  # ...which is checked, not assumed
+        table = engine.arrow(select + " ORDER BY customer_id, timestamp", {"log": digest})
     last = engine.arrow(
         f"SELECT customer_id, max(last) AS last FROM {alias}.customer_last WHERE log = $log "
-        f"AND customer_id IN (SELECT customer_id FROM {alias}.milestone_rows WHERE log = $log) "
-        "GROUP BY 1 ORDER BY 1",
+        "GROUP BY 1",
         {"log": digest},
     )
     latest = engine.fetchone(f"SELECT max(timestamp) FROM {alias}.event_rows")[0]
     now = int(np.datetime64(latest, "us").astype(np.int64)) if latest is not None else 0
     frame = frame_from_arrow(table, journey, now)
-    ids = last.column("customer_id").to_numpy(zero_copy_only=False)
-    if len(ids) != frame.customers or not np.array_equal(ids, frame.customer_ids):
-        return frame  # not aligned (cannot happen after a complete update): judge by events
-    stamps = last.column("last").cast(pa.timestamp("us")).cast(pa.int64())
+    where = pc.index_in(pa.array(frame.customer_ids, pa.string()), value_set=last["customer_id"])
+    if where.null_count:
+        return frame  # a customer without a last event (cannot happen): judge by the events
+    stamps = last.column("last").cast(pa.timestamp("us")).cast(pa.int64()).take(where)
     return replace(frame, last_seen=stamps.to_numpy(zero_copy_only=False))
+
+
+def _in_order(table: pa.Table) -> bool:
+    """Rows sorted by customer_id, then timestamp (as DuckDB's ORDER BY sorts them)."""
+    n = table.num_rows
+    if n < 2:
+        return True
+    ids = table.column("customer_id")
+    ts = table.column("timestamp")
+    a, b = ids.slice(0, n - 1), ids.slice(1)
+    before = pc.less(a, b)
+    same = pc.equal(a, b)
+    later = pc.less_equal(ts.slice(0, n - 1), ts.slice(1))
+    ok = pc.or_(before, pc.and_(same, later))
+    return bool(pc.all(ok).as_py())
