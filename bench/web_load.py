@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # httpx 2 (the dev extra), same API
 
 from journeykit.web.store import Store
 from journeykit.workspace import create_workspace
