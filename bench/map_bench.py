@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx  # httpx 2 (the dev extra), same API
-from web_load import PASSWORD, _port, cpu_seconds, sign_in
+from serving import served, sign_in
+from web_load import PASSWORD, cpu_seconds
 
 from journeykit.engine.duckdb import DuckDBEngine
 from journeykit.events.simulate import SimulationOptions, simulate, write_table
@@ -61,18 +62,13 @@ def run_import(workspace: Path, events: Path) -> dict[str, float]:
 
 
 class Server:
+    """``journeykit serve`` on the workspace (bench/serving.py) with one signed-in client."""
+
     def __init__(self, workspace: Path) -> None:
-        self.base = f"http://127.0.0.1:{_port()}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "journeykit", "serve",
-                                      "--workspace", str(workspace), "--port",
-                                      self.base.rsplit(":", 1)[1]])  # fmt: skip
-        for _ in range(600):
-            try:
-                httpx.get(self.base + "/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.client = sign_in(self.base)
+        self._served = served(workspace)
+        self.proc, base = self._served.__enter__()
+        client = httpx.Client(base_url=base, timeout=600)
+        self.client = sign_in(client, "bench", PASSWORD)
 
     def get(self, url: str) -> dict[str, float]:
         t, c = time.perf_counter(), cpu_seconds(self.proc.pid)
@@ -89,8 +85,7 @@ class Server:
         return {"first": first, "later_max_wall_s": max(x["wall_s"] for x in later)}
 
     def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait(30)
+        self._served.__exit__(None, None, None)
 
 
 def main() -> None:

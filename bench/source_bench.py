@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -139,15 +141,29 @@ def import_rounds(url: str, rows: int, rounds: int, scratch: Path) -> dict[str, 
 
 
 def sync_round(url: str, rows: int, scratch: Path) -> dict[str, object]:
-    """``sync`` with nothing new on a table of ``rows`` with an index on the cursor."""
+    """``sync`` with nothing new on a table of ``rows`` with an index on the cursor: in the
+    process, and as the ``journeykit sync`` command beside ``journeykit --help`` (the CLI's
+    start alone), wall and the child's CPU."""
     create(url, "big", synthetic(rows, seed=2))
     ws = create_workspace(scratch / "ws-big", template="saas-trial")
     load_wall, _ = timed(lambda: import_source(ws, DatabaseSource("big", url, table="big")))
-    times = []
+    times, cli, bare = [], [], []
     for _ in range(3):
         wall, cpu = timed(lambda: sync_sources(ws))
         times.append([round(wall, 3), round(cpu, 3)])
-    return {"rows": rows, "first_import_wall_s": round(load_wall, 1), "noop_sync": times}
+        cli.append(command("sync", "--workspace", str(ws.root)))
+        bare.append(command("--help"))
+    return {"rows": rows, "first_import_wall_s": round(load_wall, 1), "noop_sync": times,
+            "cli_noop_sync": cli, "cli_help": bare}  # fmt: skip
+
+
+def command(*args: str) -> list[float]:
+    """One run of the journeykit command: [wall, CPU] seconds."""
+    before, wall = os.times(), time.perf_counter()
+    subprocess.run([sys.executable, "-m", "journeykit", *args], check=True, capture_output=True)
+    after = os.times()
+    cpu = after.children_user + after.children_system - before.children_user
+    return [round(time.perf_counter() - wall, 2), round(cpu - before.children_system, 2)]
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,18 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx  # httpx 2 (the dev extra), same API
+import httpx
+from serving import served, sign_in
 
 from journeykit.web.store import Store
 from journeykit.workspace import create_workspace
 
 PASSWORD = "load test password"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(workspace: Path, events: Path, template: str) -> None:
@@ -55,16 +49,6 @@ def prepare(workspace: Path, events: Path, template: str) -> None:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def sign_in(base: str) -> httpx.Client:
-    c = httpx.Client(base_url=base, timeout=600)
-    c.get("/login")
-    r = c.post("/login", data={"name": "bench", "password": PASSWORD,
-                               "csrf_token": c.cookies["jk_csrf"]})  # fmt: skip
-    if r.status_code != 303:
-        raise SystemExit(f"sign-in failed: {r.status_code} {r.text[:200]}")
-    return c
 
 
 def urls(c: httpx.Client) -> list[str]:
@@ -134,18 +118,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     prepare(args.workspace, args.events, args.template)
-    port = _port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "journeykit", "serve", "--workspace",
-                               str(args.workspace), "--port", str(port)])  # fmt: skip
-    try:
-        for _ in range(600):
-            try:
-                httpx.get(base + "/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        c = sign_in(base)
+    with served(args.workspace) as (server, base):
+        c = sign_in(httpx.Client(base_url=base, timeout=600), "bench", PASSWORD)
         cold: dict[str, float] = {}
         t0 = time.perf_counter()
         targets = urls(c)
@@ -160,9 +134,6 @@ def main() -> None:
                                args.seconds, args.think))  # fmt: skip
         cpu = cpu_seconds(server.pid) - cpu0
         rows = c.get("/api/imports").json()["history"][0]["loaded"]
-    finally:
-        server.kill()  # in-flight analyses need not finish
-        server.wait(30)
     app, static = out["lat"]["app"], out["lat"]["static"]
     print(json.dumps({
         "events": rows, "clients": args.clients, "think_s": args.think, "urls": len(targets),

@@ -8,13 +8,18 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import ibis
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from journeykit.analytics.milestones import fetch_milestones
 from journeykit.journey import EventRule
 from tests import oracle
 from tests.analytics.cases import dt
-from tests.analytics.strategies import make_journey
+from tests.analytics.strategies import events, make_journey
 from tests.builders import Event, events_for, to_arrow
 
 
@@ -147,3 +152,60 @@ def test_milestone_log_tags_every_milestone_and_drops_events_after_now() -> None
         (dt("2024-01-01"), "buy"),
         (dt("2024-01-01"), "referral"),
     ]
+
+
+# --------------------------------------------------------------------------- fetched log
+
+OVERLAPPING = make_journey(
+    {
+        "signed_up": "signup",
+        "pro_signup": {"event": "signup", "properties": {"plan": "pro"}},  # overlaps signed_up
+        "paid": {"event": "buy", "value": {"exists": True}},
+        "big_buy": {"event": "buy", "value": {"gte": 20}},  # overlaps paid
+        "anything": {"any": [{"event": "visit"}, {"event": "buy"}]},  # overlaps both buys
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), events("x", ["signup", "buy", "visit"])),
+        max_size=25,
+    )
+)
+def test_fetched_log_with_overlapping_rules_equals_the_oracle(
+    drawn: list[tuple[str, Event]],
+) -> None:
+    """Each event carries every tag it matches, once, and the tags of one event share a key
+    that no other event has (so one event serves one step); identical rows are two events."""
+    log = [Event(c, e.event, e.timestamp, e.value, e.properties) for c, e in drawn]
+    frame = fetch_milestones(ibis.memtable(to_arrow(log)), OVERLAPPING)
+    ids = [m.id for m in OVERLAPPING.milestones]
+    got = [
+        (
+            str(frame.customer_ids[frame.cust[i]]),
+            ids[frame.milestone[i]],
+            frame.ts[i],
+            None if np.isnan(frame.value[i]) else float(frame.value[i]),
+        )
+        for i in range(frame.milestone.size)
+    ]
+    want = [
+        (c, m, int(np.datetime64(t, "us").astype(np.int64)), v)
+        for c, m, t, v in oracle.milestone_rows(log, OVERLAPPING)
+    ]
+
+    def order(r: tuple[str, str, int, float | None]) -> tuple[str, str, int, bool, float]:
+        return (r[0], r[1], r[2], r[3] is not None, r[3] or 0.0)
+
+    assert sorted(got, key=order) == sorted(want, key=order)
+    tagged = [e for e in log if any(oracle.matches(m.when, e) for m in OVERLAPPING.milestones)]
+    assert np.unique(frame.event_key).size == len(tagged)
+    # rows are sorted by customer, then time, with an event's tags next to each other
+    order = np.lexsort((frame.ts, frame.cust))
+    assert (order == np.arange(order.size)).all()
+    for key in np.unique(frame.event_key):
+        rows = np.flatnonzero(frame.event_key == key)
+        assert (np.diff(rows) == 1).all()
+        assert np.unique(frame.ts[rows]).size == 1 and np.unique(frame.cust[rows]).size == 1

@@ -151,3 +151,15 @@ def test_a_journey_without_purchases_is_refused() -> None:
     log = events_for({"a": [("order", "2024-01-01", {}, 5.0)]})
     with pytest.raises(AnalyticsError, match="no purchase milestone"):
         journey_customers(ibis.memtable(to_arrow(log)), journey)
+
+
+def test_value_by_journey_with_intervals(events: ibis.Table) -> None:
+    data = journey_customers(events, parse_journey(JOURNEY), unit="days")
+    plain = clv_by_journey(data, penalizer=0.1)
+    got = clv_by_journey(data, penalizer=0.1, intervals=True)
+    assert "clv_lower" not in plain.overall.to_dict()
+    for g in (got.overall, *got.groups):
+        assert g.clv_lower is not None and g.clv_upper is not None
+        assert g.clv_lower <= g.clv <= g.clv_upper
+    assert got.overall.clv == pytest.approx(plain.overall.clv)
+    assert got.to_pandas().shape == (1 + 3 + 3 + 2, 10)

@@ -14,7 +14,7 @@ from journeykit.journey import parse_journey
 from journeykit.journey.templates import template_text
 from journeykit.workspace import Workspace
 
-from .conftest import db_rows, snapshot
+from .conftest import db_rows, kill_when_paused, snapshot
 
 # The child says when the big file's rows start going into ``events`` (inside the import's
 # transaction, DuckDB writing on a worker thread), and the kill follows at once. Should the insert
@@ -91,15 +91,7 @@ _WITH_REJECTS = "customer_id,event,timestamp\na,open,2024-01-01\n,open,2024-01-0
 
 
 def _kill_when_paused(ws: Workspace, path: Path, point: str) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _PAUSED_IMPORT, str(ws.root), str(path), point],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "paused"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
+    kill_when_paused(_PAUSED_IMPORT, str(ws.root), str(path), point)
 
 
 def _rejects_files(ws: Workspace) -> list[str]:

@@ -70,18 +70,23 @@ def write_events(path: Path, data: list[tuple[str, int, int]]) -> Path:
     return path
 
 
-def log_rows(frame: MilestoneFrame) -> list[tuple[Any, ...]]:
-    keys = frame.event_key if frame.shared_keys else [0] * len(frame.ts)
-    return sorted(
+def log_rows(frame: MilestoneFrame) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The rows, and which rows are one event (keys are only compared as a partition: the
+    stored log keys an event by its content, a fetched one by its row)."""
+    rows = [
         (
             str(frame.customer_ids[frame.cust[i]]),
             int(frame.milestone[i]),
             int(frame.ts[i]),
             -1.0 if math.isnan(frame.value[i]) else float(frame.value[i]),
-            int(keys[i]),
         )
         for i in range(len(frame.ts))
-    )
+    ]
+    events: dict[int, list[tuple[Any, ...]]] = {}
+    if frame.shared_keys:
+        for i, r in enumerate(rows):
+            events.setdefault(int(frame.event_key[i]), []).append(r)
+    return sorted(rows), sorted(tuple(sorted(e)) for e in events.values())
 
 
 def check(ws: Workspace, *, must_be_stored: bool) -> None:

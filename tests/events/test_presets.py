@@ -62,7 +62,34 @@ EXPECTED = {
         ("cus_RS2bCdEfGhIjKl", "subscription_active", datetime(2024, 2, 16, 10), None),
         ("cus_PQ1aBcDeFgHiJk", "subscription_canceled", datetime(2024, 3, 1, 10), None),
     ],
+    # one event per order (its further line-item rows are duplicates of it), in UTC
+    "shopify-orders-csv": [
+        ("ana@example.com", "order_placed", datetime(2024, 3, 1, 9, 15), 59.9),
+        ("ben@example.com", "order_cancelled", datetime(2024, 3, 3, 14), 120.0),
+        ("ana@example.com", "order_refunded", datetime(2024, 3, 10, 7), 19.0),
+    ],
+    "discourse-users": [
+        ("chen", "joined", datetime(2023, 11, 2, 7, 45), None),
+        ("ana_l", "joined", datetime(2024, 1, 15, 10), None),
+        ("benok", "joined", datetime(2024, 1, 20, 18, 30, 5), None),
+    ],
+    "discourse-posts": [
+        ("chen", "posted", datetime(2024, 2, 20, 18, 40), None),
+        ("ana_l", "posted", datetime(2024, 2, 20, 19, 3, 11, 412000), None),
+        ("benok", "replied", datetime(2024, 2, 21, 9, 15), None),
+        ("chen", "answer_accepted", datetime(2024, 2, 21, 10, 2, 30), None),
+    ],
+    "thinkific": [  # no e-mail: the user's id is the customer
+        ("ana@example.com", "enrolled", datetime(2024, 1, 5, 9, 18, 10, 768000), None),
+        ("ana@example.com", "lesson_completed", datetime(2024, 1, 6, 20, 4, 4, 41000), None),
+        ("ana@example.com", "course_progress", datetime(2024, 1, 6, 20, 4, 4, 112000), None),
+        ("95", "enrolled", datetime(2024, 1, 8, 10, 15), None),
+        ("ana@example.com", "lesson_completed", datetime(2024, 1, 12, 17, 30), None),
+        ("ana@example.com", "course_completed", datetime(2024, 1, 12, 17, 35), None),
+    ],
 }
+FILES = {"shopify-orders-csv": "shopify-orders.csv", "discourse-users": "discourse-users.csv"}
+DUPLICATES = {"shopify-orders-csv": 2}  # the second line items of orders #1001 and #1003
 
 
 def load(ws: Workspace, path: Path, preset: str):  # type: ignore[no-untyped-def]
@@ -72,8 +99,9 @@ def load(ws: Workspace, path: Path, preset: str):  # type: ignore[no-untyped-def
 
 @pytest.mark.parametrize("preset", sorted(EXPECTED))
 def test_each_sample_export_gives_its_documented_events(ws: Workspace, preset: str) -> None:
-    report = load(ws, EXPORTS / f"{preset}.jsonl", preset)
+    report = load(ws, EXPORTS / FILES.get(preset, f"{preset}.jsonl"), preset)
     assert (report.rejected, report.loaded) == (0, len(EXPECTED[preset]))
+    assert report.duplicates == DUPLICATES.get(preset, 0)
     got = db_rows(ws, "SELECT customer_id, event, timestamp, value FROM events ORDER BY timestamp")
     assert got == EXPECTED[preset]
 
@@ -133,3 +161,73 @@ def test_wrong_nesting_is_refused_with_the_presets_field(ws: Workspace, tmp_path
 def test_an_export_preset_takes_no_column_options() -> None:
     with pytest.raises(ColumnMappingError, match="the ga4 preset maps every field itself"):
         column_map(preset="ga4", customer_id="user_id")
+
+
+def test_a_shopify_csv_order_carries_all_its_line_items(ws: Workspace) -> None:
+    load(ws, EXPORTS / "shopify-orders.csv", "shopify-orders-csv")
+    rows = db_rows(ws, "SELECT properties FROM events ORDER BY timestamp")
+    first = json.loads(str(rows[0][0]))
+    assert (first["order"], first["currency"], first["financial_status"]) == (
+        "#1001",
+        "EUR",
+        "paid",
+    )
+    assert first["line_items"] == [
+        {"name": "Starter course - Lifetime access", "quantity": 1, "price": 39.9,
+         "sku": "COURSE-START"},
+        {"name": "Workbook (print)", "quantity": 1, "price": 15.0, "sku": "BOOK-1"},
+    ]  # fmt: skip
+    assert json.loads(str(rows[2][0]))["refunded_amount"] == 19.0
+
+
+def test_a_shopify_csv_refusal_keeps_its_own_line(ws: Workspace, tmp_path: Path) -> None:
+    # Rows are grouped by order to fill in the order's columns; a refused row's line number
+    # must still be its own line in the file.
+    lines = (EXPORTS / "shopify-orders.csv").read_text().splitlines()
+    bad = tmp_path / "orders_export.csv"
+    lines[3] = lines[3].replace("ben@example.com", "", 1)  # order #1002 has no e-mail
+    bad.write_text("\n".join([lines[0], lines[3], lines[1], lines[2], lines[4], lines[5]]) + "\n")
+    report = load(ws, bad, "shopify-orders-csv")
+    assert (report.loaded, report.duplicates, report.rejected) == (2, 2, 1)
+    assert db_rows(ws, "SELECT line, field, reason FROM rejected") == [
+        (2, "Email", "missing customer id")
+    ]
+
+
+def test_a_shopify_csv_without_total_names_the_preset(ws: Workspace, tmp_path: Path) -> None:
+    bad = tmp_path / "orders_export.csv"
+    bad.write_text(
+        "Name,Email,Financial Status,Created at,Currency\n#1,a@b.c,paid,2024-01-01,EUR\n"
+    )
+    with pytest.raises(ColumnMappingError, match=r"the shopify-orders-csv preset .* 'Total'"):
+        load(ws, bad, "shopify-orders-csv")
+
+
+def test_thinkific_lesson_properties_and_a_bad_payload(ws: Workspace, tmp_path: Path) -> None:
+    lines = (EXPORTS / "thinkific.jsonl").read_text().splitlines()
+    bad = tmp_path / "thinkific.jsonl"
+    broken = json.loads(lines[1]) | {"payload": "lesson 1001 done"}
+    bad.write_text("\n".join([lines[1], json.dumps(broken)]) + "\n")
+    report = load(ws, bad, "thinkific")
+    assert (report.loaded, report.rejected) == (1, 1)
+    (props,) = db_rows(ws, "SELECT properties FROM events")[0]
+    assert json.loads(str(props)) == {
+        "course_id": 68, "course": "Python from zero", "chapter": "Getting started",
+        "lesson": "Installing Python", "lesson_id": 1001, "percentage_completed": None,
+    }  # fmt: skip
+    assert db_rows(ws, "SELECT line, field FROM rejected") == [
+        (2, "payload.user.email or payload.user.id")
+    ]
+
+
+def test_a_discourse_post_without_its_number_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    lines = (EXPORTS / "discourse-posts.jsonl").read_text().splitlines()
+    bad = tmp_path / "posts.jsonl"
+    bad.write_text(
+        lines[0] + "\n" + json.dumps(json.loads(lines[2]) | {"post_number": None}) + "\n"
+    )
+    report = load(ws, bad, "discourse-posts")
+    assert (report.loaded, report.rejected) == (1, 1)
+    assert db_rows(ws, "SELECT line, field, reason FROM rejected") == [
+        (2, "post_number or accepted_answer", "missing event")
+    ]

@@ -23,6 +23,9 @@ from gbstats.models.statistics import (
     compute_theta,
 )
 from gbstats.utils import check_srm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as scipy_stats
 
 from journeykit.prove.stats import (
     Moments,
@@ -231,3 +234,43 @@ def test_kaplan_meier_counts_open_entries_as_censored() -> None:
     assert km_reached(d, reached, np.array([0.0, 2.5, 7.0])) == pytest.approx([0, 0.25, 0.75])
     # Counting the censored as failures at the end would give 5/8 reached, not 3/4.
     assert km_median(d, np.zeros(8, dtype=bool)) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.booleans()), min_size=1, max_size=60),
+    st.lists(st.floats(-1, 14, allow_nan=False), min_size=1, max_size=10),
+)
+def test_kaplan_meier_equals_scipy_ecdf(rows: list[tuple[int, bool]], grid: list[float]) -> None:
+    """Whole-day durations, so an entry censored on the day another reaches the goal is common."""
+    d = np.array([float(t) for t, _ in rows])
+    reached = np.array([r for _, r in rows], dtype=bool)
+    at = np.array(grid)
+    if not reached.any():
+        assert km_median(d, reached) is None
+        return
+    sf = scipy_stats.ecdf(scipy_stats.CensoredData(uncensored=d[reached], right=d[~reached])).sf
+    assert km_reached(d, reached, at) == pytest.approx(1 - sf.evaluate(at), abs=1e-12)
+    below = np.flatnonzero(sf.probabilities <= 0.5)
+    assert km_median(d, reached) == (float(sf.quantiles[below[0]]) if below.size else None)
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment"),
+    [((40, 0.3), (45, 0.5)), ((3, 0.0), (4, 0.5)), ((5000, 0.21), (45000, 0.215))],
+)
+def test_fixed_horizon_and_srm_equal_scipy_stats(
+    control: tuple[int, float], treatment: tuple[int, float]
+) -> None:
+    """Welch's t test as scipy.stats computes it, from the same moments."""
+    (n0, p0), (n1, p1) = control, treatment
+    a = Moments(n0, p0, p0 * (1 - p0), p0)
+    b = Moments(n1, p1, p1 * (1 - p1), p1)
+    got = fixed_horizon(a, b)
+    assert got is not None
+    want = scipy_stats.ttest_ind_from_stats(
+        p1, math.sqrt(b.variance), n1, p0, math.sqrt(a.variance), n0, equal_var=False
+    )
+    assert got.p_value == pytest.approx(want.pvalue, rel=1e-9)
+    assert srm_p_value([480, 520], [1, 1]) == pytest.approx(scipy_stats.chi2.sf(1.6, 1))
+    assert srm_p_value([300, 330, 370], [1, 1, 1]) == pytest.approx(scipy_stats.chi2.sf(7.4, 2))

@@ -103,3 +103,27 @@ def test_an_unknown_table_is_named(ws: Workspace, shop: Path) -> None:
     code, _, err = run("import", "--from", f"sqlite://{shop}x", "--table", "orders",
                        "--workspace", str(ws.root))  # fmt: skip
     assert code == 1 and f"no database file {shop}x" in err
+
+
+def test_replace_reads_the_source_again_with_its_new_mapping(ws: Workspace, shop: Path) -> None:
+    base = ["import", "--from", f"sqlite://{shop}", "--table", "orders", "--workspace",
+            str(ws.root), "--customer-id", "email", "--timestamp", "placed_at"]  # fmt: skip
+    code, _, err = run(*base, "--event", "kind")
+    assert code == 0, err
+    with sqlite3.connect(shop) as con:
+        con.execute("DELETE FROM orders WHERE order_id = 2")
+    # Another mapping is another source: refused, unless the source is replaced.
+    code, _, err = run(*base, "--event", "email")
+    assert code != 0 and "already registered" in err
+    code, _, err = run(*base, "--event", "kind", "--value", "total", "--replace")
+    assert code == 0, err
+    assert "orders: read 2, loaded 1, replaced 0, unchanged 0, rejected 1" in err
+    assert workspace_rows(ws, "SELECT customer_id, value FROM events") == [
+        ("ana@example.com", 30.0)
+    ]
+
+
+def test_replace_is_refused_for_a_rest_source(ws: Workspace) -> None:
+    code, _, err = run("import", "--from", "stripe://charges", "--replace",
+                       "--workspace", str(ws.root))  # fmt: skip
+    assert code == 2 and "--replace cannot be used with stripe://charges" in err

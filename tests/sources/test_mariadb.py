@@ -66,3 +66,22 @@ def test_import_and_sync_from_mariadb(mariadb_url: str, ws: Workspace) -> None:
         ("3", "ben", "paid", datetime(2024, 1, 3), 15.0),
         ("4", "cy", "signed_up", datetime(2024, 2, 2), None),
     ]
+
+
+def test_a_table_in_another_database_and_its_primary_key(mariadb_url: str, ws: Workspace) -> None:
+    execute(
+        mariadb_url,
+        "CREATE DATABASE IF NOT EXISTS crm",
+        "DROP TABLE IF EXISTS crm.signups",
+        "CREATE TABLE crm.signups (id BIGINT PRIMARY KEY, customer_id VARCHAR(40), "
+        "event VARCHAR(40), timestamp DATETIME(6))",
+        "INSERT INTO crm.signups VALUES (1, 'ana', 'signed_up', '2024-01-01 10:00:00'), "
+        "(2, 'ben', 'signed_up', '2024-01-02')",
+    )
+    report = import_source(ws, DatabaseSource("crm", mariadb_url, table="crm.signups"))
+    assert (report.loaded, report.rejected) == (2, 0)
+    ((spec,),) = workspace_rows(ws, "SELECT spec FROM sources")
+    assert DatabaseSource.from_json(spec).cursor == "id"  # the primary key, found in crm
+    execute(mariadb_url, "INSERT INTO crm.signups VALUES (3, 'cy', 'signed_up', '2024-01-03')")
+    (again,) = sync_sources(ws)
+    assert (again.loaded, again.unchanged) == (1, 1)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
-import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +15,7 @@ from journeykit.engine.workspace import import_source, sync_sources
 from journeykit.events.dbsource import DatabaseSource, SourceError
 from journeykit.events.sources import ColumnMap
 from journeykit.workspace import Workspace
+from tests.events.conftest import kill_when_paused
 
 from .cases import create_events_table, simulated, snapshot, workspace_rows
 
@@ -218,8 +216,19 @@ def paused(*args, **kwargs):
     time.sleep(60)
 
 sync.refresh_events_view = paused
-sync_sources(open_workspace(Path(sys.argv[1])))
+ws = open_workspace(Path(sys.argv[1]))
+if len(sys.argv) > 2:  # import --from URL --table events --replace
+    from journeykit.engine.workspace import import_source
+    from journeykit.events.dbsource import DatabaseSource
+
+    import_source(ws, DatabaseSource("events", sys.argv[2], table="events"), replace=True)
+else:
+    sync_sources(ws)
 """
+
+
+def killed_while_paused(ws: Workspace, *args: str) -> None:
+    kill_when_paused(_PAUSED_SYNC, str(ws.root), *args)
 
 
 def test_a_killed_sync_leaves_the_workspace_as_it_was(pg: Any, pg_url: str, ws: Workspace) -> None:
@@ -232,16 +241,74 @@ def test_a_killed_sync_leaves_the_workspace_as_it_was(pg: Any, pg_url: str, ws: 
         'INSERT INTO events SELECT id + 100000, customer_id, event, "timestamp", value, '
         "properties, '2031-01-02' FROM events WHERE id < 30"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _PAUSED_SYNC, str(ws.root)], stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )  # fmt: skip
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "paused"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
+    killed_while_paused(ws)
     assert snapshot(ws) == before
     (report,) = sync_sources(ws)  # and the next sync does the work once
     assert (report.loaded, report.replaced) == (29, 49)
     assert ws_content(ws) == pg_content(pg, "events")
+
+
+def test_a_deleted_row_stays_until_the_source_is_replaced(
+    pg: Any, pg_url: str, ws: Workspace
+) -> None:
+    """A cursor sees rows added or changed, not deleted: sync keeps a deleted row's event
+    (documented); import --from ... --replace reads the source again whole and drops it, in
+    one transaction, with the earlier imports marked as replaced."""
+    events = simulated(200)
+    create_events_table(pg_url, "events", events)
+    source = DatabaseSource("events", pg_url, table="events")
+    import_source(ws, source)
+    pg.execute("DELETE FROM events WHERE id % 10 = 0")
+    pg.execute(
+        'INSERT INTO events (id, customer_id, event, "timestamp", value, properties) '
+        "VALUES (100000, 'c-new', 'signed_up', '2030-01-01', NULL, '{}')"
+    )
+    (synced,) = sync_sources(ws)
+    assert (synced.loaded, synced.replaced) == (1, 0)
+    deleted = events.num_rows // 10
+    assert len(ws_content(ws)) == len(pg_content(pg, "events")) + deleted
+    # A changed definition (another time zone) is taken too, not refused as a conflict.
+    again = import_source(ws, replace(source, timezone="Europe/Lisbon"), replace=True)
+    now = len(pg_content(pg, "events"))
+    assert (again.read, again.loaded, again.registered) == (now, now, True)
+    assert ws_content(ws) == pg_content(pg, "events")
+    assert workspace_rows(
+        ws, f"SELECT count(*) FROM imports WHERE replaced_by = '{again.import_id}'"
+    ) == [(2,)]
+    (after,) = sync_sources(ws)  # the source goes on from the new pull's cursor
+    assert (after.loaded, after.replaced, after.import_id) == (0, 0, None)
+
+
+def test_a_schema_qualified_table_with_quoted_names(pg: Any, pg_url: str, ws: Workspace) -> None:
+    events = simulated(50)
+    create_events_table(pg_url, "events", events)
+    pg.execute('CREATE SCHEMA "Analytics"')
+    try:
+        pg.execute('CREATE TABLE "Analytics"."Events.Raw" (LIKE events INCLUDING ALL)')
+        pg.execute('INSERT INTO "Analytics"."Events.Raw" SELECT * FROM events')
+        table = '"Analytics"."Events.Raw"'
+        report = import_source(ws, DatabaseSource("raw", pg_url, table=table))
+        assert (report.loaded, report.rejected) == (events.num_rows, 0)
+        ((spec,),) = workspace_rows(ws, "SELECT spec FROM sources WHERE name = 'raw'")
+        assert DatabaseSource.from_json(spec).key == "id"  # its primary key was found
+        pg.execute(
+            'INSERT INTO "Analytics"."Events.Raw" (id, customer_id, event, "timestamp") '
+            "VALUES (100000, 'c-new', 'signed_up', '2030-01-01')"
+        )
+        (synced,) = sync_sources(ws)
+        assert (synced.loaded, synced.unchanged) == (1, 1)
+        with pytest.raises(SourceError, match=r"no table 'Event' in schema 'Analytics'"):
+            import_source(ws, DatabaseSource("x", pg_url, table='"Analytics".Event'))
+    finally:
+        pg.execute('DROP SCHEMA "Analytics" CASCADE')
+
+
+def test_a_killed_replace_leaves_the_workspace_as_it_was(
+    pg: Any, pg_url: str, ws: Workspace
+) -> None:
+    create_events_table(pg_url, "events", simulated(100))
+    import_source(ws, DatabaseSource("events", pg_url, table="events"))
+    pg.execute("DELETE FROM events WHERE id % 3 = 0")
+    before = snapshot(ws)
+    killed_while_paused(ws, pg_url)  # old rows removed, new ones in, about to commit
+    assert snapshot(ws) == before

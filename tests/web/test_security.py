@@ -23,6 +23,7 @@ from tests.web.conftest import PASSWORD, Site
 SAMPLE = {
     "key": "journey", "number": "1", "kind": "funnel", "status": "stuck", "name": "nobody",
     "job_id": "x" * 22, "import_id": "abcdef123456", "customer_id": "c00001",
+    "upload": "0123456789ab-none.csv",
 }  # fmt: skip
 
 
@@ -178,6 +179,8 @@ TRAVERSALS = [
     "/imports/..%2Fjourney/rejected.csv",
     "/api/imports/..%2f..%2fx/rejected",
     "/imports/jobs/..%2f..%2fx",
+    "/imports/mapping/..%2f..%2fjourneykit.toml",
+    "/imports/mapping/0123456789ab-..%2f..%2fjourneykit.toml",
 ]
 
 
@@ -228,6 +231,14 @@ personas:
 milestones:
   - {{id: start, title: "Start {persona}", phase: pre, when: "{event}"}}
   - {{id: done, title: Done, phase: core, when: finish, expected_within: 2d}}
+community:
+  purpose: "{title}"
+  roles:
+    - objective: success
+      description: "{persona}"
+      north_star: {{title: "{title}", metric: share_reaching, milestone: done, among: start,
+                    target: 0.5}}
+  milestones: [start]
 """
 
 
@@ -267,11 +278,16 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
         "/journeys": ["title"],
         "/journeys/journey": ["title", "persona"],
         "/journeys/journey/edit": ["title", "persona", "event"],
+        "/journeys/journey/builder": ["title", "persona", "event"],
+        "/welcome": ["title"],
         "/journeys/journey/dashboards/funnel": ["title", "persona"],
         "/journeys/journey/lists/stuck": ["customer"],
         "/journeys/journey/lists/stuck?persona=p1": ["customer"],
         f"/journeys/journey/customers?q={customer}": ["customer", "persona"],
         "/journeys/journey/themes?answers=survey.csv": ["answer"],
+        "/journeys/journey/clv": [],
+        "/journeys/journey/community": ["title", "persona"],
+        "/journeys/journey/answers/survey.csv": ["answer"],
     }
     for url, shown in pages.items():
         r = c.get(url)
@@ -281,13 +297,52 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
             assert raw not in r.text, (url, payload)
         for key in shown:
             escaped = XSS[key].split(" the price")[0].replace("<", "&lt;").replace(">", "&gt;")
-            assert escaped.replace("'", "&#39;") in r.text or escaped in r.text, (url, key)
+            forms = {escaped, escaped.replace("'", "&#39;"), escaped.replace("'", "&#x27;")}
+            assert any(f in r.text for f in forms), (url, key)
     csv_text = c.get("/journeys/journey/lists/stuck?format=csv").text
     assert customer in csv_text  # CSV is data, not markup: the id is kept as it is
     assert (
         c.get("/journeys/journey")
         .headers["Content-Security-Policy"]
         .startswith("default-src 'self'")
+    )
+
+
+def test_hostile_answers_columns_and_theme_labels_render_as_text(xss_site: Site) -> None:
+    if xss_site.store.user("editor") is None:
+        xss_site.store.add_user("editor", "editor", PASSWORD)
+    editor = xss_site.client("editor")
+    column = "<script>alert('column')</script>"
+    rows = io.StringIO()
+    w = csv.writer(rows)
+    w.writerow([column, "stage"])
+    words = ["price", "support", "community", "videos", "mentor", "schedule"]
+    for i in range(40):
+        w.writerow([f"{XSS['answer']} {words[i % 6]} and {words[(i * 5) % 6]}", "<b>s</b>"])
+    r = editor.post("/journeys/journey/answers",
+                    files={"file": ("<img src=x onerror=alert(1)>.csv", rows.getvalue())},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    where = r.headers["location"]
+    assert "<" not in where and not list(xss_site.root.glob("**/<img*"))
+    page = editor.get(where).text
+    assert column not in page and "&lt;script&gt;alert(&#39;column&#39;)" in page
+    r = editor.post(where, data={"text": column, "stage": "stage"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    name = where.rsplit("/", 1)[1]
+    themes = editor.get(f"/api/journeys/journey/themes?answers={name}").json()["themes"]
+    form = {"answers": name, "op": "rename", "themes": themes[0]["id"], "label": XSS["title"]}
+    assert editor.post("/journeys/journey/themes/edit", data=form).status_code == 200
+    form = {"answers": name, "theme": themes[0]["id"]}
+    assert editor.post("/journeys/journey/themes/accept", data=form).status_code == 200
+    for url in (f"/journeys/journey/themes?answers={name}", "/journeys/journey",
+                "/journeys/journey/edit"):  # fmt: skip
+        text = editor.get(url).text
+        for payload in (XSS["title"], XSS["answer"].split(" the price")[0], column):
+            assert payload not in text, (url, payload)
+    assert (
+        "&lt;script&gt;alert(&#39;title&#39;)"
+        in editor.get(f"/journeys/journey/themes?answers={name}").text
     )
 
 
@@ -440,3 +495,45 @@ def test_a_damaged_or_full_state_file_is_a_message(
                       input=PASSWORD + "\n")  # fmt: skip
     assert r.exit_code == 1 and "the disk is full; free some space" in r.output
     assert store.path.name == "journeykit-web.sqlite"
+
+
+def test_the_first_run_upload_is_limited_in_size_and_type(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journeykit.web import imports
+
+    editor = site.client("editor")
+    before = set((site.root / "uploads").glob("*")) if (site.root / "uploads").exists() else set()
+    r = editor.post("/imports/upload", files={"file": ("notes.txt", b"a,b\n1,2\n", "text/plain")})
+    assert r.status_code == 400 and "expected an events file" in r.text
+    monkeypatch.setattr(imports, "MAX_UPLOAD", 1024)
+    big = b"customer_id,event,timestamp\n" + b"u1,x,2024-01-01T00:00:00\n" * 100
+    r = editor.post("/imports/upload", files={"file": ("big.csv", big, "text/csv")})
+    assert r.status_code == 400 and "larger than" in r.text
+    r = editor.post("/imports/upload", files={"file": ("../../evil.csv", big[:200], "text/csv")},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and "/imports/mapping/" in r.headers["location"]
+    after = set((site.root / "uploads").glob("*"))
+    (added,) = after - before  # the refused ones left nothing behind; the name is ours
+    assert added.parent == site.root / "uploads" and added.name.endswith("-evil.csv")
+    added.unlink()
+
+
+def test_builder_and_mapping_screens_escape_hostile_text(xss_site: Site) -> None:
+    if xss_site.store.user("editor") is None:
+        xss_site.store.add_user("editor", "editor", PASSWORD)
+    c = xss_site.client("editor")
+    evil = XSS["event"]
+    header = f'customer_id,event,timestamp,"{evil}"\n'
+    body = f'"{XSS["customer"]}","{evil}",2024-01-01T00:00:00,"{XSS["title"]}"\n'
+    body += f'u2,"{evil}",not a time,x\n'
+    r = c.post("/imports/upload", files={"file": ("x.csv", (header + body).encode(), "text/csv")})
+    assert r.status_code == 200, r.text[:300]
+    for payload in XSS.values():
+        assert payload.split(" the price")[0] not in r.text
+    assert "&lt;svg onload=alert(&#39;event&#39;)&gt;" in r.text
+    # the builder's rule picker offers the hostile event name as text
+    r = c.get("/journeys/journey/builder")
+    assert evil not in r.text and "&lt;svg onload" in r.text
+    counts = c.post("/api/journeys/journey/rule-counts", json={"rule": {"events": evil}}).json()
+    assert counts["events"] == 31

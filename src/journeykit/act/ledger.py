@@ -195,12 +195,19 @@ def entries(
 
 
 def entry_table(
-    engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str] | None = None
+    engine: DuckDBEngine,
+    journey_id: str,
+    play_ids: Sequence[str] | None = None,
+    columns: Sequence[str] = COLUMNS,
 ) -> pa.Table:
-    """The journey's entries as columns (a million ``Entry`` objects would cost seconds)."""
+    """The journey's entries as columns (a million ``Entry`` objects would cost seconds); only
+    ``columns`` (all by default) are read."""
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"not ledger columns: {', '.join(unknown)}")
     if not _has_ledger(engine):
-        return pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
-    sql = f"SELECT {', '.join(COLUMNS)} FROM play_entries WHERE journey_id = $journey"
+        return pa.table({c: pa.array([], pa.string()) for c in columns})
+    sql = f"SELECT {', '.join(columns)} FROM play_entries WHERE journey_id = $journey"
     params: dict[str, Any] = {"journey": journey_id}
     if play_ids is not None:
         sql += " AND list_contains($plays, play_id)"

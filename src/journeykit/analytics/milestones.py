@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import combinations
 from typing import TYPE_CHECKING, Any, Union
 
 import ibis
@@ -63,19 +62,15 @@ def milestone_log(
     return tagged.filter(tagged.milestone.notnull())
 
 
-def _tagged(
+def _scope(
     events: ir.Table,
     journey: Journey,
     milestones: Sequence[str] | None,
     *,
     now: datetime | None,
-) -> tuple[ir.Table, bool]:
-    """The log before rows that reach no milestone are dropped, and whether the engine must drop
-    them (True) or the rows are few enough to drop after fetching (False).
-
-    After the event-name prefilter most rows carry a tag; asking the engine to filter on the tag
-    made DuckDB evaluate every rule twice (0.9 s of CPU at 10M events).
-    """
+) -> tuple[ir.Table, list[tuple[int, Milestone]], bool]:
+    """The events any chosen rule could match (up to ``now``, prefiltered on event names), the
+    chosen milestones, and whether the prefilter applied (if not, most rows reach nothing)."""
     chosen = _measurable(journey, milestones)
     if not chosen:
         raise AnalyticsError("none of the chosen milestones has a 'when' rule to measure")
@@ -85,15 +80,29 @@ def _tagged(
     names = event_prefilter([m.when for _, m in chosen if m.when is not None])
     if names is not None:
         t = t.filter(t.event.isin(names))
-    overlap = any(
-        may_overlap(a.when, b.when)  # type: ignore[arg-type]
-        for (_, a), (_, b) in combinations(chosen, 2)
-    )
-    keep = ["customer_id", "timestamp", "value"]
-    if not overlap:
-        preds = [(i, compile_rule(t, m.when, null_safe=False)) for i, m in chosen if m.when]
-        tag = ibis.cases(*[(p, i) for i, p in preds], else_=ibis.null("int16"))
-        return t.select(*keep, milestone=tag.cast("int16")), names is None
+    return t, chosen, names is not None
+
+
+_KEEP = ("customer_id", "timestamp", "value")
+
+
+def _tagged(
+    events: ir.Table,
+    journey: Journey,
+    milestones: Sequence[str] | None,
+    *,
+    now: datetime | None,
+) -> tuple[ir.Table, bool]:
+    """The log as one table before rows that reach no milestone are dropped, and whether the
+    engine must drop them (True) or the rows are few enough to drop after fetching (False).
+
+    After the event-name prefilter most rows carry a tag; asking the engine to filter on the tag
+    made DuckDB evaluate every rule twice (0.9 s of CPU at 10M events).
+    """
+    t, chosen, prefiltered = _scope(events, journey, milestones, now=now)
+    groups = _disjoint(chosen)
+    if len(groups) == 1:
+        return t.select(*_KEEP, milestone=_tag(t, groups[0])), not prefiltered
     key = (
         ibis.literal("|")
         .join(
@@ -112,7 +121,27 @@ def _tagged(
         [ibis.ifelse(p, ibis.literal(i, "int16"), ibis.null("int16")) for i, p in preds]
     )
     # One row per rule before the filter: always filtered on the engine.
-    return t.select(*keep, event_key=key, milestone=tags).unnest("milestone"), True
+    return t.select(*_KEEP, event_key=key, milestone=tags).unnest("milestone"), True
+
+
+def _disjoint(chosen: list[tuple[int, Milestone]]) -> list[list[tuple[int, Milestone]]]:
+    """The chosen milestones in groups whose rules never match the same event (greedy colouring
+    of the may-overlap graph): each group is one ``CASE`` column."""
+    groups: list[list[tuple[int, Milestone]]] = []
+    for item in chosen:
+        for group in groups:
+            if not any(may_overlap(item[1].when, m.when) for _, m in group):  # type: ignore[arg-type]
+                group.append(item)
+                break
+        else:
+            groups.append([item])
+    return groups
+
+
+def _tag(t: ir.Table, group: list[tuple[int, Milestone]]) -> ir.Value:
+    """The index of the group's milestone an event reaches, or null."""
+    preds = [(i, compile_rule(t, m.when, null_safe=False)) for i, m in group if m.when]
+    return ibis.cases(*[(p, i) for i, p in preds], else_=ibis.null("int16")).cast("int16")
 
 
 @dataclass(frozen=True)
@@ -179,19 +208,83 @@ def fetch_milestones(
     *,
     now: datetime | None = None,
 ) -> MilestoneFrame:
-    """Run the milestone log on the events' engine and fetch it, sorted, as arrays."""
-    tagged, engine_filter = _tagged(events, journey, milestones, now=now)
-    if engine_filter:
-        tagged = tagged.filter(tagged.milestone.notnull())
-    table = tagged.order_by(["customer_id", "timestamp"]).to_pyarrow()
-    if not engine_filter:
-        table = table.filter(pc.is_valid(table.column("milestone")))
+    """Run the milestone log on the events' engine and fetch it, sorted, as arrays.
+
+    Rules that may match the same event (a persona's segment rule and a milestone's, say) go in
+    separate tag columns of one row per event, expanded after fetching; the event's row number
+    is its key. (Hashing each event's content and unnesting an array of tags on the engine cost
+    a 2M-event prove most of its time.)
+    """
+    t, chosen, prefiltered = _scope(events, journey, milestones, now=now)
+    groups = _disjoint(chosen)
+    tags = {f"tag{j}": _tag(t, g) for j, g in enumerate(groups)}
+    rows = t.select(*_KEEP, **tags)
+    if not prefiltered:
+        rows = rows.filter(ibis.or_(*[rows[c].notnull() for c in tags]))
+    fetched = rows.order_by(["customer_id", "timestamp"]).to_pyarrow()
     if now is None:
         latest = events.timestamp.max().to_pyarrow().as_py()
         now_us = _to_us(latest) if latest is not None else 0
     else:
         now_us = _to_us(now)
-    return frame_from_arrow(table, journey, now_us).with_events(events)
+    if len(tags) == 1:
+        tag = fetched.column("tag0")
+        table = fetched.select(list(_KEEP)).append_column("milestone", tag)
+        frame = frame_from_arrow(table.filter(pc.is_valid(tag)), journey, now_us)
+    else:
+        frame = _expanded(fetched, list(tags), journey, now_us)
+    return frame.with_events(events)
+
+
+def _expanded(table: pa.Table, tags: list[str], journey: Journey, now_us: int) -> MilestoneFrame:
+    """The frame from one row per event with a tag column per group of disjoint rules: one row
+    per (event, milestone it reaches), an event's rows keyed by its row in ``table``. Numbers
+    are gathered, never the customer-id strings but one per customer."""
+    rows, codes = [], []
+    for name in tags:
+        col = table.column(name)
+        at = np.flatnonzero(pc.is_valid(col).to_numpy(zero_copy_only=False))
+        rows.append(at)
+        codes.append(pc.fill_null(col, 0).to_numpy(zero_copy_only=False)[at].astype(np.int16))
+    row = np.concatenate(rows)
+    code = np.concatenate(codes)
+    order = np.lexsort((code, row))  # the fetched order (customer, time), then milestone
+    row, code = row[order], code[order]
+    ids = table.column("customer_id").combine_chunks()
+    owner = _customer_numbers(ids)[1][row]
+    first = np.ones(row.size, dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    starts = np.flatnonzero(first)
+    return MilestoneFrame(
+        journey=journey,
+        customer_ids=ids.take(pa.array(row[starts])).to_numpy(zero_copy_only=False),
+        cust=np.cumsum(first) - 1,
+        milestone=code,
+        ts=_micros(table.column("timestamp"))[row],
+        value=table.column("value").to_numpy().astype(np.float64)[row],
+        event_key=row.astype(np.int64),
+        offsets=np.append(starts, row.size).astype(np.int64),
+        now=now_us,
+        shared_keys=True,
+    )
+
+
+def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by customer: the first row of each customer, and each row's customer
+    number (0, 1, ...)."""
+    n = len(ids)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
+    marks = np.zeros(n, dtype=np.int64)
+    marks[starts[1:]] = 1
+    return starts, np.cumsum(marks)
+
+
+def _micros(column: pa.ChunkedArray) -> np.ndarray:
+    ts = column.combine_chunks().cast(pa.timestamp("us"))
+    return np.asarray(ts.cast(pa.int64()).to_numpy(zero_copy_only=False))
 
 
 def _to_us(value: Any) -> int:
@@ -202,18 +295,8 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
     """The frame from log rows sorted by customer, then time."""
     ids = table.column("customer_id").combine_chunks()
     n = len(ids)
-    if n:
-        changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-        starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
-    else:
-        starts = np.zeros(0, dtype=np.int64)
-    cust = np.zeros(n, dtype=np.int64)
-    if n:
-        marks = np.zeros(n, dtype=np.int64)
-        marks[starts[1:]] = 1
-        cust = np.cumsum(marks)
-    ts_col = table.column("timestamp").combine_chunks().cast(pa.timestamp("us"))
-    ts = ts_col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    starts, cust = _customer_numbers(ids)
+    ts = _micros(table.column("timestamp"))
     milestone = table.column("milestone").to_numpy().astype(np.int16)
     value = table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
     shared = "event_key" in table.column_names

@@ -51,7 +51,7 @@ _HORIZON = click.option(
     type=click.IntRange(min=1),
     default=12,
     show_default=True,
-    help="Months ahead (sbg: periods ahead).",
+    help="Months ahead (sbg, bgbb: periods ahead).",
 )
 _DISCOUNT = click.option(
     "--discount-rate", type=float, default=0.01, show_default=True, help="Per month."
@@ -263,6 +263,8 @@ def predict(
     )
     if model == "sbg":
         result = _predict_renewals(fitted, horizon, discount_rate)
+    elif model == "bgbb":
+        result = _predict_discrete(fitted, _read(summary_file, unit), horizon)
     elif model == "gg":
         result = _predict_spend(fitted, _read(summary_file, unit))
     else:
@@ -299,6 +301,16 @@ def _predict_customers(
         spend = predicted.spend_model.result().to_dict()
         info |= {"discount_rate": discount_rate, "spend_model": spend}
     info["params"] = fitted.result().params
+    return _Frame(df, info)
+
+
+def _predict_discrete(fitted: Any, rfm: RFM, horizon: int) -> _Frame:
+    df = rfm.to_pandas()
+    df["expected_purchases"] = fitted.expected_purchases_at(
+        rfm.frequency, rfm.recency, rfm.T, horizon=horizon
+    )
+    df["probability_alive"] = fitted.probability_alive_at(rfm.frequency, rfm.recency, rfm.T)
+    info = {"model": fitted.name, "horizon_periods": horizon, "params": fitted.result().params}
     return _Frame(df, info)
 
 
@@ -422,6 +434,11 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 @_PENALIZER
 @_CALIBRATION
 @_UNIT
+@click.option(
+    "--intervals",
+    is_flag=True,
+    help="Each group's CLV with its 95% interval from the parameters' uncertainty.",
+)
 def value(
     m: Measure,
     by: tuple[str, ...],
@@ -431,6 +448,7 @@ def value(
     penalizer: float,
     calibration_end: str | None,
     unit: str,
+    intervals: bool,
 ) -> None:
     """Expected discounted value by path variant, persona and entry cohort: which is worth most."""
     from journeykit.clv.journey import clv_by_journey
@@ -443,6 +461,7 @@ def value(
         discount_rate=discount_rate,
         penalizer=penalizer,
         by=by or GROUPINGS,
+        intervals=intervals,
     )
     _report_convergence(result.transaction_model)
     _report_convergence(result.spend_model)
@@ -458,9 +477,12 @@ def value_table(result: JourneyCLV) -> Table:
     )
     grid.add_column("by")
     grid.add_column("group", min_width=12)
-    for name in ("customers", "purchases", "P(alive)", "spend", "CLV", "total"):
+    spread = o.clv_lower is not None
+    names = ("customers", "purchases", "P(alive)", "spend", "CLV", *(["95% interval"] * spread))
+    for name in (*names, "total"):
         grid.add_column(name, justify="right", no_wrap=True)
     for g in result.groups:
+        interval = [f"{g.clv_lower:,.2f}-{g.clv_upper:,.2f}"] if spread else []
         grid.add_row(
             g.by,
             g.group,
@@ -469,6 +491,7 @@ def value_table(result: JourneyCLV) -> Table:
             f"{g.probability_alive:.2f}",
             f"{g.expected_spend:,.2f}",
             f"{g.clv:,.2f}",
+            *interval,
             f"{g.total_clv:,.0f}",
         )
     return grid

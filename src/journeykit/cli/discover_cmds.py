@@ -104,7 +104,9 @@ def answer_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def edits_file(answers: Path, given: Path | None) -> Path:
-    return given or answers.with_name(answers.stem + ".themes.edits.yaml")
+    from journeykit.discover.edits import edits_path
+
+    return given or edits_path(answers)
 
 
 def run_themes(
@@ -272,33 +274,14 @@ def edit(
     The edit also keeps which answers each theme held, so it still finds the theme after new
     answers come in and change its id.
     """
-    from journeykit.discover import Edit, load_edits, save_edits
+    from journeykit.discover import load_edits, save_edits
+    from journeykit.discover.edits import record_edit
 
     path = edits_file(answers_path, opts["edits_path"])
     answers, result = run_themes(answers_path, opts)
-    anchors = _theme_answers(answers, result, theme_ids)
-    missing = [t for t in theme_ids if not anchors[t]]
-    if missing:
-        raise click.ClickException(f"no theme {missing[0]!r} in this run")
-    members = anchors[theme_ids[0]] if operation == "pin" else ()
-    kept = {} if operation == "pin" else anchors
-    new = Edit(operation, theme_ids, label, into, members, kept)  # type: ignore[arg-type]
+    new = record_edit(answers, result, operation, theme_ids, label, into)  # type: ignore[arg-type]
     save_edits(load_edits(path).add(new), path)
     err_console.print(f"saved {operation} to {path}", markup=False)
-
-
-def _theme_answers(
-    answers: Answers, result: ThemeResult, theme_ids: tuple[str, ...]
-) -> dict[str, tuple[str, ...]]:
-    """Text hashes of the answers in each named theme, as this run grouped them."""
-    from journeykit.discover.edits import text_hash
-
-    theme_of = dict(result.assignments)
-    table = answers.table
-    pairs = [
-        (theme_of.get(int(r)), str(t)) for r, t in zip(table["row"], table["text"], strict=True)
-    ]
-    return {tid: tuple(text_hash(t) for theme, t in pairs if theme == tid) for tid in theme_ids}
 
 
 def demo_answers_path() -> Path:

@@ -90,7 +90,11 @@ def progress_bar() -> Iterator[ProgressFn]:
     "--strict", is_flag=True,
     help="Fail the whole import if any row is rejected (also by an earlier import of a file).",
 )  # fmt: skip
-@click.option("--replace", is_flag=True, help="Load a file again, removing its earlier rows.")
+@click.option(
+    "--replace", is_flag=True,
+    help="Load a file again, removing its earlier rows; with --from, read the source again "
+    "whole (as now defined), replacing what it loaded (also drops rows deleted at the source).",
+)  # fmt: skip
 @click.option(
     "--from", "from_url", metavar="URL",
     help="A database to import from instead of files (postgresql://, mysql://, sqlite:///, any "
@@ -141,6 +145,8 @@ def import_cmd(
                  cursor_column, key_column, delimiter, *files]  # fmt: skip
         if any(given):
             raise click.UsageError(f"{from_url} takes no files and no column options")
+        if replace:
+            raise click.UsageError(f"--replace cannot be used with {from_url}")
         ws = open_workspace(workspace_dir)
         with progress_bar() as progress:
             pulled = import_rest(ws, from_url, progress=progress)
@@ -152,7 +158,7 @@ def import_cmd(
         return
     if from_url is not None:
         unused = [o for o, v in (("FILES", files), ("--delimiter", delimiter),
-                                 ("--strict", strict), ("--replace", replace)) if v]  # fmt: skip
+                                 ("--strict", strict)) if v]  # fmt: skip
         if unused:
             raise click.UsageError(f"{', '.join(unused)} cannot be used with --from")
         name = source_name or table
@@ -167,7 +173,7 @@ def import_cmd(
         _warn_password(from_url)
         ws = open_workspace(workspace_dir)
         with progress_bar() as progress:
-            synced = import_source(ws, source, progress=progress)
+            synced = import_source(ws, source, progress=progress, replace=replace)
         _emit_sync(synced, fmt)
         _check_fit(ws, synced.loaded + synced.replaced)
         return

@@ -1,15 +1,28 @@
 """Customer lifetime value: RFM summaries, the simple formula and probabilistic models.
 
 scipy (the ``clv`` extra) is imported only when a model is fitted or predicts; the journey
-functions (which need the analytics and Ibis) only when first used.
+functions (which need the analytics and Ibis) and the transaction-log readers (pandas) only when
+first used, so a script that fits a summary does not pay for them at start-up.
 """
 
 from typing import Any
 
 from journeykit.clv._optim import FitDiagnosis
+from journeykit.clv.compare import LikelihoodRatio, likelihood_ratio_test
+from journeykit.clv.covariates import BetaGeoCovariates, ParetoNBDCovariates
+from journeykit.clv.diagnostics import (
+    RecencyFrequencyMatrix,
+    Tracking,
+    expected_cumulative_transactions,
+    expected_purchases_matrix,
+    probability_alive_history,
+    probability_alive_matrix,
+)
 from journeykit.clv.errors import ConvergenceError, ModelFileError, NotFittedError, RFMError
 from journeykit.clv.models import (
     BetaGeo,
+    BetaGeoBetaBinom,
+    BetaGeoBetaBinomParams,
     BetaGeoParams,
     FitResult,
     GammaGamma,
@@ -37,11 +50,7 @@ from journeykit.clv.simulate import (
     simulate_renewals,
     simulate_spend,
 )
-from journeykit.clv.transactions import (
-    CalibrationHoldout,
-    calibration_holdout,
-    rfm_from_transactions,
-)
+from journeykit.clv.uncertainty import CLVIntervals, GroupInterval, clv_intervals
 from journeykit.clv.value import (
     CLVResult,
     CustomerValue,
@@ -55,7 +64,11 @@ from journeykit.clv.value import (
 __all__ = [
     "RFM",
     "BetaGeo",
+    "BetaGeoBetaBinom",
+    "BetaGeoBetaBinomParams",
+    "BetaGeoCovariates",
     "BetaGeoParams",
+    "CLVIntervals",
     "CLVResult",
     "CalibrationHoldout",
     "ConvergenceError",
@@ -65,28 +78,39 @@ __all__ = [
     "FitResult",
     "GammaGamma",
     "GammaGammaParams",
+    "GroupInterval",
     "GroupValue",
     "HoldoutBucket",
     "HoldoutCheck",
     "JourneyCLV",
     "JourneyCustomers",
+    "LikelihoodRatio",
     "ModelFileError",
     "ModifiedBetaGeo",
     "NotFittedError",
     "ParetoNBD",
+    "ParetoNBDCovariates",
     "ParetoNBDParams",
     "RFMError",
+    "RecencyFrequencyMatrix",
     "Renewals",
     "ShiftedBetaGeoParams",
     "ShiftedBetaGeometric",
     "SimpleCLV",
     "SimpleCLVByGroup",
+    "Tracking",
     "calibration_holdout",
     "clv_by_journey",
+    "clv_intervals",
     "customer_value",
     "discounted_clv",
+    "expected_cumulative_transactions",
+    "expected_purchases_matrix",
     "holdout_check",
     "journey_customers",
+    "likelihood_ratio_test",
+    "probability_alive_history",
+    "probability_alive_matrix",
     "read_renewals",
     "read_summary",
     "rfm_from_transactions",
@@ -102,6 +126,7 @@ __all__ = [
 
 _JOURNEY = ("GroupValue", "JourneyCLV", "JourneyCustomers", "clv_by_journey",
             "journey_customers", "simple_clv_by")  # fmt: skip
+_TRANSACTIONS = ("CalibrationHoldout", "calibration_holdout", "rfm_from_transactions")
 
 
 def __getattr__(name: str) -> Any:
@@ -109,4 +134,8 @@ def __getattr__(name: str) -> Any:
         from journeykit.clv import journey
 
         return getattr(journey, name)
+    if name in _TRANSACTIONS:
+        from journeykit.clv import transactions
+
+        return getattr(transactions, name)
     raise AttributeError(f"module 'journeykit.clv' has no attribute {name!r}")

@@ -62,12 +62,12 @@ def maximise(
     best one is then optimised on all customers. The penalty ``penalizer * sum(log θ²)`` is on
     the per-customer objective, as lifetimes does (lifetimes penalises θ², not log θ).
     """
-    with _single_threaded_blas():
+    with single_threaded_blas():
         return _maximise(loglik, starts, names, customers, penalizer, screen, hessian)
 
 
 @contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
+def single_threaded_blas() -> Iterator[None]:
     """numpy and scipy each load an OpenBLAS; their idle threads spin against each other and
     L-BFGS-B's tiny BLAS calls (measured: a 100k-customer BG/NBD fit took 0.6 CPU-s instead of
     0.25). The work here is 4-dimensional, so one BLAS thread loses nothing."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeykit.analytics.milestones import MilestoneFrame
 from journeykit.clv.errors import RFMError
@@ -66,6 +68,17 @@ def reached(frame: MilestoneFrame, milestone: str) -> np.ndarray:
     return out
 
 
+def buyer_rows(data: JourneyCustomers, frame: MilestoneFrame) -> np.ndarray:
+    """Per customer of the frame: their row in ``data``'s summary (-1: never bought)."""
+    buyers = data.summary.customer_id
+    if buyers is None:
+        return np.full(frame.customers, -1, dtype=np.int64)
+    found = pc.index_in(
+        pa.array(frame.customer_ids.astype(str)), value_set=pa.array(buyers.astype(str))
+    )
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def value_gap(
     data: JourneyCustomers,
     frame: MilestoneFrame,
@@ -74,26 +87,33 @@ def value_gap(
     among: str | None = None,
     horizon_months: float,
     discount_rate: float = 0.01,
+    buyer_of: np.ndarray | None = None,
 ) -> ValueGap:
-    """Expected CLV per customer of those past ``milestone`` minus those not, among ``among``."""
+    """Expected CLV per customer of those past ``milestone`` minus those not, among ``among``.
+
+    ``buyer_of``: :func:`buyer_rows` of ``data`` and ``frame``, when gaps at several milestones
+    are measured on one log.
+    """
     population = reached(frame, among) if among is not None else np.ones(frame.customers, bool)
     passed = reached(frame, milestone) & population
-    buyers = data.summary.customer_id
-    buyer_rows = {} if buyers is None else {str(c): i for i, c in enumerate(buyers)}
-    ids = frame.customer_ids.astype(str)
+    if buyer_of is None:
+        buyer_of = buyer_rows(data, frame)
     notes: list[str] = []
     worth = []
     everyone = np.arange(len(data), dtype=np.int64)
-    base = _per_buyer(data, everyone, horizon_months, discount_rate, "all", notes)
+    base: list[float | None] = []  # all buyers' value, fitted only when a group needs it
     for mask, name in ((passed, "past"), (population & ~passed, "not past")):
-        rows = np.array([buyer_rows[c] for c in ids[mask] if c in buyer_rows], dtype=np.int64)
+        rows = buyer_of[mask]
+        rows = rows[rows >= 0]
         size = int(mask.sum())
         per_buyer = None
         if size and rows.size:
             per_buyer = _per_buyer(data, rows, horizon_months, discount_rate, name, [])
-            if per_buyer is None and base is not None:
+            if per_buyer is None and not base:
+                base.append(_per_buyer(data, everyone, horizon_months, discount_rate, "all", notes))
+            if per_buyer is None and base[0] is not None:
                 notes.append(f"buyers {name} it: too few repeat purchases, valued as all buyers")
-                per_buyer = base
+                per_buyer = base[0]
         worth.append(_worth(size, rows.size, per_buyer, name, notes))
     return ValueGap(milestone, among, worth[0], worth[1], horizon_months, "; ".join(notes))
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from journeykit.analytics.stake import CustomerValues
     from journeykit.clv.models import FitResult
     from journeykit.clv.simple import SimpleCLV
+    from journeykit.clv.uncertainty import CLVIntervals
     from journeykit.clv.value import CLVResult
 
 Unit = Literal["days", "weeks"]
@@ -104,6 +105,7 @@ def journey_customers(
     now: datetime | None = None,
     unit: Unit = "weeks",
     top_paths: int = 10,
+    with_groups: bool = True,
 ) -> JourneyCustomers:
     """The RFM summary of the journey's purchase milestones, per customer, with their groups.
 
@@ -121,6 +123,9 @@ def journey_customers(
         ``days`` or ``weeks`` for recency and T; purchases on the same day count once.
     top_paths
         Routes to the first purchase kept by name; rarer ones are labelled ``(other)``.
+    with_groups
+        Label each customer's persona, route and cohort (False when only the summary is needed:
+        the routes are most of the cost).
     """
     if unit not in UNITS:
         raise AnalyticsError(f"unit must be 'days' or 'weeks', not {unit!r}")
@@ -162,14 +167,16 @@ def journey_customers(
         in_cal = log[log["timestamp"].dt.normalize() <= cal.normalize()]
         totals = in_cal.groupby("customer_id", sort=False)["value"].sum()
         revenue = totals.reindex(rfm.customer_id).to_numpy(dtype=np.float64)
-    real = _real_rows(frame, journey, n_real)
-    groups = {
-        "path": _top(_routes(real, journey)[ids], top_paths),
-        "cohort": _entry_month(real)[ids],
-    }
-    tagged = len(frame.journey.milestones) > n_real
-    if tagged or not any(p.segment is not None for p in journey.personas):
-        groups = {"persona": persona_labels(frame, journey, n_real)[ids], **groups}
+    groups: dict[str, npt.NDArray[Any]] = {}
+    if with_groups:
+        real = _real_rows(frame, journey, n_real)
+        groups = {
+            "path": _top(_routes(real, journey)[ids], top_paths),
+            "cohort": entry_month(real)[ids],
+        }
+        tagged = len(frame.journey.milestones) > n_real
+        if tagged or not any(p.segment is not None for p in journey.personas):
+            groups = {"persona": persona_labels(frame, journey, n_real)[ids], **groups}
     return JourneyCustomers(
         journey=journey.id,
         unit=unit,
@@ -311,7 +318,7 @@ def _routes(real: MilestoneFrame, journey: Journey) -> npt.NDArray[Any]:
     return labels
 
 
-def _entry_month(real: MilestoneFrame) -> npt.NDArray[Any]:
+def entry_month(real: MilestoneFrame) -> npt.NDArray[Any]:
     """Per customer: the calendar month (UTC) of their first milestone, ``YYYY-MM``."""
     labels = np.full(real.customers, "", dtype=object)
     has = real.offsets[:-1] < real.offsets[1:]
@@ -379,9 +386,15 @@ class GroupValue:
     expected_spend: float  # Gamma-Gamma expected average purchase value
     clv: float  # mean discounted CLV
     total_clv: float
+    # the mean's interval from the parameters' uncertainty (clv_by_journey(intervals=True))
+    clv_lower: float | None = None
+    clv_upper: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        out = dict(vars(self))
+        if self.clv_lower is None:
+            del out["clv_lower"], out["clv_upper"]
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -430,11 +443,14 @@ def clv_by_journey(
     discount_rate: float = 0.01,
     penalizer: float = 0.0,
     by: tuple[str, ...] = GROUPINGS,
+    intervals: bool = False,
 ) -> JourneyCLV:
     """Fit a transaction model and Gamma-Gamma on the summary, then mean discounted CLV per group.
 
     ``horizon`` in months, ``discount_rate`` per month (as ``discounted_clv``). Groups are sorted
-    by mean CLV per customer, highest first, within each grouping.
+    by mean CLV per customer, highest first, within each grouping. ``intervals``: each group's
+    mean gets its 95% interval from the parameters' covariance (``clv_intervals``; 2 CLV passes
+    per parameter, so about 15 times the cost of the CLV itself).
     """
     from journeykit.clv.models import transaction_model
     from journeykit.clv.value import customer_value
@@ -452,10 +468,18 @@ def clv_by_journey(
     )  # fmt: skip
     per, spend, alive = predicted.value, predicted.spend_model, predicted.probability_alive
     assert per is not None and spend is not None  # monetary values and a repeat buyer: checked
+    spread = None
+    if intervals:
+        from journeykit.clv.uncertainty import clv_intervals
+
+        spread = clv_intervals(
+            transactions, spend, rfm, horizon=horizon, discount_rate=discount_rate,
+            time_unit=UNITS[data.unit],
+        )  # fmt: skip
     groups: list[GroupValue] = []
     for name in by:
         labels = _group_labels(data, name)
-        part = [_value(name, str(g), per, alive, labels == g) for g in np.unique(labels)]
+        part = [_value(name, str(g), per, alive, labels == g, spread) for g in np.unique(labels)]
         groups.extend(sorted(part, key=lambda g: (-g.clv, g.group)))
     return JourneyCLV(
         transaction_model=transactions.result(),
@@ -463,7 +487,7 @@ def clv_by_journey(
         horizon_months=horizon,
         discount_rate=discount_rate,
         unit=data.unit,
-        overall=_value("all", "all", per, alive, np.ones(len(data), dtype=bool)),
+        overall=_value("all", "all", per, alive, np.ones(len(data), dtype=bool), spread),
         groups=tuple(groups),
         customers=per,
         probability_alive=alive,
@@ -471,8 +495,14 @@ def clv_by_journey(
 
 
 def _value(
-    by: str, group: str, per: CLVResult, alive: FloatArray, rows: npt.NDArray[np.bool_]
+    by: str,
+    group: str,
+    per: CLVResult,
+    alive: FloatArray,
+    rows: npt.NDArray[np.bool_],
+    spread: CLVIntervals | None = None,
 ) -> GroupValue:
+    interval = None if spread is None else spread.group(group, rows)
     return GroupValue(
         by=by,
         group=group,
@@ -482,6 +512,8 @@ def _value(
         expected_spend=float(per.expected_value[rows].mean()),
         clv=float(per.clv[rows].mean()),
         total_clv=float(per.clv[rows].sum()),
+        clv_lower=None if interval is None else interval.lower,
+        clv_upper=None if interval is None else interval.upper,
     )
 
 

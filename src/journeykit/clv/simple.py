@@ -166,6 +166,8 @@ def fit_constant_rates(summary: RFM) -> ConstantRates:
     """
     from scipy.optimize import minimize
 
+    from journeykit.clv._optim import single_threaded_blas
+
     x = summary.frequency.astype(np.float64)
     t, big_t = summary.recency, summary.T
     if not (x > 0).any():
@@ -188,7 +190,8 @@ def fit_constant_rates(summary: RFM) -> ConstantRates:
         return -float(ll), -np.array([d_lam * lam, d_mu * mu])
 
     start = np.log([max(repeats / max(float(big_t.sum()), 1e-9), 1e-6), 1 / max(big_t.mean(), 1)])
-    fit = minimize(nll, start, jac=True, method="L-BFGS-B", options={"gtol": 1e-10})
+    with single_threaded_blas():
+        fit = minimize(nll, start, jac=True, method="L-BFGS-B", options={"gtol": 1e-10})
     lam, mu = (float(v) for v in np.exp(fit.x))
     k = lam + mu
     e = np.exp(-k * gap)

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import pandas as pd
 
@@ -127,6 +128,15 @@ def standard_columns(path: Path | str) -> AnswerColumns:
     or ``respuesta``), and ``respondent``, ``question``, ``stage``,
     ``tenure``, ``language`` and ``consent`` where present. What the web app and the demo read
     without options."""
+    header = set(preview(path, 0)[0])
+    text = next((c for c in ("answer", "text", "respuesta") if c in header), "answer")
+    named = {c: c for c in STANDARD_NAMES if c in header}
+    return AnswerColumns(text=text, **named)
+
+
+def preview(path: Path | str, rows: int = 5) -> tuple[list[str], list[dict[str, Any]]]:
+    """The file's columns (in order of first appearance) and its first ``rows`` readable rows:
+    what a person looks at to choose which column holds the answers."""
     path = Path(path)
     readers = {".csv": _csv_rows, ".xlsx": _xlsx_rows, ".jsonl": _jsonl_rows,
                ".ndjson": _jsonl_rows}  # fmt: skip
@@ -134,12 +144,14 @@ def standard_columns(path: Path | str) -> AnswerColumns:
     if reader is None:
         raise AnswerFileError(path, f"unsupported file type {path.suffix!r} (csv, xlsx, jsonl)")
     try:
-        header = _header_of(list(reader(path))) or set()
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raw = list(reader(path))
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError, KeyError, BadZipFile) as exc:
         raise AnswerFileError(path, f"cannot be read: {exc}") from exc
-    text = next((c for c in ("answer", "text", "respuesta") if c in header), "answer")
-    named = {c: c for c in STANDARD_NAMES if c in header}
-    return AnswerColumns(text=text, **named)
+    columns: dict[str, None] = {}
+    for _, _, values, _ in raw:
+        columns.update(dict.fromkeys(map(str, values or {})))
+    shown = [dict(values) for _, _, values, _ in raw if values is not None][:rows]
+    return list(columns), shown
 
 
 def _header_of(raw: list[RawRow]) -> set[str] | None:
@@ -184,7 +196,7 @@ def _jsonl_rows(path: Path) -> Iterator[RawRow]:
 
 def _xlsx_rows(path: Path) -> Iterator[RawRow]:
     require("openpyxl", extra="discover")
-    frame = pd.read_excel(path, dtype=object)
+    frame = pd.read_excel(path, dtype=object, keep_default_na=False)  # "n/a" is a non-answer
     for row, values in enumerate(frame.to_dict("records")):
         yield row, row + 2, {str(k): v for k, v in values.items()}, None
 

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from journeykit.discover.errors import DiscoverError
 from journeykit.discover.themes import Quote, Theme, ThemeResult
 from journeykit.journey import Journey, parse_journey
 from journeykit.journey.schema import Phase
@@ -44,10 +45,35 @@ def draft_yaml(journey: Journey, result: ThemeResult) -> str:
     return text
 
 
-def _proposal(theme: Theme, journey: Journey, used: set[str], quotes: int) -> dict[str, Any]:
+def accept_theme(journey: Journey, theme: Theme, *, quotes: int = 3) -> Journey:
+    """The journey with the theme's milestone accepted: placed as the draft would propose it,
+    its quotes as evidence, on no path yet (a journey without paths gets its current milestones
+    as ``main``, as in the draft, so what is measured does not change until a person says so).
+
+    The result keeps the loaded file's YAML tree: ``dump_yaml`` writes it with comments and key
+    order kept. A theme already accepted (a milestone holds its quotes) is refused.
+    """
+    for m in journey.milestones:
+        if any(e.theme == theme.id for e in m.evidence):
+            raise DiscoverError(f"theme {theme.label!r} is already in the journey as {m.id!r}")
+    data: dict[str, Any] = journey.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    if not journey.paths:
+        data["paths"] = [{"id": "main", "steps": [m.id for m in journey.milestones]}]
+    used = {m.id for m in journey.milestones}
+    milestone = _proposal(theme, journey, used, quotes, prefix="")
+    del milestone["status"]
+    data["milestones"] = [*data.get("milestones", []), milestone]
+    accepted = Journey.model_validate(data)
+    accepted._source = journey._source
+    return accepted
+
+
+def _proposal(
+    theme: Theme, journey: Journey, used: set[str], quotes: int, prefix: str = "proposed_"
+) -> dict[str, Any]:
     stage = _top_stage(theme, journey)
     milestone: dict[str, Any] = {
-        "id": _unique_id(theme.label, used),
+        "id": _unique_id(theme.label, used, prefix),
         "title": theme.label[:1].upper() + theme.label[1:],
         "phase": _phase(stage, journey),
         "moment": theme.moment,
@@ -80,8 +106,8 @@ def _phase(stage: str | None, journey: Journey) -> Phase:
     return phases.most_common(1)[0][0] if phases else "pre"
 
 
-def _unique_id(label: str, used: set[str]) -> str:
-    base = "proposed_" + (re.sub(r"[^a-z0-9]+", "_", _ascii(label.lower())).strip("_") or "theme")
+def _unique_id(label: str, used: set[str], prefix: str = "proposed_") -> str:
+    base = prefix + (re.sub(r"[^a-z0-9]+", "_", _ascii(label.lower())).strip("_") or "theme")
     base = base[:56]
     candidate, n = base, 2
     while candidate in used:

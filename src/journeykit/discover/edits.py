@@ -16,11 +16,15 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ruamel.yaml import YAML
 
-from journeykit.discover.errors import ThemeEditsError
+from journeykit.discover.errors import DiscoverError, ThemeEditsError
+
+if TYPE_CHECKING:
+    from journeykit.discover.answers import Answers
+    from journeykit.discover.themes import ThemeResult
 
 Op = Literal["merge", "split", "rename", "pin"]
 OPS: tuple[Op, ...] = ("merge", "split", "rename", "pin")
@@ -73,6 +77,53 @@ class ThemeEdits:
         buffer = io.StringIO()
         YAML(typ="safe", pure=True).dump({"edits": [e.to_dict() for e in self.edits]}, buffer)
         return buffer.getvalue()
+
+
+def record_edit(
+    answers: Answers,
+    result: ThemeResult,
+    op: Op,
+    theme_ids: tuple[str, ...],
+    label: str | None = None,
+    into: int = 2,
+) -> Edit:
+    """The edit a person made to this run's themes, with what later runs need to find them.
+
+    A pin keeps its theme's answers (as text hashes) as members; the other edits keep them as
+    anchors, so the edit still finds its theme after new answers change the theme's id.
+    """
+    if op not in OPS:
+        raise DiscoverError(f"operation: expected one of {', '.join(OPS)}, got {op!r}")
+    if op == "merge" and len(set(theme_ids)) < 2:
+        raise DiscoverError("merge: expected two or more different themes")
+    if not theme_ids:
+        raise DiscoverError(f"{op}: expected a theme")
+    anchors = _theme_answers(answers, result, theme_ids)
+    missing = [t for t in theme_ids if not anchors[t]]
+    if missing:
+        raise DiscoverError(f"no theme {missing[0]!r} in this run")
+    if op == "rename" and not (label or "").strip():
+        raise DiscoverError("rename: expected a new label")
+    members = anchors[theme_ids[0]] if op == "pin" else ()
+    kept = {} if op == "pin" else anchors
+    return Edit(op, theme_ids, label, into, members, kept)
+
+
+def _theme_answers(
+    answers: Answers, result: ThemeResult, theme_ids: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    """Text hashes of the answers in each named theme, as this run grouped them."""
+    theme_of = dict(result.assignments)
+    table = answers.table
+    pairs = [
+        (theme_of.get(int(r)), str(t)) for r, t in zip(table["row"], table["text"], strict=True)
+    ]
+    return {tid: tuple(text_hash(t) for theme, t in pairs if theme == tid) for tid in theme_ids}
+
+
+def edits_path(answers: Path) -> Path:
+    """Where the edits of an answers file are kept by default: beside it, for every tool."""
+    return answers.with_name(answers.stem + ".themes.edits.yaml")
 
 
 def load_edits(path: Path | str) -> ThemeEdits:

@@ -7,11 +7,17 @@ comes from a column the user names (a hidden field or a question such as "Where 
 course?"). The layouts (which columns are about the response, how many header rows) are the ones
 each tool's CSV download writes; SurveyMonkey's second header row names a question's
 sub-answer ("Response", "Open-Ended Response", or an option of a matrix).
+
+Column names are matched without regard to case (Google Forms has written both "Email Address"
+and "Email address"); SurveyMonkey's "Custom Data 1", "Custom Data 2", ... are all about the
+response. Without a stage column named, a column called "stage" (a hidden field, say) is the
+stage.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +74,21 @@ SURVEYS = {
     ),
 }
 _WHOLE = {"", "Response", "Open-Ended Response"}
+_CUSTOM_DATA = re.compile(r"custom data \d+")
+
+
+def _is_meta(layout: SurveyLayout, name: str) -> bool:
+    folded = name.strip().casefold()
+    return folded in {m.casefold() for m in layout.meta} or (
+        layout is SURVEYS["surveymonkey"] and _CUSTOM_DATA.fullmatch(folded) is not None
+    )
+
+
+def _named(names: list[str], wanted: str | None) -> str | None:
+    """The file's own spelling of column ``wanted`` (matched regardless of case)."""
+    if wanted is None:
+        return None
+    return next((n for n in names if n.strip().casefold() == wanted.casefold()), None)
 
 
 def read_survey(
@@ -90,6 +111,7 @@ def read_survey(
                 raise AnswerFileError(path, f"the {survey} export has no header")
             names = _names([h for h in headers if h is not None])
             _check(path, survey, layout, names, stage)
+            stage = stage if stage is not None else _named(names, "stage")
             raw = list(_unpivot(reader, names, layout, stage))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise AnswerFileError(path, f"cannot be read: {exc}") from exc
@@ -116,7 +138,7 @@ def _names(headers: list[list[str]]) -> list[str]:
 def _check(
     path: Path, survey: str, layout: SurveyLayout, names: list[str], stage: str | None
 ) -> None:
-    if layout.meta[0] not in names:
+    if _named(names, layout.meta[0]) is None:
         raise AnswerFileError(
             path,
             f"the {survey} preset ({layout.title}) needs the column {layout.meta[0]!r}; "
@@ -129,7 +151,8 @@ def _check(
 
 
 def _unpivot(reader: Any, names: list[str], layout: SurveyLayout, stage: str | None) -> Any:
-    questions = [i for i, n in enumerate(names) if n not in layout.meta and n != stage]
+    questions = [i for i, n in enumerate(names) if not _is_meta(layout, n) and n != stage]
+    respondent = _named(names, layout.respondent)
     row = 0
     line = reader.line_num + 1
     for n, fields in enumerate(reader):
@@ -138,7 +161,7 @@ def _unpivot(reader: Any, names: list[str], layout: SurveyLayout, stage: str | N
             row += 1
         else:
             values = dict(zip(names, fields, strict=True))
-            who = (values.get(layout.respondent) or "").strip() if layout.respondent else ""
+            who = (values.get(respondent) or "").strip() if respondent else ""
             for i in questions:
                 record = {
                     "respondent": who or f"row {n + 1}",

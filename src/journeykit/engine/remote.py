@@ -11,6 +11,7 @@ as text (properties are JSON text anyway), decimals as float64 (event values are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -32,9 +33,28 @@ _PRIMARY_KEY_SQL = {
     ),
     "mysql": (
         "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE "
-        "CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+        "CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA = coalesce(%s, DATABASE()) "
+        "AND TABLE_NAME = %s"
     ),
 }
+# One part of a table's name: "quoted" (with "" for a quote) or bare.
+_PART = r'"(?:[^"]|"")+"|[^."]+'
+_QUALIFIED = re.compile(rf"({_PART})\.({_PART})")
+
+
+def split_table(name: str) -> tuple[str | None, str]:
+    """``schema.table`` (either part may be "quoted") as (schema, table); a plain name has no
+    schema. Quotes only group: a quoted part is taken exactly as written inside them."""
+    found = _QUALIFIED.fullmatch(name)
+    if found is None:
+        return None, _unquote(name)
+    return _unquote(found[1]), _unquote(found[2])
+
+
+def _unquote(part: str) -> str:
+    if len(part) > 1 and part.startswith('"') and part.endswith('"'):
+        return part[1:-1].replace('""', '"')
+    return part
 
 
 class RemoteTable:
@@ -48,24 +68,38 @@ class RemoteTable:
         if path is not None and not path.is_file():  # ibis would create an empty database
             raise SourceError(f"source {source.name!r}: no database file {path}")
         self.backend = _connect(self.url, self.scheme, source)
-        if source.table is not None and source.table not in (tables := self.backend.list_tables()):
-            raise SourceError(
-                f"source {source.name!r}: no table {source.table!r}"
-                f"{did_you_mean(source.table, tables)}"
-            )
+        self.schema: str | None = None
+        self.table: str | None = None
+        if source.table is not None:
+            self.schema, self.table = split_table(source.table)
+        if self.table is not None:
+            self._check_table()
         try:
-            if source.table is not None:
-                self.relation = self.backend.table(source.table)
+            if self.table is not None:
+                self.relation = self.backend.table(self.table, database=self.schema)
             else:
                 self.relation = self.backend.sql(str(source.query))
         except Exception as exc:  # the driver's error: bad SQL, no access
             raise SourceError(f"source {source.name!r}: {_first_line(exc)}") from None
 
+    def _check_table(self) -> None:
+        where = f"source {self.source.name!r}"
+        try:
+            tables = self.backend.list_tables(database=self.schema)
+        except Exception as exc:  # the driver's error: no such schema, no access
+            raise SourceError(f"{where}: schema {self.schema!r}: {_first_line(exc)}") from None
+        if self.table not in tables:
+            raise SourceError(
+                f"{where}: no table {self.table!r}"
+                + (f" in schema {self.schema!r}" if self.schema else "")
+                + did_you_mean(str(self.table), tables)
+            )
+
     def columns(self) -> dict[str, str]:
         return {n: str(t.copy(nullable=True)) for n, t in self.relation.schema().items()}
 
     def primary_key(self) -> str | None:
-        table = self.source.table
+        table = self.table
         if table is None:
             return None
         if self.scheme == "sqlite":
@@ -78,10 +112,16 @@ class RemoteTable:
                 [table],
             ).fetchall()
             keys = list(found[0][0]) if found else []
-        elif (sql := _PRIMARY_KEY_SQL.get("postgres" if self.scheme == "postgresql"
-                                          else self.scheme)) is not None:  # fmt: skip
+        elif self.scheme in ("postgres", "postgresql"):
+            # to_regclass reads a name as SQL would: quoted, so case and dots are kept.
+            parts = [p for p in (self.schema, table) if p is not None]
+            regclass = ".".join('"' + p.replace('"', '""') + '"' for p in parts)
             with self.backend.con.cursor() as cur:
-                cur.execute(sql, (table,))
+                cur.execute(_PRIMARY_KEY_SQL["postgres"], (regclass,))
+                keys = [row[0] for row in cur.fetchall()]
+        elif self.scheme == "mysql":
+            with self.backend.con.cursor() as cur:
+                cur.execute(_PRIMARY_KEY_SQL["mysql"], (self.schema, table))
                 keys = [row[0] for row in cur.fetchall()]
         else:
             return None

@@ -127,10 +127,15 @@ def check_workspace(ws: Workspace) -> WorkspaceCheck:
 
 
 def import_source(
-    ws: Workspace, source: DatabaseSource, *, progress: Progress | None = None
+    ws: Workspace,
+    source: DatabaseSource,
+    *,
+    progress: Progress | None = None,
+    replace: bool = False,
 ) -> SyncReport:
-    """Pull a database table or query into the workspace and register it for ``sync``."""
-    (report,) = _pull(ws, [source], progress)
+    """Pull a database table or query into the workspace and register it for ``sync``;
+    ``replace``: a source of that name is read again whole, replacing what it loaded."""
+    (report,) = _pull(ws, [source], progress, replace=replace)
     return report
 
 
@@ -263,7 +268,11 @@ def _registered(ws: Workspace, read: Any) -> dict[str, Any]:
 
 
 def _pull(
-    ws: Workspace, sources: Sequence[DatabaseSource], progress: Progress | None
+    ws: Workspace,
+    sources: Sequence[DatabaseSource],
+    progress: Progress | None,
+    *,
+    replace: bool = False,
 ) -> list[SyncReport]:
     from journeykit.engine.remote import RemoteTable
     from journeykit.events.sync import complete, sync_into
@@ -274,8 +283,9 @@ def _pull(
             remotes.append(RemoteTable(source))
         pairs = [(complete(s, r), r) for s, r in zip(sources, remotes, strict=True)]
         return sync_into(
-            DuckDBEngine(ws.database), ws, pairs, progress=progress, derive=logs_of(ws)
-        )
+            DuckDBEngine(ws.database), ws, pairs, progress=progress, replace=replace,
+            derive=logs_of(ws),
+        )  # fmt: skip
     finally:
         for remote in remotes:
             remote.close()

@@ -83,10 +83,14 @@ def typed_sql(
     ``checks``: more ``(test, reason, field)`` refusals, tested after the others.
     ``row_hash``: add ``_h``, the hash that finds exact duplicates (files only need it).
     """
+    from_sql, order = scan.from_sql, ""
     if m.export is not None:
         from journeykit.events.presets import EXPORTS, Fields
 
-        d = EXPORTS[m.export].derive(Fields(scan))
+        preset = EXPORTS[m.export]
+        d = preset.derive(Fields(scan, preset.group))
+        if preset.group is not None:
+            from_sql, order = preset.numbered(scan.from_sql), " ORDER BY __jk_n"
         customer, event = _blank_is_null(d.customer_id), _blank_is_null(d.event)
         when, props = text_to_utc_sql(d.timestamp, timezone), d.properties
         value_text = _blank_is_null(d.value) if d.value else "NULL"
@@ -106,7 +110,7 @@ def typed_sql(
         f"CASE WHEN isfinite(TRY_CAST({value_text} AS DOUBLE)) "
         f"THEN TRY_CAST({value_text} AS DOUBLE) END AS __jk_value, "
         f"{props} AS __jk_properties "
-        f"FROM ({scan.from_sql}) AS src"
+        f"FROM ({from_sql}) AS src"
     )
     refusals: list[tuple[str, str, str] | None] = [
         (f"contains({scan.raw()}, chr(0))", NUL_BYTE, "") if nul else None,
@@ -136,5 +140,5 @@ def typed_sql(
         f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "
         f"{f'hash({hashed})' if row_hash else 'NULL'} AS _h "
         f"FROM (SELECT *, CASE {reason} END AS __jk_reason, "
-        f"CASE {field} END AS __jk_field FROM ({inner}))"
+        f"CASE {field} END AS __jk_field FROM ({inner})){order}"
     )

@@ -42,8 +42,20 @@ class Fields:
     """SQL for an export's fields, whatever the file format: ``text("a/b")`` is member ``b`` of
     column ``a`` as text, ``json("a")`` the column as a JSON value."""
 
-    def __init__(self, scan: Scan) -> None:
+    def __init__(self, scan: Scan, group: str | None = None) -> None:
         self.scan = scan
+        self.group = group
+
+    def whole(self, column: str) -> str:
+        """A column of the record a row belongs to: its first non-blank value among the rows
+        that share the preset's ``group`` column (an order's own columns are written on its
+        first line-item row only)."""
+        text = self.text(column)
+        return (
+            f"first_value(nullif({text}, '') IGNORE NULLS) OVER (PARTITION BY "
+            f"{self.text(str(self.group))} ORDER BY {_ROW} ROWS BETWEEN UNBOUNDED PRECEDING "
+            "AND UNBOUNDED FOLLOWING)"
+        )
 
     def json(self, path: str) -> str:
         """A column absent from the file (an optional one) reads as NULL. A text column is a
@@ -77,6 +89,10 @@ class Fields:
         return f"CASE WHEN json_type({doc}) = 'OBJECT' THEN CAST({doc} AS VARCHAR) END"
 
 
+# The row's position in the file, numbered while the rows stream in (group presets only).
+_ROW = "__jk_n"
+
+
 @dataclass(frozen=True)
 class ExportPreset:
     name: str
@@ -85,6 +101,13 @@ class ExportPreset:
     needs: tuple[str, ...]  # top-level columns the export must have
     yields: str  # the events it gives, for `journeykit sources`
     derive: Callable[[Fields], Derived]
+    # Rows sharing this column's value are one record: each derives the record's event, so the
+    # further rows are counted as duplicates of it (Shopify's CSV: one row per line item).
+    group: str | None = None
+
+    def numbered(self, from_sql: str) -> str:
+        """The scan with each row's position, for a group preset (kept in file order)."""
+        return f"SELECT *, row_number() OVER () AS {_ROW} FROM ({from_sql})"
 
     def check(self, columns: Sequence[str], where: str) -> None:
         missing = [c for c in self.needs if c not in columns]
@@ -251,6 +274,112 @@ def _shopify_orders(f: Fields) -> Derived:
     )  # fmt: skip
 
 
+def _shopify_orders_csv(f: Fields) -> Derived:
+    # The admin's CSV export: one row per line item, the order's own columns on its first row
+    # only; every row of an order derives the order's event (see ExportPreset.group).
+    w = f.whole
+    cancelled, status = w("Cancelled at"), w("Financial Status")
+    event = (
+        f"CASE WHEN {cancelled} IS NOT NULL THEN 'order_cancelled' "
+        f"WHEN {status} = 'refunded' THEN 'order_refunded' ELSE 'order_placed' END"
+    )
+    item = (
+        f"json_object('name', {f.text('Lineitem name')}, 'quantity', "
+        f"TRY_CAST({f.text('Lineitem quantity')} AS BIGINT), 'price', "
+        f"{_number(f.text('Lineitem price'))}, 'sku', nullif({f.text('Lineitem sku')}, ''))"
+    )
+    items = (
+        f"list({item}) OVER (PARTITION BY {f.text('Name')} ORDER BY {_ROW} "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    )
+    properties = (
+        f"CAST(json_object('order', {f.text('Name')}, 'currency', {w('Currency')}, "
+        f"'financial_status', {status}, 'fulfillment_status', {w('Fulfillment Status')}, "
+        f"'refunded_amount', {_number(w('Refunded Amount'))}, 'line_items', to_json({items})) "
+        "AS VARCHAR)"
+    )
+    return Derived(
+        customer_id=w("Email"),
+        event=event,
+        timestamp=f"coalesce({cancelled}, {w('Created at')})",
+        value=w("Total"),
+        properties=properties,
+        fields={"customer_id": "Email", "event": "Financial Status",
+                "timestamp": "Cancelled at or Created at", "value": "Total"},
+    )  # fmt: skip
+
+
+def _discourse_users(f: Fields) -> Derived:
+    kept = ("id", "name", "email", "trust_level", "post_count", "topic_count", "likes_received")
+    return Derived(
+        customer_id=f.text("username"),
+        event="'joined'",
+        timestamp=f.text("created_at"),
+        value=None,
+        properties=_object_of(f, kept),
+        fields={"customer_id": "username", "event": "", "timestamp": "created_at"},
+    )
+
+
+def _discourse_posts(f: Fields) -> Derived:
+    # The Solved plugin marks an accepted answer on its post; the post's time is when it was
+    # written (the export does not say when it was accepted).
+    accepted = f"lower(coalesce({f.text('accepted_answer')}, '')) IN ('true', 't', '1')"
+    number = f.text("post_number")
+    event = (
+        f"CASE WHEN {number} IS NULL OR {number} = '' THEN NULL "
+        f"WHEN {accepted} THEN 'answer_accepted' "
+        f"WHEN {number} = '1' THEN 'posted' ELSE 'replied' END"
+    )
+    kept = ("id", "topic_id", "post_number", "reply_to_post_number", "topic_slug",
+            "category_id", "like_count")  # fmt: skip
+    return Derived(
+        customer_id=f.text("username"),
+        event=event,
+        timestamp=f.text("created_at"),
+        value=None,
+        properties=_object_of(f, kept),
+        fields={"customer_id": "username", "event": "post_number or accepted_answer",
+                "timestamp": "created_at"},
+    )  # fmt: skip
+
+
+# Thinkific's webhook topics (resource.action) and the journey events they are.
+_THINKIFIC = {
+    "enrollment.created": "enrolled",
+    "lesson.completed": "lesson_completed",
+    "enrollment.completed": "course_completed",
+    "enrollment.progress": "course_progress",
+    "user.signup": "signed_up",
+    "order.created": "ordered",
+}
+
+
+def _thinkific(f: Fields) -> Derived:
+    topic = f"{f.text('resource')} || '.' || {f.text('action')}"
+    cases = " ".join(
+        f"WHEN {quote_literal(k)} THEN {quote_literal(v)}" for k, v in _THINKIFIC.items()
+    )
+    event = f"CASE {topic} {cases} ELSE replace({topic}, '.', '_') END"
+    properties = (
+        "CAST(json_object("
+        f"'course_id', {f.json('payload/course/id')}, 'course', {f.json('payload/course/name')}, "
+        f"'chapter', {f.json('payload/chapter/name')}, 'lesson', {f.json('payload/lesson/name')}, "
+        f"'lesson_id', {f.json('payload/lesson/id')}, "
+        f"'percentage_completed', {_number(f.text('payload/percentage_completed'))}) AS VARCHAR)"
+    )
+    return Derived(
+        customer_id=f"coalesce(nullif({f.text('payload/user/email')}, ''), "
+        f"{f.text('payload/user/id')})",
+        event=event,
+        timestamp=f.text("created_at"),
+        value=None,
+        properties=properties,
+        fields={"customer_id": "payload.user.email or payload.user.id",
+                "event": "resource and action", "timestamp": "created_at"},
+    )  # fmt: skip
+
+
 EXPORTS: dict[str, ExportPreset] = {
     p.name: p
     for p in (
@@ -311,6 +440,43 @@ EXPORTS: dict[str, ExportPreset] = {
             ("id", "created_at", "total_price", "currency", "financial_status", "email"),
             "order_placed, order_refunded or order_cancelled, with the total as value",
             _shopify_orders,
+        ),
+        ExportPreset(
+            "shopify-orders-csv",
+            "Shopify orders (the admin's CSV export, one row per line item)",
+            "https://help.shopify.com/en/manual/fulfillment/managing-orders/exporting-orders",
+            ("Name", "Email", "Financial Status", "Created at", "Total", "Currency"),
+            "order_placed, order_refunded or order_cancelled per order, with Total as value and "
+            "the line items as a property; an order's further line-item rows count as "
+            "duplicates of it",
+            _shopify_orders_csv,
+            group="Name",
+        ),
+        ExportPreset(
+            "discourse-users",
+            "Discourse user list (Admin > Users > Export, CSV)",
+            "https://github.com/discourse/discourse/blob/main/app/jobs/regular/export_csv_file.rb",
+            ("id", "username", "created_at"),
+            "joined at created_at; username is the customer",
+            _discourse_users,
+        ),
+        ExportPreset(
+            "discourse-posts",
+            "Discourse posts (the API's post objects, JSON lines or CSV)",
+            "https://docs.discourse.org/#tag/Posts",
+            ("id", "username", "created_at", "post_number", "topic_id"),
+            "posted (a topic's first post), replied, answer_accepted (the Solved plugin's "
+            "accepted_answer); username is the customer",
+            _discourse_posts,
+        ),
+        ExportPreset(
+            "thinkific",
+            "Thinkific webhook events (JSON lines, one delivery per line)",
+            "https://developers.thinkific.com/api/webhooks/",
+            ("resource", "action", "created_at", "payload"),
+            "enrolled, lesson_completed, course_completed (and other topics as resource_action); "
+            "payload.user.email is the customer",
+            _thinkific,
         ),
     )
 }

@@ -14,9 +14,17 @@ by their key and left alone). Each pulled row is then one of:
 so ``read = loaded + replaced + unchanged + rejected``. Without a key, rows are known by
 their content alone: a changed row is then a new event, and the old one stays.
 
+A source pulled with ``replace`` (``import --from ... --replace``) is read again whole, as if
+new: what it loaded before is removed in the same transaction (the history says which import
+replaced it), and its definition (query, key, cursor, mapping) is the one given now. That is
+also how rows deleted at the source leave the workspace: a cursor only sees rows added or
+changed, so ``sync`` does not notice a deletion.
+
 Like a file import, one command is one DuckDB transaction: rows, rejects, history and every
 source's cursor are committed together, so a failed or killed sync changes nothing. Rows are
-pulled before the transaction into in-memory staging. A sync that finds nothing new writes
+pulled before the transaction: a registered source's into in-memory staging (typed, to be
+compared with what is stored), a new one's as the fetched Arrow rows, typed once on their way
+in (so its first pull holds all its rows in memory). A sync that finds nothing new writes
 nothing at all.
 """
 
@@ -24,8 +32,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,6 +63,7 @@ from journeykit.workspace import Workspace
 
 _INTEGER_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 _CONTENT = ("customer_id", "event", "timestamp", "value", "properties")
+_ORD = "__jk_ord"
 
 
 class Remote(Protocol):
@@ -137,14 +146,24 @@ def complete(source: DatabaseSource, remote: Remote) -> DatabaseSource:
 class _Staged:
     source: DatabaseSource
     name: str
-    new: bool
+    new: bool  # nothing of it is stored (a new source, or one being replaced)
+    replacing: bool  # registered, and pulled again whole in place of what it loaded
     read: int
     cursor: Cursor | None
     changed_cursor: bool
+    # A new source's rows are not staged: the typed SELECT over the pulled Arrow rows (kept in
+    # memory, numbered as __jk_ord) is written straight to the workspace in the transaction.
+    direct: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def keyed(self) -> str:
-        return f"{STAGE}.keyed_{self.name}"
+        return f"({self.direct})" if self.direct else f"{STAGE}.keyed_{self.name}"
+
+    @property
+    def position(self) -> str:
+        """The row's position in the pull (1, 2, ...), as ``source_row``."""
+        return "k._ord" if self.direct else "k.rowid + 1"
 
     @property
     def compared(self) -> str:
@@ -157,11 +176,14 @@ def sync_into(
     sources: Sequence[tuple[DatabaseSource, Remote]],
     *,
     progress: Progress | None = None,
+    replace: bool = False,
     derive: Callable[[Any], None] | None = None,
 ) -> list[SyncReport]:
     """Pull every source into the workspace's database (open as ``runner``, closed here) in one
-    transaction; see the module docstring. Sources not registered yet are registered."""
+    transaction; see the module docstring. Sources not registered yet are registered;
+    ``replace``: registered ones are pulled again whole, replacing what they loaded."""
     written: list[Path] = []
+    held = ExitStack()
     try:
         prepare_schema(runner)
         tidy_rejected_files(runner, ws)
@@ -170,13 +192,14 @@ def sync_into(
         staged = []
         for i, (source, remote) in enumerate(sources):
             earlier = known.get(source.name)
-            if earlier is not None and not earlier.source.same_rows(source):
+            if not replace and earlier is not None and not earlier.source.same_rows(source):
                 raise SourceError(
                     f"a source named {source.name!r} is already registered as "
                     f"{earlier.source.describe()}; choose another --name"
                 )
-            cursor = earlier.cursor if earlier else None
-            staged.append(_stage(runner, f"s{i}", source, remote, cursor, earlier is None))
+            cursor = earlier.cursor if earlier and not replace else None
+            staged.append(_stage(runner, held, f"s{i}", source, remote, cursor,
+                                 earlier is None, replace and earlier is not None))  # fmt: skip
             if progress is not None:
                 progress("pulling", 100.0 * (i + 1) / len(sources))
         try:
@@ -192,21 +215,38 @@ def sync_into(
             raise
         return reports
     finally:
+        held.close()
         runner.close()
 
 
 def _stage(
-    runner: Any, name: str, source: DatabaseSource, remote: Remote, after: Cursor | None, new: bool
+    runner: Any,
+    held: ExitStack,
+    name: str,
+    source: DatabaseSource,
+    remote: Remote,
+    after: Cursor | None,
+    new: bool,
+    replacing: bool = False,
 ) -> _Staged:
-    """Type and check the pulled rows as they stream in: one pass, no copy of the raw rows."""
+    """Pull the rows. A source with rows stored is typed and checked as they stream in (one
+    pass, no copy of the raw rows) into staging, to compare with what is stored; a new one's
+    rows are kept as Arrow and typed once, on their way into the workspace (``direct``)."""
     check_timezone(source.timezone)
-    staged = _Staged(source, name, new, 0, after, False)
+    staged = _Staged(source, name, new or replacing, replacing, 0, after, False)
     key, cursor = source.key, quote_ident(str(source.cursor))
-    with remote.rows(source.cursor, after) as reader, runner.arrow_view("jk_pull", reader):
-        described = runner.fetchall("DESCRIBE SELECT * FROM jk_pull")
-        columns = {str(r[0]): str(r[1]) for r in described}
-        # Rows are numbered by the staged table's rowid afterwards (_ord is only a placeholder).
-        scan = Scan(Path(source.name), "table", columns, "SELECT 0 AS _ord, * FROM jk_pull")
+    view = f"jk_pull_{name}"
+    with remote.rows(source.cursor, after) as reader, ExitStack() as streaming:
+        if staged.new:
+            held.enter_context(runner.arrow_view(view, _numbered(reader.read_all())))
+            from_sql = f"SELECT {_ORD} AS _ord, * EXCLUDE ({_ORD}) FROM {view}"
+        else:
+            streaming.enter_context(runner.arrow_view(view, reader))
+            # Rows are numbered by the staged table's rowid (_ord is only a placeholder).
+            from_sql = f"SELECT 0 AS _ord, * FROM {view}"
+        described = runner.fetchall(f"DESCRIBE {from_sql}")
+        columns = {str(r[0]): str(r[1]) for r in described if r[0] != "_ord"}
+        scan = Scan(Path(source.name), "table", columns, from_sql)
         resolved = resolve(source.mapping, list(columns), source.name)
         key_sql = f"CAST({quote_ident(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
         checks = [(f"{key_sql} IS NULL", "missing key", key)] if key else []
@@ -215,27 +255,44 @@ def _stage(
             f"{cursor} AS _cursor"], checks=checks, row_hash=False,
         )  # fmt: skip
         params = {"tz": source.timezone} if source.timezone != "UTC" else {}
-        runner.execute(f"CREATE OR REPLACE TABLE {staged.keyed} AS {select}", params)
-    if key is not None:
-        _check_unique(runner, staged, key)
+        if staged.new:
+            staged = replace(staged, direct=select, params=params)
+            top_sql = f"SELECT count(*), max({cursor}) FROM {view}"
+            keys = f"(SELECT {key_sql} AS source_key FROM {view})"
+        else:
+            runner.execute(f"CREATE OR REPLACE TABLE {staged.keyed} AS {select}", params)
+            top_sql = f"SELECT count(*), max(_cursor) FROM {staged.keyed}"
+            keys = staged.keyed
+    # A table's primary key is unique by the database's own rule (and one query reads one
+    # snapshot); any other key is checked, which costs a pass over the pulled rows.
+    if key is not None and not (source.table and key == remote.primary_key()):
+        _check_unique(runner, source, keys, key)
     # Compared before the transaction: a DuckDB transaction writes to one database only, and
     # this process holds the workspace's file, so what is stored cannot change meanwhile.
-    if not new:  # a new source has nothing stored to compare with
+    if not staged.new:  # a new source has nothing stored to compare with
         _compare(runner, staged)
-    read, top = runner.fetchone(f"SELECT count(*), max(_cursor) FROM {staged.keyed}")
+    read, top = runner.fetchone(top_sql)
     found = Cursor(remote.columns()[str(source.cursor)], top) if top is not None else after
     return replace(staged, read=int(read), cursor=found, changed_cursor=found != after)
 
 
-def _check_unique(runner: Any, staged: _Staged, key: str) -> None:
+def _numbered(rows: Any) -> Any:
+    """The pulled Arrow rows with their position (1, 2, ...) as a last column."""
+    import numpy as np
+    import pyarrow as pa
+
+    return rows.append_column(_ORD, pa.array(np.arange(1, rows.num_rows + 1, dtype=np.int64)))
+
+
+def _check_unique(runner: Any, source: DatabaseSource, keys: str, key: str) -> None:
     repeated = runner.fetchall(
-        f"SELECT source_key, count(*) FROM {staged.keyed} WHERE source_key IS NOT NULL "
+        f"SELECT source_key, count(*) FROM {keys} WHERE source_key IS NOT NULL "
         "GROUP BY 1 HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 3"
     )
     if repeated:
         shown = ", ".join(f"{k!r} ({n} rows)" for k, n in repeated)
         raise SourceError(
-            f"source {staged.source.name!r}: the key column {key!r} does not name one row: "
+            f"source {source.name!r}: the key column {key!r} does not name one row: "
             f"{shown}; name a unique column with --key"
         )
 
@@ -243,23 +300,25 @@ def _check_unique(runner: Any, staged: _Staged, key: str) -> None:
 def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncReport:
     source = s.source
     mine = _imports_of(source)
-    counts = (
-        "SELECT count(*) FILTER (reason IS NULL), 0, 0, count(*) FILTER (reason IS NOT NULL), 0 "
-        f"FROM {s.keyed}"
-        if s.new
-        else "SELECT count(*) FILTER (reason IS NULL AND NOT stored), "
-        "count(*) FILTER (reason IS NULL AND stored AND NOT same), "
-        "count(*) FILTER ((reason IS NULL AND stored AND same) OR again), "
-        "count(*) FILTER (reason IS NOT NULL AND NOT again), "
-        f"count(*) FILTER (reason IS NOT NULL AND stored) FROM {s.compared}"
-    )
-    loaded, replaced, unchanged, rejected, withdrawn = (int(x) for x in runner.fetchone(counts))
+    if s.new:  # every row is loaded or rejected: counted as they are written
+        loaded, replaced, unchanged, rejected, withdrawn = s.read, 0, 0, 0, 0
+    else:
+        counts = (
+            "SELECT count(*) FILTER (reason IS NULL AND NOT stored), "
+            "count(*) FILTER (reason IS NULL AND stored AND NOT same), "
+            "count(*) FILTER ((reason IS NULL AND stored AND same) OR again), "
+            "count(*) FILTER (reason IS NOT NULL AND NOT again), "
+            f"count(*) FILTER (reason IS NOT NULL AND stored) FROM {s.compared}"
+        )
+        loaded, replaced, unchanged, rejected, withdrawn = (int(x) for x in runner.fetchone(counts))
     changed = loaded + replaced + rejected
+    import_id = uuid.uuid4().hex[:12]
+    if s.replacing:
+        _forget(runner, source, import_id)
     if s.new or s.changed_cursor:
         record(runner, storable(source), s.cursor, new=s.new)
-    if not changed:
+    if not changed and not s.replacing:
         return SyncReport(source.name, None, s.read, 0, 0, unchanged, 0, None, s.cursor, s.new)
-    import_id = uuid.uuid4().hex[:12]
     key = int(runner.fetchone("SELECT coalesce(max(import_key), 0) + 1 FROM imports")[0])
     if replaced or withdrawn:
         runner.execute(
@@ -274,12 +333,14 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
             "WHERE NOT again)",
             {"name": source.name},
         )
-    runner.execute(
+    (inserted,) = runner.fetchone(
         "INSERT INTO event_rows (customer_id, event, timestamp, value, properties, source_row, "
         "import_key, source_key) SELECT k.customer_id, k.event, k.timestamp, k.value, "
-        f"k.properties, k.rowid + 1, $key, k.source_key {_picked(s, refused=False)}",
-        {"key": key},
+        f"k.properties, {s.position}, $key, k.source_key {_picked(s, refused=False)}",
+        {**s.params, "key": key},
     )
+    if s.new:
+        loaded, rejected = int(inserted), s.read - int(inserted)
     rejected_file = _save_rejected(runner, ws, s, import_id, written) if rejected else None
     runner.execute(
         "INSERT INTO imports (import_id, source, sha256, options, imported_at, read, loaded, "
@@ -306,7 +367,24 @@ def _picked(s: _Staged, *, refused: bool) -> str:
 
 
 def _imports_of(source: DatabaseSource) -> str:
-    return f"SELECT import_key FROM imports WHERE source_name = {quote_literal(source.name)}"
+    return (
+        "SELECT import_key FROM imports WHERE replaced_by IS NULL AND "
+        f"source_name = {quote_literal(source.name)}"
+    )
+
+
+def _forget(runner: Any, source: DatabaseSource, import_id: str) -> None:
+    """Remove what a source loaded and its registration; its imports stay in the history,
+    marked as replaced by ``import_id``."""
+    earlier = "SELECT import_id FROM imports WHERE replaced_by IS NULL AND source_name = $name"
+    params = {"name": source.name}
+    runner.execute(f"DELETE FROM event_rows WHERE import_key IN ({_imports_of(source)})")
+    runner.execute(f"DELETE FROM rejected WHERE import_id IN ({earlier})", params)
+    runner.execute(
+        f"UPDATE imports SET replaced_by = $new WHERE import_id IN ({earlier})",
+        {**params, "new": import_id},
+    )
+    runner.execute("DELETE FROM sources WHERE name = $name", params)
 
 
 def _compare(runner: Any, s: _Staged) -> None:
@@ -349,7 +427,7 @@ def _save_rejected(
         "INSERT INTO rejected (import_id, source, line, field, reason, raw, source_key) "
         "SELECT $id, $source, NULL, k.field, k.reason, k.raw, k.source_key "
         f"{_picked(s, refused=True)}",
-        {"id": import_id, "source": s.source.describe()},
+        {**s.params, "id": import_id, "source": s.source.describe()},
     )
     folder = ws.root / REJECTED_FOLDER
     folder.mkdir(exist_ok=True)

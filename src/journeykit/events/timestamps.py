@@ -68,7 +68,9 @@ def text_to_utc_sql(text: str, timezone: str) -> str:
         f"WHEN {common} THEN {_naive(f'TRY_CAST({text} AS TIMESTAMP)', timezone)} "
         f"WHEN regexp_full_match({t}, '{_NUMBER}') THEN {epoch_sql(f'TRY_CAST({t} AS DOUBLE)')} "
         f"WHEN regexp_matches({t}, '{_OFFSET}') "
-        f"THEN timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) "
+        # DuckDB reads no space before the offset ("... 09:58:12 +0000", as Shopify writes).
+        f"THEN timezone('UTC', TRY_CAST(regexp_replace({t}, '\\s+([-+Zz])', '\\1') "
+        "AS TIMESTAMPTZ)) "
         f"WHEN regexp_matches({t}, '{_NOT_A_TIME}') THEN NULL "
         f"ELSE {_naive(f'TRY_CAST({t} AS TIMESTAMP)', timezone)} END"
     )

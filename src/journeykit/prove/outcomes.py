@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeykit.analytics.milestones import MilestoneFrame
 
@@ -32,6 +33,7 @@ class EntryColumns:
     goal: np.ndarray  # str: milestone id
     window: np.ndarray  # int64 us
     arm: np.ndarray  # str
+    cust: np.ndarray | None = None  # int64: the customer's number in the log, once looked up
 
     def __len__(self) -> int:
         return int(self.entered.size)
@@ -39,7 +41,7 @@ class EntryColumns:
     def take(self, rows: np.ndarray) -> EntryColumns:
         return EntryColumns(
             self.customer_id[rows], self.entered[rows], self.goal[rows], self.window[rows],
-            self.arm[rows],
+            self.arm[rows], None if self.cust is None else self.cust[rows],
         )  # fmt: skip
 
 
@@ -62,7 +64,9 @@ def outcomes(frame: MilestoneFrame, entries: EntryColumns, keys: LogKeys | None 
     """
     keys = keys or LogKeys(frame)
     n = len(entries)
-    cust = keys.customer_index(entries.customer_id)
+    cust = entries.cust
+    if cust is None:
+        cust = keys.customer_index(entries.customer_id)
     first_after = np.full(n, NONE, dtype=np.int64)
     before = np.zeros(n, dtype=bool)
     index = {m.id: i for i, m in enumerate(frame.journey.milestones)}
@@ -117,27 +121,33 @@ class LogKeys:
 
     def __init__(self, frame: MilestoneFrame):
         ts = frame.ts.astype(np.int64)
-        ordered = np.sort(ts)
+        order = np.argsort(ts, kind="stable")
+        ordered = ts[order]
         distinct = np.ones(ordered.size, dtype=bool)
         distinct[1:] = ordered[1:] != ordered[:-1]
         self.times = ordered[distinct]
         self.span = np.int64(self.times.size + 1)
-        self.keys = frame.cust.astype(np.int64) * self.span + np.searchsorted(self.times, ts)
+        rank = np.empty(ts.size, dtype=np.int64)  # each row's time's rank, read off the sort
+        rank[order] = np.cumsum(distinct) - 1
+        self.keys = frame.cust.astype(np.int64) * self.span + rank
         self._customers = frame.customer_ids
 
     @cached_property
-    def _index(self) -> pd.Index:
-        index: pd.Index = pd.Index(self._customers.astype(str))
-        return index
+    def _ids(self) -> pa.Array:
+        return pa.array(self._customers.astype(str))
 
     def customer_index(self, customer_id: np.ndarray) -> np.ndarray:
-        """Each id's customer number in the log (-1: not in it)."""
-        return self._index.get_indexer(pd.Index(customer_id.astype(str))).astype(np.int64)
+        """Each id's customer number in the log (-1: not in it). Hashed by Arrow: a pandas
+        index of a million Python strings cost a second per play."""
+        found = pc.index_in(pa.array(customer_id.astype(str)), value_set=self._ids)
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def probe(self, cust: np.ndarray, at: np.ndarray) -> np.ndarray:
-        return cust.astype(np.int64) * self.span + np.searchsorted(
-            self.times, at.astype(np.int64), side="left"
-        )
+        at = at.astype(np.int64)
+        order = np.argsort(at, kind="stable")  # sorted needles: a cache-friendly search
+        rank = np.empty(at.size, dtype=np.int64)
+        rank[order] = np.searchsorted(self.times, at[order], side="left")
+        return cust.astype(np.int64) * self.span + rank
 
     def customer_at(self, keys: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The customer of sorted row ``k`` of ``keys`` (-2 outside the rows)."""

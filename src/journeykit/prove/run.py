@@ -10,7 +10,7 @@ purchase milestone with values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,6 +142,7 @@ def prove(
         raise ProveError(f"--holdout-share: expected a share between 0 and 1, got {holdout_share}")
     tagged = with_touchpoints(with_segments(journey))
     frame = milestone_frame(events, tagged, now=now)
+    keys = LogKeys(frame)
     notes: list[str] = []
     if assignments is not None:
         cases = _from_assignments(assignments, frame, goal or "", within or timedelta(0))
@@ -152,13 +153,13 @@ def prove(
             )
     else:
         assert workspace is not None
-        cases, shares = _from_ledger(workspace, journey, play, frame)
+        cases, shares = _from_ledger(workspace, journey, play, frame, keys)
     values = _value_of(frame, journey, [c[2] for c in cases], notes) if value else {}
-    keys = LogKeys(frame)
+    labels = _customer_groups(frame, journey)
     results = []
     for ident, title, goal_id, columns in cases:
         results.append(
-            _one(frame, keys, journey, ident, title, goal_id, columns, shares.get(ident), values,
+            _one(frame, keys, labels, ident, title, goal_id, columns, shares.get(ident), values,
                  min_per_arm, lift)
         )  # fmt: skip
     found: tuple[Association, ...] = ()
@@ -172,8 +173,11 @@ def prove(
 Case = tuple[str, str, str, EntryColumns]  # id, title, goal (or a description), entries
 
 
+_LEDGER_COLUMNS = ("play_id", "customer_id", "entered_at", "goal", "window_seconds", "arm")
+
+
 def _from_ledger(
-    ws: Workspace, journey: Journey, play: str | None, frame: MilestoneFrame
+    ws: Workspace, journey: Journey, play: str | None, frame: MilestoneFrame, keys: LogKeys
 ) -> tuple[list[Case], dict[str, float | None]]:
     from journeykit.act.ledger import entry_table, open_ledger
     from journeykit.act.run import select_plays
@@ -184,34 +188,46 @@ def _from_ledger(
     else:
         engine = open_ledger(ws, read_only=True)
         try:
-            table = entry_table(engine, journey.id, [p.id for p in chosen])
+            table = entry_table(engine, journey.id, [p.id for p in chosen], _LEDGER_COLUMNS)
         finally:
             engine.close()
+    cust = None  # every entry's customer number in the log, looked up once for all plays
+    if table is not None and table.num_rows:
+        cust = keys.customer_index(_objects(table.column("customer_id")))
     cases: list[Case] = []
     for p in chosen:
-        cols = _ledger_columns(table, p.id, frame.now)
+        cols = _ledger_columns(table, p.id, frame.now, cust)
         goals = sorted(set(cols.goal.tolist()))
         goal = goals[0] if len(goals) == 1 else (p.goal.milestone or "the next step")
         cases.append((p.id, p.title, goal, cols))
     return cases, {p.id: p.holdout for p in chosen}
 
 
-def _ledger_columns(table: pa.Table | None, play_id: str, now: int) -> EntryColumns:
+def _ledger_columns(
+    table: pa.Table | None, play_id: str, now: int, cust: np.ndarray | None
+) -> EntryColumns:
     empty = np.array([], dtype=object)
-    if table is None or table.num_rows == 0:
+    if table is None or table.num_rows == 0 or cust is None:
         return EntryColumns(empty, np.array([], np.int64), empty, np.array([], np.int64), empty)
     import pyarrow.compute as pc
 
-    mine = table.filter(pc.equal(table.column("play_id"), play_id))
+    is_mine = pc.equal(table.column("play_id"), play_id)
+    mine = table.filter(is_mine)
+    cust = cust[is_mine.to_numpy(zero_copy_only=False)]
     entered = mine.column("entered_at").cast("timestamp[us]").cast("int64").to_numpy()
     keep = entered <= now  # entries made after "now" had not happened yet
     return EntryColumns(
-        customer_id=np.asarray(mine.column("customer_id").to_pylist(), dtype=object)[keep],
+        customer_id=_objects(mine.column("customer_id"))[keep],
         entered=entered[keep].astype(np.int64),
-        goal=np.asarray(mine.column("goal").to_pylist(), dtype=object)[keep],
+        goal=_objects(mine.column("goal"))[keep],
         window=(mine.column("window_seconds").to_numpy() * _US).astype(np.int64)[keep],
-        arm=np.asarray(mine.column("arm").to_pylist(), dtype=object)[keep],
+        arm=_objects(mine.column("arm"))[keep],
+        cust=cust[keep],
     )
+
+
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _from_assignments(
@@ -235,7 +251,7 @@ def _from_assignments(
 def _one(
     frame: MilestoneFrame,
     keys: LogKeys,
-    journey: Journey,
+    labels: dict[str, np.ndarray],
     ident: str,
     title: str,
     goal: str,
@@ -245,13 +261,20 @@ def _one(
     min_per_arm: int,
     lift: float,
 ) -> PlayProof:
-    cols = cols.take(first_per_customer(cols.customer_id, cols.entered))
+    cust = cols.cust if cols.cust is not None else keys.customer_index(cols.customer_id)
+    who = cust.copy()  # a distinct number per customer, also for those not in the log
+    missing = cust < 0
+    if missing.any():
+        _, code = np.unique(cols.customer_id[missing].astype(str), return_inverse=True)
+        who[missing] = frame.customers + code
+    rows = first_per_customer(who, cols.entered)
+    cols = replace(cols, cust=cust).take(rows)
     out = outcomes(frame, cols, keys)
     judged = Judged(
         arm=cols.arm,
         out=out,
         pre=events_before(frame, out.cust, cols.entered, keys).astype(np.float64),
-        groups=_groups(frame, journey, out.cust),
+        groups=_groups(labels, out.cust),
     )
     windows = sorted(set(cols.window.tolist()))
     within = (
@@ -263,23 +286,25 @@ def _one(
     return _with_value(proof, cols, out.outcome, values)
 
 
-def _groups(frame: MilestoneFrame, journey: Journey, cust: np.ndarray) -> dict[str, np.ndarray]:
-    """Per entry: the customer's entry cohort (month of their first milestone) and persona."""
-    from journeykit.clv.journey import persona_labels
+def _customer_groups(frame: MilestoneFrame, journey: Journey) -> dict[str, np.ndarray]:
+    """Per customer of the log: entry cohort (month of the first milestone) and persona, worked
+    out once for every play."""
+    from journeykit.clv.journey import entry_month, persona_labels
 
-    inside = cust >= 0
-    safe = np.maximum(cust, 0)
-    cohort = np.full(cust.size, NO_PERSONA, dtype=object)
-    if frame.ts.size:
-        first = frame.ts[np.minimum(frame.offsets[safe], frame.ts.size - 1)]
-        months = first.astype("datetime64[us]").astype("datetime64[M]").astype(str)
-        cohort[inside] = months[inside]
-    out = {"cohort": cohort}
+    out = {"cohort": entry_month(frame)}
     if any(p.segment is not None for p in journey.personas):
-        labels = persona_labels(frame, journey, len(journey.milestones))
-        persona = np.full(cust.size, NO_PERSONA, dtype=object)
-        persona[inside] = labels[safe[inside]]
-        out["persona"] = persona
+        out["persona"] = persona_labels(frame, journey, len(journey.milestones))
+    return out
+
+
+def _groups(labels: dict[str, np.ndarray], cust: np.ndarray) -> dict[str, np.ndarray]:
+    """Per entry: its customer's labels (``NO_PERSONA`` for a customer not in the log)."""
+    inside = cust >= 0
+    out = {}
+    for by, per_customer in labels.items():
+        entry = np.full(cust.size, NO_PERSONA, dtype=object)
+        entry[inside] = per_customer[cust[inside]]
+        out[by] = entry
     return out
 
 
@@ -287,7 +312,7 @@ def _value_of(
     frame: MilestoneFrame, journey: Journey, goals: Sequence[str], notes: list[str]
 ) -> dict[str, float | None]:
     """Per goal milestone: the expected CLV gap between customers past it and the rest."""
-    from journeykit.clv.gap import value_gap
+    from journeykit.clv.gap import buyer_rows, value_gap
     from journeykit.clv.journey import journey_customers
     from journeykit.measure import HORIZON_MONTHS
 
@@ -295,15 +320,17 @@ def _value_of(
     if not wanted:
         return {}
     try:
-        data: JourneyCustomers = journey_customers(frame, journey)
+        data: JourneyCustomers = journey_customers(frame, journey, with_groups=False)
     except JourneykitError as exc:
         notes.append(f"value at stake not measured: {exc}")
         return {}
     out: dict[str, float | None] = {}
+    rows = buyer_rows(data, frame)
     for g in wanted:
         gap = value_gap(
-            data, frame, g, among=_step_before(journey, g), horizon_months=HORIZON_MONTHS
-        )
+            data, frame, g, among=_step_before(journey, g), horizon_months=HORIZON_MONTHS,
+            buyer_of=rows,
+        )  # fmt: skip
         out[g] = gap.gap
         if gap.note:
             notes.append(f"value at {g}: {gap.note}")
@@ -321,7 +348,6 @@ def _step_before(journey: Journey, goal: str) -> str | None:
 def _with_value(
     proof: PlayProof, cols: EntryColumns, outcome: np.ndarray, values: dict[str, float | None]
 ) -> PlayProof:
-    from dataclasses import replace
 
     a = proof.absolute
     if a is None:

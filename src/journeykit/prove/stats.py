@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 ALPHA = 0.05
 SEQUENTIAL_TUNING = 5000.0  # gbstats' default: the sample size where the sequence is tightest
@@ -102,8 +102,8 @@ def fixed_horizon(
     point, var = pv
     dof = _welch_dof(control, treatment)
     se = math.sqrt(var)
-    p = float(2 * stats.t.sf(abs(point) / se, dof))
-    width = float(stats.t.ppf(1 - alpha / 2, dof)) * se
+    p = float(2 * special.stdtr(dof, -abs(point) / se))
+    width = float(special.stdtrit(dof, 1 - alpha / 2)) * se
     return Estimate(point, point - width, point + width, p)
 
 
@@ -143,7 +143,7 @@ def srm_p_value(observed: list[int], weights: list[float]) -> float:
     keep = expected > 0
     obs = np.array(observed, dtype=np.float64)[keep]
     x = float(((obs - expected[keep]) ** 2 / expected[keep]).sum())
-    return float(stats.chi2.sf(x, len(observed) - 1))
+    return float(special.chdtrc(len(observed) - 1, x))
 
 
 def adjusted_moments(post: np.ndarray, pre: np.ndarray, theta: float) -> Moments:
@@ -206,7 +206,7 @@ def sample_size(
     if not 0 < power < 1 or not 0 < alpha < 1:
         raise ValueError("alpha and power: expected shares between 0 and 1")
     p0, p1, h = base_rate, base_rate + lift, holdout_share
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = special.ndtri(1 - alpha / 2) + special.ndtri(power)
     total = z**2 * (p0 * (1 - p0) / h + p1 * (1 - p1) / (1 - h)) / lift**2
     entries = math.ceil(total)
     held = math.ceil(entries * h)
@@ -218,18 +218,23 @@ def km_median(durations: np.ndarray, reached: np.ndarray) -> float | None:
     are censored at the time they were observed. None when fewer than half ever get there."""
     if durations.size == 0 or not reached.any():
         return None
-    sf = _survival(durations, reached)
-    below = np.flatnonzero(sf.probabilities <= 0.5)
-    return float(sf.quantiles[below[0]]) if below.size else None
+    times, survival = _survival(durations, reached)
+    below = np.flatnonzero(survival <= 0.5)
+    return float(times[below[0]]) if below.size else None
 
 
 def km_reached(durations: np.ndarray, reached: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """The Kaplan-Meier share reaching the goal by each time of ``grid`` (1 - survival)."""
     if durations.size == 0 or not reached.any():
         return np.zeros(grid.size)
-    return np.asarray(1 - _survival(durations, reached).evaluate(grid), dtype=np.float64)
+    times, survival = _survival(durations, reached)
+    return np.asarray(1 - np.r_[1.0, survival][np.searchsorted(times, grid, side="right")])
 
 
-def _survival(durations: np.ndarray, reached: np.ndarray) -> Any:
-    data = stats.CensoredData(uncensored=durations[reached], right=durations[~reached])
-    return stats.ecdf(data).sf
+def _survival(durations: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The product-limit estimator: each time the goal was reached, and the share not yet there
+    just after it. An entry censored at that very time still counts at risk (as scipy.stats.ecdf
+    does; the tests hold the two equal — importing scipy.stats cost prove 0.7 s of CPU)."""
+    times, reach = np.unique(durations[reached], return_counts=True)
+    at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
+    return times, np.cumprod(1 - reach / at_risk)

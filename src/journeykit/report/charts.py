@@ -7,9 +7,13 @@ report's tables, so the charts never carry information a reader cannot find as t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from journeykit.analytics import FunnelResult, NorthStarResult, PathsResult, TimeStats
 from journeykit.report.svg import FONT, count, days, esc, pct
+
+if TYPE_CHECKING:
+    from journeykit.clv.value import HoldoutCheck
 
 STATUS_COLOURS = {
     "completed": "#2f8f5b",
@@ -288,3 +292,50 @@ def north_star_chart(
                     f"{p.period:%Y-%m-%d}</text>"
                 )
     return _svg(width, height, "".join(out), f"North star over time: {result.title}")
+
+
+def holdout_chart(check: HoldoutCheck, width: float = 560, height: float = 240) -> str:
+    """The model's holdout check (FHL 2005, Fig. 4): per number of repeat purchases in
+    calibration, the mean purchases customers made in the holdout (solid, filled) beside what
+    the model fitted on calibration expected (dashed, hollow). Close lines: the model predicts."""
+    buckets = check.buckets
+    top = max([b.actual_mean for b in buckets] + [b.predicted_mean for b in buckets] + [0.0])
+    top = top * 1.1 or 1.0
+    left, right, y0, y1 = 48.0, 16.0, 26.0, height - 44
+    step = (width - left - right) / max(len(buckets) - 1, 1)
+
+    def at(k: int, v: float) -> tuple[float, float]:
+        return left + k * step, y1 - (y1 - y0) * v / top
+
+    out = [
+        f'<line x1="{left}" x2="{width - right}" y1="{y1}" y2="{y1}" stroke="#c9ced4"/>',
+        f'<text x="{left - 6}" y="{y1 + 4:.1f}" text-anchor="end">0</text>'
+        f'<text x="{left - 6}" y="{y0 + 4:.1f}" text-anchor="end">{top:.2f}</text>',
+        f'<text x="{left}" y="14"><tspan font-weight="bold">— actual</tspan> · '
+        f'<tspan fill="#c8402f">- - expected by {esc(check.model)}</tspan> · mean purchases '
+        f"in {check.duration_holdout:g} holdout periods</text>",
+    ]
+    lines = (("actual", "#1f3550", "", "#1f3550"),
+             ("predicted", "#c8402f", ' stroke-dasharray="6 4"', "#fff"))  # fmt: skip
+    for name, colour, dash, fill in lines:
+        pts = [at(k, getattr(b, f"{name}_mean")) for k, b in enumerate(buckets)]
+        d = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{y:.1f}" for k, (x, y) in enumerate(pts))
+        out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+        for b, (x, y) in zip(buckets, pts, strict=True):
+            value = getattr(b, f"{name}_mean")
+            out.append(
+                f'<circle class="holdout-{name}" data-frequency="{esc(b.frequency)}" '
+                f'data-value="{value!r}" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{fill}" '
+                f'stroke="{colour}"><title>{esc(b.frequency)} repeat purchases '
+                f"({b.customers:,} customers): {name} {value:.3f}</title></circle>"
+            )
+    for k, b in enumerate(buckets):
+        out.append(
+            f'<text x="{left + k * step:.1f}" y="{y1 + 16:.1f}" text-anchor="middle">'
+            f"{esc(b.frequency)}</text>"
+        )
+    out.append(
+        f'<text x="{width / 2:.1f}" y="{height - 8:.1f}" text-anchor="middle">repeat purchases '
+        "in calibration</text>"
+    )
+    return _svg(width, height, "".join(out), f"Holdout check of {check.model}")

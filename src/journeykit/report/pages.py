@@ -17,7 +17,7 @@ from journeykit.analytics import NorthStarResult
 from journeykit.analytics.levels import LevelsResult
 from journeykit.analytics.status import status_list
 from journeykit.journey.schema import Journey, Role
-from journeykit.measure import JourneyResults
+from journeykit.measure import CommunityResults, JourneyResults
 from journeykit.report import charts
 from journeykit.report.decisions import CSS as DECISION_CSS
 from journeykit.report.decisions import heroes_section, opportunities_section, stories_section
@@ -432,12 +432,20 @@ def _clv(r: JourneyResults) -> str:
 
 
 def _community(r: JourneyResults) -> str:
-    com = r.journey.community
-    if com is None:
+    if r.journey.community is None:
         return _section(
             "community", "Community", '<p class="note">This journey designs no community.</p>'
         )
-    measured = r.community
+    body = community_block(r.journey, r.community)
+    return _section("community", "Community: purpose, role and north star", body)
+
+
+def community_block(journey: Journey, measured: CommunityResults | None) -> str:
+    """Purpose beside each role, each north star over time against its target, the levels:
+    the report's community section, and the web app's Community page."""
+    com = journey.community
+    if com is None:
+        return '<p class="note">This journey designs no community.</p>'
     stars = dict(enumerate(s for _, s in measured.roles)) if measured else {}
     roles = "".join(_role_html(k, role, stars.get(k)) for k, role in enumerate(com.all_roles))
     body = [
@@ -478,7 +486,7 @@ def _community(r: JourneyResults) -> str:
         body.append(_levels(measured.levels))
     if measured is not None:
         body += [f'<p class="note">{esc(n)}</p>' for n in measured.notes]
-    return _section("community", "Community: purpose, role and north star", "".join(body))
+    return "".join(body)
 
 
 def _role_html(k: int, role: Role, star: NorthStarResult | None) -> str:

@@ -230,4 +230,12 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     app.include_router(decide.pages)
     app.include_router(decide.api)
+    from journeykit.web import builder, discovery, firstrun, results
+
+    app.include_router(discovery.pages)
+    app.include_router(results.pages)
+    app.include_router(results.api)
+    app.include_router(builder.pages)
+    app.include_router(builder.api)
+    app.include_router(firstrun.pages)
     return app

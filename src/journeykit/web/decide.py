@@ -9,7 +9,6 @@ which hold only those whose authors consented; the page counts the others.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,7 @@ def decisions(ctx: Context, key: str, answers: str | None) -> tuple[Journey, Dec
     f = make_filters(journey, None, None, None, None, None)
     digest = None
     if answers:
-        digest = hashlib.sha256(views.answer_file(ctx, answers).read_bytes()).hexdigest()
+        digest = views.answers_digest(views.answer_file(ctx, answers))  # columns, edits too
     cache_key = ("decisions", rev.sha256, ctx.data._signature(), digest)  # the ledger too
 
     def compute() -> Decisions:

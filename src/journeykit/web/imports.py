@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from journeykit.engine.workspace import import_files
 from journeykit.errors import JourneykitError, no_room
 from journeykit.events.importer import ImportOptions, ImportReport
-from journeykit.events.sources import column_map
+from journeykit.events.sources import ColumnMap, column_map
 from journeykit.web.data import Data, db_alias
 from journeykit.web.errors import NotFound, UploadError
 
@@ -44,13 +44,27 @@ def shown_name(source: str) -> str:
     return match.group("name") if match else name
 
 
-def safe_name(filename: str) -> str:
-    """The upload's name reduced to its last component and safe characters."""
+def safe_name(
+    filename: str, suffixes: tuple[str, ...] = SUFFIXES, what: str = "an events file"
+) -> str:
+    """The upload's name reduced to its last component and safe characters; its type checked."""
     base = re.split(r"[\\/]", filename)[-1]
     name = _UNSAFE.sub("_", base).lstrip(".") or "upload"
-    if not name.lower().endswith(SUFFIXES):
-        raise UploadError(f"{base!r}: expected an events file ending in {', '.join(SUFFIXES)}")
+    if not name.lower().endswith(suffixes):
+        raise UploadError(f"{base!r}: expected {what} ending in {', '.join(suffixes)}")
     return name[-120:]
+
+
+def copy_upload(stream: BinaryIO, path: Path, name: str, limit: int = MAX_UPLOAD) -> int:
+    """Write the upload to ``path`` in chunks, refusing it past ``limit`` bytes: its size."""
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise UploadError(f"{name}: larger than {limit >> 20} MB")
+            out.write(chunk)
+    return size
 
 
 @dataclass
@@ -103,14 +117,8 @@ class Imports:
         folder = self.data.ws.root / UPLOADS
         folder.mkdir(exist_ok=True)
         path = folder / f"{secrets.token_hex(6)}-{name}"
-        size = 0
         try:
-            with path.open("wb") as out:
-                while chunk := stream.read(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise UploadError(f"{name}: larger than {MAX_UPLOAD >> 20} MB")
-                    out.write(chunk)
+            size = copy_upload(stream, path, name)
         except (OSError, UploadError) as exc:
             path.unlink(missing_ok=True)
             full = (
@@ -125,13 +133,14 @@ class Imports:
         return path
 
     def start(self, path: Path, user: str, *, customer_id: str | None = None,
-              wait: bool = False) -> Job:  # fmt: skip
+              mapping: ColumnMap | None = None, wait: bool = False) -> Job:  # fmt: skip
         job = Job(secrets.token_urlsafe(16), shown_name(path.name), user)
         self.jobs[job.id] = job
         while len(self.jobs) > MAX_JOBS:  # jobs live in memory: the oldest go first
             self.jobs.pop(next(iter(self.jobs)))
-        mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
-                             timestamp=None, value=None, properties=None)  # fmt: skip
+        if mapping is None:
+            mapping = column_map(preset=None, customer_id=customer_id or None, event=None,
+                                 timestamp=None, value=None, properties=None)  # fmt: skip
         worker = threading.Thread(target=self._run, args=(job, path, mapping), daemon=True)
         self.workers.append(worker)
         worker.start()
@@ -152,6 +161,10 @@ class Imports:
                 )
                 self.data.forget()
                 job.rejected = self.rejected_rows([r.import_id for r in job.reports])
+                job.phase = "counting events for the rule builder"
+                from journeykit.web.rulecounts import warm
+
+                warm(self.data)
             job.state, job.phase, job.percent = "done", "done", 100.0
         except JourneykitError as exc:
             job.state, job.error = "failed", str(exc).replace(str(path.parent) + "/", "")

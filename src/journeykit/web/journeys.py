@@ -124,14 +124,15 @@ class Journeys:
             tmp.unlink(missing_ok=True)
         return revision
 
-    def create(self, key: str, template: str, author: str) -> Revision:
+    def create(self, key: str, template: str, author: str, text: str | None = None) -> Revision:
+        """A new journey from a template (or from ``text``, a blank start)."""
         from journeykit.journey.templates import template_text
 
         if not _KEY.fullmatch(key):
             raise JourneykitError(
                 f"journey name {key!r}: expected lower-case letters, digits, - or _ (max 64)"
             )
-        text = template_text(template)
+        text = template_text(template) if text is None else text
         with self._lock:
             if key in self.names():
                 raise Conflict(f"a journey {key!r} exists already")

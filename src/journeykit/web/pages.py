@@ -147,8 +147,10 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/")
-def home() -> Response:
-    return RedirectResponse("/journeys", 303)
+def home(request: Request) -> Response:
+    # A workspace with no events yet: the first-run steps (template, import, map) come first.
+    empty = ctx_of(request).data.version() == "empty"
+    return RedirectResponse("/welcome" if empty else "/journeys", 303)
 
 
 @router.get("/journeys")
@@ -294,14 +296,18 @@ def customer_page(request: Request, key: str, q: str | None = None) -> Response:
     ctx = ctx_of(request)
     rev, journey = ctx.journey(key)
     f = _filters(request, journey)
-    found, missing = None, None
+    found, missing, story = None, None, None
     if q and q.strip():
         try:
             found = ctx.data.customer(rev.sha256, journey, f, q.strip())
         except NotFound as exc:
             missing = str(exc)
+        else:
+            from journeykit.web.results import customer_story
+
+            story = customer_story(ctx, key, q.strip())
     return render(
-        request, "customer.html", key=key, q=q or "", found=found, missing=missing,
+        request, "customer.html", key=key, q=q or "", found=found, missing=missing, story=story,
         titles={m.id: m.title for m in journey.milestones}, **_filters_form(request, journey),
     )  # fmt: skip
 
@@ -357,18 +363,6 @@ def _csv(text: str, filename: str) -> Response:
     return Response(
         text, media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )  # fmt: skip
-
-
-@router.get("/journeys/{key}/themes")
-def themes_page(request: Request, key: str, answers: str | None = None) -> Response:
-    ctx = ctx_of(request)
-    _, journey = ctx.journey(key)
-    files = views.answer_files(ctx)
-    result = views.themes(ctx, journey, answers) if answers else None
-    return render(
-        request, "themes.html", key=key, files=files, chosen=answers, result=result,
-        journey=journey,
     )  # fmt: skip
 
 

@@ -139,22 +139,39 @@ def answer_file(ctx: Context, name: str) -> Path:
 
 
 def themes(ctx: Context, journey: Journey, name: str) -> ThemeResult:
-    from journeykit.discover import find_themes
+    """The file's themes with its chosen columns and its saved edits (the CLI's edits file)."""
+    from journeykit.discover import find_themes, load_edits
+    from journeykit.discover.edits import edits_path
 
     path = answer_file(ctx, name)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     order = {s.id: i for i, s in enumerate(journey.stages)}
-    key = ("themes", digest, tuple(order))
+    key = ("themes", answers_digest(path), tuple(order))
     return ctx.data.cached(
-        key, lambda: find_themes(answers(ctx, name), seed=0, method="auto", stage_order=order)
-    )
+        key,
+        lambda: find_themes(
+            answers(ctx, name), seed=0, method="auto", stage_order=order,
+            edits=load_edits(edits_path(path)),
+        ),
+    )  # fmt: skip
+
+
+def answers_digest(path: Path) -> str:
+    """The file, its column choice and its edits: any change is a new run."""
+    from journeykit.discover.edits import edits_path
+    from journeykit.web.discovery import columns_file
+
+    h = hashlib.sha256(path.read_bytes())
+    for extra in (columns_file(path), edits_path(path)):
+        h.update(extra.read_bytes() if extra.is_file() else b"-")
+    return h.hexdigest()
 
 
 def answers(ctx: Context, name: str) -> Answers:
-    """An answers file of the workspace, its columns by their standard names (a ``consent``
-    column is honoured: an answer without a yes is never quoted)."""
-    from journeykit.discover.answers import read_answers, standard_columns
+    """An answers file of the workspace, its columns as chosen in the app (else by their
+    standard names; a ``consent`` column is honoured: an answer without a yes is never quoted)."""
+    from journeykit.discover.answers import read_answers
+    from journeykit.web.discovery import columns_of
 
     path = answer_file(ctx, name)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return ctx.data.cached(("answers", digest), lambda: read_answers(path, standard_columns(path)))
+    key = ("answers", answers_digest(path))
+    return ctx.data.cached(key, lambda: read_answers(path, columns_of(path)))

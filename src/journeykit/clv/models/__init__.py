@@ -1,9 +1,10 @@
-"""Fit/predict CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma and sBG."""
+"""Fit/predict CLV models: BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma and sBG."""
 
 from typing import Any
 
 from journeykit.clv.models._base import FitResult, Model
 from journeykit.clv.models.beta_geo import BetaGeo, BetaGeoParams, ModifiedBetaGeo
+from journeykit.clv.models.beta_geo_beta_binom import BetaGeoBetaBinom, BetaGeoBetaBinomParams
 from journeykit.clv.models.gamma_gamma import GammaGamma, GammaGammaParams
 from journeykit.clv.models.pareto_nbd import ParetoNBD, ParetoNBDParams
 from journeykit.clv.models.shifted_beta_geo import (
@@ -21,10 +22,14 @@ TRANSACTION_MODELS: dict[str, type[BetaGeo] | type[ParetoNBD]] = {
 }
 MODELS: dict[str, type[Model[Any]]] = {
     **TRANSACTION_MODELS,
+    "bgbb": BetaGeoBetaBinom,
     "gg": GammaGamma,
     "sbg": ShiftedBetaGeometric,
 }
-MODEL_HELP = "bgnbd (BG/NBD), mbgnbd (MBG/NBD), pnbd (Pareto/NBD), gg (Gamma-Gamma), sbg (renewals)"
+MODEL_HELP = (
+    "bgnbd (BG/NBD), mbgnbd (MBG/NBD), pnbd (Pareto/NBD), bgbb (BG/BB, discrete periods), "
+    "gg (Gamma-Gamma), sbg (renewals)"
+)
 
 
 def transaction_model(name: str) -> type[BetaGeo] | type[ParetoNBD]:
@@ -43,6 +48,8 @@ __all__ = [
     "MODEL_HELP",
     "TRANSACTION_MODELS",
     "BetaGeo",
+    "BetaGeoBetaBinom",
+    "BetaGeoBetaBinomParams",
     "BetaGeoParams",
     "FitResult",
     "GammaGamma",

@@ -108,8 +108,13 @@ class Summary:
         )
 
     @classmethod
-    def from_rfm(cls, rfm: RFM) -> Summary:
-        return cls.from_arrays(rfm.frequency, rfm.recency, rfm.T)
+    def from_rfm(cls, rfm: RFM, weights: npt.ArrayLike | None = None) -> Summary:
+        """Customers of ``rfm``; with ``weights`` each row stands for that many customers
+        (aggregated data, e.g. one row per distinct (x, t_x, T) with its count)."""
+        if weights is None:
+            return cls.from_arrays(rfm.frequency, rfm.recency, rfm.T)
+        w = check_weights(weights, len(rfm))
+        return cls(rfm.frequency, rfm.recency, rfm.T, w, float(w.sum()))
 
     @classmethod
     def from_arrays(cls, x: IntArray, t_x: FloatArray, age: FloatArray) -> Summary:
@@ -123,12 +128,31 @@ class Summary:
         return self.subsample(_SCREEN_SIZE) if self.x.size > 2 * _SCREEN_SIZE else None
 
 
-def _mostly_duplicates(x: IntArray, t_x: FloatArray, age: FloatArray) -> bool:
-    """Guess from the first 20k rows whether merging identical customers pays for its sort."""
-    import pandas as pd
+def check_weights(weights: npt.ArrayLike, n: int) -> FloatArray:
+    """Customer weights: one finite number >= 0 per row, not all zero; errors name the row."""
+    from journeykit.clv.errors import RFMError
 
-    head = pd.DataFrame({"x": x[:20_000], "t": t_x[:20_000], "T": age[:20_000]})
-    return len(head.drop_duplicates()) < 0.5 * len(head)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise RFMError(f"has shape {w.shape}, expected ({n},): one per customer", column="weights")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise RFMError(f"{w[row]:g} is not a finite number >= 0", column="weights", row=row)
+    if not w.sum() > 0:
+        raise RFMError("all weights are 0: nothing to fit", column="weights")
+    return w
+
+
+def _mostly_duplicates(x: IntArray, t_x: FloatArray, age: FloatArray) -> bool:
+    """Guess from the first 20k rows whether merging identical customers pays for its sort
+    (numpy only: a summary of distinct customers never imports pandas)."""
+    x, t_x, age = x[:20_000], t_x[:20_000], age[:20_000]
+    order = np.lexsort((age, t_x, x))
+    xs, ts, ages = x[order], t_x[order], age[order]
+    new = (np.diff(xs) != 0) | (np.diff(ts) != 0) | (np.diff(ages) != 0)
+    distinct = 1 + int(np.count_nonzero(new))
+    return distinct < 0.5 * x.size
 
 
 def _merged(x: IntArray, t_x: FloatArray, age: FloatArray) -> Summary:
@@ -154,6 +178,7 @@ class Model(Generic[P]):
     params_: P
     log_likelihood_: float
     standard_errors_: P | None
+    covariance_: FloatArray | None  # of the natural parameters; None when not from a fit
     converged_: bool
     diagnosis_: FitDiagnosis | None
     customers_: int
@@ -176,6 +201,7 @@ class Model(Generic[P]):
         model = cls()
         model.params_ = cls.params_type(*(float(v) for v in params))
         model.log_likelihood_, model.standard_errors_ = float("nan"), None
+        model.covariance_ = None
         model.converged_, model.diagnosis_, model.customers_ = True, None, 0
         model.time_unit_ = time_unit
         return model
@@ -184,6 +210,7 @@ class Model(Generic[P]):
         self.params_ = self.params_type(*np.exp(optimum.log_params))
         self.log_likelihood_ = optimum.log_likelihood
         cov = optimum.covariance
+        self.covariance_ = cov
         self.standard_errors_ = None if cov is None else self.params_type(*np.sqrt(np.diag(cov)))
         self.diagnosis_ = optimum.diagnosis
         self.converged_ = optimum.diagnosis.converged
@@ -316,6 +343,39 @@ class CountingModel(Model[P]):
         *,
         horizon: float,
     ) -> FloatArray:
+        raise NotImplementedError
+
+    def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
+        """E[X(t)]: repeat purchases by a new customer in (0, t]."""
+        raise NotImplementedError
+
+    def probability_of_purchases_new(self, n: int, t: float) -> float:
+        """P(X(t) = n): a new customer makes exactly n repeat purchases in (0, t]."""
+        raise NotImplementedError
+
+    def probability_of_purchases_at(
+        self,
+        n: int,
+        frequency: npt.ArrayLike,
+        recency: npt.ArrayLike,
+        age: npt.ArrayLike,
+        *,
+        horizon: float,
+    ) -> FloatArray:
+        """P(exactly n purchases in (T, T + horizon] | x, t_x, T), per customer.
+
+        A customer alive at T is, by memorylessness, a new customer whose parameters are
+        updated by the history (the posterior); one who is not alive buys nothing. So this is
+        P(alive)·P_new(n | posterior) + (1 − P(alive))·[n = 0].
+        """
+        if n < 0 or int(n) != n:
+            raise ValueError(f"n must be a whole number >= 0, not {n!r}")
+        x, t_x, age = broadcast_rfm(frequency, recency, age)
+        alive = self.probability_alive_at(x, t_x, age)
+        new = chunked(lambda xx, aa: self._posterior_new_pmf(int(n), xx, aa, horizon), x, age)
+        return np.asarray(alive * new + (1.0 - alive) * (n == 0))
+
+    def _posterior_new_pmf(self, n: int, x: FloatArray, age: FloatArray, t: float) -> FloatArray:
         raise NotImplementedError
 
     def probability_alive(self, rfm: RFM) -> FloatArray:

@@ -105,9 +105,11 @@ class BetaGeo(CountingModel[BetaGeoParams]):
     params_type: ClassVar[type[BetaGeoParams]] = BetaGeoParams
     _shift: ClassVar[int] = 0
 
-    def fit(self, rfm: RFM) -> Self:
-        """Maximum likelihood on (frequency, recency, T); see ``diagnosis_`` for convergence."""
-        d = Summary.from_rfm(rfm)
+    def fit(self, rfm: RFM, *, weights: npt.ArrayLike | None = None) -> Self:
+        """Maximum likelihood on (frequency, recency, T); see ``diagnosis_`` for convergence.
+
+        ``weights``: how many customers each row stands for (aggregated data)."""
+        d = Summary.from_rfm(rfm, weights)
         k = self._shift
 
         def loglik_on(data: Summary) -> LogLik:
@@ -122,7 +124,7 @@ class BetaGeo(CountingModel[BetaGeoParams]):
             penalizer=self.penalizer,
             screen=None if screen is None else (loglik_on(screen), screen.customers),
         )
-        self._set_fit(optimum, len(rfm), rfm.time_unit)
+        self._set_fit(optimum, round(d.customers), rfm.time_unit)
         return self
 
     def log_likelihood(self, rfm: RFM) -> FloatArray:
@@ -160,19 +162,24 @@ class BetaGeo(CountingModel[BetaGeoParams]):
             *broadcast_rfm(frequency, recency, age),
         )
 
+    def probability_of_purchases_new(self, n: int, t: float) -> float:
+        """P(X(t) = n) for a new customer (FHL 2005 eq. 8; Batislam et al. 2007 for MBG/NBD)."""
+        r, alpha, a, b = self._fitted()
+        one = np.ones(1)
+        return float(_new_pmf(int(n), r * one, alpha * one, a, b * one, t, self._shift)[0])
+
+    def _posterior_new_pmf(self, n: int, x: FloatArray, age: FloatArray, t: float) -> FloatArray:
+        # Alive at T after x repeat purchases: λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x+k); from
+        # there on drop-out chances come only after purchases, as for a BG/NBD newcomer.
+        r, alpha, a, b = self._fitted()
+        return _new_pmf(n, r + x, alpha + age, a, b + x + self._shift, t, 0)
+
     def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: repeat purchases by a new customer in (0, t] (FHL 2005 eq. 9)."""
         p, k = self._fitted(), self._shift
         tt = np.atleast_1d(np.asarray(t, dtype=np.float64))
         zeros = np.zeros_like(tt)
-        return np.asarray(
-            [
-                _conditional_expected(
-                    p, zeros[i : i + 1], zeros[i : i + 1], zeros[i : i + 1], float(h), k
-                )[0]
-                for i, h in enumerate(tt)
-            ]
-        )
+        return _conditional_expected(p, zeros, zeros, zeros, tt, k)
 
 
 class ModifiedBetaGeo(BetaGeo):
@@ -183,6 +190,29 @@ class ModifiedBetaGeo(BetaGeo):
 
     name: ClassVar[str] = "ModifiedBetaGeo"
     _shift: ClassVar[int] = 1
+
+
+def _new_pmf(
+    n: int, r: FloatArray, alpha: FloatArray, a: float, b: FloatArray, t: float, k: int
+) -> FloatArray:
+    """P(X(t) = n) = B(a, b+n+k)/B(a,b)·NB(n) + B(a+1, b+n+k−1)/B(a,b)·P(NB >= n).
+
+    First term: still alive after n (+k) drop-out chances and exactly n Poisson-Gamma
+    arrivals; second: dropped out at the n-th chance, which needs at least n arrivals by t.
+    NB(n) has size r and success probability α/(α+t); P(NB >= n) = I_{t/(α+t)}(n, r).
+    """
+    sp = special()
+    z = t / (alpha + t)
+    base = sp.betaln(a, b)
+    log_nb = (
+        sp.gammaln(r + n) - sp.gammaln(r) - sp.gammaln(n + 1.0)
+        + r * np.log1p(-z) + sp.xlogy(n, z)
+    )  # fmt: skip
+    out = np.exp(sp.betaln(a, b + n + k) - base + log_nb)
+    if n + k >= 1:
+        tail = sp.betainc(n, r, z) if n >= 1 else np.ones_like(r)
+        out = out + np.exp(sp.betaln(a + 1, b + n + k - 1) - base) * tail
+    return np.asarray(out, dtype=np.float64)
 
 
 def _starts(d: Summary) -> list[list[float]]:
@@ -211,7 +241,7 @@ def _p_alive(
 
 
 def _conditional_expected(
-    p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, t: float, k: int
+    p: BetaGeoParams, x: FloatArray, t_x: FloatArray, age: FloatArray, t: float | FloatArray, k: int
 ) -> FloatArray:
     # (1-z)^(r+x) 2F1(r+x, b+x+k; c; z) rewritten by Euler's transformation as
     # (1-z)^(a-1) 2F1(a+b+k-1-r, a-1; c; z): its parameters stay small for heavy buyers.

@@ -11,10 +11,10 @@ from typing import ClassVar, NamedTuple, Self
 import numpy as np
 import numpy.typing as npt
 
-from journeykit.clv._optim import maximise
+from journeykit.clv._optim import LogLik, maximise
 from journeykit.clv._scipy import special
 from journeykit.clv.errors import RFMError
-from journeykit.clv.models._base import Model, chunked, dot
+from journeykit.clv.models._base import Model, check_weights, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray, IntArray
 
 
@@ -34,28 +34,48 @@ def _repeat(rfm: RFM) -> tuple[IntArray, FloatArray]:
 
 
 def log_likelihood_terms(
-    params: GammaGammaParams, x: IntArray, m: FloatArray
+    params: GammaGammaParams, x: IntArray, m: FloatArray, w: FloatArray | None = None
 ) -> tuple[float, FloatArray]:
     """Total log density of zbar over repeat buyers and its log-parameter gradient (note 025 eq. 4).
 
     ``log Γ(px+q) − log Γ(px) − log Γ(q) + q log v + (px−1) log m + px log x − (px+q) log(v + x m)``
+    with each customer counted ``w`` times (1 when no weights are given).
     """
     sp = special()
     p, q, v = params
+    w = np.ones(x.size) if w is None else w
+    total = float(w.sum())
     xs = np.arange(1, int(x.max()) + 1, dtype=np.float64)  # repeat buyers only: x >= 1
-    n_x = np.bincount(x, minlength=xs.size + 1)[1:].astype(np.float64)
+    n_x = np.bincount(x, weights=w, minlength=xs.size + 1)[1:].astype(np.float64)
     px = p * x
     log_xm_v = np.log(v + x * m)
     log_m, log_x = np.log(m), np.log(x)
     per_x = sp.gammaln(p * xs + q) - sp.gammaln(p * xs)
-    ll = dot(per_x, n_x) + x.size * (q * np.log(v) - sp.gammaln(q))
-    ll += float(np.sum((px - 1) * log_m + px * log_x - (px + q) * log_xm_v))
+    ll = dot(per_x, n_x) + total * (q * np.log(v) - sp.gammaln(q))
+    ll += dot(w, (px - 1) * log_m + px * log_x - (px + q) * log_xm_v)
     dig = sp.digamma(p * xs + q) - sp.digamma(p * xs)
-    grad_p = dot(dig * xs, n_x) + dot(x.astype(np.float64), log_m + log_x - log_xm_v)
-    grad_q = dot(sp.digamma(p * xs + q), n_x) + x.size * (np.log(v) - sp.digamma(q))
-    grad_q -= log_xm_v.sum()
-    grad_v = x.size * q / v - float(np.sum((px + q) / (v + x * m)))
+    grad_p = dot(dig * xs, n_x) + dot(w * x, log_m + log_x - log_xm_v)
+    grad_q = dot(sp.digamma(p * xs + q), n_x) + total * (np.log(v) - sp.digamma(q))
+    grad_q -= dot(w, log_xm_v)
+    grad_v = total * q / v - dot(w, (px + q) / (v + x * m))
     return float(ll), np.array([grad_p, grad_q, grad_v]) * np.asarray(params)
+
+
+def _q_above_one(loglik: LogLik) -> LogLik:
+    """The same likelihood in (log p, log(q − 1), log v): every q the optimiser can reach is
+    > 1, so the mean spend pv/(q−1) is finite (lifetimes' ``q_constraint``). The chain rule
+    turns ∂/∂log q into ∂/∂log(q−1) by the factor (q−1)/q."""
+
+    def shifted(theta: FloatArray) -> tuple[float, FloatArray]:
+        q_minus_one = np.exp(theta[1])
+        natural = theta.copy()
+        natural[1] = np.log1p(q_minus_one)
+        ll, grad = loglik(natural)
+        grad = grad.copy()
+        grad[1] *= q_minus_one / (1 + q_minus_one)
+        return ll, grad
+
+    return shifted
 
 
 class GammaGamma(Model[GammaGammaParams]):
@@ -64,22 +84,46 @@ class GammaGamma(Model[GammaGammaParams]):
     name: ClassVar[str] = "GammaGamma"
     params_type: ClassVar[type[GammaGammaParams]] = GammaGammaParams
 
-    def fit(self, rfm: RFM) -> Self:
-        """Fit on the repeat buyers (frequency > 0) of an RFM with monetary values."""
+    def fit(
+        self,
+        rfm: RFM,
+        *,
+        weights: npt.ArrayLike | None = None,
+        q_constraint: bool = False,
+    ) -> Self:
+        """Fit on the repeat buyers (frequency > 0) of an RFM with monetary values.
+
+        ``weights``: customers each row stands for. ``q_constraint``: search only q > 1 (as
+        lifetimes' option), for data where the unconstrained optimum has an infinite mean.
+        """
         x, m = _repeat(rfm)
+        w = None
+        if weights is not None:
+            w = check_weights(weights, len(rfm))[rfm.frequency > 0]
         if x.size == 0:
             raise RFMError(
                 "no customer has repeat purchases to learn spend from", column="frequency"
             )
         start_v = float(np.log(np.mean(m)))
+        loglik: LogLik = lambda theta: log_likelihood_terms(  # noqa: E731
+            GammaGammaParams(*np.exp(theta)), x, m, w
+        )
+        starts = [[0.0, 0.0, start_v], [np.log(5.0), np.log(3.0), start_v + 1.0]]
+        if q_constraint:
+            loglik = _q_above_one(loglik)
+            starts = [[0.0, np.log(1.0), start_v], [np.log(5.0), np.log(2.0), start_v + 1.0]]
+        customers = float(x.size if w is None else w.sum())
         optimum = maximise(
-            lambda theta: log_likelihood_terms(GammaGammaParams(*np.exp(theta)), x, m),
-            [[0.0, 0.0, start_v], [np.log(5.0), np.log(3.0), start_v + 1.0]],
+            loglik,
+            starts,
             names=GammaGammaParams._fields,
-            customers=float(x.size),
+            customers=customers,
             penalizer=self.penalizer,
         )
-        self._set_fit(optimum, int(x.size), rfm.time_unit)
+        self._set_fit(optimum, round(customers), rfm.time_unit)
+        if q_constraint:  # the optimiser's second coordinate is log(q − 1); the covariance's
+            # delta-method factor exp(θ) = q − 1 is already ∂q/∂θ, so only q itself moves
+            self.params_ = self.params_._replace(q=self.params_.q + 1.0)
         return self
 
     def expected_average_value(

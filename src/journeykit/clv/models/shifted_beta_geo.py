@@ -187,3 +187,19 @@ class ShiftedBetaGeometric(Model[ShiftedBetaGeoParams]):
         "Customer-Base Valuation in a Contractual Setting", Marketing Science 29(1), eq. 6)."""
         a, b = self._fitted()
         return float(special().hyp2f1(1.0, b, a + b, 1.0 / (1.0 + discount_rate)))
+
+    def discounted_residual_lifetime(
+        self, discount_rate: float, periods: npt.ArrayLike
+    ) -> FloatArray:
+        """DERL for a customer who has paid in ``periods`` (n >= 1) periods, valued just before
+        the renewal decision at the end of period n: (β+n−1)/(α+β+n−1)·2F1(1, β+n; α+β+n;
+        1/(1+d)) (Fader & Hardie 2010, eq. 7). Their θ is Beta(α, β+n−1) a posteriori, so this
+        is Σ_{k>=0} S(n+k)/S(n−1)/(1+d)^k: the next payment is undiscounted."""
+        a, b = self._fitted()
+        n = np.asarray(periods, dtype=np.float64)
+        if np.any(n < 1) or np.any(n != np.floor(n)):
+            raise ValueError("periods must be whole numbers >= 1")
+        z = 1.0 / (1.0 + discount_rate)
+        return np.asarray(
+            (b + n - 1) / (a + b + n - 1) * special().hyp2f1(1.0, b + n, a + b + n, z)
+        )

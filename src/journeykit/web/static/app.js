@@ -93,7 +93,41 @@
     setTimeout(poll, 300);
   }
 
+  // Builder: a rule's match counts, refreshed as it is edited (the buttons refresh them too).
+  function builder(form) {
+    var url = form.getAttribute("data-counts-url");
+    var token = form.getAttribute("data-csrf");
+    form.querySelectorAll("fieldset[data-rule]").forEach(function (box) {
+      var prefix = box.getAttribute("data-rule") + ".";
+      var out = box.querySelector("[data-counts]");
+      var timer = null;
+      function count() {
+        var rule = {};
+        box.querySelectorAll("[name]").forEach(function (el) {
+          if (el.name.indexOf(prefix) === 0) { rule[el.name.slice(prefix.length)] = el.value; }
+        });
+        fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+          body: JSON.stringify({rule: rule})
+        }).then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (body) {
+            if (!body) { return; }
+            out.textContent = body.problem ? "Cannot count yet: " + body.problem :
+              "Matches " + body.events.toLocaleString("en") + " events from " +
+              body.customers.toLocaleString("en") + " customers.";
+          })
+          .catch(function () { /* the buttons still refresh the counts */ });
+      }
+      function later() { clearTimeout(timer); timer = setTimeout(count, 300); }
+      box.addEventListener("input", later);
+      box.addEventListener("change", later);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.builder").forEach(builder);
     document.querySelectorAll("form.editor").forEach(editor);
     var box = document.getElementById("job");
     if (box) { job(box); }
