@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx  # httpx 2 (the dev extra), same API
-from serving import served, sign_in
-from web_load import PASSWORD, cpu_seconds
+from serving import cpu_seconds, served, sign_in
 
 from journeykit.engine.duckdb import DuckDBEngine
 from journeykit.events.simulate import SimulationOptions, simulate, write_table
@@ -39,6 +38,7 @@ from journeykit.web.store import Store
 from journeykit.workspace import create_workspace
 
 MAP = "/journeys/journey"
+PASSWORD = "map bench password"
 
 
 def children_cpu() -> float:
