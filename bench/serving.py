@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -48,3 +49,9 @@ def sign_in(client: Any, name: str, password: str) -> Any:
     if r.status_code != 303:
         raise SystemExit(f"sign-in failed: {r.status_code} {r.text[:200]}")
     return client
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

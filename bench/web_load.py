@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from serving import served, sign_in
+from serving import cpu_seconds, served, sign_in
 
 from journeykit.web.store import Store
 from journeykit.workspace import create_workspace
@@ -44,11 +43,6 @@ def prepare(workspace: Path, events: Path, template: str) -> None:
     store = Store.of_workspace(workspace)
     if store.user("bench") is None:
         store.add_user("bench", "viewer", PASSWORD)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def urls(c: httpx.Client) -> list[str]:

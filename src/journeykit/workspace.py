@@ -6,6 +6,7 @@ folder, so a workspace can be moved or shared as a whole.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from journeykit.errors import WorkspaceError
 from journeykit.journey.templates import template_text
 
 SETTINGS_FILE = "journeykit.toml"
+JOURNEYS_FOLDER = "journeys"  # more journeys besides the settings' own, one YAML file each
+# A journey's key (its file's stem): in the web app's URLs, so a strict pattern.
+JOURNEY_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SETTINGS_TEMPLATE = """\
 # A journeykit workspace. Paths are relative to this folder.
 [workspace]
@@ -27,6 +31,17 @@ class Workspace:
     root: Path
     journey_file: Path
     database: Path
+
+
+def journey_files(ws: Workspace) -> dict[str, Path]:
+    """The workspace's journeys by key: the settings' journey first, then its journeys folder."""
+    files = {ws.journey_file.stem: ws.journey_file}
+    folder = ws.root / JOURNEYS_FOLDER
+    if folder.is_dir():
+        for f in sorted(folder.iterdir()):
+            if f.suffix in (".yaml", ".yml") and JOURNEY_KEY.fullmatch(f.stem):
+                files.setdefault(f.stem, f)
+    return {k: f for k, f in files.items() if JOURNEY_KEY.fullmatch(k)}
 
 
 def create_workspace(directory: Path, *, template: str, force: bool = False) -> Workspace:

@@ -283,16 +283,22 @@ def _lists(
     fresh = np.flatnonzero((first >= starts[-1]) & active & (love >= median))
     fresh = fresh[np.argsort(-love[fresh], kind="stable")]
 
-    def member(i: int) -> MemberLove:
-        was = int(prev_level[i])
-        return MemberLove(
-            str(a.customer_ids[i]),
-            LEVELS[int(now_level[i]) - 1],
-            float(love[i]),
-            LEVELS[was - 1] if was else None,
-            float(prev_love[i]),
-            int(first[i]),
-            int(last[i]),
+    def members(at: np.ndarray) -> tuple[MemberLove, ...]:
+        # Columns to Python lists first, then one object per row: converting element by
+        # element took 0.8 s of CPU for 108k members at 1.15M customers.
+        rows = zip(
+            a.customer_ids[at].tolist(),
+            now_level[at].astype(np.int64).tolist(),
+            love[at].astype(np.float64).tolist(),
+            prev_level[at].astype(np.int64).tolist(),
+            prev_love[at].astype(np.float64).tolist(),
+            first[at].tolist(),
+            last[at].astype(np.int64).tolist(),
+            strict=True,
+        )
+        return tuple(
+            MemberLove(str(c), LEVELS[n - 1], lv, LEVELS[w - 1] if w else None, pl, f, t)
+            for c, n, lv, w, pl, f, t in rows
         )
 
-    return tuple(member(int(i)) for i in drifting), tuple(member(int(i)) for i in fresh)
+    return members(drifting), members(fresh)

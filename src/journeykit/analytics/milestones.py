@@ -165,6 +165,12 @@ class MilestoneFrame:
     # The events the log was fetched from: analyses that need more than milestone events (the
     # last event of any kind, for `lapsed`; a breakdown's groups) read them from here.
     events: ir.Table | None = field(default=None, compare=False, repr=False)
+    # Each customer's last event of any kind (us), when kept with the log (a workspace keeps
+    # it at import): ``positions`` then needs no scan of the events to judge ``lapsed``.
+    last_seen: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # What analyses derive from the log alone and several of them need (first reaches), kept
+    # once per log: the map places customers on every path from the same first reaches.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def customers(self) -> int:
@@ -358,6 +364,9 @@ class LogCounts:
 def log_counts(frame: MilestoneFrame) -> LogCounts:
     """Customers who ever reached each milestone, in any order, on any path."""
     ids = [m.id for m in frame.journey.milestones]
-    pair = np.unique(frame.cust.astype(np.int64) * len(ids) + frame.milestone)
-    per = np.bincount(pair % len(ids), minlength=len(ids))
+    # A customers x milestones mark, not np.unique of the pairs (16 s at 5M log rows in
+    # numpy 2's hash-based unique on a busy machine; this is one pass).
+    seen = np.zeros((frame.customers, len(ids)), dtype=bool)
+    seen[frame.cust, frame.milestone] = True
+    per = seen.sum(axis=0)
     return LogCounts(frame.customers, {mid: int(per[i]) for i, mid in enumerate(ids)})

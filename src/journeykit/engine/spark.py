@@ -42,7 +42,12 @@ def session(master: str, conf: dict[str, str] | None = None) -> Any:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = pyspark_sql.SparkSession.builder.master(master).appName("journeykit")
-    for key, value in {**_LOCAL_CONF, **(conf or {})}.items():
+    loopback = {}
+    if master.startswith(("spark://127.0.0.1:", "spark://localhost:")):
+        # A cluster on this machine's loopback (engine.spark_cluster): executors must reach
+        # the driver there too, whatever address the host name resolves to.
+        loopback = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    for key, value in {**_LOCAL_CONF, **loopback, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 

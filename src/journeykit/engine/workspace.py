@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from journeykit.engine.duckdb import DuckDBEngine, TableRead, read_in_full, storage_errors
-from journeykit.errors import WorkspaceDamaged, WorkspaceStorageError
+from journeykit.errors import JourneykitError, WorkspaceDamaged, WorkspaceStorageError
 from journeykit.events.importer import ImportOptions, ImportReport, import_into, prepare_schema
 from journeykit.events.reader import Progress
-from journeykit.workspace import Workspace
+from journeykit.workspace import Workspace, journey_files
 
 if TYPE_CHECKING:
     from journeykit.events.dbsource import DatabaseSource
@@ -46,7 +46,27 @@ def import_files(
             engine.close()
             problem = f"table {damaged[0].name}: {damaged[0].problem}"
             raise WorkspaceDamaged(ws.database, problem, "nothing was imported")
-        return import_into(engine, ws, paths, options, progress=progress)
+        return import_into(engine, ws, paths, options, progress=progress, derive=logs_of(ws))
+
+
+def logs_of(ws: Workspace) -> Callable[[DuckDBEngine], None]:
+    """What a write to the workspace's events runs last in its transaction: the stored
+    milestone logs of the workspace's journeys, brought up to date (``engine.maplog``). A
+    journey file with an error is left out: it is the design's problem, not the import's."""
+
+    def derive(engine: DuckDBEngine) -> None:
+        from journeykit.engine.maplog import update_logs
+        from journeykit.journey import load_journey
+
+        journeys = []
+        for path in journey_files(ws).values():
+            try:
+                journeys.append(load_journey(path))
+            except (JourneykitError, OSError):
+                continue
+        update_logs(engine, journeys)
+
+    return derive
 
 
 def ensure_tables(ws: Workspace) -> None:
@@ -207,6 +227,7 @@ def _reshape_view(ws: Workspace, store: Callable[[DuckDBEngine], None]) -> None:
         with engine.transaction():
             store(engine)
             refresh_events_view(engine)
+            logs_of(ws)(engine)
     finally:
         engine.close()
 
@@ -261,7 +282,10 @@ def _pull(
         for source in sources:
             remotes.append(RemoteTable(source))
         pairs = [(complete(s, r), r) for s, r in zip(sources, remotes, strict=True)]
-        return sync_into(DuckDBEngine(ws.database), ws, pairs, progress=progress, replace=replace)
+        return sync_into(
+            DuckDBEngine(ws.database), ws, pairs, progress=progress, replace=replace,
+            derive=logs_of(ws),
+        )  # fmt: skip
     finally:
         for remote in remotes:
             remote.close()

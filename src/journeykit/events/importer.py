@@ -248,7 +248,7 @@ def refresh_events_view(engine: Any) -> None:
         f"CREATE OR REPLACE VIEW events AS SELECT {customer} AS customer_id, e.event, "
         f"e.timestamp, {value} AS value, e.properties, {source} AS source, e.source_row, "
         f"{import_id} AS import_id, e.source_key, e.customer_id AS source_customer_id, "
-        f"e.value AS source_value FROM {rows}{join}"
+        f"e.value AS source_value, e.import_key FROM {rows}{join}"
     )
 
 
@@ -259,9 +259,13 @@ def import_into(
     options: ImportOptions | None = None,
     *,
     progress: Progress | None = None,
+    derive: Callable[[Any], None] | None = None,
 ) -> list[ImportReport]:
     """Import ``paths`` into the workspace's database, open as ``engine`` (closed here), in one
-    transaction; see the module docstring. ``engine.workspace.import_files`` opens it."""
+    transaction; see the module docstring. ``engine.workspace.import_files`` opens it.
+
+    ``derive`` runs last in the transaction: what is kept from the events (the stored milestone
+    logs) is committed with them or not at all."""
     opts = options or ImportOptions()
     written: list[Path] = []
     try:
@@ -275,6 +279,8 @@ def import_into(
                 reports = [_load(engine, ws, plan, opts, progress, written) for plan in plans]
                 if any(plan.earlier is None for plan in plans):
                     refresh_events_view(engine)
+                if derive is not None:
+                    derive(engine)
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)

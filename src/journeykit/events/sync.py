@@ -31,7 +31,7 @@ nothing at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -177,6 +177,7 @@ def sync_into(
     *,
     progress: Progress | None = None,
     replace: bool = False,
+    derive: Callable[[Any], None] | None = None,
 ) -> list[SyncReport]:
     """Pull every source into the workspace's database (open as ``runner``, closed here) in one
     transaction; see the module docstring. Sources not registered yet are registered;
@@ -206,6 +207,8 @@ def sync_into(
                 reports = [_apply(runner, ws, s, written) for s in staged]
                 if any(r.import_id for r in reports):
                     refresh_events_view(runner)
+                if derive is not None:
+                    derive(runner)  # as in events.importer.import_into
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)

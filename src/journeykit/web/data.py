@@ -35,6 +35,7 @@ from journeykit.analytics import (
 )
 from journeykit.analytics.status import StatusList, status_list
 from journeykit.analytics.windows import DEFAULT_WINDOW, Window, parse_window
+from journeykit.engine.maplog import merges_of, stored_frame
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
 from journeykit.web.errors import FilterError
@@ -176,7 +177,7 @@ class Data:
                     alias = db_alias(eng)
                     sql = f"SELECT import_id FROM {alias}.imports WHERE replaced_by IS NULL"
                     rows = eng.raw.execute(sql + " ORDER BY 1").fetchall() if alias else []
-                    rows += _merges(eng, alias) if alias else []
+                    rows += [(merges_of(eng, alias),)] if alias else []
                 ids = ",".join(str(r[0]) for r in rows)
                 version = hashlib.sha256(ids.encode()).hexdigest()[:16] if ids else "empty"
             self._stat = _Stat(self._signature(), version)
@@ -254,10 +255,18 @@ class Data:
     def _frame(self, rev: str, journey: Journey, f: Filters) -> MilestoneFrame:
         # Every milestone of every path: one fetch serves all paths (the path is not in the key).
         key = ("frame", rev, self.version(), f.key()[1:])
-        return self.cached(
-            key,
-            lambda: self._run(journey, f, lambda ev, g: fetch_milestones(ev, journey, now=g.now)),
-        )
+        return self.cached(key, lambda: self._fetch(journey, f))
+
+    def _fetch(self, journey: Journey, f: Filters) -> MilestoneFrame:
+        """The log the workspace keeps up to date at import (``engine.maplog``) when no filter
+        narrows the events; else, or when it is not up to date, tagged from the events."""
+        with self.engine() as eng:
+            events, g = self._events(eng, journey, f)
+            alias = db_alias(eng) if not any(f.key()[1:]) else None
+            stored = stored_frame(eng, alias, journey) if alias else None
+            if stored is not None:
+                return stored.with_events(events)
+            return fetch_milestones(events, journey, now=g.now)
 
     def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
         window = f.window_asked()
@@ -345,22 +354,3 @@ class Data:
             self.cache.clear()
             self.sizes.clear()
             self._stat = _Stat()
-
-
-def _merges(eng: Any, alias: str) -> list[tuple[Any, ...]]:
-    """The identity map and currency rates change every analysis without an import: their
-    content is part of the data version (schema 3 workspaces have them)."""
-    tables = {r[0] for r in eng.raw.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
-    ).fetchall()}  # fmt: skip
-    if not {"identities", "rates"} <= tables:
-        return []
-    return [
-        eng.raw.execute(
-            f"SELECT 'merges:' || coalesce(sum(hash(alias, customer_id)), 0) || ':' || "
-            f"(SELECT coalesce(sum(hash(currency, valid_from, rate)), 0) FROM {alias}.rates) "
-            f"|| ':' || (SELECT coalesce(max(value), '') FROM {alias}.journeykit_meta "
-            "WHERE key = 'rates') "
-            f"FROM {alias}.identities"
-        ).fetchone()
-    ]

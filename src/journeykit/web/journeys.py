@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from journeykit.errors import JourneyFileError, JourneykitError, Problem, no_roo
 from journeykit.journey import Journey, parse_journey
 from journeykit.web.errors import Conflict, NotFound
 from journeykit.web.store import Revision, Store
-from journeykit.workspace import Workspace
-
-FOLDER = "journeys"
-_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+from journeykit.workspace import JOURNEY_KEY as _KEY
+from journeykit.workspace import JOURNEYS_FOLDER as FOLDER
+from journeykit.workspace import Workspace, journey_files
 
 
 @dataclass(frozen=True)
@@ -60,13 +58,7 @@ class Journeys:
         self._lock = threading.RLock()
 
     def names(self) -> list[str]:
-        files = {self.ws.journey_file.stem: self.ws.journey_file}
-        folder = self.ws.root / FOLDER
-        if folder.is_dir():
-            for f in sorted(folder.iterdir()):
-                if f.suffix in (".yaml", ".yml") and _KEY.fullmatch(f.stem):
-                    files.setdefault(f.stem, f)
-        return [k for k in files if _KEY.fullmatch(k)]
+        return list(journey_files(self.ws))
 
     def file(self, key: str) -> Path:
         """The file of journey ``key``; anything that is not a known journey is NotFound."""

@@ -1,0 +1,245 @@
+"""The milestone logs a workspace keeps: built at import, per imported batch, read by the web app.
+
+Every map, dashboard and list starts from a journey's milestone log (``analytics.milestones``).
+Building it means tagging every event (a scan of all of them: tens of seconds at 10M events on a
+busy machine), and the web app's cache is cold after every import. So each import, inside its
+own transaction, tags only the rows it added, for every journey of the workspace, and stores them
+in ``milestone_rows``; the app then reads the much smaller log instead of scanning the events.
+
+A log is known by the digest of what decides it (the milestones' ids, order and rules), so an
+edited rule starts a new log and a title change does not. ``milestone_logs`` records, per log,
+which rows it covers: each current import's key and its row count, and the identity map and
+currency rates it was tagged through. A log whose record differs from the workspace's state is
+brought up to date by the next write (only the imports whose rows changed are tagged again) and
+is never read meanwhile: the reader falls back to tagging the events, as before. Since a tag
+depends on one event alone, the stored rows are exactly what tagging all events would give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeykit.analytics.milestones import MilestoneFrame, frame_from_arrow, milestone_log
+from journeykit.events.schema import EVENT_COLUMNS
+from journeykit.events.sqltext import quote_literal
+
+if TYPE_CHECKING:
+    from journeykit.engine.duckdb import DuckDBEngine
+    from journeykit.journey import Journey
+
+_ROWS = (
+    "CREATE TABLE IF NOT EXISTS milestone_rows (log VARCHAR NOT NULL, import_key INTEGER NOT "
+    "NULL, customer_id VARCHAR NOT NULL, milestone SMALLINT NOT NULL, timestamp TIMESTAMP NOT "
+    "NULL, value DOUBLE, event_key BIGINT)"
+)
+# Each customer's last event of any kind per import: ``positions`` judges ``lapsed`` by it.
+_LAST = (
+    "CREATE TABLE IF NOT EXISTS customer_last (log VARCHAR NOT NULL, import_key INTEGER NOT "
+    "NULL, customer_id VARCHAR NOT NULL, last TIMESTAMP NOT NULL)"
+)
+_LOGS = (
+    "CREATE TABLE IF NOT EXISTS milestone_logs (log VARCHAR PRIMARY KEY, shared BOOLEAN NOT "
+    "NULL, coverage VARCHAR NOT NULL, merges VARCHAR NOT NULL)"
+)
+
+
+_KEPT = ("milestone_rows", "customer_last", "milestone_logs")
+
+
+def log_digest(journey: Journey) -> str:
+    """What decides a journey's milestone log: its milestones' ids, order and rules."""
+    rules = [
+        [m.id, None if m.when is None else m.when.model_dump(mode="json")]
+        for m in journey.milestones
+    ]
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class State:
+    """What a stored log must match to be read: rows per current import, and the merges."""
+
+    coverage: dict[int, int]
+    merges: str
+
+    def coverage_text(self) -> str:
+        return json.dumps(sorted(self.coverage.items()))
+
+
+def _tables(engine: Any, alias: str) -> set[str]:
+    rows = engine.fetchall(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = $db", {"db": alias}
+    )
+    return {r[0] for r in rows}
+
+
+def merges_of(engine: Any, alias: str) -> str:
+    """The identity map and currency rates, as one digest: every customer id and value of the
+    ``events`` view goes through them (schema 3 workspaces have them)."""
+    if not {"identities", "rates"} <= _tables(engine, alias):
+        return ""
+    row = engine.fetchone(
+        f"SELECT 'merges:' || coalesce(sum(hash(alias, customer_id)), 0) || ':' || "
+        f"(SELECT coalesce(sum(hash(currency, valid_from, rate)), 0) FROM {alias}.rates) "
+        f"|| ':' || (SELECT coalesce(max(value), '') FROM {alias}.journeykit_meta "
+        "WHERE key = 'rates') "
+        f"FROM {alias}.identities"
+    )
+    return str(row[0])
+
+
+def state_of(engine: Any, alias: str) -> State:
+    rows = engine.fetchall(
+        f"SELECT i.import_key, count(e.import_key) FROM {alias}.imports i LEFT JOIN "
+        f"{alias}.event_rows e USING (import_key) WHERE i.replaced_by IS NULL GROUP BY 1"
+    )
+    return State({int(k): int(n) for k, n in rows}, merges_of(engine, alias))
+
+
+def update_logs(engine: DuckDBEngine, journeys: list[Journey]) -> None:
+    """Bring the stored log of each journey up to date with the events, inside the caller's
+    transaction (``engine`` is the workspace's database open for writing).
+
+    Logs of rules no journey has any more are dropped; a journey without a measurable
+    milestone has none.
+    """
+    for sql in (_ROWS, _LAST, _LOGS):
+        engine.execute(sql)
+    wanted: dict[str, Journey] = {}
+    for j in journeys:
+        if any(m.when is not None for m in j.milestones):
+            wanted.setdefault(log_digest(j), j)
+    keep = ", ".join(quote_literal(d) for d in wanted) or "NULL"
+    for table in _KEPT:
+        engine.execute(f"DELETE FROM {table} WHERE log NOT IN ({keep})")
+    if not wanted:
+        return
+    state = state_of(engine, str(engine.fetchone("SELECT current_database()")[0]))
+    for digest, journey in wanted.items():
+        _update(engine, digest, journey, state)
+
+
+def _update(engine: DuckDBEngine, digest: str, journey: Journey, state: State) -> None:
+    row = engine.fetchall(
+        "SELECT coverage, merges FROM milestone_logs WHERE log = $log", {"log": digest}
+    )
+    covered: dict[int, int] = {}
+    if row and row[0][1] == state.merges:
+        covered = {int(k): int(n) for k, n in json.loads(row[0][0])}
+    stale = [k for k, n in covered.items() if state.coverage.get(k) != n]
+    which = f"AND import_key IN ({', '.join(str(k) for k in stale)})" if covered else ""
+    if stale or not covered:
+        for table in _KEPT[:2]:
+            engine.execute(f"DELETE FROM {table} WHERE log = $log {which}", {"log": digest})
+    added = [k for k, n in sorted(state.coverage.items()) if covered.get(k) != n]
+    for key in added:
+        _tag_import(engine, digest, journey, key)
+    if len(added) > 1 or (added and len(state.coverage) > 1):
+        _sort_rows(engine, digest)
+    shared = _shared(engine, journey)
+    engine.execute(
+        "INSERT OR REPLACE INTO milestone_logs VALUES ($log, $shared, $coverage, $merges)",
+        {"log": digest, "shared": shared, "coverage": state.coverage_text(),
+         "merges": state.merges},
+    )  # fmt: skip
+
+
+def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -> None:
+    """Store the log rows of one import's events (with the event's key when two rules may
+    match one event, as ``analytics.milestones`` makes it)."""
+    events = engine.con.table("events")
+    events = events.filter(events.import_key == key).select(*EVENT_COLUMNS)
+    tagged = milestone_log(events, journey)
+    event_key = "event_key" if "event_key" in tagged.columns else "NULL"
+    params = {"log": digest, "key": key}
+    engine.execute(
+        "INSERT INTO milestone_rows SELECT $log, $key, customer_id, milestone, timestamp, value, "
+        f"{event_key} FROM ({engine.con.compile(tagged)}) ORDER BY customer_id, timestamp",
+        params,
+    )
+    engine.execute(
+        "INSERT INTO customer_last SELECT $log, $key, customer_id, max(timestamp) FROM events "
+        "WHERE import_key = $key GROUP BY customer_id",
+        params,
+    )
+
+
+def _sort_rows(engine: DuckDBEngine, digest: str) -> None:
+    """Store the log's rows in the order every analysis reads them (by customer, then time),
+    so that reading it needs no sort: a sort of the whole log at import instead of at view.
+    Removing rows keeps the order, so only adding to a log that has rows calls this."""
+    params = {"log": digest}
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE jk_sorted_rows AS SELECT * FROM milestone_rows "
+        "WHERE log = $log ORDER BY customer_id, timestamp",
+        params,
+    )
+    engine.execute("DELETE FROM milestone_rows WHERE log = $log", params)
+    engine.execute("INSERT INTO milestone_rows SELECT * FROM jk_sorted_rows")
+    engine.execute("DROP TABLE jk_sorted_rows")
+
+
+def _shared(engine: DuckDBEngine, journey: Journey) -> bool:
+    """Whether two of the journey's rules may match one event (its log then keys events)."""
+    events = engine.con.table("events").select(*EVENT_COLUMNS).limit(0)
+    return "event_key" in milestone_log(events, journey).columns
+
+
+def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> MilestoneFrame | None:
+    """The journey's milestone log as stored in the workspace attached as ``alias``, sorted as
+    ``fetch_milestones`` sorts it; None when there is none or it is not up to date."""
+    if not set(_KEPT) <= _tables(engine, alias):
+        return None
+    digest = log_digest(journey)
+    row = engine.fetchall(
+        f"SELECT shared, coverage, merges FROM {alias}.milestone_logs WHERE log = $log",
+        {"log": digest},
+    )
+    if not row:
+        return None
+    shared, coverage, merges = row[0]
+    state = state_of(engine, alias)
+    if coverage != state.coverage_text() or merges != state.merges:
+        return None
+    select = (
+        f"SELECT customer_id, milestone, timestamp, value{', event_key' if shared else ''} "
+        f"FROM {alias}.milestone_rows WHERE log = $log"
+    )
+    table = engine.arrow(select, {"log": digest})  # stored in order (_sort_rows)...
+    if not _in_order(table):  # ...which is checked, not assumed
+        table = engine.arrow(select + " ORDER BY customer_id, timestamp", {"log": digest})
+    last = engine.arrow(
+        f"SELECT customer_id, max(last) AS last FROM {alias}.customer_last WHERE log = $log "
+        "GROUP BY 1",
+        {"log": digest},
+    )
+    latest = engine.fetchone(f"SELECT max(timestamp) FROM {alias}.event_rows")[0]
+    now = int(np.datetime64(latest, "us").astype(np.int64)) if latest is not None else 0
+    frame = frame_from_arrow(table, journey, now)
+    where = pc.index_in(pa.array(frame.customer_ids, pa.string()), value_set=last["customer_id"])
+    if where.null_count:
+        return frame  # a customer without a last event (cannot happen): judge by the events
+    stamps = last.column("last").cast(pa.timestamp("us")).cast(pa.int64()).take(where)
+    return replace(frame, last_seen=stamps.to_numpy(zero_copy_only=False))
+
+
+def _in_order(table: pa.Table) -> bool:
+    """Rows sorted by customer_id, then timestamp (as DuckDB's ORDER BY sorts them)."""
+    n = table.num_rows
+    if n < 2:
+        return True
+    ids = table.column("customer_id")
+    ts = table.column("timestamp")
+    a, b = ids.slice(0, n - 1), ids.slice(1)
+    before = pc.less(a, b)
+    same = pc.equal(a, b)
+    later = pc.less_equal(ts.slice(0, n - 1), ts.slice(1))
+    ok = pc.or_(before, pc.and_(same, later))
+    return bool(pc.all(ok).as_py())
