@@ -209,3 +209,15 @@ def test_fetched_log_with_overlapping_rules_equals_the_oracle(
         rows = np.flatnonzero(frame.event_key == key)
         assert (np.diff(rows) == 1).all()
         assert np.unique(frame.ts[rows]).size == 1 and np.unique(frame.cust[rows]).size == 1
+
+
+def test_a_log_cut_from_another_does_not_reuse_its_first_reaches() -> None:
+    from journeykit.analytics.milestones import since
+    from journeykit.analytics.position import positions
+
+    j = make_journey({"a": "a", "b": "b"}, {"main": ["a", "b"]})
+    log = events_for({"c": [("a", "2024-01-01"), ("b", "2024-01-02"), ("a", "2024-01-04")]})
+    frame = fetch_milestones(ibis.memtable(to_arrow(log)), j)
+    assert positions(frame, j).to_pandas()["milestone"].tolist() == ["b"]
+    later = since(frame, dt("2024-01-03"))  # only the second "a" is left
+    assert positions(later, j).to_pandas()["milestone"].tolist() == ["a"]

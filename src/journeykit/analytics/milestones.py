@@ -169,8 +169,9 @@ class MilestoneFrame:
     # it at import): ``positions`` then needs no scan of the events to judge ``lapsed``.
     last_seen: np.ndarray | None = field(default=None, compare=False, repr=False)
     # What analyses derive from the log alone and several of them need (first reaches), kept
-    # once per log: the map places customers on every path from the same first reaches.
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # once per log: the map places customers on every path from the same first reaches. Not an
+    # init field, so a log made from this one by ``replace`` (other rows) starts empty.
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def customers(self) -> int:
