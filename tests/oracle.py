@@ -27,7 +27,8 @@ Funnel (``funnel``) returns::
 An *attempt* is a sequence of (step, event) uses: steps strictly increasing from step 1, only
 optional steps skipped, distinct events, each event tagged with its step's milestone, times
 non-decreasing (equal times are fine: ties are taken in path order and steps increase), and for
-each consecutive pair (a, e) -> (b, f): ``tf - t1 <= window``; ``tf - te <= steps[b].within``;
+each consecutive pair (a, e) -> (b, f): ``tf - t1 <= window`` (a ``Months`` window: ``tf`` by
+the same day n months after ``t1``); ``tf - te <= steps[b].within``;
 no event tagged with an excluded milestone has ``te <= t <= tf``; in strict mode no tag (g, c)
 with c a path milestone other than m_a and m_b, g neither e nor f, lies strictly between
 (te, a) and (tf, b) in (timestamp, path index) order. An attempt reaches its last used step.
@@ -58,6 +59,7 @@ key for every step milestone.
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import statistics
 from collections import Counter, defaultdict
@@ -200,9 +202,32 @@ class _Use:
 
 
 @dataclass(frozen=True)
+class Months:
+    """A calendar-month window: until the same day ``n`` months on, the month's last day when
+    it is shorter (docs/metrics.md "Funnel window")."""
+
+    n: int
+
+
+def _month_deadline(start: datetime, n: int) -> datetime:
+    year, month = divmod(start.year * 12 + start.month - 1 + n, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return start.replace(year=year, month=month + 1, day=min(start.day, last))
+
+
+def _fits(window: timedelta | Months | None, t1: datetime, t: datetime) -> bool:
+    """Whether time ``t`` lies within the window of an attempt that started at ``t1``."""
+    if window is None:
+        return True
+    if isinstance(window, Months):
+        return t <= _month_deadline(t1, window.n)
+    return t - t1 <= window
+
+
+@dataclass(frozen=True)
 class _Spec:
     steps: tuple[PathStep, ...]
-    window: timedelta | None
+    window: timedelta | Months | None
     mode: Mode
     exclude: frozenset[str]
 
@@ -274,7 +299,7 @@ def _may_follow(tags: list[_Tagged], spec: _Spec, attempt: Attempt, use: _Use) -
     return (
         all(u.event.index != use.event.index for u in attempt)
         and te <= tf
-        and (spec.window is None or tf - attempt[0].event.time <= spec.window)
+        and _fits(spec.window, attempt[0].event.time, tf)
         and (within is None or tf - te <= within)
         and not _excluded_between(tags, spec, te, tf)
         and not (spec.mode == "strict" and _strict_blocked(tags, spec, prev, use))
@@ -315,7 +340,7 @@ def any_order_sets(tags: list[_Tagged], spec: _Spec, j: int) -> list[tuple[_Tagg
     for combo in itertools.product(*pools):
         times = [g.time for g in combo]
         distinct = len({g.index for g in combo}) == len(combo)
-        if distinct and (spec.window is None or max(times) - min(times) <= spec.window):
+        if distinct and _fits(spec.window, min(times), max(times)):
             found.append(combo)
     return found
 
@@ -347,8 +372,7 @@ def _has_time_left(spec: _Spec, best: list[Attempt], now: datetime) -> bool:
     j = best[0][-1].step
     nxt = spec.steps[j + 1].within if j + 1 < len(spec.steps) else None
     return any(
-        (spec.window is None or now - a[0].event.time <= spec.window)
-        and (nxt is None or now - a[-1].event.time <= nxt)
+        _fits(spec.window, a[0].event.time, now) and (nxt is None or now - a[-1].event.time <= nxt)
         for a in best
     )
 
@@ -359,7 +383,7 @@ def _any_outcome(tags: list[_Tagged], spec: _Spec, now: datetime) -> _Outcome | 
     if furthest == 0:
         return None
     sets = reached[furthest - 1]
-    alive = spec.window is None or any(now - min(g.time for g in s) <= spec.window for s in sets)
+    alive = any(_fits(spec.window, min(g.time for g in s), now) for s in sets)
     return _Outcome(furthest, alive, None, None)
 
 
@@ -369,7 +393,7 @@ def funnel(
     *,
     path: str | None = None,
     mode: Mode = "ordered",
-    window: timedelta | None = timedelta(days=30),
+    window: timedelta | Months | None = timedelta(days=30),
     now: datetime | None = None,
     exclude: Iterable[str] = (),
 ) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from journeykit.analytics.milestones import (
     milestone_frame,
     resolve_path,
 )
-from journeykit.analytics.windows import DEFAULT_WINDOW, Window
+from journeykit.analytics.windows import DEFAULT_WINDOW, Resolved, Window
 from journeykit.errors import JourneykitError
 from journeykit.journey.schema import Journey, JourneyPath
 
@@ -80,7 +80,7 @@ class JourneyResults:
     journey: Journey
     path: str  # the chosen path: its funnel and positions lead the report
     now: int  # microseconds since the epoch
-    windows: dict[str, timedelta | None]
+    windows: dict[str, Resolved]
     funnels: dict[str, FunnelResult]  # every path, chosen first
     positions: dict[str, PositionsResult]
     counts: LogCounts
@@ -143,7 +143,7 @@ def measure(
     frame = milestone_frame(events, journey, now=now)
     funnels: dict[str, FunnelResult] = {}
     placed: dict[str, PositionsResult] = {}
-    windows: dict[str, timedelta | None] = {}
+    windows: dict[str, Resolved] = {}
     notes: list[str] = []
     for p in path_order(journey, chosen.id):
         unmeasured = [mid for mid in p.milestone_ids if journey.milestone(mid).when is None]

@@ -168,3 +168,42 @@ def test_last_touch_several_properties_and_a_limit(events: ibis.Table) -> None:
     assert result.breakdown is not None
     by = {g: [s.customers for s in steps] for g, steps in result.breakdown.items()}
     assert by == {"(none)": [1, 0, 0], "(other)": [1, 1, 0], "team": [2, 1, 1]}
+
+
+def test_all_events_and_a_chosen_step(events: ibis.Table) -> None:
+    journey = parse_journey(JOURNEY)
+    # all events: every value a customer has, so ana is in ads only (her other events lack utm)
+    # and a customer can be in several groups (here none is); (none): no event with a value
+    assert breakdowns(events, journey, "all:seats", now=NOW) == {
+        "(none)": ["dee"],
+        "1": ["ana", "ben"],
+        "5": ["cy"],
+    }
+    with pytest.raises(AnalyticsError, match="cannot be combined"):
+        breakdowns(events, journey, "all:utm,persona", now=NOW)
+    # step 1's event (signed_up) carries role: lead for ana and dee, ic for cy, none for ben
+    result = funnel(events, journey, now=NOW, by="step:1:role")
+    assert result.breakdown is not None
+    by = {g: [s.customers for s in steps] for g, steps in result.breakdown.items()}
+    assert by == {"(none)": [1, 1, 0], "ic": [1, 0, 0], "lead": [2, 1, 1]}
+    # step 2's event (trial) has no role: everyone who reached it is (none), the rest too
+    result = funnel(events, journey, now=NOW, by="step:2:role")
+    assert result.breakdown is not None and list(result.breakdown) == ["(none)"]
+    for bad in ("step:4:role", "step:x:role", "step:1"):
+        with pytest.raises(AnalyticsError, match="step:N:KEY"):
+            funnel(events, journey, now=NOW, by=bad)
+    with pytest.raises(AnalyticsError, match="step times"):
+        funnel(events, journey, now=NOW, by="step:1:role", mode="any")
+
+
+def test_all_events_puts_a_customer_in_every_group_of_theirs() -> None:
+    log = {
+        "a": [("signed_up", "2024-01-01", {"src": "x"}), ("trial", "2024-01-02", {"src": "y"})],
+        "b": [("signed_up", "2024-01-01", {"src": "x"})],
+    }
+    events = ibis.duckdb.connect().create_table("events", to_arrow(events_for(log)))
+    result = funnel(events, parse_journey(JOURNEY), by="all:src", breakdown_limit=1)
+    assert result.breakdown is not None
+    by = {g: [s.customers for s in steps] for g, steps in result.breakdown.items()}
+    # x: a and b; y (a) is beyond the limit and goes to (other): a is counted in both
+    assert by == {"(other)": [1, 1, 0], "x": [2, 1, 0]}

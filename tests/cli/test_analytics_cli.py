@@ -290,3 +290,22 @@ def test_funnel_date_range(files: tuple[Path, Path]) -> None:
     assert out["now"] == "2024-01-31T23:59:59.999999"
     bad = CliRunner().invoke(cli, [*args, "--to", "2024-01-31", "--now", "2024-01-31"])
     assert bad.exit_code == 2 and "--to and --now" in bad.output
+
+
+def test_funnel_calendar_month_window_and_step_attribution(files: tuple[Path, Path]) -> None:
+    journey, events = files
+    args = ("funnel", str(journey), "--events", str(events), "--format", "json")
+    out = json.loads(run(*args, "--window", "1mo"))
+    assert (out["window"], out["window_months"], out["window_seconds"]) == (
+        "1 calendar month",
+        1,
+        None,
+    )
+    # ana reaches purchase 19 days after opting in: within a month; cy's trial (Mar 30) is not
+    # within a month of Jan 5; dee opted in on Mar 1 and now (Mar 30) is before Apr 1: in progress
+    steps = [(s["customers"], s["dropped"], s["in_progress"]) for s in out["steps"]]
+    assert steps == [(4, 2, 1), (1, 0, 0), (1, 0, 0)]
+    by_step = json.loads(run(*args, "--window", "1mo", "--by", "step:2:plan"))
+    assert list(by_step["breakdown"]) == ["(none)"]
+    bad = CliRunner().invoke(cli, [*args, "--window", "0mo"])
+    assert bad.exit_code != 0 and "1 to 1200 months" in bad.output

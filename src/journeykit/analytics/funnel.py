@@ -19,6 +19,7 @@ from journeykit.analytics.funnel_semantics import (
     Semantics,
     check_options,
     parse_exclusion,
+    peer_window,
     run_peer,
     window_us,
 )
@@ -32,8 +33,15 @@ from journeykit.analytics.milestones import (
     since,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
-from journeykit.analytics.segments import breakdowns
-from journeykit.analytics.windows import DEFAULT_WINDOW, DESIGNED, Window, resolve_window
+from journeykit.analytics.segments import breakdowns, parse_step_by, step_values, top_groups
+from journeykit.analytics.windows import (
+    DEFAULT_WINDOW,
+    DESIGNED,
+    CalendarMonths,
+    Resolved,
+    Window,
+    resolve_window,
+)
 from journeykit.journey.schema import Journey, JourneyPath
 
 Mode = Literal["ordered", "strict", "any"]
@@ -63,8 +71,9 @@ def funnel(
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
-    ``window`` is a duration, None (no window) or ``"designed"`` (default): the path's designed
-    window, the sum of its steps' allowances (``analytics.windows``).
+    ``window`` is a duration, ``CalendarMonths`` (until the same day N months on), None (no
+    window) or ``"designed"`` (default): the path's designed window, the sum of its steps'
+    allowances (``analytics.windows``).
 
     ``events`` is the canonical events table on any engine, or its fetched milestone log.
     ``exclude`` names milestones that break an attempt between two steps (``"m:FROM-TO"`` or an
@@ -73,24 +82,28 @@ def funnel(
     any map to its strict and unordered funnels); ``clickhouse`` takes windowFunnel's modes
     (``strict_order``, ``strict_deduplication``, ``strict_increase``, ``allow_reentry``).
     ``date_from`` leaves out events before it (with ``now`` as the range's end).
-    ``by`` (``persona``, ``property:KEY``, ``first:KEY``, ``last:KEY``, or several joined by
-    commas) adds the funnel of each group, the ``breakdown_limit`` largest kept and the rest in
-    ``(other)``; or pass ``breakdown``, a group name -> customer ids mapping of your own.
+    ``by`` (``persona``, ``property:KEY``, ``first:KEY``, ``last:KEY``, ``all:KEY``,
+    ``step:N:KEY``, or several of the first four joined by commas) adds the funnel of each group,
+    the ``breakdown_limit`` largest kept and the rest in ``(other)``; or pass ``breakdown``, a
+    group name -> customer ids mapping of your own.
     """
     if date_from is not None:
         events = since(events, date_from)
+    chosen = resolve_path(journey, path)
+    at_step = None if by is None else parse_step_by(by, len(chosen.steps))
     if by is not None:
         source = events.events if isinstance(events, MilestoneFrame) else events
         if source is None:
             raise AnalyticsError("a breakdown needs the events: this milestone log has none")
-        groups_of = breakdowns(source, journey, by, now=now, limit=breakdown_limit)
-        breakdown, breakdown_by = dict(groups_of), by
+        if at_step is None:
+            groups_of = breakdowns(source, journey, by, now=now, limit=breakdown_limit)
+            breakdown = dict(groups_of)
+        breakdown_by = by
     if mode not in MODES:
         raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
     if mode == "any" and exclude and semantics == "journeykit":
         # Exclusions sit between two consecutive steps; any-order attempts have no such order.
         raise AnalyticsError("exclude works with ordered and strict funnels, not with mode 'any'")
-    chosen = resolve_path(journey, path)
     ids = list(chosen.milestone_ids)
     exclusions = [parse_exclusion(x) for x in exclude]
     excluded = [x.milestone for x in exclusions]
@@ -112,7 +125,7 @@ def funnel(
             chosen,
             semantics=semantics,
             mode=mode,
-            window_us=window_us(window),
+            window_us=window_us(peer_window(window, semantics)),
             exclusions=exclusions,
             flags=clickhouse,
             now=now,
@@ -120,6 +133,10 @@ def funnel(
         level, passed, customers, times = peer.level, peer.passed, peer.customers, None
         is_open = np.zeros(len(level), dtype=np.bool_)  # neither peer has open attempts
     steps = _steps(journey, chosen, level, is_open, times, passed)
+    if at_step is not None:
+        served = _by_step(frame, journey, chosen, at_step, customers, times, now)
+        limited = served if breakdown_limit is None else top_groups(served, breakdown_limit)
+        breakdown = dict(limited)
     groups: dict[str, tuple[FunnelStep, ...]] | None = None
     if breakdown is not None:
         index = {str(c): i for i, c in enumerate(customers)}
@@ -146,6 +163,33 @@ def funnel(
     )
 
 
+def _by_step(
+    frame: MilestoneFrame,
+    journey: Journey,
+    chosen: JourneyPath,
+    at_step: tuple[int, str],
+    customers: np.ndarray,
+    times: np.ndarray | None,
+    now: datetime | None,
+) -> dict[str, list[str]]:
+    """``step:N:KEY``: each customer by KEY on the event that served step N of their chosen
+    attempt (PostHog's attribution to a step); ``(none)`` when they did not reach it."""
+    k, key = at_step
+    if times is None:
+        raise AnalyticsError(
+            "--by step:N:KEY needs the chosen attempt's step times: journeykit semantics, "
+            "mode ordered or strict"
+        )
+    source = frame.events
+    assert source is not None  # checked with the breakdown
+    if now is not None:
+        source = source.filter(source.timestamp <= now)
+    rule = journey.milestone(chosen.milestone_ids[k]).when
+    assert rule is not None  # a path step without 'when' is refused before
+    ids = [str(c) for c in customers]
+    return step_values(source, rule, key, ids, times[:, k])
+
+
 def _check_exclusions(journey: Journey, ids: list[str], exclude: Sequence[str]) -> None:
     for mid in exclude:
         try:
@@ -164,7 +208,7 @@ def _run(
     journey: Journey,
     chosen: JourneyPath,
     mode: str,
-    window: timedelta | None,
+    window: Resolved,
     exclude: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     rows = _step_arrays(frame, journey, chosen, exclude)
@@ -173,9 +217,10 @@ def _run(
     steps = kernels.Steps(
         optional=np.array([s.optional for s in chosen.steps], dtype=np.bool_),
         within=np.array([*within, -1], dtype=np.int64),
-        window=_us(window),
+        window=0 if isinstance(window, CalendarMonths) else _us(window),
         strict=mode == "strict",
         now=frame.now,
+        months=window.months if isinstance(window, CalendarMonths) else 0,
     )
     if mode == "any":
         got = kernels.any_order_funnel(rows, steps)

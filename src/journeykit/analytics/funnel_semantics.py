@@ -23,6 +23,7 @@ from journeykit.analytics.compile import compile_rule
 from journeykit.analytics.kernels import clickhouse, posthog
 from journeykit.analytics.kernels.common import StepArrays
 from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame
+from journeykit.analytics.windows import CalendarMonths, Resolved
 from journeykit.journey.schema import Journey, JourneyPath
 
 Semantics = Literal["journeykit", "posthog", "clickhouse"]
@@ -249,6 +250,20 @@ def _other_events(
     stamps = table.column("timestamp").cast("timestamp[us]").cast("int64").to_numpy()
     mine = cust >= 0
     return cust[mine], stamps[mine].astype(np.int64)
+
+
+def peer_window(window: Resolved, semantics: str) -> timedelta | None:
+    """The window as the peer reads it. PostHog's funnels (``FunnelUDF.conversion_window_limit``)
+    take a month as 31 days (``posthog/utils.py`` ``DATERANGE_MAP``); ClickHouse's windowFunnel
+    takes seconds, so it has no calendar month."""
+    if not isinstance(window, CalendarMonths):
+        return window
+    if semantics == "clickhouse":
+        raise AnalyticsError(
+            "ClickHouse's windowFunnel takes its window in seconds, not calendar months; "
+            "give a duration such as 31d"
+        )
+    return timedelta(days=31 * window.months)
 
 
 def window_us(window: timedelta | None) -> int:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
+    from journeykit.analytics.windows import CalendarMonths
+
 
 NONE = np.iinfo(np.int64).min  # no time: the step was not reached
 _EPOCH = datetime(1970, 1, 1)
@@ -163,7 +165,7 @@ class FunnelResult(_Tabular):
 
     path: str
     mode: str
-    window: timedelta | None
+    window: timedelta | CalendarMonths | None
     now: int  # microseconds since the epoch: the "as of" time
     steps: tuple[FunnelStep, ...]
     customer_ids: np.ndarray
@@ -207,11 +209,15 @@ class FunnelResult(_Tabular):
         out: dict[str, Any] = {
             "path": self.path,
             "mode": self.mode,
-            "window_seconds": self.window.total_seconds() if self.window else None,
+            "window_seconds": self.window.total_seconds()
+            if isinstance(self.window, timedelta)
+            else None,
             "window": self.window_text,
             "now": iso_time(self.now),
             "steps": [s.to_dict() for s in self.steps],
         }
+        if self.window is not None and not isinstance(self.window, timedelta):
+            out["window_months"] = self.window.months
         if self.semantics != "journeykit":
             out["semantics"] = self.semantics
         if self.breakdown is not None:

@@ -6,7 +6,7 @@ CLV by persona and community strata never disagree on who a customer is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from journeykit.analytics.compile import _Scalar, compile_rule, event_prefilter
 from journeykit.analytics.milestones import AnalyticsError
-from journeykit.journey.schema import Journey
+from journeykit.analytics.results import NONE
+from journeykit.journey.schema import EventRule, Journey
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 NONE_LABEL = "(none)"
 BY_HELP = (
     "persona | property:KEY (first value the customer has) | first:KEY (on their first event) | "
-    "last:KEY (on their last event), or several joined by commas"
+    "last:KEY (on their last event) | all:KEY (every value they have) | step:N:KEY (on the "
+    "event that served step N), or several joined by commas"
 )
 OTHER_LABEL = "(other)"
 
@@ -108,14 +110,20 @@ def breakdowns(
     limit: int | None = None,
 ) -> dict[str, list[str]]:
     """Group label -> customer ids, for ``by`` = ``persona``, ``property:KEY``, ``first:KEY``,
-    ``last:KEY``, or several of them joined by commas (labels joined by `` / ``).
+    ``last:KEY``, ``all:KEY``, or several of them joined by commas (labels joined by `` / ``).
 
-    Every customer with an event is in exactly one group (``(none)`` when nothing applies).
-    ``limit`` keeps the largest groups (ties by label) and puts the rest in ``(other)``.
+    Every customer with an event is in exactly one group (``(none)`` when nothing applies),
+    except with ``all:KEY``: in the group of every value they have. ``limit`` keeps the largest
+    groups (ties by label) and puts the rest in ``(other)``. ``step:N:KEY`` needs the funnel's
+    chosen attempts: ``analytics.funnel`` computes it with ``step_values``.
     """
     if now is not None:
         events = events.filter(events.timestamp <= now)
     parts = [p.strip() for p in by.split(",")]
+    if len(parts) > 1 and any(p.startswith("all:") for p in parts):
+        raise AnalyticsError(
+            f"--by {by!r}: all:KEY puts a customer in several groups, so it cannot be combined"
+        )
     if len(parts) > 1:
         labels: dict[str, list[str]] = {}
         for part in parts:
@@ -128,10 +136,11 @@ def breakdowns(
         found = {k: sorted(v) for k, v in sorted(groups.items())}
     else:
         found = _one(events, journey, by)
-    return found if limit is None else _top(found, limit)
+    return found if limit is None else top_groups(found, limit)
 
 
-def _top(groups: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
+def top_groups(groups: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
+    """The ``limit`` largest groups (ties by label), every other customer in ``(other)``."""
     if limit < 1:
         raise AnalyticsError(f"breakdown limit must be at least 1, got {limit}")
     ranked = sorted(groups, key=lambda g: (-len(groups[g]), g))
@@ -153,8 +162,10 @@ def _one(events: ir.Table, journey: Journey, by: str) -> dict[str, list[str]]:
             groups.setdefault(label, []).append(c)
         return {k: sorted(v) for k, v in sorted(groups.items())}
     kind, _, key = by.partition(":")
-    if kind not in ("property", "first", "last") or not key:
+    if kind not in ("property", "first", "last", "all") or not key:
         raise AnalyticsError(f"--by {by!r}: expected {BY_HELP}")
+    if kind == "all":
+        return _every_value(events, key)
     t = events.mutate(_group=_as_text(events, key))
     if kind == "property":
         t = t.mutate(_rank=ibis.ifelse(t._group.isnull(), 1, 0))
@@ -169,5 +180,71 @@ def _one(events: ir.Table, journey: Journey, by: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     labels = first.column("_group").to_pylist()
     for c, label in zip(first.column("customer_id").to_pylist(), labels, strict=True):
+        out.setdefault(NONE_LABEL if label is None else str(label), []).append(c)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def _every_value(events: ir.Table, key: str) -> dict[str, list[str]]:
+    """Each value ``key`` takes on any event -> the customers with it; ``(none)``: no value."""
+    t = events.select("customer_id", _group=_as_text(events, key)).distinct().to_pyarrow()
+    out: dict[str, set[str]] = {}
+    valued: set[str] = set()
+    for c, label in zip(
+        t.column("customer_id").to_pylist(), t.column("_group").to_pylist(), strict=True
+    ):
+        if label is not None:
+            out.setdefault(str(label), set()).add(c)
+            valued.add(c)
+    for c in t.column("customer_id").to_pylist():
+        if c not in valued:
+            out.setdefault(NONE_LABEL, set()).add(c)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def parse_step_by(by: str, k_steps: int) -> tuple[int, str] | None:
+    """``step:N:KEY`` as (0-based step, key); None for any other ``by``."""
+    if not by.startswith("step:"):
+        return None
+    _, n, key = [*by.split(":", 2), "", ""][:3]
+    if not n.isdigit() or not key or not 1 <= int(n) <= k_steps:
+        raise AnalyticsError(
+            f"--by {by!r}: expected step:N:KEY with N a step of the path (1 to {k_steps})"
+        )
+    return int(n) - 1, key
+
+
+def step_values(
+    events: ir.Table,
+    rule: EventRule,
+    key: str,
+    customers: Sequence[str],
+    times_us: np.ndarray,
+) -> dict[str, list[str]]:
+    """Group label -> customer ids by ``key`` on the event that served a step: the event at
+    the customer's time of the step (``times_us``, NONE: not reached, ``(none)``) that meets
+    the step's rule; of several at that time, the first by name, then properties."""
+    reached = times_us != NONE
+    served = ibis.memtable(
+        pa.table(
+            {
+                "_c": pa.array(np.asarray(customers, dtype=object)[reached], pa.string()),
+                "_t": pa.array(times_us[reached], pa.timestamp("us")),
+            }
+        )
+    )
+    t = events.filter(compile_rule(events, rule))
+    t = t.join(served, [t.customer_id == served._c, t.timestamp == served._t])
+    t = t.mutate(_group=_as_text(t, key))
+    order = [t.event, t.properties]
+    ranked = t.mutate(_n=ibis.row_number().over(group_by=t.customer_id, order_by=order))
+    first = ranked.filter(ranked._n == 0).select("customer_id", "_group").to_pyarrow()
+    label_of = dict(
+        zip(
+            first.column("customer_id").to_pylist(), first.column("_group").to_pylist(), strict=True
+        )
+    )
+    out: dict[str, list[str]] = {}
+    for c in customers:
+        label = label_of.get(c)
         out.setdefault(NONE_LABEL if label is None else str(label), []).append(c)
     return {k: sorted(v) for k, v in sorted(out.items())}

@@ -249,7 +249,8 @@ def breakdown_table(result: FunnelResult) -> Table:
     "--window",
     default=DEFAULT_WINDOW,
     show_default=True,
-    help="Conversion window from the first step: a duration (14d, 2w), 'none', or 'designed' "
+    help="Conversion window from the first step: a duration (14d, 2w), calendar months (1mo: "
+    "until the same day next month), 'none', or 'designed' "
     "(the sum of the path's expected_within, 30 days for an undesigned step).",
 )
 @click.option(
@@ -265,7 +266,9 @@ def breakdown_table(result: FunnelResult) -> Table:
     "--by",
     default=None,
     help="Break down by persona | property:KEY (first value a customer has) | first:KEY (on "
-    "their first event) | last:KEY (on their last), or several joined by commas.",
+    "their first event) | last:KEY (on their last) | all:KEY (every value they have) | "
+    "step:N:KEY (on the event that served step N), or several of the first four joined by "
+    "commas.",
 )
 @click.option(
     "--by-limit",

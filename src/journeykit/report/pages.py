@@ -16,6 +16,7 @@ from journeykit import __version__
 from journeykit.analytics import NorthStarResult
 from journeykit.analytics.levels import LevelsResult
 from journeykit.analytics.status import status_list
+from journeykit.analytics.windows import Resolved, describe_window
 from journeykit.journey.schema import Journey, Role
 from journeykit.measure import CommunityResults, JourneyResults
 from journeykit.report import charts
@@ -224,7 +225,7 @@ def report_page(
         f'<header class="page"><h1>{esc(j.title)}</h1>'
         f"<p>FROM {esc(j.transformation.from_)} → TO {esc(j.transformation.to)}</p>"
         f"<p>As of {esc(as_of(results.now))} · path {esc(results.path)} · funnel window "
-        f"{esc(days(window.total_seconds()) if window else 'none')} · "
+        f"{esc(_window_label(window))} · "
         f"{results.counts.customers:,} customers reached a milestone"
         f"{' · ' + esc(source) if source else ''}</p>{notes}</header>"
     )
@@ -576,3 +577,9 @@ def _themes(r: JourneyResults) -> str:
     return _section(
         "themes", "What members say (themes)", f'<div class="grid">{"".join(blocks)}</div>'
     )
+
+
+def _window_label(window: Resolved) -> str:
+    if isinstance(window, timedelta):
+        return days(window.total_seconds())
+    return describe_window(window, "given") if window else "none"

@@ -40,6 +40,7 @@ class Steps(NamedTuple):
     window: int  # the longest span from step 1
     strict: bool  # no event of another step of the path between two consecutive steps
     now: int  # the time the analysis is as of
+    months: int = 0  # > 0: the window is that many calendar months instead (``window_from``)
 
 
 class Reached(NamedTuple):
@@ -197,12 +198,60 @@ def name_events(rows: StepArrays, tied: Tied, n: int) -> int:
     return flag
 
 
+DAY_US = 86_400_000_000
+
+
+@nb.njit(cache=True)
+def window_from(steps: Steps, start: int) -> int:
+    """The funnel window of an attempt that starts at ``start``: the fixed one, or (calendar
+    months) up to the same day ``steps.months`` later. It never shrinks as the start moves
+    later, which the kernels' scans of runs of starts rely on."""
+    if steps.months <= 0:
+        return steps.window
+    return add_months(start, steps.months) - start
+
+
+@nb.njit(cache=True)
+def add_months(t: int, months: int) -> int:
+    """Time ``t`` (UTC microseconds) moved ``months`` calendar months on, to the month's last
+    day when it is shorter; days by the civil-calendar arithmetic of H. Hinnant's
+    ``days_from_civil``/``civil_from_days``."""
+    days = t // DAY_US
+    of_day = t - days * DAY_US
+    z = days + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (1 if month <= 2 else 0)
+    index = month - 1 + months
+    year += index // 12
+    month = index % 12 + 1
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    last = (
+        29
+        if month == 2 and leap
+        else (28 if month == 2 else (30 if month in (4, 6, 9, 11) else 31))
+    )
+    day = min(day, last)
+    y = year - 1 if month <= 2 else year
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return (era * 146097 + doe - 719468) * DAY_US + of_day
+
+
 @nb.njit(cache=True)
 def still_open(steps: Steps, level: int, start: int, end: int) -> bool:
     """An attempt that started at ``start`` and reached ``level`` at ``end`` can go on at now."""
     if level < 0 or level >= len(steps.optional) - 1:
         return False
-    if steps.window >= 0 and steps.now - start > steps.window:
+    window = window_from(steps, start)
+    if window >= 0 and steps.now - start > window:
         return False
     wait = steps.within[level + 1]
     return bool(wait < 0 or steps.now - end <= wait)

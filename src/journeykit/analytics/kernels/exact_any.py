@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from journeykit.analytics.kernels.common import NONE, Positions, Steps, still_open
+from journeykit.analytics.kernels.common import NONE, Positions, Steps, still_open, window_from
 
 
 class Matching(NamedTuple):
@@ -44,8 +44,9 @@ def search(at: Positions, n: int, steps: Steps) -> tuple[int, bool]:
     g0 = 0
     while g0 < n:
         t0 = at.time_us[g0]
+        window = window_from(steps, t0)
         hi = g0
-        while hi < n and (steps.window < 0 or at.time_us[hi] - t0 <= steps.window):
+        while hi < n and (window < 0 or at.time_us[hi] - t0 <= window):
             hi += 1
         for j in range(k_steps):
             m = 0

@@ -15,7 +15,14 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from journeykit.analytics.kernels.common import EXCLUDED, NONE, Positions, Steps, still_open
+from journeykit.analytics.kernels.common import (
+    EXCLUDED,
+    NONE,
+    Positions,
+    Steps,
+    still_open,
+    window_from,
+)
 
 MAX_STATES = 64
 
@@ -121,8 +128,9 @@ def _attempt(
         layout.group_start,
         layout.group_end,
     )
-    within, window, strict = steps.within, steps.window, steps.strict
+    within, strict = steps.within, steps.strict
     t0 = ts[s]
+    window = window_from(steps, t0)
     filled[s:n] = 0
     states.mask[s, 0] = (1 << bit[s]) if bit[s] >= 0 else 0
     filled[s] = 1

@@ -30,6 +30,7 @@ from journeykit.analytics.kernels.common import (
     reached,
     still_open,
     tied_buffers,
+    window_from,
 )
 
 
@@ -138,7 +139,7 @@ def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, end
     at or after that end, or (strict) another step's row came since.
     """
     ts, step = rows.time_us, rows.step
-    optional, within, window, strict = steps.optional, steps.within, steps.window, steps.strict
+    optional, within, strict = steps.optional, steps.within, steps.strict
     first, end, blocked = ends.first, ends.end, ends.blocked
     k_steps = len(optional)
     for k in range(k_steps):
@@ -146,6 +147,7 @@ def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, end
         end[k] = NONE
         blocked[k] = 0
     start = ts[order[s]]
+    window = window_from(steps, start)
     first[0] = start
     end[0] = start
     best = 0

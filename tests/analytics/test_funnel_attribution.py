@@ -1,0 +1,77 @@
+"""Breakdown attribution against the brute-force oracle (docs/metrics.md "Personas and
+breakdowns"): the groups come from the oracle's chosen attempts and the log, and each group's
+funnel is the oracle's funnel of its customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from journeykit.analytics import funnel
+from tests import oracle
+from tests.analytics.cases import Scenario, events_table, has_data
+from tests.analytics.strategies import scenarios
+
+
+def _counts_among(expected: dict[str, Any], members: list[str], k_steps: int) -> list[int]:
+    furthest = expected["furthest"]
+    return [sum(furthest.get(c, 0) >= j for c in members) for j in range(1, k_steps + 1)]
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios(), n=st.integers(1, 3), mode=st.sampled_from(["ordered", "strict"]))
+def test_step_attribution_agrees_with_oracle(
+    con: ibis.BaseBackend, case: Scenario, n: int, mode: str
+) -> None:
+    journey, events, window, now = case
+    k_steps = len(journey.path().steps)
+    if not has_data(events, now) or n > k_steps:
+        return
+    expected = oracle.funnel(events, journey, window=window, now=now, mode=mode)  # type: ignore[arg-type]
+    rule = journey.milestone(journey.path().steps[n - 1].milestone).when
+    assert rule is not None
+    groups: dict[str, list[str]] = {}
+    for c, times in expected["times"].items():
+        served = {
+            "(none)" if e.properties.get("plan") is None else str(e.properties["plan"])
+            for e in events
+            if len(times) >= n
+            and e.customer_id == c
+            and e.timestamp == times[n - 1]
+            and oracle.matches(rule, e)
+        } or {"(none)"}
+        assume(len(served) == 1)  # several events served the step at one time: a tie
+        groups.setdefault(served.pop(), []).append(c)
+    got = funnel(
+        events_table(con, events), journey, window=window, now=now, mode=mode, by=f"step:{n}:plan"
+    )  # type: ignore[arg-type]
+    assert got.breakdown is not None
+    assert {g: [s.customers for s in steps] for g, steps in got.breakdown.items()} == {
+        g: _counts_among(expected, members, k_steps) for g, members in sorted(groups.items())
+    }
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios())
+def test_all_events_attribution_agrees_with_oracle(con: ibis.BaseBackend, case: Scenario) -> None:
+    journey, events, window, now = case
+    if not has_data(events, now):
+        return
+    k_steps = len(journey.path().steps)
+    expected = oracle.funnel(events, journey, window=window, now=now)
+    kept = [e for e in events if now is None or e.timestamp <= now]
+    groups: dict[str, set[str]] = {}
+    for c in {e.customer_id for e in kept}:
+        values = {
+            str(e.properties["plan"]) for e in kept if e.customer_id == c and "plan" in e.properties
+        }
+        for v in values or {"(none)"}:
+            groups.setdefault(v, set()).add(c)
+    got = funnel(events_table(con, events), journey, window=window, now=now, by="all:plan")
+    assert got.breakdown is not None
+    assert {g: [s.customers for s in steps] for g, steps in got.breakdown.items()} == {
+        g: _counts_among(expected, sorted(m), k_steps) for g, m in sorted(groups.items())
+    }
