@@ -75,3 +75,32 @@ def test_all_events_attribution_agrees_with_oracle(con: ibis.BaseBackend, case: 
     assert {g: [s.customers for s in steps] for g, steps in got.breakdown.items()} == {
         g: _counts_among(expected, sorted(m), k_steps) for g, m in sorted(groups.items())
     }
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios(), week=st.integers(0, 2))
+def test_where_and_cohort_agree_with_oracle(
+    con: ibis.BaseBackend, case: Scenario, week: int
+) -> None:
+    journey, events, window, now = case
+    if not has_data(events, now):
+        return
+    k_steps = len(journey.path().steps)
+    expected = oracle.funnel(events, journey, window=window, now=now)
+    kept = [e for e in events if now is None or e.timestamp <= now]
+    pro = {e.customer_id for e in kept if e.properties.get("plan") == "pro"}
+    first = journey.path().steps[0].milestone
+    tags = oracle._tagged_by_customer(events, journey, now)
+    entry = {
+        c: min(g.time for g in t if first in g.milestones)
+        for c, t in tags.items()
+        if any(first in g.milestones for g in t)
+    }
+    # the generated logs start on Monday 2024-01-01: ISO week 1 + week
+    in_week = {c for c, t in entry.items() if t.isocalendar()[:2] == (2024, 1 + week)}
+    table = events_table(con, events)
+    if pro:
+        got = funnel(table, journey, window=window, now=now, where=["all:plan=pro"])
+        assert got.counts == _counts_among(expected, sorted(pro), k_steps)
+    got = funnel(table, journey, window=window, now=now, cohort=f"2024-W{1 + week:02d}")
+    assert got.counts == _counts_among(expected, sorted(in_week), k_steps)

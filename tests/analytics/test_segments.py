@@ -207,3 +207,41 @@ def test_all_events_puts_a_customer_in_every_group_of_theirs() -> None:
     by = {g: [s.customers for s in steps] for g, steps in result.breakdown.items()}
     # x: a and b; y (a) is beyond the limit and goes to (other): a is counted in both
     assert by == {"(other)": [1, 1, 0], "x": [2, 1, 0]}
+
+
+def test_where_and_cohort_filters(events: ibis.Table) -> None:
+    journey = parse_journey(JOURNEY)
+    everyone = funnel(events, journey, now=NOW)
+    team = funnel(events, journey, now=NOW, where=["persona=team"])
+    # the persona breakdown's group, counted the same way
+    by = funnel(events, journey, now=NOW, by="persona").breakdown
+    assert by is not None and team.counts == [s.customers for s in by["team"]] == [2, 1, 1]
+    assert sorted(team.customer_ids.tolist()) == ["ana", "dee"]
+    assert team.to_dict()["filters"] == ["persona=team"]
+    both = funnel(events, journey, now=NOW, where=["persona=team", "property:utm=seo"])
+    assert both.customer_ids.tolist() == ["dee"]
+    # cohort: first reached step 1 (signed_up) in that month / ISO week: dee on Jan 9 (week 2)
+    assert funnel(events, journey, now=NOW, cohort="2024-01").counts == everyone.counts
+    assert funnel(events, journey, now=NOW, cohort="2024-W02").customer_ids.tolist() == ["dee"]
+    assert funnel(events, journey, now=NOW, cohort="2023-12").counts == [0, 0, 0]
+    with pytest.raises(AnalyticsError, match="no customer has 'boss'; there are"):
+        funnel(events, journey, now=NOW, where=["persona=boss"])
+    for bad in ("persona", "step:1:role=lead"):
+        with pytest.raises(AnalyticsError, match="expected BY=LABEL"):
+            funnel(events, journey, now=NOW, where=[bad])
+    with pytest.raises(AnalyticsError, match="YYYY-MM"):
+        funnel(events, journey, now=NOW, cohort="January")
+
+
+def test_cli_where_and_cohort(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    (tmp_path / "j.yaml").write_text(JOURNEY, encoding="utf-8")
+    pq.write_table(to_arrow(events_for(LOG)), tmp_path / "e.parquet")
+    args = ["funnel", str(tmp_path / "j.yaml"), "--events", str(tmp_path / "e.parquet")]
+    args += ["--now", "2024-01-31", "--format", "json", "--where", "persona=team"]
+    out = CliRunner().invoke(cli, [*args, "--cohort", "2024-W01"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    assert got["filters"] == ["persona=team", "cohort=2024-W01"]
+    assert [s["customers"] for s in got["steps"]] == [1, 1, 1]  # ana

@@ -33,7 +33,14 @@ from journeykit.analytics.milestones import (
     since,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
-from journeykit.analytics.segments import breakdowns, parse_step_by, step_values, top_groups
+from journeykit.analytics.segments import (
+    breakdowns,
+    cohort_bounds,
+    members_where,
+    parse_step_by,
+    step_values,
+    top_groups,
+)
 from journeykit.analytics.windows import (
     DEFAULT_WINDOW,
     DESIGNED,
@@ -68,6 +75,8 @@ def funnel(
     clickhouse: Sequence[str] = (),
     date_from: datetime | None = None,
     breakdown_limit: int | None = None,
+    where: Sequence[str] = (),
+    cohort: str | None = None,
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
@@ -82,6 +91,9 @@ def funnel(
     any map to its strict and unordered funnels); ``clickhouse`` takes windowFunnel's modes
     (``strict_order``, ``strict_deduplication``, ``strict_increase``, ``allow_reentry``).
     ``date_from`` leaves out events before it (with ``now`` as the range's end).
+    ``where`` (``BY=LABEL``, e.g. ``persona=team``, ``property:plan=pro``) keeps the customers
+    in every such breakdown group; ``cohort`` (``2024-03``, ``2024-W10``) those who first
+    reached step 1 in that month or ISO week.
     ``by`` (``persona``, ``property:KEY``, ``first:KEY``, ``last:KEY``, ``all:KEY``,
     ``step:N:KEY``, or several of the first four joined by commas) adds the funnel of each group,
     the ``breakdown_limit`` largest kept and the rest in ``(other)``; or pass ``breakdown``, a
@@ -132,6 +144,11 @@ def funnel(
         )
         level, passed, customers, times = peer.level, peer.passed, peer.customers, None
         is_open = np.zeros(len(level), dtype=np.bool_)  # neither peer has open attempts
+    if where or cohort is not None:
+        keep = _kept(frame, journey, chosen, customers, where, cohort, now)
+        level, is_open, customers = level[keep], is_open[keep], customers[keep]
+        times = None if times is None else times[keep]
+        passed = None if passed is None else passed[keep]
     steps = _steps(journey, chosen, level, is_open, times, passed)
     if at_step is not None:
         served = _by_step(frame, journey, chosen, at_step, customers, times, now)
@@ -160,7 +177,38 @@ def funnel(
         semantics=semantics,
         passed=passed,
         optional=tuple(s.optional for s in chosen.steps),
+        filters=(*where, *(() if cohort is None else (f"cohort={cohort}",))),
     )
+
+
+def _kept(
+    frame: MilestoneFrame,
+    journey: Journey,
+    chosen: JourneyPath,
+    customers: np.ndarray,
+    where: Sequence[str],
+    cohort: str | None,
+    now: datetime | None,
+) -> np.ndarray:
+    """Which of ``customers`` the ``where`` and ``cohort`` filters keep. Each customer's funnel
+    is their own, so filtering after the count equals counting the filtered customers."""
+    keep = np.ones(len(customers), dtype=np.bool_)
+    if where:
+        if frame.events is None:
+            raise AnalyticsError("--where needs the events: this milestone log has none")
+        members = members_where(frame.events, journey, where, now=now)
+        assert members is not None
+        keep &= np.isin(customers.astype(str), np.array(sorted(members), dtype=str))
+    if cohort is not None:
+        lo, hi = cohort_bounds(cohort)
+        index = {m.id: i for i, m in enumerate(journey.milestones)}
+        rows = frame.milestone == index[chosen.milestone_ids[0]]
+        entry = np.full(frame.customers, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(entry, frame.cust[rows], frame.ts[rows])
+        where_in = {c: i for i, c in enumerate(frame.customer_ids.tolist())}
+        mine = entry[[where_in[c] for c in customers.tolist()]]
+        keep &= (mine >= lo) & (mine < hi)
+    return keep
 
 
 def _by_step(

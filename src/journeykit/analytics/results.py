@@ -178,6 +178,7 @@ class FunnelResult(_Tabular):
     semantics: str = "journeykit"  # or a peer's: "posthog", "clickhouse" (funnel_semantics)
     optional: tuple[bool, ...] = ()  # per step: optional on the path
     passed: np.ndarray | None = None  # per customer x step, when counts are not by furthest step
+    filters: tuple[str, ...] = ()  # the customer filters applied: "persona=team", "cohort=2024-03"
 
     @property
     def window_text(self) -> str:
@@ -220,6 +221,8 @@ class FunnelResult(_Tabular):
             out["window_months"] = self.window.months
         if self.semantics != "journeykit":
             out["semantics"] = self.semantics
+        if self.filters:
+            out["filters"] = list(self.filters)
         if self.breakdown is not None:
             out["breakdown_by"] = self.breakdown_by
             out["breakdown"] = {

@@ -6,9 +6,10 @@ CLV by persona and community strata never disagree on who a customer is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
@@ -248,3 +249,54 @@ def step_values(
         label = label_of.get(c)
         out.setdefault(NONE_LABEL if label is None else str(label), []).append(c)
     return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def members_where(
+    events: ir.Table, journey: Journey, where: Sequence[str], *, now: datetime | None = None
+) -> set[str] | None:
+    """The customers every ``BY=LABEL`` of ``where`` holds for (``persona=team``,
+    ``property:plan=pro``, ``all:utm=ads``): the ``BY`` breakdown's group ``LABEL``, so a filter
+    and a breakdown never disagree on who is in a group. None: no filter."""
+    kept: set[str] | None = None
+    for text in where:
+        by, eq, label = text.partition("=")
+        if not eq or not by.strip() or by.strip().startswith("step:"):
+            raise AnalyticsError(
+                f"--where {text!r}: expected BY=LABEL with BY one of persona, property:KEY, "
+                "first:KEY, last:KEY, all:KEY (e.g. persona=team, property:plan=pro)"
+            )
+        groups = breakdowns(events, journey, by.strip(), now=now)
+        if label not in groups:
+            known = ", ".join(list(groups)[:10])
+            raise AnalyticsError(f"--where {text!r}: no customer has {label!r}; there are: {known}")
+        mine = set(groups[label])
+        kept = mine if kept is None else kept & mine
+    return kept
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def cohort_bounds(text: str) -> tuple[int, int]:
+    """``2024-03`` (a month) or ``2024-W10`` (an ISO week) as [start, end) in UTC microseconds."""
+    us = timedelta(microseconds=1)
+    month = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    week = re.fullmatch(r"(\d{4})-W(\d{2})", text.strip(), flags=re.IGNORECASE)
+    try:
+        if month:
+            y, m = int(month[1]), int(month[2])
+            start = datetime(y, m, 1)
+            end = datetime(y + m // 12, m % 12 + 1, 1)
+        elif week:
+            start = datetime.combine(
+                date.fromisocalendar(int(week[1]), int(week[2]), 1), datetime.min.time()
+            )
+            end = start + timedelta(weeks=1)
+        else:
+            raise ValueError("no match")
+    except ValueError:
+        raise AnalyticsError(
+            f"--cohort {text!r}: expected a month YYYY-MM (2024-03) or an ISO week YYYY-Www "
+            "(2024-W10)"
+        ) from None
+    return (start - _EPOCH) // us, (end - _EPOCH) // us

@@ -211,7 +211,8 @@ def _how(result: FunnelResult) -> str:
 
 def funnel_table(result: FunnelResult) -> Table:
     grid = Table(
-        title=f"funnel: path {result.path} ({_how(result)}, window: {result.window_text})",
+        title=f"funnel: path {result.path} ({_how(result)}, window: {result.window_text})"
+        + (f" where {', '.join(result.filters)}" if result.filters else ""),
         show_edge=False,
     )
     # Titles may wrap; numbers never are cut.
@@ -303,6 +304,18 @@ def breakdown_table(result: FunnelResult) -> Table:
     "--to", "date_to", default=None, help="Only events up to this date (inclusive) or time: --now."
 )
 @click.option(
+    "--where",
+    multiple=True,
+    metavar="BY=LABEL",
+    help="Only customers in that --by group (persona=team, property:plan=pro; repeatable: all).",
+)
+@click.option(
+    "--cohort",
+    default=None,
+    metavar="PERIOD",
+    help="Only customers who first reached step 1 in that month (2024-03) or ISO week (2024-W10).",
+)
+@click.option(
     "--trends",
     type=click.Choice(INTERVALS),
     default=None,
@@ -321,6 +334,8 @@ def funnel(
     dropped: bool,
     date_from: str | None,
     date_to: str | None,
+    where: tuple[str, ...],
+    cohort: str | None,
     trends: str | None,
 ) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
@@ -346,6 +361,8 @@ def funnel(
         clickhouse=clickhouse,
         date_from=parse_now(date_from, "--from"),
         breakdown_limit=by_limit,
+        where=where,
+        cohort=cohort,
     )
     if people_at is not None:
         emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
