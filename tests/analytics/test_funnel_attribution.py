@@ -4,6 +4,7 @@ funnel is the oracle's funnel of its customers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import ibis
@@ -104,3 +105,30 @@ def test_where_and_cohort_agree_with_oracle(
         assert got.counts == _counts_among(expected, sorted(pro), k_steps)
     got = funnel(table, journey, window=window, now=now, cohort=f"2024-W{1 + week:02d}")
     assert got.counts == _counts_among(expected, sorted(in_week), k_steps)
+
+
+@settings(settings.get_profile("analytics"))
+@given(case=scenarios())
+def test_aggregate_by_agrees_with_oracle(con: ibis.BaseBackend, case: Scenario) -> None:
+    journey, events, window, now = case
+    if not has_data(events, now):
+        return
+    # the unit: the plan property (text), so customers merge into "pro", "free" and "1"
+    units = [
+        replace(e, customer_id=str(e.properties["plan"])) for e in events if "plan" in e.properties
+    ]
+    as_of = now or max(e.timestamp for e in events)
+    got = funnel(
+        events_table(con, events), journey, window=window, now=now, aggregate_by="property:plan"
+    )
+    assert got.without_unit == len(events) - len(units)
+    assert got.to_dict()["aggregate_by"] == "property:plan"
+    expected = oracle.funnel(units, journey, window=window, now=as_of) if units else None
+    if expected is None or not has_data(units, as_of):
+        assert got.counts[0] == 0
+        return
+    assert [(s.customers, s.dropped, s.in_progress) for s in got.steps] == [
+        (s["customers"], s["dropped"], s["in_progress"]) for s in expected["steps"]
+    ]
+    furthest = {str(c): int(k) + 1 for c, k in zip(got.customer_ids, got.furthest, strict=True)}
+    assert furthest == expected["furthest"]

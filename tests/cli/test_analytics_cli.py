@@ -309,3 +309,30 @@ def test_funnel_calendar_month_window_and_step_attribution(files: tuple[Path, Pa
     assert list(by_step["breakdown"]) == ["(none)"]
     bad = CliRunner().invoke(cli, [*args, "--window", "0mo"])
     assert bad.exit_code != 0 and "1 to 1200 months" in bad.output
+
+
+def test_funnel_aggregate_by_a_group_id(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    journey = tmp_path / "journey.yaml"
+    journey.write_text(JOURNEY, encoding="utf-8")
+    log = events_for(
+        {
+            # two people of one company: together the company opted in, trialled and bought
+            "ana": [
+                ("opt_in", "2024-01-01", {"org": "acme"}),
+                ("purchase", "2024-01-05", {"org": "acme"}),
+            ],
+            "ben": [("trial_start", "2024-01-02", {"org": "acme"})],
+            "cy": [("opt_in", "2024-01-03", {"org": "zeta"}), ("trial_start", "2024-01-04")],
+        }
+    )
+    events = tmp_path / "events.parquet"
+    pq.write_table(to_arrow(log), events)
+    args = ("funnel", str(journey), "--events", str(events), "--format", "json", "--window", "30d")
+    out = json.loads(run(*args, "--aggregate-by", "property:org"))
+    assert [s["customers"] for s in out["steps"]] == [2, 1, 1]
+    assert (out["aggregate_by"], out["events_without_unit"]) == ("property:org", 1)
+    assert [s["customers"] for s in json.loads(run(*args))["steps"]] == [2, 1, 0]
+    bad = CliRunner().invoke(cli, [*args, "--aggregate-by", "org"])
+    assert bad.exit_code != 0 and "expected property:KEY" in bad.output

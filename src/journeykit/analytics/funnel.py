@@ -34,6 +34,7 @@ from journeykit.analytics.milestones import (
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
 from journeykit.analytics.segments import (
+    aggregated,
     breakdowns,
     cohort_bounds,
     members_where,
@@ -77,6 +78,7 @@ def funnel(
     breakdown_limit: int | None = None,
     where: Sequence[str] = (),
     cohort: str | None = None,
+    aggregate_by: str | None = None,
 ) -> FunnelResult:
     """How many customers reached each step of ``path`` within ``window``.
 
@@ -93,12 +95,21 @@ def funnel(
     ``date_from`` leaves out events before it (with ``now`` as the range's end).
     ``where`` (``BY=LABEL``, e.g. ``persona=team``, ``property:plan=pro``) keeps the customers
     in every such breakdown group; ``cohort`` (``2024-03``, ``2024-W10``) those who first
-    reached step 1 in that month or ISO week.
+    reached step 1 in that month or ISO week. ``aggregate_by`` (``property:KEY``) counts the ids
+    KEY names (a company, a session) instead of customers; events without KEY are left out and
+    counted (``FunnelResult.without_unit``).
     ``by`` (``persona``, ``property:KEY``, ``first:KEY``, ``last:KEY``, ``all:KEY``,
     ``step:N:KEY``, or several of the first four joined by commas) adds the funnel of each group,
     the ``breakdown_limit`` largest kept and the rest in ``(other)``; or pass ``breakdown``, a
     group name -> customer ids mapping of your own.
     """
+    without_unit = 0
+    if aggregate_by is not None:
+        if isinstance(events, MilestoneFrame):
+            raise AnalyticsError("--aggregate-by needs the events table, not a milestone log")
+        if now is None:  # "as of" the latest event of all, not of those with the unit
+            now = events.timestamp.max().to_pyarrow().as_py()
+        events, without_unit = aggregated(events, aggregate_by)
     if date_from is not None:
         events = since(events, date_from)
     chosen = resolve_path(journey, path)
@@ -178,6 +189,8 @@ def funnel(
         passed=passed,
         optional=tuple(s.optional for s in chosen.steps),
         filters=(*where, *(() if cohort is None else (f"cohort={cohort}",))),
+        aggregate_by=aggregate_by,
+        without_unit=without_unit,
     )
 
 

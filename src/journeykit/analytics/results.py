@@ -179,6 +179,8 @@ class FunnelResult(_Tabular):
     optional: tuple[bool, ...] = ()  # per step: optional on the path
     passed: np.ndarray | None = None  # per customer x step, when counts are not by furthest step
     filters: tuple[str, ...] = ()  # the customer filters applied: "persona=team", "cohort=2024-03"
+    aggregate_by: str | None = None  # the unit counted instead of customers: "property:company"
+    without_unit: int = 0  # with aggregate_by: events left out because they lack the unit
 
     @property
     def window_text(self) -> str:
@@ -223,6 +225,9 @@ class FunnelResult(_Tabular):
             out["semantics"] = self.semantics
         if self.filters:
             out["filters"] = list(self.filters)
+        if self.aggregate_by is not None:
+            out["aggregate_by"] = self.aggregate_by
+            out["events_without_unit"] = self.without_unit
         if self.breakdown is not None:
             out["breakdown_by"] = self.breakdown_by
             out["breakdown"] = {

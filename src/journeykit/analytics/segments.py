@@ -300,3 +300,16 @@ def cohort_bounds(text: str) -> tuple[int, int]:
             "(2024-W10)"
         ) from None
     return (start - _EPOCH) // us, (end - _EPOCH) // us
+
+
+def aggregated(events: ir.Table, by: str) -> tuple[ir.Table, int]:
+    """The events with ``customer_id`` replaced by the id ``by`` (``property:KEY``, e.g. a group
+    or session id) names, as text, and how many events lack it (left out: they have no unit)."""
+    kind, _, key = by.partition(":")
+    if kind != "property" or not key:
+        raise AnalyticsError(
+            f"--aggregate-by {by!r}: expected property:KEY (a group or session id on the events)"
+        )
+    unit = _as_text(events, key)
+    missing = int(events.filter(unit.isnull()).count().execute())
+    return events.mutate(customer_id=unit).filter(unit.notnull()), missing

@@ -212,7 +212,8 @@ def _how(result: FunnelResult) -> str:
 def funnel_table(result: FunnelResult) -> Table:
     grid = Table(
         title=f"funnel: path {result.path} ({_how(result)}, window: {result.window_text})"
-        + (f" where {', '.join(result.filters)}" if result.filters else ""),
+        + (f" where {', '.join(result.filters)}" if result.filters else "")
+        + (f", counting {result.aggregate_by}" if result.aggregate_by else ""),
         show_edge=False,
     )
     # Titles may wrap; numbers never are cut.
@@ -316,6 +317,12 @@ def breakdown_table(result: FunnelResult) -> Table:
     help="Only customers who first reached step 1 in that month (2024-03) or ISO week (2024-W10).",
 )
 @click.option(
+    "--aggregate-by",
+    default=None,
+    metavar="property:KEY",
+    help="Count the ids KEY names (a company, a session) instead of customers.",
+)
+@click.option(
     "--trends",
     type=click.Choice(INTERVALS),
     default=None,
@@ -336,6 +343,7 @@ def funnel(
     date_to: str | None,
     where: tuple[str, ...],
     cohort: str | None,
+    aggregate_by: str | None,
     trends: str | None,
 ) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
@@ -363,6 +371,7 @@ def funnel(
         breakdown_limit=by_limit,
         where=where,
         cohort=cohort,
+        aggregate_by=aggregate_by,
     )
     if people_at is not None:
         emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
