@@ -437,7 +437,76 @@ def _funnel_result(spec: _Spec, outcomes: dict[str, _Outcome]) -> dict[str, Any]
         "steps": steps,
         "start": {c: o.start for c, o in outcomes.items() if o.start is not None},
         "times": {c: o.times for c, o in outcomes.items() if o.times is not None},
+        "open": {c: o.in_progress and o.furthest < last for c, o in outcomes.items()},
     }
+
+
+def correlation(
+    events: Sequence[Event],
+    journey: Journey,
+    result: dict[str, Any],
+    *,
+    path: str | None = None,
+    prop: str | None = None,
+) -> dict[str, tuple[int, int, Fraction, float]]:
+    """docs/metrics.md "Funnel correlation": label -> (success, failure, odds ratio, p-value).
+
+    ``result`` is this module's ``funnel``. A customer's attempt runs from ``times[0]`` to their
+    furthest step's time; events that reach a path milestone do not count; in-progress customers
+    are left out; the p-value is the two-sided Fisher exact test, by enumeration.
+    """
+    steps = [journey.milestone(s.milestone) for s in journey.path(path).steps]
+    last = len(steps)
+    success = {c for c, k in result["furthest"].items() if k == last}
+    failure = {c for c, k in result["furthest"].items() if k < last and not result["open"][c]}
+    seen: dict[str, tuple[set[str], set[str]]] = {}
+    for e in events:
+        c = e.customer_id
+        if c not in success and c not in failure:
+            continue
+        times = result["times"][c]
+        if not times[0] <= e.timestamp <= times[-1]:
+            continue
+        if any(m.when is not None and matches(m.when, e) for m in steps):
+            continue
+        if prop is None:
+            label = e.event
+        else:
+            v = e.properties.get(prop)
+            if v is None or isinstance(v, (list, dict)):
+                continue
+            text = (
+                str(v).lower()
+                if isinstance(v, bool)
+                else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+            )
+            label = f"{e.event} {prop}={text}"
+        s_set, f_set = seen.setdefault(label, (set(), set()))
+        (s_set if c in success else f_set).add(c)
+    S, F = len(success), len(failure)
+    out = {}
+    for label, (s_set, f_set) in seen.items():
+        s, f = len(s_set), len(f_set)
+        odds = Fraction((s + 1) * (F - f + 1), (S - s + 1) * (f + 1))
+        out[label] = (s, f, odds, _fisher(s, S - s, f, F - f))
+    return out
+
+
+def _fisher(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher exact p-value of [[a, b], [c, d]]: the probability, with the margins
+    fixed, of every table no more likely than this one."""
+    from math import comb
+
+    row, col, n = a + b, a + c, a + b + c + d
+
+    def p(x: int) -> Fraction:
+        return Fraction(comb(col, x) * comb(n - col, row - x), comb(n, row))
+
+    here = p(a)
+    low, high = max(0, row + col - n), min(row, col)
+    return float(
+        sum(q for x in range(low, high + 1) if (q := p(x)) <= here * (1 + Fraction(1, 10**7)))
+    )
 
 
 # --------------------------------------------------------------------------- statistics

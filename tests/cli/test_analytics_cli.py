@@ -336,3 +336,28 @@ def test_funnel_aggregate_by_a_group_id(tmp_path: Path) -> None:
     assert [s["customers"] for s in json.loads(run(*args))["steps"]] == [2, 1, 0]
     bad = CliRunner().invoke(cli, [*args, "--aggregate-by", "org"])
     assert bad.exit_code != 0 and "expected property:KEY" in bad.output
+
+
+def test_funnel_correlation(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    journey = tmp_path / "journey.yaml"
+    journey.write_text(JOURNEY, encoding="utf-8")
+    log = events_for(
+        {
+            "ana": [("opt_in", "2024-01-01"), ("demo", "2024-01-02", {"via": "ads"}),
+                    ("trial_start", "2024-01-03"), ("purchase", "2024-01-04")],
+            "ben": [("opt_in", "2024-01-01"), ("trial_start", "2024-01-02"),
+                    ("faq", "2024-01-01 12:00"), ("purchase", "2024-05-01")],
+        }
+    )  # fmt: skip
+    events = tmp_path / "events.parquet"
+    pq.write_table(to_arrow(log), events)
+    args = ("funnel", str(journey), "--events", str(events), "--window", "30d")
+    out = json.loads(run(*args, "--format", "json", "--correlation"))
+    assert (out["success_total"], out["failure_total"]) == (1, 1)
+    rows = {r["label"]: (r["correlation"], r["success"], r["failure"]) for r in out["correlations"]}
+    assert rows == {"demo": ("success", 1, 0), "faq": ("failure", 0, 1)}
+    by = json.loads(run(*args, "--format", "json", "--correlation-property", "via"))
+    assert [r["label"] for r in by["correlations"]] == ["demo via=ads"]
+    assert "demo" in run(*args, "--correlation")

@@ -323,6 +323,18 @@ def breakdown_table(result: FunnelResult) -> Table:
     help="Count the ids KEY names (a company, a session) instead of customers.",
 )
 @click.option(
+    "--correlation",
+    is_flag=True,
+    help="Which events go with converting vs dropping at the last step (odds ratio, p-value).",
+)
+@click.option(
+    "--correlation-property",
+    "correlation_prop",
+    default=None,
+    metavar="KEY",
+    help="With --correlation: by event and its KEY value instead of the event alone.",
+)
+@click.option(
     "--trends",
     type=click.Choice(INTERVALS),
     default=None,
@@ -344,6 +356,8 @@ def funnel(
     where: tuple[str, ...],
     cohort: str | None,
     aggregate_by: str | None,
+    correlation: bool,
+    correlation_prop: str | None,
     trends: str | None,
 ) -> None:
     """How many customers reached each milestone of a path, and how long it took."""
@@ -375,6 +389,11 @@ def funnel(
     )
     if people_at is not None:
         emit(funnel_people(result, people_at, dropped=dropped), m.fmt)
+        return
+    if correlation or correlation_prop is not None:
+        from journeykit.analytics.correlation import funnel_correlation
+
+        emit(funnel_correlation(result, m.events, m.journey, prop=correlation_prop), m.fmt)
         return
     if trends is not None:
         emit(funnel_trends(result, trends), m.fmt)  # type: ignore[arg-type]
