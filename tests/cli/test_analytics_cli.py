@@ -24,12 +24,19 @@ milestones:
 """
 
 
-@pytest.fixture
-def files(tmp_path: Path) -> tuple[Path, Path]:
+def _write(tmp_path: Path, log: list) -> tuple[Path, Path]:
+    """The journey above and ``log`` as files, as a user has them."""
     import pyarrow.parquet as pq
 
     journey = tmp_path / "journey.yaml"
     journey.write_text(JOURNEY, encoding="utf-8")
+    events = tmp_path / "events.parquet"
+    pq.write_table(to_arrow(log), events)
+    return journey, events
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
     log = events_for(
         {
             "ana": [
@@ -42,9 +49,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
             "dee": [("opt_in", "2024-03-01")],
         }
     )
-    events = tmp_path / "events.parquet"
-    pq.write_table(to_arrow(log), events)
-    return journey, events
+    return _write(tmp_path, log)
 
 
 def run(*args: str) -> str:
@@ -312,10 +317,6 @@ def test_funnel_calendar_month_window_and_step_attribution(files: tuple[Path, Pa
 
 
 def test_funnel_aggregate_by_a_group_id(tmp_path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    journey = tmp_path / "journey.yaml"
-    journey.write_text(JOURNEY, encoding="utf-8")
     log = events_for(
         {
             # two people of one company: together the company opted in, trialled and bought
@@ -327,8 +328,7 @@ def test_funnel_aggregate_by_a_group_id(tmp_path: Path) -> None:
             "cy": [("opt_in", "2024-01-03", {"org": "zeta"}), ("trial_start", "2024-01-04")],
         }
     )
-    events = tmp_path / "events.parquet"
-    pq.write_table(to_arrow(log), events)
+    journey, events = _write(tmp_path, log)
     args = ("funnel", str(journey), "--events", str(events), "--format", "json", "--window", "30d")
     out = json.loads(run(*args, "--aggregate-by", "property:org"))
     assert [s["customers"] for s in out["steps"]] == [2, 1, 1]
@@ -339,10 +339,6 @@ def test_funnel_aggregate_by_a_group_id(tmp_path: Path) -> None:
 
 
 def test_funnel_correlation(tmp_path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    journey = tmp_path / "journey.yaml"
-    journey.write_text(JOURNEY, encoding="utf-8")
     log = events_for(
         {
             "ana": [("opt_in", "2024-01-01"), ("demo", "2024-01-02", {"via": "ads"}),
@@ -351,8 +347,7 @@ def test_funnel_correlation(tmp_path: Path) -> None:
                     ("faq", "2024-01-01 12:00"), ("purchase", "2024-05-01")],
         }
     )  # fmt: skip
-    events = tmp_path / "events.parquet"
-    pq.write_table(to_arrow(log), events)
+    journey, events = _write(tmp_path, log)
     args = ("funnel", str(journey), "--events", str(events), "--window", "30d")
     out = json.loads(run(*args, "--format", "json", "--correlation"))
     assert (out["success_total"], out["failure_total"]) == (1, 1)

@@ -19,7 +19,7 @@ from journeykit.analytics.kernels import common, exact_any
 def any_order_funnel(rows: common.StepArrays, steps: common.Steps) -> common.Reached:
     """Every customer's furthest step and whether it is still open (no step times here)."""
     offsets, ts, step, shared = rows.offsets, rows.time_us, rows.step, rows.shared
-    optional, now = steps.optional, steps.now
+    optional, now, fixed, months = steps.optional, steps.now, steps.window, steps.months
     k_steps = len(optional)
     out = common.reached(len(offsets) - 1, 0)
     levels, opens = out.level, out.is_open
@@ -50,7 +50,7 @@ def any_order_funnel(rows: common.StepArrays, steps: common.Steps) -> common.Rea
             while g_start > lo and ts[g_start - 1] == ts[g_end - 1]:
                 g_start -= 1
             t0 = ts[g_start]
-            window = common.window_from(steps, t0)
+            window = common.window_from(fixed, months, t0)
             for r in range(g_start, g_end):
                 if step[r] >= 0:
                     nearest[step[r]] = t0
@@ -73,6 +73,6 @@ def any_order_funnel(rows: common.StepArrays, steps: common.Steps) -> common.Rea
         # common.still_open without per-step windows (none in this mode), written out because a
         # call per customer costs as much as this kernel's own work.
         if 0 <= best < k_steps - 1:
-            window = common.window_from(steps, latest_start[best])
+            window = common.window_from(fixed, months, latest_start[best])
             opens[c] = window < 0 or now - latest_start[best] <= window
     return common.Reached(levels, opens, out.first, too_many)

@@ -44,7 +44,7 @@ def search(at: Positions, n: int, steps: Steps) -> tuple[int, bool]:
     g0 = 0
     while g0 < n:
         t0 = at.time_us[g0]
-        window = window_from(steps, t0)
+        window = window_from(steps.window, steps.months, t0)
         hi = g0
         while hi < n and (window < 0 or at.time_us[hi] - t0 <= window):
             hi += 1

@@ -130,7 +130,7 @@ def _attempt(
     )
     within, strict = steps.within, steps.strict
     t0 = ts[s]
-    window = window_from(steps, t0)
+    window = window_from(steps.window, steps.months, t0)
     filled[s:n] = 0
     states.mask[s, 0] = (1 << bit[s]) if bit[s] >= 0 else 0
     filled[s] = 1

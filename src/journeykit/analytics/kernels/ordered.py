@@ -140,6 +140,7 @@ def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, end
     """
     ts, step = rows.time_us, rows.step
     optional, within, strict = steps.optional, steps.within, steps.strict
+    fixed, months = steps.window, steps.months
     first, end, blocked = ends.first, ends.end, ends.blocked
     k_steps = len(optional)
     for k in range(k_steps):
@@ -147,7 +148,7 @@ def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, end
         end[k] = NONE
         blocked[k] = 0
     start = ts[order[s]]
-    window = window_from(steps, start)
+    window = window_from(fixed, months, start)
     first[0] = start
     end[0] = start
     best = 0
