@@ -27,6 +27,9 @@ def test_results_are_the_clis(site: Site) -> None:
     got = c.get("/api/journeys/journey/funnel", params={"window": "14d"}).json()
     assert got == cli_json(site, "funnel", "--window", "14d", "--format", "json")
     assert got["steps"][0]["customers"] > got["steps"][1]["customers"] > 0
+    month = c.get("/api/journeys/journey/funnel", params={"window": "1mo"}).json()
+    assert month == cli_json(site, "funnel", "--window", "1mo", "--format", "json")
+    assert month["window"] == "1 calendar month"
     # one default window on every surface: the path's designed one, stated with the numbers
     default = c.get("/api/journeys/journey/funnel").json()
     assert default == cli_json(site, "funnel", "--format", "json")

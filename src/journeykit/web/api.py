@@ -201,7 +201,7 @@ def restore(request: Request, key: str, number: int) -> Response:
 
 
 Path_ = Annotated[str | None, Query(description="Path id (default: the first)", max_length=64)]
-Window = Annotated[str | None, Query(description="Funnel window: 30d, 2w, none", max_length=32)]
+Window = Annotated[str | None, Query(description="Window: 30d, 2w, 1mo, none", max_length=32)]
 Persona = Annotated[str | None, Query(description="Only this persona's customers", max_length=64)]
 _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 Since = Annotated[str | None, Query(description="Events from this date (YYYY-MM-DD)", pattern=_DAY)]
