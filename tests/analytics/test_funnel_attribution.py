@@ -4,17 +4,21 @@ funnel is the oracle's funnel of its customers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import ibis
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import funnel
+from journeykit.analytics.correlation import funnel_correlation
 from tests import oracle
 from tests.analytics.cases import Scenario, events_table, has_data
 from tests.analytics.strategies import scenarios
+from tests.builders import to_arrow
 
 
 def _counts_among(expected: dict[str, Any], members: list[str], k_steps: int) -> list[int]:
@@ -132,3 +136,32 @@ def test_aggregate_by_agrees_with_oracle(con: ibis.BaseBackend, case: Scenario) 
     ]
     furthest = {str(c): int(k) + 1 for c, k in zip(got.customer_ids, got.furthest, strict=True)}
     assert furthest == expected["furthest"]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    pytest.importorskip("pyspark")
+    from journeykit.engine.spark import SparkEngine
+
+    engine = SparkEngine.from_url("spark://local[2]")
+    yield engine
+    engine.con.disconnect()
+
+
+@pytest.mark.spark
+@settings(settings.get_profile("analytics"), max_examples=3)
+@given(case=scenarios())
+def test_spark_gives_duckdbs_answers(spark: Any, con: ibis.BaseBackend, case: Scenario) -> None:
+    """The engine-side parts (a step's event by time, all values, units, attempt ranges) on
+    Spark equal DuckDB's, which the tests above check against the oracle."""
+    journey, events, window, now = case
+    assume(has_data(events, now) and any("plan" in e.properties for e in events))
+    on_spark, on_duck = spark.upload(to_arrow(events)), events_table(con, events)
+    for kw in ({"by": "step:1:plan"}, {"by": "all:plan"}, {"aggregate_by": "property:plan"}):
+        a = funnel(on_spark, journey, window=window, now=now, **kw)  # type: ignore[arg-type]
+        b = funnel(on_duck, journey, window=window, now=now, **kw)  # type: ignore[arg-type]
+        assert a.to_dict() == b.to_dict(), kw
+    result = funnel(on_duck, journey, window=window, now=now)
+    assert funnel_correlation(result, on_spark, journey, prop="plan").to_dict() == (
+        funnel_correlation(result, on_duck, journey, prop="plan").to_dict()
+    )
