@@ -247,11 +247,11 @@ def add_months(t: int, months: int) -> int:
 
 
 @nb.njit(cache=True)
-def still_open(steps: Steps, level: int, start: int, end: int) -> bool:
-    """An attempt that started at ``start`` and reached ``level`` at ``end`` can go on at now."""
+def still_open(steps: Steps, level: int, start: int, end: int, window: int) -> bool:
+    """An attempt that started at ``start`` and reached ``level`` at ``end`` can go on at now,
+    ``window`` being its funnel window (``window_from``)."""
     if level < 0 or level >= len(steps.optional) - 1:
         return False
-    window = window_from(steps.window, steps.months, start)
     if window >= 0 and steps.now - start > window:
         return False
     wait = steps.within[level + 1]

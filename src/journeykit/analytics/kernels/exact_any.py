@@ -63,7 +63,9 @@ def search(at: Positions, n: int, steps: Steps) -> tuple[int, bool]:
     for j in range(k_steps):
         if latest[j] != NONE:
             best = j
-    return best, best >= 0 and still_open(steps, best, latest[best], 0)
+    return best, best >= 0 and still_open(
+        steps, best, latest[best], 0, window_from(steps.window, steps.months, latest[best])
+    )
 
 
 @nb.njit(cache=True)

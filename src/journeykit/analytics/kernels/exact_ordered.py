@@ -72,7 +72,9 @@ def search(at: Positions, n: int, steps: Steps, first: np.ndarray) -> tuple[int,
             for k in range(k_steps):
                 if here[k] != NONE and (first[k] == NONE or here[k] < first[k]):
                     first[k] = here[k]
-        if level == best and still_open(steps, best, t0, end):
+        if level == best and still_open(
+            steps, best, t0, end, window_from(steps.window, steps.months, t0)
+        ):
             is_open = True
     return best, is_open, overflow
 

@@ -65,6 +65,8 @@ def ordered_funnel(rows: StepArrays, steps: Steps) -> Reached:
     run_level = np.empty(len(order), dtype=np.int64)
     run_start = np.empty(len(order), dtype=np.int64)
     run_end = np.empty(len(order), dtype=np.int64)
+    run_window = np.empty(len(order), dtype=np.int64)
+    fixed, months = steps.window, steps.months
     too_many = 0
     for c in range(len(levels)):
         lo, hi = offsets[c], offsets[c + 1]
@@ -88,8 +90,11 @@ def ordered_funnel(rows: StepArrays, steps: Steps) -> Reached:
             q = p
             while q + 1 < n and step[order[q + 1]] == 0:
                 q += 1
-            level = _scan(rows, order, n, q, steps, ends)
-            run_level[n_runs], run_start[n_runs], run_end[n_runs] = level, ts[order[q]], end[level]
+            t_q = ts[order[q]]
+            w = fixed if months <= 0 else window_from(fixed, months, t_q)
+            level = _scan(rows, order, n, q, steps, ends, w)
+            run_level[n_runs], run_start[n_runs], run_end[n_runs] = level, t_q, end[level]
+            run_window[n_runs] = w
             n_runs += 1
             if level > best:
                 best, chosen = level, _earliest(rows, order, n, p, q, level, steps, ends)
@@ -97,12 +102,15 @@ def ordered_funnel(rows: StepArrays, steps: Steps) -> Reached:
         levels[c] = best
         if best < 0:
             continue
-        _scan(rows, order, n, chosen, steps, ends)
+        t_c = ts[order[chosen]]
+        _scan(rows, order, n, chosen, steps, ends, window_from(fixed, months, t_c))
         for k in range(k_steps):
             firsts[c, k] = first[k]
         # Open when a run that reached the level can still go on (its latest start has most time).
         for i in range(n_runs):
-            if run_level[i] == best and still_open(steps, best, run_start[i], run_end[i]):
+            if run_level[i] == best and still_open(
+                steps, best, run_start[i], run_end[i], run_window[i]
+            ):
                 opens[c] = True
                 break
     return Reached(levels, opens, firsts, too_many)
@@ -123,7 +131,8 @@ def _earliest(
     a, b = p, q
     while a < b:
         mid = (a + b) // 2
-        if _scan(rows, order, n, mid, steps, ends) >= level:
+        w = window_from(steps.window, steps.months, rows.time_us[order[mid]])
+        if _scan(rows, order, n, mid, steps, ends, w) >= level:
             b = mid
         else:
             a = mid + 1
@@ -131,8 +140,11 @@ def _earliest(
 
 
 @nb.njit(cache=True)
-def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, ends: Ends) -> int:
-    """How far the attempt that starts at row ``order[s]`` goes; fills ``ends``.
+def _scan(
+    rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, ends: Ends, window: int
+) -> int:
+    """How far the attempt that starts at row ``order[s]`` goes, within ``window`` (its own:
+    ``window_from``); fills ``ends``.
 
     A row of step k extends the latest end of the nearest earlier step that has one (looking
     past optional steps only), unless the wait breaks step k's own window, an exclusion came
@@ -140,7 +152,6 @@ def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, end
     """
     ts, step = rows.time_us, rows.step
     optional, within, strict = steps.optional, steps.within, steps.strict
-    fixed, months = steps.window, steps.months
     first, end, blocked = ends.first, ends.end, ends.blocked
     k_steps = len(optional)
     for k in range(k_steps):
@@ -148,7 +159,6 @@ def _scan(rows: StepArrays, order: np.ndarray, n: int, s: int, steps: Steps, end
         end[k] = NONE
         blocked[k] = 0
     start = ts[order[s]]
-    window = window_from(fixed, months, start)
     first[0] = start
     end[0] = start
     best = 0
