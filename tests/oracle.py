@@ -204,7 +204,7 @@ class _Use:
 @dataclass(frozen=True)
 class Months:
     """A calendar-month window: until the same day ``n`` months on, the month's last day when
-    it is shorter (docs/metrics.md "Funnel window")."""
+    it is shorter (docs/metrics.md "Funnel", calendar-month window)."""
 
     n: int
 

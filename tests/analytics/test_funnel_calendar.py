@@ -1,4 +1,4 @@
-"""The calendar-month window (docs/metrics.md "Funnel window"): until the same day next month.
+"""The calendar-month window (docs/metrics.md "Funnel", calendar-month window): until the same day next month.
 
 Named cases at month ends, the kernels' month arithmetic against Python's calendar, every mode
 against the oracle on logs stretched over month ends, and how the peers read a month.
