@@ -7,6 +7,7 @@ settings of every other test directory in the same session.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import ibis
 import pytest
@@ -28,3 +29,14 @@ def con() -> Iterator[ibis.BaseBackend]:
     backend = ibis.duckdb.connect()
     yield backend
     backend.disconnect()
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """A local Spark engine for the tests marked ``spark`` (skipped without pyspark)."""
+    pytest.importorskip("pyspark")
+    from journeykit.engine.spark import SparkEngine
+
+    engine = SparkEngine.from_url("spark://local[2]")
+    yield engine
+    engine.con.disconnect()

@@ -4,7 +4,6 @@ funnel is the oracle's funnel of its customers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -136,16 +135,6 @@ def test_aggregate_by_agrees_with_oracle(con: ibis.BaseBackend, case: Scenario) 
     ]
     furthest = {str(c): int(k) + 1 for c, k in zip(got.customer_ids, got.furthest, strict=True)}
     assert furthest == expected["furthest"]
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
-    from journeykit.engine.spark import SparkEngine
-
-    engine = SparkEngine.from_url("spark://local[2]")
-    yield engine
-    engine.con.disconnect()
 
 
 @pytest.mark.spark

@@ -9,7 +9,6 @@ an exclusion scoped to a random range of steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,16 +96,6 @@ def test_peer_modes_agree_with_oracle_on_duckdb(
     if not has_data(case[1], case[3]):
         return
     _check(events_table(con, case[1]), case, semantics, mode, modes)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    pytest.importorskip("pyspark")
-    from journeykit.engine.spark import SparkEngine
-
-    engine = SparkEngine.from_url("spark://local[2]")
-    yield engine
-    engine.con.disconnect()
 
 
 @pytest.mark.spark
