@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from journeykit.cli import cli
-from tests.web.conftest import Site
+from tests.web.conftest import Site, make_site
 
 
 def _cli(site: Site, *args: str) -> Any:
@@ -53,6 +53,9 @@ def _money(x: float) -> str:
 
 def test_clv_api_is_the_clis(site: Site) -> None:
     web = site.client("viewer").get("/api/journeys/journey/clv").json()
+    # this small simulation's fit has no covariance (not converged): values, no intervals
+    assert "clv_lower" not in web["value"]["overall"]
+    assert any(n.startswith("no intervals for the model's CLV") for n in web["notes"])
     value = _cli(site, "clv", "value")
     same(web["value"]["overall"], value["overall"])
     same(web["value"]["groups"], value["groups"])
@@ -60,6 +63,34 @@ def test_clv_api_is_the_clis(site: Site) -> None:
     for by in ("persona", "path", "cohort"):
         simple = _cli(site, "clv", "simple", "--by", by)
         same(web["simple"][by], simple)
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """A simulation whose BG/NBD and Gamma-Gamma fits converge, so each group has an interval."""
+    return make_site(tmp_path_factory.mktemp("converged") / "ws", customers=600, users=True)
+
+
+def test_clv_intervals_on_the_page_are_the_apis_and_the_clis(converged: Site) -> None:
+    c = converged.client("viewer")
+    web = c.get("/api/journeys/journey/clv").json()
+    value = _cli(converged, "clv", "value", "--intervals")
+    same(web["value"]["overall"], value["overall"])
+    same(web["value"]["groups"], value["groups"])
+    html = c.get("/journeys/journey/clv").text
+    for by in ("persona", "path", "cohort"):
+        model = {g["group"]: g for g in web["value"]["groups"][by]}
+        table = html[html.index(f'id="by-{by}"') :]
+        rows = re.findall(r'<tr data-group="([^"]*)">(.*?)</tr>', table[: table.index("</table>")],
+                          re.S)  # fmt: skip
+        assert rows
+        for group, row in rows:
+            g = model[unescape(group)]
+            assert g["clv_lower"] < g["clv"] < g["clv_upper"]
+            shown = re.search(r'class="num interval">([^<]*)<', row)
+            assert (
+                shown and shown.group(1) == f"{_money(g['clv_lower'])} to {_money(g['clv_upper'])}"
+            )
 
 
 def test_clv_page_shows_the_apis_numbers(site: Site) -> None:
@@ -77,6 +108,7 @@ def test_clv_page_shows_the_apis_numbers(site: Site) -> None:
         for group, row in rows:
             shown = re.search(r'class="num model">([^<]*)<', row)
             assert shown and shown.group(1) == _money(model[unescape(group)]["clv"])
+            assert re.search(r'class="num interval">-<', row)  # no intervals on this fit
     assert "<svg" in html and "Holdout check of BetaGeo" in html  # the chart, labelled
 
 
