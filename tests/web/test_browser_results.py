@@ -53,6 +53,8 @@ def test_clv_page_shows_the_apis_numbers(page: Any, shots: Path) -> None:
         assert cells == [b["frequency"], f"{b['customers']:,}", f"{b['actual_mean']:.3f}",
                          f"{b['predicted_mean']:.3f}"]  # fmt: skip
     expect(page.get_by_role("img", name=re.compile("Holdout check of"))).to_be_visible()
+    tracking = page.get_by_role("img", name="Repeat transactions, cumulative: actual vs model")
+    expect(tracking).to_be_visible()
     expect(page.get_by_text(_money(api["value"]["overall"]["clv"])).first).to_be_visible()
     shot(page, shots, "42-clv")
     assert page.errors == []

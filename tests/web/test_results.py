@@ -113,10 +113,12 @@ def test_clv_page_shows_the_apis_numbers(site: Site) -> None:
 
 
 def test_holdout_check_is_the_libraries_on_the_chosen_calibration(site: Site) -> None:
-    from journeykit.clv.journey import journey_customers
+    from journeykit.analytics.milestones import fetch_milestones
+    from journeykit.clv.journey import journey_customers, journey_tracking, with_segments
     from journeykit.clv.models import transaction_model
     from journeykit.clv.value import holdout_check
     from journeykit.journey import load_journey
+    from journeykit.report.clv_charts import tracking_chart
     from journeykit.workspace import open_workspace
 
     c = site.client("viewer")
@@ -130,19 +132,24 @@ def test_holdout_check_is_the_libraries_on_the_chosen_calibration(site: Site) ->
 
     eng = DuckDBEngine()
     eng.attach_read_only(ws.database)
+    journey = load_journey(ws.journey_file)
     try:
-        held = journey_customers(eng.events(str(ws.root)), load_journey(ws.journey_file),
-                                 calibration_end=chosen, unit="weeks")  # fmt: skip
+        frame = fetch_milestones(eng.events(str(ws.root)), with_segments(journey))
     finally:
         eng.close()
+    held = journey_customers(frame, journey, calibration_end=chosen, unit="weeks")
     assert held.holdout is not None
     model = transaction_model("bgnbd")().fit(held.holdout.calibration)
     want = holdout_check(model, held.holdout).to_dict()
     same(default["check"], want)
     assert sum(b["customers"] for b in want["buckets"]) == len(held.summary.frequency)
+    tracking = journey_tracking(frame, journey, model, held)
+    same(default["tracking"], json.loads(json.dumps(tracking.to_dict())))
     html = c.get("/journeys/journey/clv").text
     actual = re.findall(r'<td class="num actual">([^<]*)<', html)
     assert actual == [f"{b['actual_mean']:.3f}" for b in want["buckets"]]
+    # the tracking chart is drawn from those numbers, by the report's own function
+    assert tracking_chart(tracking.tracking, calibration_end=tracking.calibration_end) in html
     bad = c.get("/journeys/journey/clv?calibration_end=yesterday")
     assert bad.status_code == 400 and "calibration_end: expected a date" in bad.text
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from journeykit.analytics.impact import ImpactResult
     from journeykit.clv import SimpleCLVByGroup
-    from journeykit.clv.journey import JourneyCLV, JourneyCustomers
+    from journeykit.clv.journey import JourneyCLV, JourneyCustomers, JourneyTracking
     from journeykit.clv.models._base import FitResult
     from journeykit.clv.value import HoldoutCheck
     from journeykit.measure import CommunityResults
@@ -59,10 +59,11 @@ class HoldoutView:
     calibration_end: date
     fit: FitResult
     check: HoldoutCheck
+    tracking: JourneyTracking
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calibration_end": self.calibration_end.isoformat(),
-                "fit": self.fit.to_dict(), "check": self.check.to_dict()}  # fmt: skip
+        return {"calibration_end": self.calibration_end.isoformat(), "fit": self.fit.to_dict(),
+                "check": self.check.to_dict(), "tracking": self.tracking.to_dict()}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def default_calibration_end(data: JourneyCustomers) -> date | None:
 def _holdout(
     frame: Any, journey: Journey, data: JourneyCustomers, cal: date | None
 ) -> tuple[HoldoutView | None, str | None]:
-    from journeykit.clv.journey import journey_customers
+    from journeykit.clv.journey import journey_customers, journey_tracking
     from journeykit.clv.models import transaction_model
     from journeykit.clv.value import holdout_check
 
@@ -170,23 +171,29 @@ def _holdout(
         with np.errstate(all="ignore"):
             model = transaction_model("bgnbd")().fit(held.holdout.calibration)
             check = holdout_check(model, held.holdout)
+            tracking = journey_tracking(frame, journey, model, held)
     except (JourneykitError, FloatingPointError) as exc:
         return None, f"holdout check not computed: {exc}"
-    return HoldoutView(cal, model.result(), check), None
+    return HoldoutView(cal, model.result(), check, tracking), None
 
 
 @pages.get("/journeys/{key}/clv")
 def clv_page(request: Request, key: str, calibration_end: str | None = None) -> Response:
     from journeykit.report.charts import holdout_chart
+    from journeykit.report.clv_charts import tracking_chart
 
     ctx = _ctx(request)
     _, journey = ctx.journey(key)
     view = None if ctx.data.version() == "empty" else clv_view(
         ctx, key, parse_date("calibration_end", calibration_end)
     )  # fmt: skip
-    chart = holdout_chart(view.holdout.check) if view and view.holdout else None
+    chart = tracking = None
+    if view and view.holdout:
+        chart = holdout_chart(view.holdout.check)
+        t = view.holdout.tracking
+        tracking = tracking_chart(t.tracking, calibration_end=t.calibration_end)
     return render(request, "clv.html", key=key, journey=journey, view=view, chart=chart,
-                  groupings=GROUPINGS)  # fmt: skip
+                  tracking=tracking, groupings=GROUPINGS)  # fmt: skip
 
 
 @api.get("/journeys/{key}/clv", summary="Customer lifetime value: simple formula, model, check")
