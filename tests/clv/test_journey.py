@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 import ibis
 import numpy as np
 import pytest
 from tests.builders import events_for, to_arrow
 
-from journeykit.analytics.milestones import AnalyticsError
-from journeykit.clv.journey import clv_by_journey, journey_customers, simple_clv_by
+from journeykit.analytics.milestones import AnalyticsError, fetch_milestones
+from journeykit.clv.journey import (
+    clv_by_journey,
+    journey_customers,
+    journey_tracking,
+    simple_clv_by,
+    with_segments,
+)
+from journeykit.clv.models import BetaGeo, BetaGeoParams
 from journeykit.clv.simple import fit_constant_rates
 from journeykit.journey import parse_journey
 
@@ -163,3 +173,39 @@ def test_value_by_journey_with_intervals(events: ibis.Table) -> None:
         assert g.clv_lower <= g.clv <= g.clv_upper
     assert got.overall.clv == pytest.approx(plain.overall.clv)
     assert got.to_pandas().shape == (1 + 3 + 3 + 2, 10)
+
+
+def test_tracking_by_hand(events: ibis.Table) -> None:
+    """Purchase days from the first (Jan 3): ana 0 then repeats 7, 14, 33 (holdout); ben 5;
+    cy 25 then 26; eve 12 (two purchases that day: one). Calibration ends at 26, the
+    observation at 40 (Feb 12)."""
+    journey = parse_journey(JOURNEY)
+    frame = fetch_milestones(events, with_segments(journey))
+    data = journey_customers(frame, journey, calibration_end="2024-01-29", unit="days")
+    model = BetaGeo.from_params(BetaGeoParams(0.243, 4.414, 0.793, 2.426))
+    got = journey_tracking(frame, journey, model, data)
+    assert got.origin == datetime(2024, 1, 3) and got.calibration_end == 26.0
+    t = got.tracking
+    np.testing.assert_array_equal(t.times, np.arange(41.0))
+    repeats = np.array([7.0, 14.0, 26.0, 33.0])
+    assert t.actual_cumulative is not None
+    np.testing.assert_array_equal(t.actual_cumulative, [(repeats <= x).sum() for x in t.times])
+    # at the end: the summary's calibration plus holdout repeat purchases
+    assert data.holdout is not None
+    assert (
+        t.actual_cumulative[-1]
+        == data.summary.frequency.sum() + data.holdout.frequency_holdout.sum()
+    )
+    births = np.array([0.0, 5.0, 25.0, 12.0])  # dee first bought after calibration: not hers
+    want = [
+        sum(float(model.expected_purchases_new(np.array([x - b]))[0]) for b in births if x > b)
+        for x in t.times
+    ]
+    np.testing.assert_allclose(t.expected_cumulative, want, rtol=1e-12)
+    # at the end of calibration each customer has been observed for T: the model's E[X(T)]
+    at_cal = float(model.expected_purchases_new(data.summary.T).sum())
+    assert t.expected_cumulative[26] == pytest.approx(at_cal, rel=1e-12)
+    weeks = journey_tracking(frame, journey, model, replace(data, unit="weeks"))
+    assert weeks.calibration_end == pytest.approx(26 / 7) and weeks.tracking.times[
+        -1
+    ] == pytest.approx(40 / 7)

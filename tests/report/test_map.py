@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,25 @@ def test_journey_text_is_escaped(tmp_path: Path) -> None:
     page = map_page(load_journey(path))
     assert "<script>" not in page and "<b onmouseover" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_zones_keep_their_order_when_a_path_goes_back_a_phase(tmp_path: Path) -> None:
+    """A pre milestone after the core offer on a path (as while the builder moves a step up):
+    the zones may squeeze but never get a negative width, which browsers refuse to draw."""
+    text = (next(p for p in EXAMPLES if p.stem == "saas-trial")).read_text("utf-8")
+    text = text.replace("renewed]", "renewed, help_opened]").replace(
+        "paths:", "  - {id: help_opened, title: Opened help, phase: pre, when: help_view}\npaths:"
+    )
+    path = tmp_path / "j.yaml"
+    path.write_text(text, "utf-8")
+    journey = load_journey(path)
+    assert journey.paths[0].milestone_ids[-1] == "help_opened"
+    svg = render_map_svg(journey)
+    zones = re.findall(r'class="zone (\w+)" data-phase="\w+" x="([-\d.]+)" y="[-\d.]+" '
+                       r'width="([-\d.]+)"', svg)  # fmt: skip
+    assert [z[0] for z in zones] == ["pre", "core", "post"]
+    assert all(float(w) >= 0 for _, _, w in zones), zones
+    assert all(float(a[1]) + float(a[2]) <= float(b[1]) + 1e-6 for a, b in pairwise(zones))
 
 
 def test_layout_is_deterministic_and_cards_do_not_overlap(tmp_path: Path) -> None:

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from journeykit.report.export import BROWSER_ARGS
-from tests.conftest import CHROMIUM, browser_marks
+from tests.web.browser import chromium_page, pytestmark, screenshots, shot, sync_playwright
 from tests.web.conftest import PASSWORD, Site, make_site, serving
 
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover - the dev extra has it
-    sync_playwright = None  # type: ignore[assignment]
+__all__ = ["pytestmark"]
 
-pytestmark = browser_marks(sync_playwright is not None)
+if sync_playwright is not None:
+    from playwright.sync_api import expect
 
 
 @pytest.fixture(scope="module")
@@ -37,33 +33,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, str
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("JOURNEYKIT_SCREENSHOTS", tmp_path_factory.mktemp("shots")))
-    folder.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots in {folder}")
-    return folder
+    return screenshots(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def page(served: tuple[Site, str], shots: Path) -> Iterator[Any]:
-    assert sync_playwright is not None
-    _, base = served
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(
-            base_url=base, viewport={"width": 1400, "height": 900}, accept_downloads=True
-        )
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.errors = errors
+    with chromium_page(served[1]) as pg:
         yield pg
-        context.close()
-        browser.close()
-
-
-def _shot(page: Any, shots: Path, name: str) -> None:
-    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
 def test_sign_in_and_open_the_map(page: Any, shots: Path) -> None:
@@ -83,10 +59,10 @@ def test_sign_in_and_open_the_map(page: Any, shots: Path) -> None:
     expect(page.locator("p.note")).to_contain_text("Numbers as of")
     cards = page.locator("svg.journey-map g.card")
     assert cards.count() > 5
-    _shot(page, shots, "01-map")
+    shot(page, shots, "01-map")
     page.click("nav.sub >> text=Funnel")
     expect(page.locator("table#funnel tbody tr")).to_have_count(6)
-    _shot(page, shots, "02-funnel")
+    shot(page, shots, "02-funnel")
     assert page.errors == []
 
 
@@ -105,7 +81,7 @@ def test_editor_marks_the_line_then_saves_and_restores(
     expect(page.locator(f'#problems li[data-line="{line}"]')).to_contain_text(f"line {line}")
     expect(page.locator(f'.gutter span.err[data-line="{line}"]')).to_be_visible()
     assert page.locator(".gutter span.err").count() == 1
-    _shot(page, shots, "03-editor-error")
+    shot(page, shots, "03-editor-error")
     start = len(site.store.revisions("journey"))
     title = next(s for s in text.splitlines() if s.startswith("title:"))
     fixed = text.replace(title, title + ", for real", 1)
@@ -115,13 +91,13 @@ def test_editor_marks_the_line_then_saves_and_restores(
     page.click("button[value=save]")
     expect(page.locator("p.ok")).to_contain_text(f"Saved as revision {start + 1}")
     assert page.locator(".gutter span.err").count() == 0
-    _shot(page, shots, "04-editor-saved")
+    shot(page, shots, "04-editor-saved")
     page.click("nav.sub >> text=Revisions")
     page.select_option("select[name=a]", str(start))
     page.select_option("select[name=b]", str(start + 1))
     page.click("text=Diff")
     expect(page.locator("pre.diff .add")).to_contain_text("for real")
-    _shot(page, shots, "05-revisions")
+    shot(page, shots, "05-revisions")
     page.locator(f'tr[data-revision="{start}"] button:has-text("Restore")').click()
     page.wait_for_url("**/revisions?restored=*")
     expect(page.locator(f'tr[data-revision="{start + 2}"]')).to_contain_text(
@@ -148,7 +124,7 @@ def test_upload_events_and_see_the_rejects(page: Any, tmp_path: Path, shots: Pat
     lines = page.locator("#rejects tbody tr td:nth-child(2)").all_inner_texts()
     assert lines == ["3", "4"]
     expect(page.locator("#rejects")).to_contain_text("yesterday")
-    _shot(page, shots, "06-import-rejects")
+    shot(page, shots, "06-import-rejects")
     assert page.errors == []
 
 
@@ -172,12 +148,12 @@ def test_look_up_a_customer_and_export_the_stuck_list(
     assert waits == sorted(waits, reverse=True)
     total = page.locator("main > p").first.inner_text()
     assert f"{len(rows):,} customer(s)" in total
-    _shot(page, shots, "07-stuck")
+    shot(page, shots, "07-stuck")
     page.goto("/journeys/journey/customers")
     page.fill("input[name=q]", customer)
     page.click("text=Look up")
     expect(page.locator("section.customer h2")).to_have_text(customer)
     expect(page.locator("b.status")).to_have_text("stuck")
     assert page.locator("ol.timeline li").count() >= 1
-    _shot(page, shots, "08-customer")
+    shot(page, shots, "08-customer")
     assert page.errors == []

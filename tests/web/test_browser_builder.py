@@ -1,6 +1,6 @@
 """A person who has never seen YAML, in Debian's Chromium: from an empty workspace to the living
-map of their own journey with their own data, by visible labels and roles only; then axe-core
-on every page the app has.
+map of their own journey with their own data and the themes of their members' answers, by
+visible labels and roles only; then axe-core and the 375 px check on every page the app has.
 
 The events are imported before the new milestone is added: its rule is picked from the events
 the workspace has seen, so there must be some.
@@ -18,18 +18,17 @@ from typing import Any
 import pytest
 
 from journeykit.journey import load_journey, parse_journey
-from journeykit.report.export import BROWSER_ARGS
-from tests.conftest import CHROMIUM, browser_marks
+from tests.web import browser
+from tests.web.browser import NARROW, WIDE, pytestmark, shot, sync_playwright
 from tests.web.conftest import Site, serving
+from tests.web.test_discovery import survey_csv
 
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover - the dev extra has it
-    sync_playwright = None  # type: ignore[assignment]
+__all__ = ["pytestmark"]
 
-pytestmark = browser_marks(sync_playwright is not None)
+if sync_playwright is not None:
+    from playwright.sync_api import expect
+
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-NARROW = {"width": 375, "height": 800}
 
 
 @pytest.fixture(scope="module")
@@ -73,29 +72,25 @@ def events_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def page(empty: tuple[Site, str]) -> Iterator[Any]:
-    assert sync_playwright is not None
-    _, base = empty
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 900})
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.errors = errors
+    with browser.chromium_page(empty[1]) as pg:
         yield pg
-        context.close()
-        browser.close()
 
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("JOURNEYKIT_SCREENSHOTS", tmp_path_factory.mktemp("shots")))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return browser.screenshots(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The members' answers, as a survey tool exports them."""
+    path = tmp_path_factory.mktemp("answers") / "member survey.csv"
+    path.write_bytes(survey_csv())
+    return path
 
 
 def test_from_an_empty_workspace_to_a_living_map_without_yaml(
-    page: Any, empty: tuple[Site, str], events_csv: Path, shots: Path
+    page: Any, empty: tuple[Site, str], events_csv: Path, answers: Path, shots: Path
 ) -> None:
     site, _ = empty
     page.goto("/")
@@ -155,7 +150,7 @@ def test_from_an_empty_workspace_to_a_living_map_without_yaml(
     page.get_by_label("Note for the revision").fill("our own words and the help centre")
     page.get_by_role("button", name="Save journey").first.click()
     expect(page.get_by_role("status").first).to_contain_text("Saved as revision 2")
-    _shot(page, shots, "builder")
+    _board_shot(page, shots)
 
     text = (site.root / "journeys" / "trial.yaml").read_text()
     journey = load_journey(site.root / "journeys" / "trial.yaml")
@@ -170,68 +165,80 @@ def test_from_an_empty_workspace_to_a_living_map_without_yaml(
     page.get_by_role("link", name="Map", exact=True).click()
     card_svg = page.locator('g.card[data-milestone="help_opened"]')
     expect(card_svg).to_contain_text(re.compile(r"reached [1-9]"))
-    _shot(page, shots, "living-map")
+    shot(page, shots, "living-map")
+
+    # 5. the members' answers: upload, choose the column, see the themes, rename one
+    browser.upload_answers(page, "trial", answers)
+    browser.see_themes(page)
+    api = page.request.get("/api/journeys/trial/themes?answers=member_survey.csv").json()
+    theme = next(t for t in api["themes"] if t["quotes"])
+    card = page.get_by_role("article", name=theme["label"])
+    expect(card.get_by_text(theme["quotes"][0]["text"])).to_be_visible()
+    card.get_by_label(f"New name for “{theme['label']}”").fill("Webinars that help")
+    card.get_by_role("button", name="Rename").click()
+    expect(page.get_by_role("status")).to_contain_text("saved rename")
+    shot(page, shots, "themes")
+
+    # 6. accept its milestone: in the journey with its quotes, and on the builder's board
+    browser.accept_theme(page, "Webinars that help", [q["text"] for q in theme["quotes"]])
+    page.get_by_role("link", name="Builder", exact=True).click()
+    expect(page.get_by_role("group", name="Milestone: Webinars that help")).to_be_visible()
+    accepted = next(m for m in load_journey(site.root / "journeys" / "trial.yaml").milestones
+                    if m.title == "Webinars that help")  # fmt: skip
+    assert accepted.evidence and {e.quote for e in accepted.evidence} <= {
+        q["text"] for q in theme["quotes"]
+    }
+    assert "# The lapse horizon" in (site.root / "journeys" / "trial.yaml").read_text()
     assert page.errors == []
 
 
-def _shot(page: Any, shots: Path, name: str) -> None:
-    path = shots / f"{name}.png"
-    if name == "builder":  # the board, where the cards are
-        page.get_by_role("heading", name="Milestones", exact=True).scroll_into_view_if_needed()
-    page.screenshot(path=str(path), full_page=name != "builder")
-    if name == "builder" and os.environ.get("JOURNEYKIT_DOCS_SCREENSHOTS"):
-        shutil.copyfile(path, DOCS / "web-builder.png")  # the README's picture
+def _board_shot(page: Any, shots: Path) -> None:
+    """The builder's board, where the cards are: the README's picture when
+    JOURNEYKIT_DOCS_SCREENSHOTS is set."""
+    page.get_by_role("heading", name="Milestones", exact=True).scroll_into_view_if_needed()
+    path = shots / "builder.png"
+    page.screenshot(path=str(path))
+    if os.environ.get("JOURNEYKIT_DOCS_SCREENSHOTS"):
+        shutil.copyfile(path, DOCS / "web-builder.png")
 
 
-def _pages(site: Site) -> list[str]:
-    """Every page of the app, by its route, for a workspace with the flow's journey and data."""
-    key = "trial"
-    j = f"/journeys/{key}"
-    imports = site.app.state.ctx.imports.history()
-    pages = [
-        "/welcome", "/journeys", j, f"{j}/builder", f"{j}/edit", f"{j}/revisions",
-        f"{j}/revisions/1", f"{j}/revisions?a=1&b=2", f"{j}/customers", f"{j}/customers?q=nobody",
-        f"{j}/lists/stuck", f"{j}/lists/strayed", f"{j}/plays", f"{j}/proof", f"{j}/themes",
-        f"{j}/opportunities", f"{j}/stories", f"{j}/hero", "/imports", "/users", "/login",
-        "/journeys/no-such-journey",
-    ]  # fmt: skip
-    pages += [f"{j}/dashboards/{k}" for k in ("funnel", "paths", "positions", "cohorts")]
-    jobs = list(site.app.state.ctx.imports.jobs)
-    if jobs:
-        pages.append(f"/imports/jobs/{jobs[0]}")
-    assert imports
-    return pages
-
-
-def _violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page).response["violations"]
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in found
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-def test_axe_finds_no_serious_violation_on_any_page(
-    page: Any, empty: tuple[Site, str], events_csv: Path, shots: Path
-) -> None:
-    site, _ = empty
+def _every_page(page: Any, site: Site, events_csv: Path) -> list[str]:
+    """Every page, once the flow above has run; the mapping screen needs an upload waiting."""
     if "trial" not in site.app.state.ctx.journeys.names():
         pytest.skip("needs the flow above (run the module)")
-    problems: dict[str, list[str]] = {}
-    for url in _pages(site):
-        page.goto(url)
-        found = _violations(page)
-        if found:
-            problems[url] = found
-    # the mapping screen needs an upload waiting for its columns
     page.goto("/welcome")
     page.get_by_label("Events file").set_input_files(str(events_csv))
     page.get_by_role("button", name="Upload and map the columns").click()
-    if found := _violations(page):
-        problems["mapping"] = found
+    expect(page.get_by_role("heading", name=re.compile("Map the columns"))).to_be_visible()
+    upload = page.url.rstrip("/").rsplit("/", 1)[1]
+    return browser.every_page(site, page, "trial", "member_survey.csv", upload)
+
+
+def test_axe_finds_no_serious_violation_on_any_page(
+    page: Any, empty: tuple[Site, str], events_csv: Path
+) -> None:
+    problems: dict[str, list[str]] = {}
+    for url in _every_page(page, empty[0], events_csv):
+        browser.open_page(page, url)
+        if found := browser.violations(page):
+            problems[url] = found
+    assert not problems, "\n".join(f"{u}: {v}" for u, vs in problems.items() for v in vs)
+
+
+def test_every_page_fits_375_px_with_labelled_controls(
+    page: Any, empty: tuple[Site, str], events_csv: Path, shots: Path
+) -> None:
+    urls = _every_page(page, empty[0], events_csv)
+    page.set_viewport_size(NARROW)
+    problems: dict[str, list[str]] = {}
+    try:
+        for url in urls:
+            browser.open_page(page, url)
+            if found := browser.narrow_problems(page):
+                problems[url] = found
+                shot(page, shots, "375" + re.sub(r"[^a-z0-9]+", "-", url))
+    finally:
+        page.set_viewport_size(WIDE)
     assert not problems, "\n".join(f"{u}: {v}" for u, vs in problems.items() for v in vs)
 
 
@@ -242,13 +249,6 @@ def test_the_builder_works_by_keyboard_at_375_px(page: Any, empty: tuple[Site, s
     page.set_viewport_size(NARROW)
     try:
         page.goto("/journeys/trial/builder")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        wide = page.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
-            " > 376 && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className"
-            " + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))"
-        )
-        assert width <= NARROW["width"] + 1, f"sideways scroll at 375 px ({width} px): {wide}"
         # keyboard only: Tab to the journey title, type, Tab on, press Enter on Update preview
         title = page.get_by_label("Journey title")
         for _ in range(40):
@@ -270,4 +270,4 @@ def test_the_builder_works_by_keyboard_at_375_px(page: Any, empty: tuple[Site, s
         )
         assert outline  # the focused control is drawn (focus-visible style)
     finally:
-        page.set_viewport_size({"width": 1400, "height": 900})
+        page.set_viewport_size(WIDE)

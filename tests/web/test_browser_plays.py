@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.web.browser import shot
 from tests.web.conftest import PASSWORD
-from tests.web.test_browser import _shot, page, pytestmark, served, shots, sync_playwright
+from tests.web.test_browser import page, pytestmark, served, shots, sync_playwright
 
 __all__ = ["page", "pytestmark", "served", "shots"]  # the fixtures, shared with test_browser
 
@@ -32,14 +33,14 @@ def test_plays_page_runs_the_plays_once(page: Any, shots: Path) -> None:
     due = _num(first.locator("td.due").inner_text())
     would = _num(first.locator("td.enter").inner_text())
     assert due >= would > 0
-    _shot(page, shots, "20-plays-due")
+    shot(page, shots, "20-plays-due")
     page.click("form#run button[type=submit]")
     expect(page.locator("p#ran")).to_contain_text("Entered")
     rows = page.locator("table#plays tbody tr")
     assert _num(rows.first.locator("td.entered").inner_text()) == would
     assert _num(rows.first.locator("td.enter").inner_text()) == 0
     expect(page.locator("table#per-day tbody tr").first).to_be_visible()
-    _shot(page, shots, "21-plays-entered")
+    shot(page, shots, "21-plays-entered")
     page.click("form#run button[type=submit]")
     expect(page.locator("p#ran")).to_contain_text("Entered 0 customer(s)")
     with page.expect_download() as info:
@@ -58,5 +59,5 @@ def test_proof_page_shows_each_play(page: Any, shots: Path) -> None:
     expect(page.locator("article.proof")).to_have_count(4)
     expect(page.locator("article.proof .verdict").first).to_be_visible()
     expect(page.locator("nav.sub a.on")).to_have_text("Proof")
-    _shot(page, shots, "22-proof")
+    shot(page, shots, "22-proof")
     assert page.errors == []

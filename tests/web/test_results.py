@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from journeykit.cli import cli
-from tests.web.conftest import Site
+from tests.web.conftest import Site, make_site
 
 
 def _cli(site: Site, *args: str) -> Any:
@@ -53,6 +53,9 @@ def _money(x: float) -> str:
 
 def test_clv_api_is_the_clis(site: Site) -> None:
     web = site.client("viewer").get("/api/journeys/journey/clv").json()
+    # this small simulation's fit has no covariance (not converged): values, no intervals
+    assert "clv_lower" not in web["value"]["overall"]
+    assert any(n.startswith("no intervals for the model's CLV") for n in web["notes"])
     value = _cli(site, "clv", "value")
     same(web["value"]["overall"], value["overall"])
     same(web["value"]["groups"], value["groups"])
@@ -60,6 +63,34 @@ def test_clv_api_is_the_clis(site: Site) -> None:
     for by in ("persona", "path", "cohort"):
         simple = _cli(site, "clv", "simple", "--by", by)
         same(web["simple"][by], simple)
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """A simulation whose BG/NBD and Gamma-Gamma fits converge, so each group has an interval."""
+    return make_site(tmp_path_factory.mktemp("converged") / "ws", customers=600, users=True)
+
+
+def test_clv_intervals_on_the_page_are_the_apis_and_the_clis(converged: Site) -> None:
+    c = converged.client("viewer")
+    web = c.get("/api/journeys/journey/clv").json()
+    value = _cli(converged, "clv", "value", "--intervals")
+    same(web["value"]["overall"], value["overall"])
+    same(web["value"]["groups"], value["groups"])
+    html = c.get("/journeys/journey/clv").text
+    for by in ("persona", "path", "cohort"):
+        model = {g["group"]: g for g in web["value"]["groups"][by]}
+        table = html[html.index(f'id="by-{by}"') :]
+        rows = re.findall(r'<tr data-group="([^"]*)">(.*?)</tr>', table[: table.index("</table>")],
+                          re.S)  # fmt: skip
+        assert rows
+        for group, row in rows:
+            g = model[unescape(group)]
+            assert g["clv_lower"] < g["clv"] < g["clv_upper"]
+            shown = re.search(r'class="num interval">([^<]*)<', row)
+            assert (
+                shown and shown.group(1) == f"{_money(g['clv_lower'])} to {_money(g['clv_upper'])}"
+            )
 
 
 def test_clv_page_shows_the_apis_numbers(site: Site) -> None:
@@ -77,14 +108,17 @@ def test_clv_page_shows_the_apis_numbers(site: Site) -> None:
         for group, row in rows:
             shown = re.search(r'class="num model">([^<]*)<', row)
             assert shown and shown.group(1) == _money(model[unescape(group)]["clv"])
+            assert re.search(r'class="num interval">-<', row)  # no intervals on this fit
     assert "<svg" in html and "Holdout check of BetaGeo" in html  # the chart, labelled
 
 
 def test_holdout_check_is_the_libraries_on_the_chosen_calibration(site: Site) -> None:
-    from journeykit.clv.journey import journey_customers
+    from journeykit.analytics.milestones import fetch_milestones
+    from journeykit.clv.journey import journey_customers, journey_tracking, with_segments
     from journeykit.clv.models import transaction_model
     from journeykit.clv.value import holdout_check
     from journeykit.journey import load_journey
+    from journeykit.report.clv_charts import tracking_chart
     from journeykit.workspace import open_workspace
 
     c = site.client("viewer")
@@ -98,19 +132,24 @@ def test_holdout_check_is_the_libraries_on_the_chosen_calibration(site: Site) ->
 
     eng = DuckDBEngine()
     eng.attach_read_only(ws.database)
+    journey = load_journey(ws.journey_file)
     try:
-        held = journey_customers(eng.events(str(ws.root)), load_journey(ws.journey_file),
-                                 calibration_end=chosen, unit="weeks")  # fmt: skip
+        frame = fetch_milestones(eng.events(str(ws.root)), with_segments(journey))
     finally:
         eng.close()
+    held = journey_customers(frame, journey, calibration_end=chosen, unit="weeks")
     assert held.holdout is not None
     model = transaction_model("bgnbd")().fit(held.holdout.calibration)
     want = holdout_check(model, held.holdout).to_dict()
     same(default["check"], want)
     assert sum(b["customers"] for b in want["buckets"]) == len(held.summary.frequency)
+    tracking = journey_tracking(frame, journey, model, held)
+    same(default["tracking"], json.loads(json.dumps(tracking.to_dict())))
     html = c.get("/journeys/journey/clv").text
     actual = re.findall(r'<td class="num actual">([^<]*)<', html)
     assert actual == [f"{b['actual_mean']:.3f}" for b in want["buckets"]]
+    # the tracking chart is drawn from those numbers, by the report's own function
+    assert tracking_chart(tracking.tracking, calibration_end=tracking.calibration_end) in html
     bad = c.get("/journeys/journey/clv?calibration_end=yesterday")
     assert bad.status_code == 400 and "calibration_end: expected a date" in bad.text
 

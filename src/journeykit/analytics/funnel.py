@@ -14,9 +14,9 @@ from typing import Literal
 import numpy as np
 
 from journeykit.analytics import kernels
+from journeykit.analytics.funnel_names import Semantics
 from journeykit.analytics.funnel_semantics import (
     Exclusion,
-    Semantics,
     check_options,
     parse_exclusion,
     peer_window,

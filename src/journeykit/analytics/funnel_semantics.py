@@ -14,27 +14,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 import ibis
 import numpy as np
 
 from journeykit.analytics.compile import compile_rule
+from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, SEMANTICS
 from journeykit.analytics.kernels import clickhouse, posthog
 from journeykit.analytics.kernels.common import StepArrays
 from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame
 from journeykit.analytics.windows import CalendarMonths, Resolved
 from journeykit.journey.schema import Journey, JourneyPath
-
-Semantics = Literal["journeykit", "posthog", "clickhouse"]
-SEMANTICS: tuple[str, ...] = ("journeykit", "posthog", "clickhouse")
-# windowFunnel's options (strict_order is also what mode "strict" means in ClickHouse semantics).
-CLICKHOUSE_MODES: tuple[str, ...] = (
-    "strict_order",
-    "strict_deduplication",
-    "strict_increase",
-    "allow_reentry",
-)
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from journeykit.analytics.funnel_names import INTERVALS, Interval
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.analytics.results import FunnelResult, TimeStats, _Tabular
 
-Interval = Literal["day", "week", "month"]
-INTERVALS: tuple[str, ...] = ("day", "week", "month")
 _EPOCH = datetime(1970, 1, 1)
 
 

@@ -17,8 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from journeykit.analytics.funnel_semantics import CLICKHOUSE_MODES, SEMANTICS
-from journeykit.analytics.funnel_views import INTERVALS
+from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, INTERVALS, SEMANTICS
 from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.errors import JourneykitError

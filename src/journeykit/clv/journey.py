@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from journeykit.analytics.stake import CustomerValues
+    from journeykit.clv.diagnostics import Tracking
     from journeykit.clv.models import FitResult
+    from journeykit.clv.models._base import CountingModel
     from journeykit.clv.simple import SimpleCLV
     from journeykit.clv.uncertainty import CLVIntervals
     from journeykit.clv.value import CLVResult
@@ -188,6 +190,51 @@ def journey_customers(
         groups=groups,
         purchase_milestones=buying,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class JourneyTracking:
+    """Repeat purchases over time, actual beside the model's expectation (the tracking chart of
+    Fader, Hardie & Lee 2005), in the summary's unit from the first purchase day."""
+
+    tracking: Tracking
+    origin: datetime  # time 0: the day of the earliest first purchase
+    calibration_end: float  # in the unit, from the origin
+    unit: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"origin": self.origin.isoformat(), "calibration_end": self.calibration_end,
+                "unit": self.unit, **self.tracking.to_dict()}  # fmt: skip
+
+
+def journey_tracking(
+    events: MilestoneFrame, journey: Journey, model: CountingModel[Any], data: JourneyCustomers
+) -> JourneyTracking:
+    """The tracking chart's numbers for ``data``'s customers (those who bought by the end of
+    calibration), one point per unit to the observation end and one at the calibration end.
+
+    Purchase days as the summary counts them (several on one day are one), so the actual
+    cumulative count at the end is the summary's calibration plus holdout frequency.
+    """
+    from journeykit.clv.diagnostics import expected_cumulative_transactions
+
+    log = _purchase_log(events, journey)
+    day = log["timestamp"].dt.normalize()
+    end = pd.Timestamp(data.observation_end).normalize()
+    ids = data.summary.customer_id
+    assert ids is not None  # journey_customers names every customer
+    keep = log["customer_id"].isin(ids).to_numpy() & (day <= end).to_numpy()
+    days = pd.DataFrame({"c": log["customer_id"][keep], "d": day[keep]}).drop_duplicates()
+    first = days.groupby("c", sort=False)["d"].transform("min")
+    origin = first.min()
+    scale = pd.Timedelta(days=1 if data.unit == "days" else 7)
+    births = ((days["d"][days["d"] == first] - origin) / scale).to_numpy(np.float64)
+    repeats = ((days["d"][days["d"] > first] - origin) / scale).to_numpy(np.float64)
+    cal = float((pd.Timestamp(data.calibration_end).normalize() - origin) / scale)
+    last = float((end - origin) / scale)
+    times = np.unique(np.r_[np.arange(0.0, np.floor(last) + 1), cal, last])
+    tracking = expected_cumulative_transactions(model, births, times, repeat_purchases=repeats)
+    return JourneyTracking(tracking, origin.to_pydatetime(), cal, data.unit)
 
 
 def with_segments(journey: Journey) -> Journey:

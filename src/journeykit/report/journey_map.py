@@ -163,12 +163,16 @@ def _zones(journey: Journey, placed: lay.Layout) -> list[tuple[str, float, float
         if ms:
             boxes = [placed.boxes[m.id] for m in ms]
             spans.append((phase, min(b.left for b in boxes), max(b.right for b in boxes)))
-    out = []
-    for i, (phase, left, right) in enumerate(spans):
-        lo = (spans[i - 1][2] + left) / 2 if i else left - 12
-        hi = (right + spans[i + 1][1]) / 2 if i + 1 < len(spans) else right + 12
-        out.append((phase, lo, hi))
-    return out
+    if not spans:
+        return []
+    # Between two zones, halfway from one's last card to the next's first; a path that goes
+    # back to an earlier phase (pre after core, as while a step is being moved) makes spans
+    # overlap, so each boundary is kept at or after the one before: no zone has negative width.
+    bounds = [spans[0][1] - 12]
+    for (_, _, right), (_, left, _) in pairwise(spans):
+        bounds.append(max((right + left) / 2, bounds[-1]))
+    bounds.append(max(spans[-1][2] + 12, bounds[-1]))
+    return [(phase, bounds[i], bounds[i + 1]) for i, (phase, _, _) in enumerate(spans)]
 
 
 Region = tuple[float, float, float, float]  # x, y, width, height in map pixels

@@ -55,8 +55,10 @@ def safe_name(
     return name[-120:]
 
 
-def copy_upload(stream: BinaryIO, path: Path, name: str, limit: int = MAX_UPLOAD) -> int:
-    """Write the upload to ``path`` in chunks, refusing it past ``limit`` bytes: its size."""
+def copy_upload(stream: BinaryIO, path: Path, name: str, limit: int | None = None) -> int:
+    """Write the upload to ``path`` in chunks, refusing it past ``limit`` bytes (default
+    MAX_UPLOAD, read at the call so a setting or test can lower it): its size."""
+    limit = MAX_UPLOAD if limit is None else limit
     size = 0
     with path.open("wb") as out:
         while chunk := stream.read(1 << 20):

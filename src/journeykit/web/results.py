@@ -1,9 +1,10 @@
 """Customer lifetime value, the community and each customer's story: pages and their API.
 
 Every number comes from the function the CLI calls, with the CLI's defaults: ``clv simple --by``
-and ``clv value`` (``clv.journey``), the model's holdout check (``clv.value.holdout_check``),
-``community northstar|levels`` (``measure.community_results``, the map's own log) and
-``community impact``. One computation per journey revision and data version, cached.
+and ``clv value --intervals`` (``clv.journey``), the model's holdout check
+(``clv.value.holdout_check``), ``community northstar|levels`` (``measure.community_results``,
+the map's own log) and ``community impact``. One computation per journey revision and data
+version, cached.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from journeykit.analytics.impact import ImpactResult
     from journeykit.clv import SimpleCLVByGroup
-    from journeykit.clv.journey import JourneyCLV, JourneyCustomers
+    from journeykit.clv.journey import JourneyCLV, JourneyCustomers, JourneyTracking
     from journeykit.clv.models._base import FitResult
     from journeykit.clv.value import HoldoutCheck
     from journeykit.measure import CommunityResults
@@ -58,10 +59,11 @@ class HoldoutView:
     calibration_end: date
     fit: FitResult
     check: HoldoutCheck
+    tracking: JourneyTracking
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calibration_end": self.calibration_end.isoformat(),
-                "fit": self.fit.to_dict(), "check": self.check.to_dict()}  # fmt: skip
+        return {"calibration_end": self.calibration_end.isoformat(), "fit": self.fit.to_dict(),
+                "check": self.check.to_dict(), "tracking": self.tracking.to_dict()}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,7 @@ def clv_view(ctx: Context, key: str, calibration_end: date | None = None) -> Clv
 
 def _clv(events: ir.Table, journey: Journey, f: Filters, cal: date | None) -> ClvView:
     from journeykit.analytics.milestones import fetch_milestones
-    from journeykit.clv.journey import (
-        clv_by_journey,
-        journey_customers,
-        simple_clv_by,
-        with_segments,
-    )
+    from journeykit.clv.journey import journey_customers, simple_clv_by, with_segments
 
     frame = fetch_milestones(events, with_segments(journey), now=f.now)  # one scan serves all
     data = journey_customers(frame, journey, unit="weeks")
@@ -122,7 +119,7 @@ def _clv(events: ir.Table, journey: Journey, f: Filters, cal: date | None) -> Cl
     value = None
     try:
         with np.errstate(all="ignore"):
-            value = clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT)
+            value = _value_with_intervals(data, notes)
     except (JourneykitError, FloatingPointError) as exc:
         notes.append(f"BG/NBD and Gamma-Gamma could not be fitted: {exc}")
     holdout, why = _holdout(frame, journey, data, cal)
@@ -130,6 +127,21 @@ def _clv(events: ir.Table, journey: Journey, f: Filters, cal: date | None) -> Cl
         notes.append(why)
     return ClvView(len(data), int((data.summary.frequency > 0).sum()), data.purchase_milestones,
                    data.unit, simple, value, holdout, tuple(notes), data)  # fmt: skip
+
+
+def _value_with_intervals(data: JourneyCustomers, notes: list[str]) -> JourneyCLV:
+    """``clv value --intervals``; a fit whose covariance is unknown (not converged, Hessian not
+    positive definite) still gives its values, as ``clv value`` does, with a note why there
+    are no intervals."""
+    from journeykit.clv.errors import NotFittedError
+    from journeykit.clv.journey import clv_by_journey
+
+    try:
+        return clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT,
+                              intervals=True)  # fmt: skip
+    except NotFittedError as exc:
+        notes.append(f"no intervals for the model's CLV: {exc}")
+    return clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT)
 
 
 def default_calibration_end(data: JourneyCustomers) -> date | None:
@@ -145,7 +157,7 @@ def default_calibration_end(data: JourneyCustomers) -> date | None:
 def _holdout(
     frame: Any, journey: Journey, data: JourneyCustomers, cal: date | None
 ) -> tuple[HoldoutView | None, str | None]:
-    from journeykit.clv.journey import journey_customers
+    from journeykit.clv.journey import journey_customers, journey_tracking
     from journeykit.clv.models import transaction_model
     from journeykit.clv.value import holdout_check
 
@@ -159,28 +171,34 @@ def _holdout(
         with np.errstate(all="ignore"):
             model = transaction_model("bgnbd")().fit(held.holdout.calibration)
             check = holdout_check(model, held.holdout)
+            tracking = journey_tracking(frame, journey, model, held)
     except (JourneykitError, FloatingPointError) as exc:
         return None, f"holdout check not computed: {exc}"
-    return HoldoutView(cal, model.result(), check), None
+    return HoldoutView(cal, model.result(), check, tracking), None
 
 
 @pages.get("/journeys/{key}/clv")
 def clv_page(request: Request, key: str, calibration_end: str | None = None) -> Response:
     from journeykit.report.charts import holdout_chart
+    from journeykit.report.clv_charts import tracking_chart
 
     ctx = _ctx(request)
     _, journey = ctx.journey(key)
     view = None if ctx.data.version() == "empty" else clv_view(
         ctx, key, parse_date("calibration_end", calibration_end)
     )  # fmt: skip
-    chart = holdout_chart(view.holdout.check) if view and view.holdout else None
+    chart = tracking = None
+    if view and view.holdout:
+        chart = holdout_chart(view.holdout.check)
+        t = view.holdout.tracking
+        tracking = tracking_chart(t.tracking, calibration_end=t.calibration_end)
     return render(request, "clv.html", key=key, journey=journey, view=view, chart=chart,
-                  groupings=GROUPINGS)  # fmt: skip
+                  tracking=tracking, groupings=GROUPINGS)  # fmt: skip
 
 
 @api.get("/journeys/{key}/clv", summary="Customer lifetime value: simple formula, model, check")
 def clv_json(request: Request, key: str, calibration_end: str | None = None) -> dict[str, Any]:
-    """As ``journeykit clv simple --by persona|path|cohort`` and ``clv value --format json``,
+    """As ``journeykit clv simple --by persona|path|cohort`` and ``clv value --intervals``,
     with the model's holdout check (``calibration_end``: default the last third held out)."""
     ctx = _ctx(request)
     if ctx.data.version() == "empty":
