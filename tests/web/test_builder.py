@@ -123,6 +123,14 @@ def journeys(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         data["community"] = {"purpose": draw(LINE), "role": draw(LINE),
                              "milestones": ids[:1], "activity": {ids[0]: 2.0}}  # fmt: skip
+        if len(ids) > 1 and draw(st.booleans()):  # not a participation milestone: the model says
+            metric = draw(st.sampled_from(["share_reaching", "per_customer", "median_days_to"]))
+            star = {"milestone": draw(st.sampled_from(ids[1:])), "metric": metric,
+                    "target": draw(st.floats(0, 1) if metric == "share_reaching" else st.floats(0, 1e6)),
+                    **({"within": draw(DURATION)} if draw(st.booleans()) else {})}  # fmt: skip
+            if metric == "share_reaching" and draw(st.booleans()):
+                del star["metric"]
+            data["community"]["north_star"] = star
     if draw(st.booleans()):
         data["plays"] = [draw(plays(ids, [p["id"] for p in data.get("paths", [])]))]
     return data
@@ -202,6 +210,13 @@ def test_a_journey_round_trips_through_the_builder_form(site: Site, data: dict[s
         assert (f"plays.{i}.who._rest" in shown) == ("after" in play["who"])
         for key in ("holdout", "cooldown"):
             assert shown.get(f"plays.{i}.{key}", "") == str(play.get(key, ""))
+    community = bf.data_from(journey).get("community") or {}
+    if "north_star" in community:  # the short-form north star is visible controls too
+        star, shown = community["north_star"], dict(pairs)
+        hidden = json.loads(shown.get("community._rest") or "{}")
+        assert "north_star" not in hidden, hidden
+        for key in ("metric", "milestone", "target"):
+            assert shown.get(f"community.north_star.{key}", "") == str(star.get(key, ""))
     back, problems = bf.validate(
         bf.data_of([(k, v) for k, v in pairs if k not in ("base", "csrf_token", "note")])
     )
@@ -452,3 +467,31 @@ def test_a_plays_audience_goal_holdout_and_cooldown_are_edited_and_checked_at_th
 def _set(pairs: list[tuple[str, str]], new: dict[str, str]) -> list[tuple[str, str]]:
     return [(k, new.get(k, v)) for k, v in pairs] + [(k, v) for k, v in new.items()
                                                       if k not in dict(pairs)]  # fmt: skip
+
+
+def test_the_community_north_star_is_edited_and_checked_at_its_fields(site: Site) -> None:
+    _journey_file(site, "star", Journey.model_validate({
+        "id": "star", "title": "Star", "transformation": {"from": "a", "to": "b"},
+        "milestones": [{"id": "join", "title": "Join", "phase": "core"},
+                       {"id": "hired", "title": "Hired", "phase": "post"}],
+        "community": {"purpose": "p", "role": "r", "milestones": ["join"],
+                      "north_star": {"milestone": "hired", "target": 0.3, "title": "Hired share"}},
+    }).to_yaml())  # fmt: skip
+    c = site.client("editor")
+    pairs = _form(c, "star")
+    assert dict(pairs)["community.north_star.target"] == "0.3"
+    r = _post(c, "/journeys/star/builder", [*_set(pairs, {"community.north_star.target": "2"}),
+                                            ("action", "save")])  # fmt: skip
+    assert r.status_code == 422 and 'id="e-f-community-north_star"' in r.text
+    new = {"community.north_star.target": "4", "community.north_star.metric": "per_customer"}
+    r = _post(c, "/journeys/star/builder", [*_set(pairs, new), ("action", "preview")])
+    journey, problems = bf.validate(bf.data_of(form_fields(r.text, "builder")))
+    assert journey is not None and journey.community is not None, problems
+    star = journey.community.north_star
+    assert star is not None
+    assert (star.metric, star.target, star.milestone, star.title) == (
+        "per_customer",
+        4,
+        "hired",
+        "Hired share",
+    )

@@ -20,6 +20,7 @@ from journeykit.errors import JourneyFileError, JourneykitError, Problem
 from journeykit.journey import Journey, parse_journey
 from journeykit.journey.catalog import milestone_kinds
 from journeykit.journey.plays import PlayStatus
+from journeykit.journey.schema import Metric
 from journeykit.web import builder_form as bf
 from journeykit.web import rulecounts
 from journeykit.web.api import READ
@@ -115,7 +116,7 @@ def render_builder(
                        if isinstance(m, dict)],
         stage_ids=[s["item"].get("id", "") for s in view["stages"]],
         path_ids=[p.get("id", "") for p in data.get("paths") or [] if isinstance(p, dict)],
-        play_statuses=list(get_args(PlayStatus)),
+        play_statuses=list(get_args(PlayStatus)), north_star_metrics=list(get_args(Metric)),
         preview=_preview(journey), saved=saved, message=message,
         file=ctx.journeys.file(key).name,
     )  # fmt: skip

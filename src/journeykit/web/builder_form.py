@@ -41,6 +41,7 @@ MANAGED: dict[str, tuple[str, ...]] = {
 # their other keys (``who.after``, ``who.when``, ...) ride in the object's own ``_rest`` field.
 GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "plays": {"who": ("status", "path", "milestone"), "goal": ("milestone", "within")},
+    "community": {"north_star": ("metric", "milestone")},
 }
 NUMBERS = {"plays": ("holdout",)}
 SECTIONS = tuple(MANAGED)
@@ -48,7 +49,7 @@ TOP = ("id", "title", "description", "lapsed_after")
 LINES = ("fears", "frustrations", "desires", "jobs")
 RULES = {"personas": "segment", "milestones": "when"}
 STEP_KEYS = ("milestone", "optional", "within")
-COMMUNITY = ("purpose", "role", "milestones")
+COMMUNITY = ("purpose", "role", "milestones", "north_star")
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists")
 LIST_OPS = ("in", "not_in")
 NUMBER_OPS = ("gt", "gte", "lt", "lte")
@@ -360,6 +361,11 @@ def _community(node: Mapping[Any, Any]) -> dict[str, Any] | None:
     marks = [marks] if isinstance(marks, str) else list(marks)
     if marks:
         out["milestones"] = marks
+    star = _group("community", "north_star", node.get("north_star", {}))
+    if _str(node.get("north_star", {}), "target").strip():
+        star["target"] = _number(_str(node["north_star"], "target"))
+    if star:
+        out["north_star"] = star
     rest = _rest_of(node, "community")
     out.update({k: v for k, v in rest.items() if k not in COMMUNITY})
     return out
@@ -403,7 +409,11 @@ def view_of(data: Mapping[str, Any]) -> dict[str, Any]:
         out[section] = views
     community = data.get("community")
     if isinstance(community, dict):
-        out["community"] = {"item": community, "rest": _rest_json(community, COMMUNITY)}
+        out["community"] = {
+            "item": community,
+            "rest": _rest_json(community, COMMUNITY),
+            "star_rest": _rest_json(community.get("north_star"), ("metric", "milestone", "target")),
+        }
     else:
         out["community"] = None
     return out
