@@ -4,6 +4,7 @@ problems land next to their field, and the rule builder counts what a rule match
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,10 +123,40 @@ def journeys(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         data["community"] = {"purpose": draw(LINE), "role": draw(LINE),
                              "milestones": ids[:1], "activity": {ids[0]: 2.0}}  # fmt: skip
+        if len(ids) > 1 and draw(st.booleans()):  # not a participation milestone: the model says
+            metric = draw(st.sampled_from(["share_reaching", "per_customer", "median_days_to"]))
+            star = {"milestone": draw(st.sampled_from(ids[1:])), "metric": metric,
+                    "target": draw(st.floats(0, 1) if metric == "share_reaching" else st.floats(0, 1e6)),
+                    **({"within": draw(DURATION)} if draw(st.booleans()) else {})}  # fmt: skip
+            if metric == "share_reaching" and draw(st.booleans()):
+                del star["metric"]
+            data["community"]["north_star"] = star
     if draw(st.booleans()):
-        data["plays"] = [{"id": "nudge", "title": draw(LINE), "channel": "email",
-                          "who": {"status": "strayed"}, "holdout": 0.2}]  # fmt: skip
+        data["plays"] = [draw(plays(ids, [p["id"] for p in data.get("paths", [])]))]
     return data
+
+
+@st.composite
+def plays(draw: st.DrawFn, milestones: list[str], paths: list[str]) -> dict[str, Any]:
+    """A play whose audience, goal, holdout and cooldown are all drawn (each may be unset)."""
+    status = draw(st.sampled_from(["stuck", "strayed", "lapsed", "on_track"]))
+    who: dict[str, Any] = {"status": status}
+    if status in ("stuck", "on_track") or draw(st.booleans()):
+        who["milestone"] = draw(st.sampled_from(milestones))
+    if paths and draw(st.booleans()):
+        who["path"] = draw(st.sampled_from(paths))
+    if status == "stuck" and draw(st.booleans()):
+        who["after"] = draw(DURATION)  # not a control: rides in the audience's hidden field
+    play: dict[str, Any] = {"id": "nudge", "title": draw(LINE), "channel": "email", "who": who}
+    goal = {k: draw(v) for k, v in (("milestone", st.sampled_from(milestones)),
+                                     ("within", DURATION)) if draw(st.booleans())}  # fmt: skip
+    if goal:
+        play["goal"] = goal
+    if draw(st.booleans()):
+        play["holdout"] = draw(st.one_of(st.sampled_from([0, 0.1, 0.5]), st.floats(0, 0.99)))
+    if draw(st.booleans()):
+        play["cooldown"] = draw(DURATION)
+    return play
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +198,25 @@ def test_a_journey_round_trips_through_the_builder_form(site: Site, data: dict[s
     _journey_file(site, "prop", journey.to_yaml())
     c = site.client("viewer")
     pairs = _form(c, "prop")
+    for i, play in enumerate(bf.data_from(journey).get("plays", [])):  # all visible controls
+        shown = {k: v for k, v in pairs if k.startswith(f"plays.{i}.")}
+        hidden = json.loads(shown.get(f"plays.{i}._rest") or "{}")
+        assert not {"who", "goal", "holdout", "cooldown"} & set(hidden), hidden
+        assert shown[f"plays.{i}.who.status"] == play["who"]["status"]
+        for key in ("status", "milestone", "path"):
+            assert shown.get(f"plays.{i}.who.{key}", "") == play["who"].get(key, "")
+        for key in ("milestone", "within"):
+            assert shown.get(f"plays.{i}.goal.{key}", "") == play.get("goal", {}).get(key, "")
+        assert (f"plays.{i}.who._rest" in shown) == ("after" in play["who"])
+        for key in ("holdout", "cooldown"):
+            assert shown.get(f"plays.{i}.{key}", "") == str(play.get(key, ""))
+    community = bf.data_from(journey).get("community") or {}
+    if "north_star" in community:  # the short-form north star is visible controls too
+        star, shown = community["north_star"], dict(pairs)
+        hidden = json.loads(shown.get("community._rest") or "{}")
+        assert "north_star" not in hidden, hidden
+        for key in ("metric", "milestone", "target"):
+            assert shown.get(f"community.north_star.{key}", "") == str(star.get(key, ""))
     back, problems = bf.validate(
         bf.data_of([(k, v) for k, v in pairs if k not in ("base", "csrf_token", "note")])
     )
@@ -385,3 +435,63 @@ def test_a_journey_that_does_not_validate_opens_with_its_problems_at_their_field
     assert "phase &#39;core&#39;" in page.text  # a journey-wide problem, listed at the top
     _journey_file(site, "garbage", "[not, a, mapping")
     assert site.client("viewer").get("/journeys/garbage/builder").status_code == 200
+
+
+def test_a_plays_audience_goal_holdout_and_cooldown_are_edited_and_checked_at_their_fields(
+    site: Site,
+) -> None:
+    c = site.client("editor")
+    before = (site.root / "journey.yaml").read_text()
+    pairs = _form(c, "journey")
+    names = dict(pairs)
+    assert "plays.0.who.status" in names and "plays.0.holdout" in names
+    bad = {"plays.0.holdout": "1.5", "plays.0.cooldown": "soon", "plays.0.goal.within": "later",
+           "plays.0.who.status": "stuck", "plays.0.who.milestone": ""}  # fmt: skip
+    r = _post(c, "/journeys/journey/builder", [*_set(pairs, bad), ("action", "save")])
+    assert r.status_code == 422
+    for field in ("holdout", "cooldown", "goal-within", "who"):
+        assert f'id="e-f-plays-0-{field}"' in r.text, field
+    assert (site.root / "journey.yaml").read_text() == before
+    good = {"plays.0.holdout": "0.25", "plays.0.cooldown": "45d", "plays.0.who.status": "lapsed",
+            "plays.0.who.milestone": "", "plays.0.goal.within": "21d"}  # fmt: skip
+    r = _post(c, "/journeys/journey/builder", [*_set(pairs, good), ("action", "preview")])
+    assert r.status_code == 200, r.text[:2000]
+    journey, problems = bf.validate(bf.data_of(form_fields(r.text, "builder")))
+    assert journey is not None and not problems, problems
+    play = journey.plays[0]
+    assert (play.holdout, play.cooldown.days, play.who.status) == (0.25, 45, "lapsed")
+    assert play.who.milestone is None and play.goal.within is not None
+    assert play.goal.within.days == 21
+
+
+def _set(pairs: list[tuple[str, str]], new: dict[str, str]) -> list[tuple[str, str]]:
+    return [(k, new.get(k, v)) for k, v in pairs] + [(k, v) for k, v in new.items()
+                                                      if k not in dict(pairs)]  # fmt: skip
+
+
+def test_the_community_north_star_is_edited_and_checked_at_its_fields(site: Site) -> None:
+    _journey_file(site, "star", Journey.model_validate({
+        "id": "star", "title": "Star", "transformation": {"from": "a", "to": "b"},
+        "milestones": [{"id": "join", "title": "Join", "phase": "core"},
+                       {"id": "hired", "title": "Hired", "phase": "post"}],
+        "community": {"purpose": "p", "role": "r", "milestones": ["join"],
+                      "north_star": {"milestone": "hired", "target": 0.3, "title": "Hired share"}},
+    }).to_yaml())  # fmt: skip
+    c = site.client("editor")
+    pairs = _form(c, "star")
+    assert dict(pairs)["community.north_star.target"] == "0.3"
+    r = _post(c, "/journeys/star/builder", [*_set(pairs, {"community.north_star.target": "2"}),
+                                            ("action", "save")])  # fmt: skip
+    assert r.status_code == 422 and 'id="e-f-community-north_star"' in r.text
+    new = {"community.north_star.target": "4", "community.north_star.metric": "per_customer"}
+    r = _post(c, "/journeys/star/builder", [*_set(pairs, new), ("action", "preview")])
+    journey, problems = bf.validate(bf.data_of(form_fields(r.text, "builder")))
+    assert journey is not None and journey.community is not None, problems
+    star = journey.community.north_star
+    assert star is not None
+    assert (star.metric, star.target, star.milestone, star.title) == (
+        "per_customer",
+        4,
+        "hired",
+        "Hired share",
+    )

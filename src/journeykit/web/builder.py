@@ -10,7 +10,7 @@ counts refresh on the next button.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Request
@@ -19,6 +19,8 @@ from fastapi.responses import RedirectResponse, Response
 from journeykit.errors import JourneyFileError, JourneykitError, Problem
 from journeykit.journey import Journey, parse_journey
 from journeykit.journey.catalog import milestone_kinds
+from journeykit.journey.plays import PlayStatus
+from journeykit.journey.schema import Metric
 from journeykit.web import builder_form as bf
 from journeykit.web import rulecounts
 from journeykit.web.api import READ
@@ -113,6 +115,8 @@ def render_builder(
         milestone_ids=[m.get("id", "") for m in data.get("milestones") or []
                        if isinstance(m, dict)],
         stage_ids=[s["item"].get("id", "") for s in view["stages"]],
+        path_ids=[p.get("id", "") for p in data.get("paths") or [] if isinstance(p, dict)],
+        play_statuses=list(get_args(PlayStatus)), north_star_metrics=list(get_args(Metric)),
         preview=_preview(journey), saved=saved, message=message,
         file=ctx.journeys.file(key).name,
     )  # fmt: skip

@@ -2,7 +2,7 @@
 
 The page is one plain form; every field is named by where its value goes in the journey file
 (``milestones.2.title``, ``paths.0.steps.1.within``). What the builder has no widget for
-(a milestone's evidence, a play's audience, the community's north star, ...) travels in a hidden
+(a milestone's evidence, a play's touchpoint, the community's north star, ...) travels in a hidden
 ``_rest`` field per item as JSON, so a save through the builder never loses part of a file. A
 rule the condition rows cannot say exactly (a nested ``any``, mixed-type lists, text with line
 breaks) travels whole in its own hidden field and is edited in the YAML editor.
@@ -34,14 +34,22 @@ MANAGED: dict[str, tuple[str, ...]] = {
                    "expected_within", "when"),
     "paths": ("id", "title", "description", "steps"),
     "touchpoints": ("from", "to", "channel", "action", "owner", "description"),
-    "plays": ("id", "title", "description", "channel", "owner", "message"),
+    "plays": ("id", "title", "description", "channel", "owner", "message", "who", "goal",
+              "holdout", "cooldown"),
 }  # fmt: skip
+# Keys of an item that are small objects edited field by field (a play's audience and goal);
+# their other keys (``who.after``, ``who.when``, ...) ride in the object's own ``_rest`` field.
+GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "plays": {"who": ("status", "path", "milestone"), "goal": ("milestone", "within")},
+    "community": {"north_star": ("metric", "milestone")},
+}
+NUMBERS = {"plays": ("holdout",)}
 SECTIONS = tuple(MANAGED)
 TOP = ("id", "title", "description", "lapsed_after")
 LINES = ("fears", "frustrations", "desires", "jobs")
 RULES = {"personas": "segment", "milestones": "when"}
 STEP_KEYS = ("milestone", "optional", "within")
-COMMUNITY = ("purpose", "role", "milestones")
+COMMUNITY = ("purpose", "role", "milestones", "north_star")
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists")
 LIST_OPS = ("in", "not_in")
 NUMBER_OPS = ("gt", "gte", "lt", "lte")
@@ -252,6 +260,22 @@ def _json(text: Any, what: str) -> Any:
         raise FormError(f"{what}: the form's hidden data is not JSON; reload the page") from None
 
 
+def _rest_of(node: Mapping[Any, Any], what: str) -> dict[str, Any]:
+    """The keys an item's widgets do not edit, from its hidden ``_rest`` field."""
+    rest = _json(node["_rest"], what) if node.get("_rest") else {}
+    if not isinstance(rest, dict):
+        raise FormError(f"{what}: the form's hidden data is not ours; reload the page")
+    return rest
+
+
+def _number(text: str) -> Any:
+    """A number field's value; text that is not a number goes on for the model to name."""
+    try:
+        return _parse_scalar(text, "number")
+    except FormError:
+        return text
+
+
 def _str(node: Mapping[Any, Any], key: str) -> str:
     v = node.get(key, "")
     if isinstance(v, list):  # a name posted twice: the last one, as a dict would keep
@@ -285,9 +309,7 @@ def _item(section: str, node: Any) -> dict[str, Any]:
     if not isinstance(node, dict):
         raise FormError(f"{section}: expected the builder's fields")
     out: dict[str, Any] = {}
-    rest = _json(node["_rest"], section) if node.get("_rest") else {}
-    if not isinstance(rest, dict):
-        raise FormError(f"{section}: the form's hidden data is not ours; reload the page")
+    rest = _rest_of(node, section)
     for key in MANAGED[section]:
         if key in LINES:
             value: Any = _lines(node.get(key, ""))
@@ -296,11 +318,24 @@ def _item(section: str, node: Any) -> dict[str, Any]:
         elif section == "paths" and key == "steps":
             value = [_step(s) for s in _items(node.get("steps", {}))]
             value = [s for s in value if s is not None]
+        elif key in GROUPS.get(section, {}):
+            value = _group(section, key, node.get(key, {}))
+        elif key in NUMBERS.get(section, ()):
+            value = _number(_str(node, key)) if _str(node, key).strip() else ""
         else:
             value = _str(node, key)
-        if value not in ("", [], None):
+        if value not in ("", [], {}, None):
             out[key] = value
     out.update({k: v for k, v in rest.items() if k not in MANAGED[section]})
+    return out
+
+
+def _group(section: str, key: str, node: Any) -> dict[str, Any]:
+    if not isinstance(node, dict):
+        raise FormError(f"{section} {key}: expected the builder's fields")
+    managed = GROUPS[section][key]
+    out = {k: _str(node, k) for k in managed if _str(node, k)}
+    out.update({k: v for k, v in _rest_of(node, f"{section} {key}").items() if k not in managed})
     return out
 
 
@@ -326,7 +361,12 @@ def _community(node: Mapping[Any, Any]) -> dict[str, Any] | None:
     marks = [marks] if isinstance(marks, str) else list(marks)
     if marks:
         out["milestones"] = marks
-    rest = _json(node["_rest"], "community") if node.get("_rest") else {}
+    star = _group("community", "north_star", node.get("north_star", {}))
+    if _str(node.get("north_star", {}), "target").strip():
+        star["target"] = _number(_str(node["north_star"], "target"))
+    if star:
+        out["north_star"] = star
+    rest = _rest_of(node, "community")
     out.update({k: v for k, v in rest.items() if k not in COMMUNITY})
     return out
 
@@ -356,27 +396,33 @@ def view_of(data: Mapping[str, Any]) -> dict[str, Any]:
         views = []
         for item in items:
             item = item if isinstance(item, dict) else {}
-            rest = {k: v for k, v in item.items() if k not in MANAGED[section]}
-            v: dict[str, Any] = {
-                "item": item,
-                "rest": json.dumps(rest, sort_keys=True) if rest else "",
-            }
+            v: dict[str, Any] = {"item": item, "rest": _rest_json(item, MANAGED[section])}
             if section in RULES:
                 v["rule"] = rule_view(item.get(RULES[section]))
+            v["groups"] = {
+                key: _rest_json(item.get(key), managed)
+                for key, managed in GROUPS.get(section, {}).items()
+            }
             if section == "paths":
                 v["steps"] = [_step_view(s) for s in item.get("steps") or []]
             views.append(v)
         out[section] = views
     community = data.get("community")
     if isinstance(community, dict):
-        rest = {k: v for k, v in community.items() if k not in COMMUNITY}
         out["community"] = {
             "item": community,
-            "rest": json.dumps(rest, sort_keys=True) if rest else "",
+            "rest": _rest_json(community, COMMUNITY),
+            "star_rest": _rest_json(community.get("north_star"), ("metric", "milestone", "target")),
         }
     else:
         out["community"] = None
     return out
+
+
+def _rest_json(group: Any, managed: tuple[str, ...]) -> str:
+    """The hidden ``_rest`` value: the keys of ``group`` its widgets do not edit, as JSON."""
+    rest = {k: v for k, v in group.items() if k not in managed} if isinstance(group, dict) else {}
+    return json.dumps(rest, sort_keys=True) if rest else ""
 
 
 def _step_view(step: Any) -> dict[str, Any]:
