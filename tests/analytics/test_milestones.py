@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics.milestones import fetch_milestones
-from journeykit.journey import EventRule
+from journeykit.journey import EventRule, Journey
+from journeykit.journey.schema import Persona
 from tests import oracle
 from tests.analytics.cases import dt
 from tests.analytics.strategies import events, make_journey
@@ -209,6 +210,68 @@ def test_fetched_log_with_overlapping_rules_equals_the_oracle(
         rows = np.flatnonzero(frame.event_key == key)
         assert (np.diff(rows) == 1).all()
         assert np.unique(frame.ts[rows]).size == 1 and np.unique(frame.cust[rows]).size == 1
+
+
+def _with_personas(segments: dict[str, object]) -> Journey:
+    personas = tuple(
+        Persona(id=pid, name=pid, segment=EventRule.model_validate(rule))
+        for pid, rule in segments.items()
+    )
+    return OVERLAPPING.model_copy(update={"personas": (*personas, Persona(id="plain", name="p"))})
+
+
+WITH_NAMES = _with_personas(
+    {
+        "pro": {"event": "signup", "properties": {"plan": "pro"}},  # on a milestone's events
+        "noisy": {"event": "noise", "value": {"gte": 5}},  # on events no milestone reaches
+        "any_pro": {"any": [{"event": "buy", "properties": {"plan": "pro"}}, {"event": "noise"}]},
+    }
+)
+WITHOUT_NAMES = _with_personas({"free": {"properties": {"plan": "free"}}, "pro": {"event": "buy"}})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), events("x", ["signup", "buy", "visit"])),
+        max_size=25,
+    ),
+    st.sampled_from([WITH_NAMES, WITHOUT_NAMES]),
+)
+def test_each_customers_persona_comes_with_the_log(
+    drawn: list[tuple[str, Event]], journey: Journey
+) -> None:
+    """The persona of each customer is the first (file order) whose rule one of their events
+    matches, as ``analytics.segments`` says; the rows are the log's without personas; a
+    customer with only a persona's events is in the log without rows."""
+    from journeykit.analytics.segments import personas_of
+
+    log = [Event(c, e.event, e.timestamp, e.value, e.properties) for c, e in drawn]
+    table = ibis.memtable(to_arrow(log))
+    plain = fetch_milestones(table, journey)
+    frame = fetch_milestones(table, journey, personas=True)
+    want = {
+        c: min(
+            (i for i, p in enumerate(journey.personas)
+             for e in log if e.customer_id == c and p.segment and oracle.matches(p.segment, e)),
+            default=-1,
+        )
+        for c in {e.customer_id for e in log}
+    }  # fmt: skip
+    in_log = {c for c, i in want.items() if i >= 0} | set(plain.customer_ids.tolist())
+    assert sorted(frame.customer_ids.tolist()) == frame.customer_ids.tolist() == sorted(in_log)
+    assert frame.persona is not None
+    assert dict(zip(frame.customer_ids.tolist(), frame.persona.tolist(), strict=True)) == {
+        c: want[c] for c in in_log
+    }
+    assert personas_of(table, journey) == {c: i for c, i in want.items() if i >= 0}
+    rows = [(frame.customer_ids[c], m, t) for c, m, t in
+            zip(frame.cust, frame.milestone, frame.ts, strict=True)]  # fmt: skip
+    assert rows == [(plain.customer_ids[c], m, t) for c, m, t in
+                    zip(plain.cust, plain.milestone, plain.ts, strict=True)]  # fmt: skip
+    assert np.array_equal(
+        np.diff(frame.offsets), np.bincount(frame.cust, minlength=frame.customers)
+    )
 
 
 def test_a_log_cut_from_another_does_not_reuse_its_first_reaches() -> None:

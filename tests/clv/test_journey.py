@@ -16,7 +16,6 @@ from journeykit.clv.journey import (
     journey_customers,
     journey_tracking,
     simple_clv_by,
-    with_segments,
 )
 from journeykit.clv.models import BetaGeo, BetaGeoParams
 from journeykit.clv.simple import fit_constant_rates
@@ -180,7 +179,7 @@ def test_tracking_by_hand(events: ibis.Table) -> None:
     cy 25 then 26; eve 12 (two purchases that day: one). Calibration ends at 26, the
     observation at 40 (Feb 12)."""
     journey = parse_journey(JOURNEY)
-    frame = fetch_milestones(events, with_segments(journey))
+    frame = fetch_milestones(events, journey, personas=True)
     data = journey_customers(frame, journey, calibration_end="2024-01-29", unit="days")
     model = BetaGeo.from_params(BetaGeoParams(0.243, 4.414, 0.793, 2.426))
     got = journey_tracking(frame, journey, model, data)
@@ -209,3 +208,34 @@ def test_tracking_by_hand(events: ibis.Table) -> None:
     assert weeks.calibration_end == pytest.approx(26 / 7) and weeks.tracking.times[
         -1
     ] == pytest.approx(40 / 7)
+
+
+def test_value_gap_groups_by_hand_and_the_reused_look_up(events: ibis.Table) -> None:
+    """Among customers who signed up (ana, ben, cy, dee): past the trial only ana; buyers by the
+    end of calibration (Jan 31) ana, ben, cy (dee bought in February, eve never signed up)."""
+    from dataclasses import replace
+
+    from journeykit.clv.gap import buyer_rows, value_gap
+
+    journey = parse_journey(JOURNEY)
+    frame = fetch_milestones(events, journey, personas=True)
+    data = journey_customers(frame, journey, calibration_end="2024-01-31", unit="days")
+    rows = buyer_rows(data, frame)
+    hashed = buyer_rows(replace(data, log_rows=None), frame)
+    np.testing.assert_array_equal(rows, hashed)
+    ids = frame.customer_ids.tolist()
+    assert {ids[i]: int(r) >= 0 for i, r in enumerate(rows)} == {
+        "ana": True, "ben": True, "cy": True, "dee": False, "eve": True
+    }  # fmt: skip
+    assert [str(data.summary.customer_id[r]) for r in rows[rows >= 0]] == [
+        "ana",
+        "ben",
+        "cy",
+        "eve",
+    ]
+    gap = value_gap(data, frame, "trial", among="signed_up", horizon_months=12)
+    assert (gap.passed.customers, gap.passed.buyers) == (1, 1)
+    assert (gap.not_passed.customers, gap.not_passed.buyers) == (3, 2)
+    # a log made again (another ids object) is looked up by hashing, with the same answer
+    again = fetch_milestones(events, journey, personas=True)
+    np.testing.assert_array_equal(buyer_rows(data, again), rows)

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pytest
 
 from journeykit.analytics.milestones import fetch_milestones
-from journeykit.clv.journey import with_segments
 from journeykit.journey import parse_journey
 from journeykit.prove.touchpoints import associations, with_touchpoints
 
@@ -64,8 +63,7 @@ def _log(n: int, seed: int) -> tuple[pa.Table, list[tuple[int, float | None, flo
 
 def test_association_counts_match_brute_force() -> None:
     table, truth = _log(1500, 3)
-    tagged = with_touchpoints(with_segments(JOURNEY))
-    frame = fetch_milestones(ibis.memtable(table), tagged)
+    frame = fetch_milestones(ibis.memtable(table), with_touchpoints(JOURNEY), personas=True)
     (a,) = associations(frame, JOURNEY)  # the call has no rule: nothing to observe
     assert a.touchpoint.action == "Tips email" and a.landmark == timedelta(days=5)
     # Brute force: landmark 5 days, window 10 days; the log ends at day 60 for everyone.

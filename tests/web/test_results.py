@@ -114,7 +114,7 @@ def test_clv_page_shows_the_apis_numbers(site: Site) -> None:
 
 def test_holdout_check_is_the_libraries_on_the_chosen_calibration(site: Site) -> None:
     from journeykit.analytics.milestones import fetch_milestones
-    from journeykit.clv.journey import journey_customers, journey_tracking, with_segments
+    from journeykit.clv.journey import journey_customers, journey_tracking
     from journeykit.clv.models import transaction_model
     from journeykit.clv.value import holdout_check
     from journeykit.journey import load_journey
@@ -134,7 +134,7 @@ def test_holdout_check_is_the_libraries_on_the_chosen_calibration(site: Site) ->
     eng.attach_read_only(ws.database)
     journey = load_journey(ws.journey_file)
     try:
-        frame = fetch_milestones(eng.events(str(ws.root)), with_segments(journey))
+        frame = fetch_milestones(eng.events(str(ws.root)), journey, personas=True)
     finally:
         eng.close()
     held = journey_customers(frame, journey, calibration_end=chosen, unit="weeks")

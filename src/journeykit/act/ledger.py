@@ -199,10 +199,12 @@ def entry_table(
     journey_id: str,
     play_ids: Sequence[str] | None = None,
     columns: Sequence[str] = COLUMNS,
+    order_by: Sequence[str] = ("play_id", "customer_id", "seq"),
 ) -> pa.Table:
     """The journey's entries as columns (a million ``Entry`` objects would cost seconds); only
-    ``columns`` (all by default) are read."""
-    unknown = sorted(set(columns) - set(COLUMNS))
+    ``columns`` (all by default) are read, in ``order_by`` order (sorting a million entries by
+    their text ids costs more than reading them)."""
+    unknown = sorted(set(columns) - set(COLUMNS)) + sorted(set(order_by) - set(COLUMNS))
     if unknown:
         raise ValueError(f"not ledger columns: {', '.join(unknown)}")
     if not _has_ledger(engine):
@@ -212,7 +214,7 @@ def entry_table(
     if play_ids is not None:
         sql += " AND list_contains($plays, play_id)"
         params["plays"] = list(play_ids)
-    return engine.arrow(sql + " ORDER BY play_id, customer_id, seq", params)
+    return engine.arrow(sql + f" ORDER BY {', '.join(order_by)}", params)
 
 
 def pending(engine: DuckDBEngine, journey_id: str, play_ids: Sequence[str]) -> list[Entry]:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from journeykit.analytics.compile import compile_rule, event_prefilter, may_overlap
 from journeykit.analytics.errors import AnalyticsError
-from journeykit.journey.schema import Journey, JourneyPath, Milestone
+from journeykit.journey.schema import EventRule, Journey, JourneyPath, Milestone
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -68,16 +68,18 @@ def _scope(
     milestones: Sequence[str] | None,
     *,
     now: datetime | None,
+    also: Sequence[EventRule] = (),
 ) -> tuple[ir.Table, list[tuple[int, Milestone]], bool]:
-    """The events any chosen rule could match (up to ``now``, prefiltered on event names), the
-    chosen milestones, and whether the prefilter applied (if not, most rows reach nothing)."""
+    """The events any chosen rule (or one of ``also``) could match (up to ``now``, prefiltered
+    on event names), the chosen milestones, and whether the prefilter applied (if not, most
+    rows reach nothing)."""
     chosen = _measurable(journey, milestones)
     if not chosen:
         raise AnalyticsError("none of the chosen milestones has a 'when' rule to measure")
     t = events
     if now is not None:
         t = t.filter(t.timestamp <= now)
-    names = event_prefilter([m.when for _, m in chosen if m.when is not None])
+    names = event_prefilter([*(m.when for _, m in chosen if m.when is not None), *also])
     if names is not None:
         t = t.filter(t.event.isin(names))
     return t, chosen, names is not None
@@ -168,6 +170,10 @@ class MilestoneFrame:
     # Each customer's last event of any kind (us), when kept with the log (a workspace keeps
     # it at import): ``positions`` then needs no scan of the events to judge ``lapsed``.
     last_seen: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # Per customer: the index in ``journey.personas`` of the first persona (file order) whose
+    # segment rule one of their events matched, -1 for none; fetched with ``personas=True``
+    # (docs/metrics.md "Personas": the same rule as ``analytics.segments``).
+    persona: np.ndarray | None = field(default=None, compare=False, repr=False)
     # What analyses derive from the log alone and several of them need (first reaches), kept
     # once per log: the map places customers on every path from the same first reaches. Not an
     # init field, so a log made from this one by ``replace`` (other rows) starts empty.
@@ -180,6 +186,25 @@ class MilestoneFrame:
     def with_events(self, events: ir.Table) -> MilestoneFrame:
         """The same log with another handle on its events (e.g. a fresh connection)."""
         return replace(self, events=events)
+
+
+def as_text(values: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Ids as an Arrow string array for hashing look-ups; ``astype(str)`` of a million objects
+    into a fixed-width numpy array cost more than the look-up itself."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values if pa.types.is_string(values.type) else values.cast(pa.string())
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all str: numbers, say
+        return pa.array(values.astype(str), pa.string())
+
+
+def arrow_ids(frame: MilestoneFrame) -> pa.Array:
+    """The frame's customer ids as Arrow strings, made once per log."""
+    ids = frame.memo.get("arrow_ids")
+    if ids is None:
+        ids = frame.memo["arrow_ids"] = as_text(frame.customer_ids)
+    return ids
 
 
 Events = Union["ir.Table", MilestoneFrame]
@@ -230,11 +255,12 @@ def milestone_frame(
     milestones: Sequence[str] | None = None,
     *,
     now: datetime | None = None,
+    personas: bool = False,
 ) -> MilestoneFrame:
     """The milestone log of ``events``: fetched from a table, or the log itself as given."""
     if isinstance(events, MilestoneFrame):
         return events
-    return fetch_milestones(events, journey, milestones, now=now)
+    return fetch_milestones(events, journey, milestones, now=now, personas=personas)
 
 
 def fetch_milestones(
@@ -243,39 +269,64 @@ def fetch_milestones(
     milestones: Sequence[str] | None = None,
     *,
     now: datetime | None = None,
+    personas: bool = False,
 ) -> MilestoneFrame:
     """Run the milestone log on the events' engine and fetch it, sorted, as arrays.
 
-    Rules that may match the same event (a persona's segment rule and a milestone's, say) go in
-    separate tag columns of one row per event, expanded after fetching; the event's row number
-    is its key. (Hashing each event's content and unnesting an array of tags on the engine cost
-    a 2M-event prove most of its time.)
+    Rules that may match the same event go in separate tag columns of one row per event,
+    expanded after fetching; the event's row number is its key. (Hashing each event's content
+    and unnesting an array of tags on the engine cost a 2M-event prove most of its time.)
+
+    ``personas``: each customer's persona (``MilestoneFrame.persona``) from the same scan, one
+    column per event reduced per customer; a customer whose only matching events are a
+    persona's is in the log without rows. (As extra tag rows, the personas cost a 10M-event
+    prove about 1.5 CPU s of expanding.)
     """
-    t, chosen, prefiltered = _scope(events, journey, milestones, now=now)
+    segments = [p.segment for p in journey.personas if p.segment is not None] if personas else []
+    t, chosen, prefiltered = _scope(events, journey, milestones, now=now, also=segments)
     groups = _disjoint(chosen)
     tags = {f"tag{j}": _tag(t, g) for j, g in enumerate(groups)}
-    rows = t.select(*_KEEP, **tags)
+    extra = {"persona": _persona(t, journey)} if segments else {}
+    rows = t.select(*_KEEP, **tags, **extra)
     if not prefiltered:
-        rows = rows.filter(ibis.or_(*[rows[c].notnull() for c in tags]))
+        rows = rows.filter(ibis.or_(*[rows[c].notnull() for c in [*tags, *extra]]))
     fetched = rows.order_by(["customer_id", "timestamp"]).to_pyarrow()
     if now is None:
         latest = events.timestamp.max().to_pyarrow().as_py()
         now_us = _to_us(latest) if latest is not None else 0
     else:
         now_us = _to_us(now)
-    if len(tags) == 1:
+    if segments:
+        frame = _expanded(fetched, list(tags), journey, now_us, personas=True)
+    elif len(tags) == 1:
         tag = fetched.column("tag0")
         table = fetched.select(list(_KEEP)).append_column("milestone", tag)
         frame = frame_from_arrow(table.filter(pc.is_valid(tag)), journey, now_us)
     else:
         frame = _expanded(fetched, list(tags), journey, now_us)
+    if personas and not segments:
+        frame = replace(frame, persona=np.full(frame.customers, -1, dtype=np.int16))
     return frame.with_events(events)
 
 
-def _expanded(table: pa.Table, tags: list[str], journey: Journey, now_us: int) -> MilestoneFrame:
+def _persona(t: ir.Table, journey: Journey) -> ir.Value:
+    """The index of the first persona (file order) whose segment rule an event matches."""
+    rules = [
+        (i, compile_rule(t, p.segment, null_safe=False))
+        for i, p in enumerate(journey.personas)
+        if p.segment is not None
+    ]
+    return ibis.cases(*[(r, i) for i, r in rules], else_=ibis.null("int16")).cast("int16")
+
+
+def _expanded(
+    table: pa.Table, tags: list[str], journey: Journey, now_us: int, *, personas: bool = False
+) -> MilestoneFrame:
     """The frame from one row per event with a tag column per group of disjoint rules: one row
-    per (event, milestone it reaches), an event's rows keyed by its row in ``table``. Numbers
-    are gathered, never the customer-id strings but one per customer."""
+    per (event, milestone it reaches), an event's rows keyed by its row in ``table`` when
+    several groups could tag it. Numbers are gathered, never the customer-id strings but one
+    per customer. ``personas``: every customer of ``table`` is in the frame, with the least
+    ``persona`` of their rows."""
     rows, codes = [], []
     for name in tags:
         col = table.column(name)
@@ -284,25 +335,53 @@ def _expanded(table: pa.Table, tags: list[str], journey: Journey, now_us: int) -
         codes.append(pc.fill_null(col, 0).to_numpy(zero_copy_only=False)[at].astype(np.int16))
     row = np.concatenate(rows)
     code = np.concatenate(codes)
-    order = np.lexsort((code, row))  # the fetched order (customer, time), then milestone
-    row, code = row[order], code[order]
+    shared = len(tags) > 1
+    if shared:
+        order = np.lexsort((code, row))  # the fetched order (customer, time), then milestone
+        row, code = row[order], code[order]
     ids = table.column("customer_id").combine_chunks()
-    owner = _customer_numbers(ids)[1][row]
-    first = np.ones(row.size, dtype=bool)
-    first[1:] = owner[1:] != owner[:-1]
-    starts = np.flatnonzero(first)
+    every, owner = _customer_numbers(ids)
+    persona = None
+    if personas:  # every customer with a tag or a persona, each with the least persona
+        persona = _least_per_customer(table.column("persona"), every)
+        has = persona >= 0
+        has[owner[row]] = True
+        number = np.cumsum(has) - 1
+        cust = number[owner[row]]
+        customer_rows = every[has]
+        persona = persona[has]
+        offsets = np.searchsorted(cust, np.arange(customer_rows.size + 1))
+    else:
+        owner = owner[row]
+        first = np.ones(row.size, dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        starts = np.flatnonzero(first)
+        cust = np.cumsum(first) - 1
+        customer_rows = row[starts]
+        offsets = np.append(starts, row.size)
     return MilestoneFrame(
         journey=journey,
-        customer_ids=ids.take(pa.array(row[starts])).to_numpy(zero_copy_only=False),
-        cust=np.cumsum(first) - 1,
+        customer_ids=ids.take(pa.array(customer_rows)).to_numpy(zero_copy_only=False),
+        cust=cust,
         milestone=code,
         ts=_micros(table.column("timestamp"))[row],
-        value=table.column("value").to_numpy().astype(np.float64)[row],
-        event_key=row.astype(np.int64),
-        offsets=np.append(starts, row.size).astype(np.int64),
+        value=table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)[row],
+        event_key=row.astype(np.int64) if shared else np.arange(row.size, dtype=np.int64),
+        offsets=offsets.astype(np.int64),
         now=now_us,
-        shared_keys=True,
+        shared_keys=shared,
+        persona=persona,
     )
+
+
+def _least_per_customer(column: pa.ChunkedArray, starts: np.ndarray) -> np.ndarray:
+    """Per customer (rows from ``starts`` on): the least non-null value, -1 when all are null."""
+    if not starts.size:
+        return np.zeros(0, dtype=np.int16)
+    none = np.iinfo(np.int16).max
+    values = pc.fill_null(column, none).to_numpy(zero_copy_only=False).astype(np.int16)
+    least = np.minimum.reduceat(values, starts)
+    return np.where(least == none, -1, least).astype(np.int16)
 
 
 def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.milestones import MilestoneFrame
+from journeykit.analytics.milestones import MilestoneFrame, arrow_ids, as_text
 from journeykit.clv.errors import RFMError
 from journeykit.clv.journey import JourneyCustomers
 from journeykit.clv.simple import simple_clv
@@ -73,9 +72,11 @@ def buyer_rows(data: JourneyCustomers, frame: MilestoneFrame) -> np.ndarray:
     buyers = data.summary.customer_id
     if buyers is None:
         return np.full(frame.customers, -1, dtype=np.int64)
-    found = pc.index_in(
-        pa.array(frame.customer_ids.astype(str)), value_set=pa.array(buyers.astype(str))
-    )
+    if data.log_rows is not None and data.log_ids is arrow_ids(frame):  # made from this log
+        out = np.full(frame.customers, -1, dtype=np.int64)
+        out[data.log_rows] = np.arange(data.log_rows.size)
+        return out
+    found = pc.index_in(arrow_ids(frame), value_set=as_text(buyers))
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 

@@ -8,7 +8,7 @@ first purchase and entry month. Everything after works on that log, on any engin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame, fetch_milestones
+from journeykit.analytics.milestones import (
+    AnalyticsError,
+    MilestoneFrame,
+    arrow_ids,
+    as_text,
+    fetch_milestones,
+)
 from journeykit.analytics.paths import _collapsed
 from journeykit.analytics.results import _Tabular
 from journeykit.clv.errors import RFMError
@@ -28,7 +34,7 @@ from journeykit.clv.transactions import (
     calibration_holdout,
     rfm_from_transactions,
 )
-from journeykit.journey.schema import Journey, Milestone
+from journeykit.journey.schema import Journey
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -66,6 +72,11 @@ class JourneyCustomers(_Tabular):
     periods_observed: float
     groups: dict[str, npt.NDArray[Any]]
     purchase_milestones: tuple[str, ...]
+    # Each summary row's customer number in the milestone log it was made from, and that log's
+    # ids (``arrow_ids``, one object per log): ``clv.gap`` reuses the look-up for the same log
+    # (hashing a million ids again cost 0.3 s).
+    log_rows: npt.NDArray[np.int64] | None = field(default=None, compare=False, repr=False)
+    log_ids: Any = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.summary)
@@ -113,7 +124,7 @@ def journey_customers(
     ----------
     events
         The canonical events table on any engine, or a milestone log already fetched from it
-        (then persona groups are there only if it was fetched with :func:`with_segments`).
+        (then persona groups are there only if it was fetched with ``personas=True``).
     calibration_end
         Last day of calibration (inclusive). Purchases after it, up to ``now``, are the holdout.
         Default: ``now``, no holdout.
@@ -138,7 +149,7 @@ def journey_customers(
     if isinstance(events, MilestoneFrame):
         frame = events
     else:
-        frame = fetch_milestones(events, with_segments(journey), now=now)
+        frame = fetch_milestones(events, journey, now=now, personas=True)
     n_real = len(journey.milestones)
     log = _purchase_log(frame, journey)
     observed = _moment(frame.now)
@@ -161,7 +172,7 @@ def journey_customers(
             freq="D",
             time_unit=code,  # type: ignore[arg-type]
         )
-    ids = pd.Index(frame.customer_ids).get_indexer(rfm.customer_id)
+    ids = _rows_of(frame, rfm.customer_id)
     revenue = None
     if value_col is not None:
         in_cal = log[log["timestamp"].dt.normalize() <= cal.normalize()]
@@ -174,9 +185,10 @@ def journey_customers(
             "path": _top(_routes(real, journey)[ids], top_paths),
             "cohort": entry_month(real)[ids],
         }
-        tagged = len(frame.journey.milestones) > n_real
-        if tagged or not any(p.segment is not None for p in journey.personas):
-            groups = {"persona": persona_labels(frame, journey, n_real)[ids], **groups}
+        if frame.persona is not None:
+            groups = {"persona": persona_labels(frame, journey)[ids], **groups}
+        elif not any(p.segment is not None for p in journey.personas):
+            groups = {"persona": np.full(len(ids), NO_PERSONA, dtype=object), **groups}
     return JourneyCustomers(
         journey=journey.id,
         unit=unit,
@@ -189,6 +201,8 @@ def journey_customers(
         periods_observed=float(rfm.T.max()),
         groups=groups,
         purchase_milestones=buying,
+        log_rows=ids,
+        log_ids=arrow_ids(frame),
     )
 
 
@@ -235,19 +249,6 @@ def journey_tracking(
     times = np.unique(np.r_[np.arange(0.0, np.floor(last) + 1), cal, last])
     tracking = expected_cumulative_transactions(model, births, times, repeat_purchases=repeats)
     return JourneyTracking(tracking, origin.to_pydatetime(), cal, data.unit)
-
-
-def with_segments(journey: Journey) -> Journey:
-    """The journey plus one measurable tag per persona with a segment rule (appended, so the
-    real milestones keep their indices)."""
-    tags = [
-        Milestone(id=f"persona-{p.id}", title=p.name, phase="pre", when=p.segment)
-        for p in journey.personas
-        if p.segment is not None
-    ]
-    if not tags:
-        return journey
-    return journey.model_copy(update={"milestones": (*journey.milestones, *tags)})
 
 
 def _moment(us: int) -> pd.Timestamp:
@@ -308,6 +309,15 @@ def _check_values(log: pd.DataFrame, value_col: str | None) -> None:
         )
 
 
+def _rows_of(frame: MilestoneFrame, customer_ids: Any) -> npt.NDArray[np.int64]:
+    """Each id's customer number in the frame (all are in it), hashed by Arrow: pandas'
+    ``get_indexer`` on a million object strings cost 0.7 s."""
+    import pyarrow.compute as pc
+
+    found = pc.index_in(as_text(np.asarray(customer_ids, dtype=object)), value_set=arrow_ids(frame))
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _real_rows(frame: MilestoneFrame, journey: Journey, n_real: int) -> MilestoneFrame:
     keep = frame.milestone < n_real
     cust = frame.cust[keep]
@@ -324,19 +334,19 @@ def _real_rows(frame: MilestoneFrame, journey: Journey, n_real: int) -> Mileston
     )
 
 
-def persona_labels(frame: MilestoneFrame, journey: Journey, n_real: int) -> npt.NDArray[Any]:
+def persona_labels(frame: MilestoneFrame, journey: Journey) -> npt.NDArray[Any]:
     """Per customer: the first persona (file order) whose segment rule one of their events
-    matched, or ``(none)`` (docs/metrics.md "Personas", the same rule for every analysis)."""
-    named = [p.id for p in journey.personas if p.segment is not None]
-    hit = np.zeros((frame.customers, len(named)), dtype=bool)
-    tag = (frame.milestone >= n_real) & (
-        frame.milestone < n_real + len(named)
-    )  # later tags: not personas
-    hit[frame.cust[tag], frame.milestone[tag].astype(np.int64) - n_real] = True
+    matched, or ``(none)`` (docs/metrics.md "Personas", the same rule for every analysis); the
+    frame must be fetched with ``personas=True``."""
     labels = np.full(frame.customers, NO_PERSONA, dtype=object)
-    if named:
-        some = hit.any(axis=1)
-        labels[some] = np.array(named, dtype=object)[hit[some].argmax(axis=1)]
+    if frame.persona is None:
+        raise AnalyticsError(
+            "cannot label personas: the milestone log was fetched without them "
+            "(fetch_milestones(..., personas=True))"
+        )
+    some = frame.persona >= 0
+    ids = np.array([p.id for p in journey.personas], dtype=object)
+    labels[some] = ids[frame.persona[some].astype(np.int64)]
     return labels
 
 
@@ -365,11 +375,20 @@ def _routes(real: MilestoneFrame, journey: Journey) -> npt.NDArray[Any]:
 
 def entry_month(real: MilestoneFrame) -> npt.NDArray[Any]:
     """Per customer: the calendar month (UTC) of their first milestone, ``YYYY-MM``."""
-    labels = np.full(real.customers, "", dtype=object)
+    names, codes = entry_months(real)
+    return np.append(names, "")[codes]  # -1: no milestone, ""
+
+
+def entry_months(real: MilestoneFrame) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """:func:`entry_month` as the months present (``YYYY-MM``, in order) and each customer's
+    index among them (-1: no milestone): labels for a million customers without a million
+    strings."""
+    codes = np.full(real.customers, -1, dtype=np.int64)
     has = real.offsets[:-1] < real.offsets[1:]
-    first = real.ts[real.offsets[:-1][has]]
-    labels[has] = first.astype("datetime64[us]").astype("datetime64[M]").astype(str)
-    return labels
+    month = real.ts[real.offsets[:-1][has]].astype("datetime64[us]").astype("datetime64[M]")
+    present, codes[has] = np.unique(month.astype(np.int64), return_inverse=True)
+    names = present.astype("datetime64[M]").astype(str).astype(object)
+    return names, codes
 
 
 def _top(labels: npt.NDArray[Any], keep: int) -> npt.NDArray[Any]:
@@ -413,7 +432,7 @@ def _group_labels(data: JourneyCustomers, by: str) -> npt.NDArray[Any]:
         if by == "persona":
             raise AnalyticsError(
                 "cannot group by persona: the milestone log was fetched without the personas' "
-                "segment rules (fetch it with clv.journey.with_segments(journey))"
+                "segment rules (fetch it with fetch_milestones(..., personas=True))"
             )
         raise AnalyticsError(f"cannot group by {by!r}; expected one of {', '.join(GROUPINGS)}")
     return data.groups[by]

@@ -10,13 +10,12 @@ passes, no Python loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.milestones import MilestoneFrame
+from journeykit.analytics.milestones import MilestoneFrame, arrow_ids, as_text
 
 NONE = np.iinfo(np.int64).min
 
@@ -94,7 +93,7 @@ def _around(
     """For each (customer, time): the first goal event at or after it, and whether there is one
     before it."""
     sorted_keys = keys.keys[frame.milestone == milestone]  # a subsequence: still sorted
-    k = np.searchsorted(sorted_keys, keys.probe(cust, at), side="left")
+    k = keys.search(sorted_keys, keys.probe(cust, at))
     first = np.full(cust.size, NONE, dtype=np.int64)
     same = keys.customer_at(sorted_keys, k) == cust
     first[same] = keys.time_at(sorted_keys, k[same])
@@ -107,7 +106,7 @@ def events_before(
 ) -> np.ndarray:
     """Per (customer, time): how many of the customer's milestone events came before it."""
     keys = keys or LogKeys(frame)
-    k = np.searchsorted(keys.keys, keys.probe(cust, at), side="left")
+    k = keys.search(keys.keys, keys.probe(cust, at))
     start = frame.offsets[np.maximum(cust, 0)]
     return np.where(cust >= 0, k - start, 0)
 
@@ -121,7 +120,7 @@ class LogKeys:
 
     def __init__(self, frame: MilestoneFrame):
         ts = frame.ts.astype(np.int64)
-        order = np.argsort(ts, kind="stable")
+        order = np.argsort(ts)  # equal times get one rank whatever their order
         ordered = ts[order]
         distinct = np.ones(ordered.size, dtype=bool)
         distinct[1:] = ordered[1:] != ordered[:-1]
@@ -130,24 +129,30 @@ class LogKeys:
         rank = np.empty(ts.size, dtype=np.int64)  # each row's time's rank, read off the sort
         rank[order] = np.cumsum(distinct) - 1
         self.keys = frame.cust.astype(np.int64) * self.span + rank
-        self._customers = frame.customer_ids
+        self._frame = frame
 
-    @cached_property
-    def _ids(self) -> pa.Array:
-        return pa.array(self._customers.astype(str))
-
-    def customer_index(self, customer_id: np.ndarray) -> np.ndarray:
+    def customer_index(self, customer_id: np.ndarray | pa.ChunkedArray) -> np.ndarray:
         """Each id's customer number in the log (-1: not in it). Hashed by Arrow: a pandas
         index of a million Python strings cost a second per play."""
-        found = pc.index_in(pa.array(customer_id.astype(str)), value_set=self._ids)
+        found = pc.index_in(as_text(customer_id), value_set=arrow_ids(self._frame))
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def probe(self, cust: np.ndarray, at: np.ndarray) -> np.ndarray:
         at = at.astype(np.int64)
-        order = np.argsort(at, kind="stable")  # sorted needles: a cache-friendly search
+        order = np.argsort(at)  # sorted needles: a cache-friendly search
         rank = np.empty(at.size, dtype=np.int64)
         rank[order] = np.searchsorted(self.times, at[order], side="left")
         return cust.astype(np.int64) * self.span + rank
+
+    @staticmethod
+    def search(keys: np.ndarray, probes: np.ndarray) -> np.ndarray:
+        """``searchsorted(keys, probes, side="left")`` with the probes sorted first: in order,
+        each search starts where the last ended (random probes into millions of keys missed
+        the cache: 2.7 s over five plays at 10M events)."""
+        order = np.argsort(probes)
+        k = np.empty(probes.size, dtype=np.int64)
+        k[order] = np.searchsorted(keys, probes[order], side="left")
+        return k
 
     def customer_at(self, keys: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The customer of sorted row ``k`` of ``keys`` (-2 outside the rows)."""

@@ -197,13 +197,21 @@ def _dict(x: Adjusted | ValueAtStake | SampleSize | None) -> dict[str, Any] | No
 
 
 @dataclass(frozen=True)
+class Labels:
+    """One label per row as codes into ``names`` (a label may be named twice: one group)."""
+
+    names: np.ndarray  # str
+    codes: np.ndarray  # int per row
+
+
+@dataclass(frozen=True)
 class Judged:
     """One play's entries with their outcomes, first entry per customer, and extras per entry."""
 
     arm: np.ndarray  # str per entry
     out: Outcomes
     pre: np.ndarray  # float: the pre-entry covariate (milestone events before entering)
-    groups: Mapping[str, np.ndarray]  # by -> label per entry
+    groups: Mapping[str, Labels]  # by -> label per entry
 
 
 def first_per_customer(customer_id: np.ndarray, entered: np.ndarray) -> np.ndarray:
@@ -343,8 +351,10 @@ def curve(judged: Judged, days: int | None = None) -> tuple[tuple[float, float, 
 def _breakdowns(judged: Judged, alpha: float) -> tuple[Breakdown, ...]:
     out: list[Breakdown] = []
     for by, labels in judged.groups.items():
-        for g in sorted(set(labels.tolist())):
-            rows = labels == g
+        present = np.unique(labels.codes)
+        named = labels.names[present].astype(str)
+        for g in sorted(set(named.tolist())):
+            rows = np.isin(labels.codes, present[named == g])
             t = arm_result(judged.out, np.flatnonzero(rows & (judged.arm == TREATMENT)))
             h = arm_result(judged.out, np.flatnonzero(rows & (judged.arm == HOLDOUT)))
             est = fixed_horizon(_moments(h), _moments(t), alpha=alpha)

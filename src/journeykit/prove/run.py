@@ -1,7 +1,7 @@
 """``prove``: every play's proof (or every experiment of an assignments file), as one typed result
 for the CLI, the web app, the report and notebooks.
 
-One scan of the events builds the milestone log (with the personas' rules as extra tags); every
+One scan of the events builds the milestone log (with each customer's persona); every
 entry is judged against it at ``now``; the proof per play follows from the outcomes alone. The
 value at stake needs the CLV pipeline and is left out, with a note, where the journey has no
 purchase milestone with values.
@@ -34,6 +34,7 @@ from journeykit.prove.proof import (
     DEFAULT_LIFT,
     MIN_PER_ARM,
     Judged,
+    Labels,
     PlayProof,
     ValueAtStake,
     first_per_customer,
@@ -126,7 +127,6 @@ def prove(
     sample-ratio check needs it. ``min_per_arm``: decided entries per arm before any verdict.
     ``lift``: the absolute lift the sample-size guidance is computed for.
     """
-    from journeykit.clv.journey import with_segments
     from journeykit.prove.touchpoints import with_touchpoints
 
     if assignments is None and workspace is None:
@@ -140,8 +140,7 @@ def prove(
             raise ProveError(f"--goal: {exc.args[0]}") from None
     if holdout_share is not None and not 0 < holdout_share < 1:
         raise ProveError(f"--holdout-share: expected a share between 0 and 1, got {holdout_share}")
-    tagged = with_touchpoints(with_segments(journey))
-    frame = milestone_frame(events, tagged, now=now)
+    frame = milestone_frame(events, with_touchpoints(journey), now=now, personas=True)
     keys = LogKeys(frame)
     notes: list[str] = []
     if assignments is not None:
@@ -188,12 +187,16 @@ def _from_ledger(
     else:
         engine = open_ledger(ws, read_only=True)
         try:
-            table = entry_table(engine, journey.id, [p.id for p in chosen], _LEDGER_COLUMNS)
+            # By seq alone: entries of one customer and play at one time stay in seq order,
+            # which is all that the first entry per customer needs to be the same every run.
+            table = entry_table(
+                engine, journey.id, [p.id for p in chosen], _LEDGER_COLUMNS, order_by=("seq",)
+            )
         finally:
             engine.close()
     cust = None  # every entry's customer number in the log, looked up once for all plays
     if table is not None and table.num_rows:
-        cust = keys.customer_index(_objects(table.column("customer_id")))
+        cust = keys.customer_index(table.column("customer_id"))
     cases: list[Case] = []
     for p in chosen:
         cols = _ledger_columns(table, p.id, frame.now, cust)
@@ -219,15 +222,24 @@ def _ledger_columns(
     return EntryColumns(
         customer_id=_objects(mine.column("customer_id"))[keep],
         entered=entered[keep].astype(np.int64),
-        goal=_objects(mine.column("goal"))[keep],
+        goal=_labels(mine.column("goal"))[keep],
         window=(mine.column("window_seconds").to_numpy() * _US).astype(np.int64)[keep],
-        arm=_objects(mine.column("arm"))[keep],
+        arm=_labels(mine.column("arm"))[keep],
         cust=cust[keep],
     )
 
 
 def _objects(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _labels(column: pa.ChunkedArray) -> np.ndarray:
+    """A column of few distinct texts (arms, goals) as objects: one Python string per distinct
+    value, not per row."""
+    coded = column.combine_chunks().dictionary_encode()
+    values = np.asarray(coded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    codes = coded.indices.to_numpy(zero_copy_only=False)
+    return values[codes] if values.size else np.array([], dtype=object)
 
 
 def _from_assignments(
@@ -251,7 +263,7 @@ def _from_assignments(
 def _one(
     frame: MilestoneFrame,
     keys: LogKeys,
-    labels: dict[str, np.ndarray],
+    labels: dict[str, Labels],
     ident: str,
     title: str,
     goal: str,
@@ -286,25 +298,30 @@ def _one(
     return _with_value(proof, cols, out.outcome, values)
 
 
-def _customer_groups(frame: MilestoneFrame, journey: Journey) -> dict[str, np.ndarray]:
+def _customer_groups(frame: MilestoneFrame, journey: Journey) -> dict[str, Labels]:
     """Per customer of the log: entry cohort (month of the first milestone) and persona, worked
-    out once for every play."""
-    from journeykit.clv.journey import entry_month, persona_labels
+    out once for every play, as codes (comparing a million label strings per group cost a
+    second a play)."""
+    from journeykit.clv.journey import entry_months
 
-    out = {"cohort": entry_month(frame)}
-    if any(p.segment is not None for p in journey.personas):
-        out["persona"] = persona_labels(frame, journey, len(journey.milestones))
+    out = {"cohort": Labels(*entry_months(frame))}
+    if any(p.segment is not None for p in journey.personas) and frame.persona is not None:
+        ids = np.array([p.id for p in journey.personas], dtype=object)
+        out["persona"] = Labels(ids, frame.persona.astype(np.int64))
     return out
 
 
-def _groups(labels: dict[str, np.ndarray], cust: np.ndarray) -> dict[str, np.ndarray]:
-    """Per entry: its customer's labels (``NO_PERSONA`` for a customer not in the log)."""
+def _groups(labels: dict[str, Labels], cust: np.ndarray) -> dict[str, Labels]:
+    """Per entry: its customer's labels (``NO_PERSONA`` for a customer not in the log or
+    without a label)."""
     inside = cust >= 0
     out = {}
     for by, per_customer in labels.items():
-        entry = np.full(cust.size, NO_PERSONA, dtype=object)
-        entry[inside] = per_customer[cust[inside]]
-        out[by] = entry
+        none = per_customer.names.size  # the code of NO_PERSONA, appended
+        codes = np.full(cust.size, none, dtype=np.int64)
+        codes[inside] = per_customer.codes[cust[inside]]
+        codes[codes < 0] = none
+        out[by] = Labels(np.append(per_customer.names, NO_PERSONA), codes)
     return out
 
 

@@ -142,9 +142,12 @@ def _exposed(frame: MilestoneFrame, tag: int, start: np.ndarray, mark: np.ndarra
 
 def _strata(frame: MilestoneFrame, journey: Journey, start: np.ndarray, rows: np.ndarray) -> Any:
     """Persona x the month of reaching the start."""
-    from journeykit.clv.journey import persona_labels
+    from journeykit.clv.journey import NO_PERSONA, persona_labels
 
     months = start[rows].astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
-    labels = persona_labels(frame, journey, len(journey.milestones))[rows]
+    if frame.persona is None:
+        labels = np.full(rows.size, NO_PERSONA, dtype=object)
+    else:
+        labels = persona_labels(frame, journey)[rows]
     _, persona = np.unique(labels.astype(str), return_inverse=True)
     return months * 1000 + persona

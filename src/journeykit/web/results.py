@@ -103,9 +103,9 @@ def clv_view(ctx: Context, key: str, calibration_end: date | None = None) -> Clv
 
 def _clv(events: ir.Table, journey: Journey, f: Filters, cal: date | None) -> ClvView:
     from journeykit.analytics.milestones import fetch_milestones
-    from journeykit.clv.journey import journey_customers, simple_clv_by, with_segments
+    from journeykit.clv.journey import journey_customers, simple_clv_by
 
-    frame = fetch_milestones(events, with_segments(journey), now=f.now)  # one scan serves all
+    frame = fetch_milestones(events, journey, now=f.now, personas=True)  # one scan serves all
     data = journey_customers(frame, journey, unit="weeks")
     notes: list[str] = []
     simple: dict[str, SimpleCLVByGroup] = {}
