@@ -31,6 +31,7 @@ from journeykit.analytics.milestones import (
     resolve_path,
 )
 from journeykit.analytics.windows import DEFAULT_WINDOW, Resolved, Window
+from journeykit.clv.defaults import HORIZON_MONTHS
 from journeykit.errors import JourneykitError
 from journeykit.journey.schema import Journey, JourneyPath
 
@@ -211,9 +212,6 @@ def community_results(
         except JourneykitError as exc:
             notes.append(f"engagement levels not measured: {exc}")
     return CommunityResults(tuple(roles), levels, tuple(notes))
-
-
-HORIZON_MONTHS = 12  # every CLV figure shown: simple, model, value at stake
 
 
 def clv_summary(frame: MilestoneFrame, journey: Journey) -> ClvSummary:

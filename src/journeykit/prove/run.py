@@ -329,9 +329,9 @@ def _value_of(
     frame: MilestoneFrame, journey: Journey, goals: Sequence[str], notes: list[str]
 ) -> dict[str, float | None]:
     """Per goal milestone: the expected CLV gap between customers past it and the rest."""
+    from journeykit.clv.defaults import HORIZON_MONTHS
     from journeykit.clv.gap import buyer_rows, value_gap
     from journeykit.clv.journey import journey_customers
-    from journeykit.measure import HORIZON_MONTHS
 
     wanted = sorted({g for g in goals if g in {m.id for m in journey.milestones}})
     if not wanted:

@@ -17,6 +17,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from journeykit.clv.defaults import DISCOUNT_RATE, HORIZON_MONTHS
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
 from journeykit.web.api import READ
@@ -39,7 +40,6 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", responses=READ)
 
 GROUPINGS = ("persona", "path", "cohort")
-HORIZON_MONTHS, DISCOUNT = 12, 0.01  # the CLI's defaults (clv simple, clv value)
 HOLDOUT_SHARE = 1 / 3  # of the purchase span, when no calibration end is chosen
 MIN_HOLDOUT = timedelta(days=28)
 
@@ -112,7 +112,7 @@ def _clv(events: ir.Table, journey: Journey, f: Filters, cal: date | None) -> Cl
     for by in GROUPINGS:
         try:
             simple[by] = simple_clv_by(data, by, horizon_months=HORIZON_MONTHS,
-                                       discount_rate=DISCOUNT)  # fmt: skip
+                                       discount_rate=DISCOUNT_RATE)  # fmt: skip
         except JourneykitError as exc:
             notes.append(f"simple formula by {by} not computed: {exc}")
             break
@@ -137,11 +137,11 @@ def _value_with_intervals(data: JourneyCustomers, notes: list[str]) -> JourneyCL
     from journeykit.clv.journey import clv_by_journey
 
     try:
-        return clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT,
+        return clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT_RATE,
                               intervals=True)  # fmt: skip
     except NotFittedError as exc:
         notes.append(f"no intervals for the model's CLV: {exc}")
-    return clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT)
+    return clv_by_journey(data, horizon=HORIZON_MONTHS, discount_rate=DISCOUNT_RATE)
 
 
 def default_calibration_end(data: JourneyCustomers) -> date | None:
