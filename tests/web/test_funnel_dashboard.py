@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 from typing import Any
 
 import pytest
-from html import unescape
 
 from tests.web.conftest import Site
 from tests.web.test_api import cli_json
@@ -42,6 +42,7 @@ def rows_of(html: str, table: str) -> list[list[str]]:
     return [[text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body[1], re.S)]  # fmt: skip
 
+
 # (API parameters, the same asked of the CLI)
 COUNTINGS = [
     ({"semantics": "posthog"}, ["--semantics", "posthog"]),
@@ -50,14 +51,26 @@ COUNTINGS = [
     ({"semantics": "clickhouse"}, ["--semantics", "clickhouse"]),
     (
         {"semantics": "clickhouse", "clickhouse": ["strict_order", "allow_reentry"]},
-        ["--semantics", "clickhouse", "--clickhouse-mode", "strict_order",
-         "--clickhouse-mode", "allow_reentry"],
-    ),  # fmt: skip
+        [
+            "--semantics",
+            "clickhouse",
+            "--clickhouse-mode",
+            "strict_order",
+            "--clickhouse-mode",
+            "allow_reentry",
+        ],
+    ),
     (
         {"semantics": "clickhouse", "clickhouse": ["strict_increase", "strict_deduplication"]},
-        ["--semantics", "clickhouse", "--clickhouse-mode", "strict_increase",
-         "--clickhouse-mode", "strict_deduplication"],
-    ),  # fmt: skip
+        [
+            "--semantics",
+            "clickhouse",
+            "--clickhouse-mode",
+            "strict_increase",
+            "--clickhouse-mode",
+            "strict_deduplication",
+        ],
+    ),
     ({"mode": "strict"}, ["--mode", "strict"]),
 ]
 
@@ -167,7 +180,9 @@ def test_the_people_list_links_customers_and_downloads(site: Site) -> None:
     assert [unescape(name) for _, name in links] == api["dropped"][:100] and links
     first = c.get(unescape(links[0][0]))
     assert first.status_code == 200 and api["dropped"][0] in first.text
-    download = re.search(r'<a class="button" href="([^"]+)" download>Download as CSV</a>', page.text)
+    download = re.search(
+        r'<a class="button" href="([^"]+)" download>Download as CSV</a>', page.text
+    )
     assert download is not None
     got = c.get(unescape(download[1]))
     assert got.headers["content-type"].startswith("text/csv")
@@ -187,3 +202,34 @@ def test_clickhouse_modes_show_only_with_clickhouse(site: Site) -> None:
     checked = re.findall(r'name="clickhouse" value="(\w+)" checked', found[2])
     assert checked == ["strict_order"]
     assert "clickhouse semantics" in text_of(page.text)
+
+
+def test_the_api_equals_the_python_apis_funnel(site: Site) -> None:
+    """The same workspace through ``journeykit.analytics``: funnel, trends to a chosen step,
+    people, with a peer's semantics."""
+    from datetime import timedelta
+
+    from journeykit.analytics import funnel
+    from journeykit.analytics.funnel_views import funnel_people, funnel_trends
+    from journeykit.engine import connect
+    from journeykit.journey import load_journey
+
+    journey = load_journey(site.root / "journey.yaml")
+    events = connect("duckdb://").events(str(site.root))
+    c = site.client("viewer")
+    for semantics, mode, flags in (("posthog", "ordered", ()), ("clickhouse", "strict", ()),
+                                   ("journeykit", "ordered", ())):  # fmt: skip
+        result = funnel(events, journey, window=timedelta(days=14), semantics=semantics,
+                        mode=mode, clickhouse=flags)  # type: ignore[arg-type]  # fmt: skip
+        params = {"window": "14d", "semantics": semantics, "mode": mode}
+        assert c.get(API, params=params).json() == result.to_dict()
+        people = c.get(f"{API}/people", params={**params, "step": "3"}).json()
+        assert people == funnel_people(result, 3).to_dict()
+    # trends need step times: the last run above, journeykit's own
+    trends = c.get(f"{API}/trends", params={**params, "interval": "week", "to_step": "3"}).json()
+    assert trends == funnel_trends(result, "week", 3).to_dict()
+    assert any(p["converted"] for p in trends["periods"])
+    r = c.get(f"{API}/trends", params={"to_step": "nowhere"})
+    assert r.status_code == 400 and "not on path" in r.json()["detail"]
+    page = c.get(PAGE, params={"trends": "week", "trend_to": "nowhere"})
+    assert page.status_code == 400 and "not on path" in field_message(page.text, "trend_to")

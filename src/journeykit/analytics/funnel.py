@@ -261,9 +261,11 @@ def _check_exclusions(journey: Journey, ids: list[str], exclude: Sequence[str]) 
         try:
             journey.milestone(mid)
         except KeyError as exc:
-            raise AnalyticsError(f"exclude: {exc.args[0]}") from None
+            raise FunnelOptionError("exclude", f"exclude: {exc.args[0]}") from None
         if mid in ids:
-            raise AnalyticsError(f"exclude: {mid!r} is a step of the path; it cannot also exclude")
+            raise FunnelOptionError(
+                "exclude", f"exclude: {mid!r} is a step of the path; it cannot also exclude"
+            )
     for mid in ids:
         if journey.milestone(mid).when is None:
             raise AnalyticsError(f"milestone {mid!r} has no 'when' rule, so it cannot be measured")

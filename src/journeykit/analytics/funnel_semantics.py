@@ -56,8 +56,9 @@ def parse_exclusion(text: str | Exclusion) -> Exclusion:
     found = _SCOPED.match(text)
     if found is None:
         if ":" in text:
-            raise AnalyticsError(
-                f"exclude: {text!r} is not MILESTONE or MILESTONE:FROM-TO (e.g. cancelled:1-3)"
+            raise FunnelOptionError(
+                "exclude",
+                f"exclude: {text!r} is not MILESTONE or MILESTONE:FROM-TO (e.g. cancelled:1-3)",
             )
         return Exclusion(text)
     return Exclusion(found["m"], int(found["a"]), int(found["b"]))

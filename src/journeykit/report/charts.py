@@ -6,6 +6,7 @@ report's tables, so the charts never carry information a reader cannot find as t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -299,7 +300,7 @@ def funnel_trend_chart(trends: FunnelTrends, width: float = 860, height: float =
     """Conversion to the trend's step per entry period, as a line from 0 to 100%; each point
     says how many entered then and how many of them converted."""
     rows = trends.periods
-    left, right, y0, y1 = 48.0, 16.0, 16.0, height - 34
+    left, right, y0, y1 = 48.0, 44.0, 16.0, height - 34
     step = (width - left - right) / max(len(rows) - 1, 1)
 
     def at(k: int, rate: float) -> tuple[float, float]:
@@ -313,7 +314,7 @@ def funnel_trend_chart(trends: FunnelTrends, width: float = 860, height: float =
     if pts:
         d = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{y:.1f}" for k, (x, y) in enumerate(pts))
         out.append(f'<path d="{d}" fill="none" stroke="#1f3550" stroke-width="2"/>')
-    every = max(1, len(rows) // 8)
+    every = max(1, math.ceil(80 / step))  # a date label is about 70 px wide
     for k, (r, (x, y)) in enumerate(zip(rows, pts, strict=True)):
         out.append(
             f'<circle class="trend-point" data-period="{r.period.isoformat()}" '
@@ -321,7 +322,7 @@ def funnel_trend_chart(trends: FunnelTrends, width: float = 860, height: float =
             f"<title>{r.period.isoformat()}: {count(r.converted)} of {count(r.entered)} "
             f"({pct(r.rate)})</title></circle>"
         )
-        if k % every == 0 or k == len(rows) - 1:
+        if k % every == 0:
             out.append(
                 f'<text x="{x:.1f}" y="{y1 + 16:.1f}" text-anchor="middle">'
                 f"{r.period.isoformat()}</text>"

@@ -280,10 +280,13 @@ def funnel(request: Request, key: str, q: FunnelParams) -> JSON:
 @router.get("/journeys/{key}/funnel/trends")
 def funnel_trends(request: Request, key: str, q: FunnelParams,
                   interval: Annotated[str, Query(description="day, week or month",
-                                                 max_length=8)] = "week") -> JSON:  # fmt: skip
+                                                 max_length=8)] = "week",
+                  to_step: Annotated[str | None, Query(description="Conversion to this step "
+                                                       "(default: the last)",
+                                                       max_length=64)] = None) -> JSON:  # fmt: skip
     """As ``journeykit funnel --trends INTERVAL --format json``: conversion per entry period."""
     ctx, rev, j, f = q.setup(request, key)
-    return trends_of(ctx, rev, j, f, q.ask, interval).to_dict()
+    return trends_of(ctx, rev, j, f, q.ask, interval, to_step).to_dict()
 
 
 @router.get("/journeys/{key}/funnel/people")

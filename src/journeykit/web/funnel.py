@@ -39,12 +39,19 @@ def _key(ctx: Context, what: str, rev: Revision, f: Filters, ask: FunnelAsk) -> 
 
 
 def trends_of(
-    ctx: Context, rev: Revision, journey: Journey, f: Filters, ask: FunnelAsk, interval: str
+    ctx: Context,
+    rev: Revision,
+    journey: Journey,
+    f: Filters,
+    ask: FunnelAsk,
+    interval: str,
+    to_step: str | None = None,
 ) -> FunnelTrends:
-    """As ``journeykit funnel --trends INTERVAL``."""
+    """As ``journeykit funnel --trends INTERVAL``; ``to_step`` (default: the last) as the API's
+    ``funnel_trends(..., to_step)``."""
     result = ctx.data.funnel(rev.sha256, journey, f, ask)
-    key = (*_key(ctx, "funnel_trends", rev, f, ask), interval)
-    return ctx.data.cached(key, lambda: funnel_trends(result, interval))  # type: ignore[arg-type]
+    key = (*_key(ctx, "funnel_trends", rev, f, ask), interval, to_step)
+    return ctx.data.cached(key, lambda: funnel_trends(result, interval, to_step))  # type: ignore[arg-type]
 
 
 def people_of(
@@ -68,6 +75,7 @@ class FunnelChoice:
     """What the page asks beyond the counts: a trend interval, a step's people."""
 
     trends: str | None = None
+    trend_to: str | None = None
     people: str | None = None
     dropped: bool = False
 
@@ -93,9 +101,11 @@ def funnel_view(
     trends = people = None
     if choice.trends:
         try:
-            trends = trends_of(ctx, rev, journey, f, ask, choice.trends)
+            trends = trends_of(ctx, rev, journey, f, ask, choice.trends, choice.trend_to)
         except FunnelOptionError as exc:
             errors[exc.field] = str(exc)
+        except AnalyticsError as exc:  # a to step not on the path, or not after the first
+            errors["trend_to"] = str(exc)
     if choice.people:
         try:
             people = people_of(ctx, rev, journey, f, ask, choice.people, choice.dropped)

@@ -306,7 +306,10 @@ def dashboard_page(request: Request, key: str, kind: str) -> Response:
 def _funnel_asked(request: Request) -> tuple[FunnelAsk, FunnelChoice]:
     q = request.query_params
     ask = ask_of(q.get("mode"), q.get("semantics"), q.getlist("clickhouse"))
-    choice = FunnelChoice(q.get("trends") or None, q.get("people") or None, q.get("dropped") == "1")
+    choice = FunnelChoice(
+        q.get("trends") or None, q.get("trend_to") or None, q.get("people") or None,
+        q.get("dropped") == "1",
+    )  # fmt: skip
     return ask, choice
 
 
@@ -320,6 +323,7 @@ def _funnel_form(request: Request, key: str, journey: Journey) -> dict[str, Any]
     return {
         "f_mode": q.get("mode") or "ordered", "f_semantics": q.get("semantics") or "journeykit",
         "f_clickhouse": q.getlist("clickhouse"), "f_trends": q.get("trends") or "",
+        "f_trend_to": q.get("trend_to") or "",
         "f_people": q.get("people") or "", "f_dropped": q.get("dropped") == "1",
         "modes": MODES, "semantics_names": SEMANTICS, "clickhouse_modes": CLICKHOUSE_MODES,
         "intervals": INTERVALS, "people_csv": csv_link, "people_rows": PAGE_ROWS,
