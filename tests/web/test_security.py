@@ -281,6 +281,11 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
         "/journeys/journey/builder": ["title", "persona", "event"],
         "/welcome": ["title"],
         "/journeys/journey/dashboards/funnel": ["title", "persona"],
+        "/journeys/journey/dashboards/funnel?people=2&dropped=1&trends=week": [
+            "title",
+            "persona",
+            "customer",
+        ],
         "/journeys/journey/lists/stuck": ["customer"],
         "/journeys/journey/lists/stuck?persona=p1": ["customer"],
         f"/journeys/journey/customers?q={customer}": ["customer", "persona"],
@@ -301,6 +306,13 @@ def test_payloads_render_as_text(xss_site: Site) -> None:
             assert any(f in r.text for f in forms), (url, key)
     csv_text = c.get("/journeys/journey/lists/stuck?format=csv").text
     assert customer in csv_text  # CSV is data, not markup: the id is kept as it is
+    people = c.get("/journeys/journey/funnel/people.csv?people=2&dropped=1").text
+    assert customer in people.splitlines()
+    # a payload in a funnel option comes back in the message next to its field, as text
+    for field in ("semantics", "mode", "clickhouse", "trends", "people"):
+        r = c.get("/journeys/journey/dashboards/funnel", params={field: XSS["customer"]})
+        assert r.status_code == 400 and XSS["customer"] not in r.text, field
+        assert 'id="e-' + field + '"' in r.text and "&lt;script&gt;" in r.text, field
     assert (
         c.get("/journeys/journey")
         .headers["Content-Security-Policy"]

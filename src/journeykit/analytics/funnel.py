@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from journeykit.analytics import kernels
+from journeykit.analytics.errors import FunnelOptionError
 from journeykit.analytics.funnel_names import Semantics
 from journeykit.analytics.funnel_semantics import (
     Exclusion,
@@ -123,10 +124,14 @@ def funnel(
             breakdown = dict(groups_of)
         breakdown_by = by
     if mode not in MODES:
-        raise AnalyticsError(f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}")
+        raise FunnelOptionError(
+            "mode", f"unknown funnel mode {mode!r}; expected one of {', '.join(MODES)}"
+        )
     if mode == "any" and exclude and semantics == "journeykit":
         # Exclusions sit between two consecutive steps; any-order attempts have no such order.
-        raise AnalyticsError("exclude works with ordered and strict funnels, not with mode 'any'")
+        raise FunnelOptionError(
+            "exclude", "exclude works with ordered and strict funnels, not with mode 'any'"
+        )
     ids = list(chosen.milestone_ids)
     exclusions = [parse_exclusion(x) for x in exclude]
     excluded = [x.milestone for x in exclusions]
@@ -256,9 +261,11 @@ def _check_exclusions(journey: Journey, ids: list[str], exclude: Sequence[str]) 
         try:
             journey.milestone(mid)
         except KeyError as exc:
-            raise AnalyticsError(f"exclude: {exc.args[0]}") from None
+            raise FunnelOptionError("exclude", f"exclude: {exc.args[0]}") from None
         if mid in ids:
-            raise AnalyticsError(f"exclude: {mid!r} is a step of the path; it cannot also exclude")
+            raise FunnelOptionError(
+                "exclude", f"exclude: {mid!r} is a step of the path; it cannot also exclude"
+            )
     for mid in ids:
         if journey.milestone(mid).when is None:
             raise AnalyticsError(f"milestone {mid!r} has no 'when' rule, so it cannot be measured")

@@ -19,6 +19,7 @@ import ibis
 import numpy as np
 
 from journeykit.analytics.compile import compile_rule
+from journeykit.analytics.errors import FunnelOptionError
 from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, SEMANTICS
 from journeykit.analytics.kernels import clickhouse, posthog
 from journeykit.analytics.kernels.common import StepArrays
@@ -55,8 +56,9 @@ def parse_exclusion(text: str | Exclusion) -> Exclusion:
     found = _SCOPED.match(text)
     if found is None:
         if ":" in text:
-            raise AnalyticsError(
-                f"exclude: {text!r} is not MILESTONE or MILESTONE:FROM-TO (e.g. cancelled:1-3)"
+            raise FunnelOptionError(
+                "exclude",
+                f"exclude: {text!r} is not MILESTONE or MILESTONE:FROM-TO (e.g. cancelled:1-3)",
             )
         return Exclusion(text)
     return Exclusion(found["m"], int(found["a"]), int(found["b"]))
@@ -71,53 +73,69 @@ def check_options(
 ) -> None:
     """Refuse combinations a peer does not have, naming what was expected."""
     if semantics not in SEMANTICS:
-        raise AnalyticsError(f"unknown semantics {semantics!r}; expected one of {SEMANTICS}")
+        raise FunnelOptionError(
+            "semantics", f"unknown semantics {semantics!r}; expected one of {SEMANTICS}"
+        )
     unknown = [f for f in flags if f not in CLICKHOUSE_MODES]
     if unknown:
-        raise AnalyticsError(
+        raise FunnelOptionError(
+            "clickhouse",
             f"unknown ClickHouse mode {unknown[0]!r}; "
-            f"expected some of {', '.join(CLICKHOUSE_MODES)}"
+            f"expected some of {', '.join(CLICKHOUSE_MODES)}",
         )
     if flags and semantics != "clickhouse":
-        raise AnalyticsError("ClickHouse modes need semantics 'clickhouse'")
+        raise FunnelOptionError("clickhouse", "ClickHouse modes need semantics 'clickhouse'")
     if "allow_reentry" in flags and not ("strict_order" in flags or mode == "strict"):
-        raise AnalyticsError("allow_reentry needs strict_order (ClickHouse's rule)")
+        raise FunnelOptionError(
+            "clickhouse", "allow_reentry needs strict_order (ClickHouse's rule)"
+        )
     k = len(chosen.steps)
     named = [ex.milestone for ex in exclusions]
     if len(set(named)) < len(named):
-        raise AnalyticsError("exclude: a milestone is given twice; give each one range")
+        raise FunnelOptionError(
+            "exclude", "exclude: a milestone is given twice; give each one range"
+        )
     for ex in exclusions:
         a, b = ex.steps(k)
         if ex.scoped and semantics != "posthog":
-            raise AnalyticsError(
+            raise FunnelOptionError(
+                "exclude",
                 f"exclude {ex.milestone}:{a}-{b}: a step range is PostHog semantics; "
                 "pass semantics 'posthog' (journeykit's exclusions hold between every pair "
-                "of steps)"
+                "of steps)",
             )
         if not 1 <= a < b <= k:
-            raise AnalyticsError(
+            raise FunnelOptionError(
+                "exclude",
                 f"exclude {ex.milestone}:{a}-{b}: expected 1 <= FROM < TO <= {k} "
-                "(steps of the path)"
+                "(steps of the path)",
             )
     if semantics == "clickhouse":
         _check_clickhouse(mode, chosen, exclusions)
     if semantics == "posthog" and mode == "any":
         if any(ex.steps(k) != (1, k) for ex in exclusions):
-            raise AnalyticsError("PostHog's unordered funnel takes exclusions over the whole path")
+            raise FunnelOptionError(
+                "exclude", "PostHog's unordered funnel takes exclusions over the whole path"
+            )
         if any(s.optional for s in chosen.steps):
-            raise AnalyticsError("PostHog's unordered funnel has no optional steps")
+            raise FunnelOptionError("mode", "PostHog's unordered funnel has no optional steps")
     if semantics == "posthog" and any(s.within for s in chosen.steps):
-        raise AnalyticsError("PostHog semantics has one window for the whole funnel, no step's own")
+        raise FunnelOptionError(
+            "semantics", "PostHog semantics has one window for the whole funnel, no step's own"
+        )
 
 
 def _check_clickhouse(mode: str, chosen: JourneyPath, exclusions: Sequence[Exclusion]) -> None:
     if mode == "any":
-        raise AnalyticsError("ClickHouse's windowFunnel is ordered; use mode 'ordered' or 'strict'")
+        raise FunnelOptionError(
+            "mode", "ClickHouse's windowFunnel is ordered; use mode 'ordered' or 'strict'"
+        )
     if exclusions:
-        raise AnalyticsError("ClickHouse's windowFunnel has no exclusions")
+        raise FunnelOptionError("exclude", "ClickHouse's windowFunnel has no exclusions")
     if any(s.optional or s.within for s in chosen.steps):
-        raise AnalyticsError(
-            "ClickHouse's windowFunnel has no optional steps or per-step windows; this path has"
+        raise FunnelOptionError(
+            "semantics",
+            "ClickHouse's windowFunnel has no optional steps or per-step windows; this path has",
         )
 
 
@@ -249,9 +267,10 @@ def peer_window(window: Resolved, semantics: str) -> timedelta | None:
     if not isinstance(window, CalendarMonths):
         return window
     if semantics == "clickhouse":
-        raise AnalyticsError(
+        raise FunnelOptionError(
+            "window",
             "ClickHouse's windowFunnel takes its window in seconds, not calendar months; "
-            "give a duration such as 31d"
+            "give a duration such as 31d",
         )
     return timedelta(days=31 * window.months)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from journeykit.analytics.errors import FunnelOptionError
 from journeykit.analytics.funnel_names import INTERVALS, Interval
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.analytics.results import FunnelResult, TimeStats, _Tabular
@@ -141,11 +142,17 @@ def funnel_trends(
     """Conversion to ``to_step`` (default: the last) per period of entry (UTC days, ISO weeks
     from Monday, calendar months). Periods with no entry are left out."""
     if interval not in INTERVALS:
-        raise AnalyticsError(f"unknown interval {interval!r}; expected one of {INTERVALS}")
+        raise FunnelOptionError(
+            "trends", f"unknown interval {interval!r}; expected one of {INTERVALS}"
+        )
     if result.step_times is None:
-        raise AnalyticsError(
-            f"funnel trends need each customer's start, which a {result.mode} funnel with "
-            f"{result.semantics} semantics does not keep; use an ordered or strict funnel"
+        kept_by = f"mode {result.mode!r}"
+        if result.semantics != "journeykit":
+            kept_by = f"{result.semantics} semantics"
+        raise FunnelOptionError(
+            "trends",
+            f"funnel trends need each customer's start, which {kept_by} does not keep; use "
+            "journeykit semantics with mode ordered or strict",
         )
     k = len(result.steps) - 1 if to_step is None else _step_index(result, to_step)
     passed = _passed(result)[:, k]

@@ -6,6 +6,7 @@ report's tables, so the charts never carry information a reader cannot find as t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from journeykit.analytics import FunnelResult, NorthStarResult, PathsResult, Tim
 from journeykit.report.svg import FONT, count, days, esc, pct
 
 if TYPE_CHECKING:
+    from journeykit.analytics.funnel_views import FunnelTrends
     from journeykit.clv.value import HoldoutCheck
 
 STATUS_COLOURS = {
@@ -292,6 +294,41 @@ def north_star_chart(
                     f"{p.period:%Y-%m-%d}</text>"
                 )
     return _svg(width, height, "".join(out), f"North star over time: {result.title}")
+
+
+def funnel_trend_chart(trends: FunnelTrends, width: float = 860, height: float = 220) -> str:
+    """Conversion to the trend's step per entry period, as a line from 0 to 100%; each point
+    says how many entered then and how many of them converted."""
+    rows = trends.periods
+    left, right, y0, y1 = 48.0, 44.0, 16.0, height - 34
+    step = (width - left - right) / max(len(rows) - 1, 1)
+
+    def at(k: int, rate: float) -> tuple[float, float]:
+        return left + k * step, y1 - (y1 - y0) * rate
+
+    out = [f'<line x1="{left}" x2="{width - right}" y1="{y1}" y2="{y1}" stroke="#c9ced4"/>']
+    for rate in (0.0, 0.5, 1.0):
+        y = at(0, rate)[1]
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{pct(rate)}</text>')
+    pts = [at(k, r.rate) for k, r in enumerate(rows)]
+    if pts:
+        d = " ".join(f"{'M' if k == 0 else 'L'}{x:.1f},{y:.1f}" for k, (x, y) in enumerate(pts))
+        out.append(f'<path d="{d}" fill="none" stroke="#1f3550" stroke-width="2"/>')
+    every = max(1, math.ceil(80 / step))  # a date label is about 70 px wide
+    for k, (r, (x, y)) in enumerate(zip(rows, pts, strict=True)):
+        out.append(
+            f'<circle class="trend-point" data-period="{r.period.isoformat()}" '
+            f'data-rate="{r.rate!r}" cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#1f3550">'
+            f"<title>{r.period.isoformat()}: {count(r.converted)} of {count(r.entered)} "
+            f"({pct(r.rate)})</title></circle>"
+        )
+        if k % every == 0:
+            out.append(
+                f'<text x="{x:.1f}" y="{y1 + 16:.1f}" text-anchor="middle">'
+                f"{r.period.isoformat()}</text>"
+            )
+    label = f"Conversion to {trends.to_step} per entry {trends.interval}"
+    return _svg(width, height, "".join(out), label)
 
 
 def holdout_chart(check: HoldoutCheck, width: float = 560, height: float = 240) -> str:

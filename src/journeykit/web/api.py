@@ -4,9 +4,10 @@ token ``GET /api/session`` and ``POST /api/login`` return."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -15,8 +16,9 @@ from journeykit.analytics.results import iso_time
 from journeykit.journey import Journey
 from journeykit.web import views
 from journeykit.web.app import Context, ident_of, make_filters
-from journeykit.web.data import Filters
+from journeykit.web.data import Filters, FunnelAsk
 from journeykit.web.errors import NotFound
+from journeykit.web.funnel import ask_of, people_of, trends_of
 from journeykit.web.journeys import Parsed, diff, parse
 from journeykit.web.pages import DASHBOARDS, set_session_cookie
 from journeykit.web.security import SESSION_COOKIE, client_ip, end_previous_session
@@ -27,6 +29,7 @@ JSON = dict[str, Any]
 
 class ErrorBody(BaseModel):
     detail: str
+    field: str | None = None  # the parameter at fault, when one is (the funnel's options)
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -233,12 +236,67 @@ def map_numbers(request: Request, key: str, path: Path_ = None, persona: Persona
     }
 
 
+Mode = Annotated[str, Query(description="ordered, strict or any", max_length=16)]
+Semantics = Annotated[
+    str, Query(description="Count as journeykit, posthog or clickhouse does", max_length=16)
+]
+ClickHouse = Annotated[
+    list[str] | None,
+    Query(description="windowFunnel modes, with semantics clickhouse (repeat the parameter)",
+          max_length=64),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FunnelQuery:
+    """The funnel routes' parameters: the dashboards' filters and how to count."""
+
+    filters: tuple[str | None, ...]  # path, window, persona, since, until
+    ask: FunnelAsk
+
+    def setup(self, request: Request, key: str) -> tuple[Context, Revision, Journey, Filters]:
+        return _setup(request, key, *self.filters)
+
+
+def funnel_query(path: Path_ = None, window: Window = None, persona: Persona = None,
+                 since: Since = None, until: Until = None, mode: Mode = "ordered",
+                 semantics: Semantics = "journeykit",
+                 clickhouse: ClickHouse = None) -> FunnelQuery:  # fmt: skip
+    return FunnelQuery((path, window, persona, since, until),
+                       ask_of(mode, semantics, clickhouse or ()))  # fmt: skip
+
+
+FunnelParams = Annotated[FunnelQuery, Depends(funnel_query)]
+
+
 @router.get("/journeys/{key}/funnel")
-def funnel(request: Request, key: str, path: Path_ = None, window: Window = None,
-           persona: Persona = None, since: Since = None, until: Until = None) -> JSON:  # fmt: skip
-    """As ``journeykit funnel --format json``."""
-    ctx, rev, j, f = _setup(request, key, path, window, persona, since, until)
-    return ctx.data.funnel(rev.sha256, j, f).to_dict()
+def funnel(request: Request, key: str, q: FunnelParams) -> JSON:
+    """As ``journeykit funnel --format json`` (``--mode``, ``--semantics``,
+    ``--clickhouse-mode``); a refused combination is a 400 naming its ``field``."""
+    ctx, rev, j, f = q.setup(request, key)
+    return ctx.data.funnel(rev.sha256, j, f, q.ask).to_dict()
+
+
+@router.get("/journeys/{key}/funnel/trends")
+def funnel_trends(request: Request, key: str, q: FunnelParams,
+                  interval: Annotated[str, Query(description="day, week or month",
+                                                 max_length=8)] = "week",
+                  to_step: Annotated[str | None, Query(description="Conversion to this step "
+                                                       "(default: the last)",
+                                                       max_length=64)] = None) -> JSON:  # fmt: skip
+    """As ``journeykit funnel --trends INTERVAL --format json``: conversion per entry period."""
+    ctx, rev, j, f = q.setup(request, key)
+    return trends_of(ctx, rev, j, f, q.ask, interval, to_step).to_dict()
+
+
+@router.get("/journeys/{key}/funnel/people")
+def funnel_people(request: Request, key: str, q: FunnelParams,
+                  step: Annotated[str | None, Query(description="Step number or milestone id "
+                                                    "(default: the last)", max_length=64)] = None,
+                  dropped: bool = False) -> JSON:  # fmt: skip
+    """As ``journeykit funnel --people STEP [--dropped] --format json``."""
+    ctx, rev, j, f = q.setup(request, key)
+    return people_of(ctx, rev, j, f, q.ask, step, dropped).to_dict()
 
 
 @router.get("/journeys/{key}/paths")

@@ -200,7 +200,8 @@ def create_app(workspace: Path, *, https: bool = False) -> FastAPI:
 
     @app.exception_handler(JourneykitError)
     async def domain_error(request: Request, exc: JourneykitError) -> Any:
-        return pages.error_response(request, exc.http_status, str(exc))
+        field = getattr(exc, "field", None)
+        return pages.error_response(request, exc.http_status, str(exc), field=field)
 
     from journeykit.engine.duckdb import DuckDBError, storage_error
 

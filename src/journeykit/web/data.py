@@ -113,6 +113,15 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class FunnelAsk:
+    """How the funnel dashboard counts: ``funnel()``'s mode, semantics and ClickHouse modes."""
+
+    mode: str = "ordered"
+    semantics: str = "journeykit"
+    clickhouse: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Customer:
     """One customer on one path: position, status, strays, and their milestone timeline."""
 
@@ -268,13 +277,25 @@ class Data:
                 return stored.with_events(events)
             return fetch_milestones(events, journey, now=g.now)
 
-    def funnel(self, rev: str, journey: Journey, f: Filters, mode: str = "ordered") -> FunnelResult:
+    def funnel(
+        self, rev: str, journey: Journey, f: Filters, ask: FunnelAsk = FunnelAsk()
+    ) -> FunnelResult:
         window = f.window_asked()
         frame = self._frame(rev, journey, f)
-        key = ("funnel", rev, self.version(), f.key(), window, mode)
+        key = ("funnel", rev, self.version(), f.key(), window, ask.mode, ask.semantics,
+               ask.clickhouse)  # fmt: skip
+
+        def run(log: MilestoneFrame) -> FunnelResult:
+            return funnel(
+                log, journey, path=f.path, window=window, mode=ask.mode,  # type: ignore[arg-type]
+                semantics=ask.semantics, clickhouse=ask.clickhouse,  # type: ignore[arg-type]
+            )  # fmt: skip
+
+        if ask.semantics == "journeykit":  # the log alone: no events to open
+            return self.cached(key, lambda: run(frame))
+        # A peer's strict funnel reads every other event: the events on an open engine.
         return self.cached(
-            key,
-            lambda: funnel(frame, journey, path=f.path, window=window, mode=mode),  # type: ignore[arg-type]
+            key, lambda: self._run(journey, f, lambda ev, _: run(frame.with_events(ev)))
         )
 
     def positions(self, rev: str, journey: Journey, f: Filters) -> PositionsResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
@@ -19,6 +19,8 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
+from journeykit.analytics.funnel import MODES
+from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, INTERVALS, SEMANTICS
 from journeykit.analytics.position import STATUSES
 from journeykit.analytics.windows import DEFAULT_WINDOW
 from journeykit.journey.templates import template_names
@@ -26,6 +28,7 @@ from journeykit.report.export import csv_safe
 from journeykit.web import views
 from journeykit.web.app import STATIC, Context, ident_of, make_filters
 from journeykit.web.errors import FilterError, NotFound
+from journeykit.web.funnel import FunnelChoice, ask_of, people_of
 from journeykit.web.imports import shown_name
 from journeykit.web.journeys import Parsed, diff, parse
 from journeykit.web.security import (
@@ -38,11 +41,12 @@ from journeykit.web.store import ROLES
 
 if TYPE_CHECKING:
     from journeykit.journey import Journey
-    from journeykit.web.data import Filters
+    from journeykit.web.data import Filters, FunnelAsk
 
 router = APIRouter(include_in_schema=False)
 DASHBOARDS = ("funnel", "paths", "positions", "cohorts")
 PAGE_ROWS = 100
+LIST_FIELDS = ("customer_id", "milestone", "reached_at", "status")
 
 
 def ctx_of(request: Request) -> Context:
@@ -67,11 +71,17 @@ def render(request: Request, name: str, code: int = 200, **values: Any) -> HTMLR
 
 
 def error_response(
-    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+    request: Request,
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    field: str | None = None,
 ) -> Response:
+    """``field``: the parameter the error is about, in the API's body when known."""
     path = request.url.path
     if path.startswith("/api") or path == "/openapi.json":
-        return JSONResponse({"detail": message}, status, headers=dict(headers or {}))
+        body = {"detail": message} if field is None else {"detail": message, "field": field}
+        return JSONResponse(body, status, headers=dict(headers or {}))
     if status == 401 and request.method == "GET":
         return RedirectResponse(f"/login?{urlencode({'next': path})}", 303)
     if not hasattr(request.state, "ident"):
@@ -284,11 +294,55 @@ def dashboard_page(request: Request, key: str, kind: str) -> Response:
     ctx = ctx_of(request)
     rev, journey = ctx.journey(key)
     f = _filters(request, journey)
-    view = views.dashboard(ctx, rev, journey, f, kind)
+    asked = _funnel_asked(request) if kind == "funnel" else None
+    view = views.dashboard(ctx, rev, journey, f, kind, asked)
+    refused = kind == "funnel" and bool(view.extra["funnel"].errors)
     return render(
-        request, "dashboard.html", key=key, kind=kind, kinds=DASHBOARDS, view=view,
-        **_filters_form(request, journey),
+        request, "dashboard.html", 400 if refused else 200, key=key, kind=kind, kinds=DASHBOARDS,
+        view=view, **_filters_form(request, journey), **_funnel_form(request, key, journey),
     )  # fmt: skip
+
+
+def _funnel_asked(request: Request) -> tuple[FunnelAsk, FunnelChoice]:
+    q = request.query_params
+    ask = ask_of(q.get("mode"), q.get("semantics"), q.getlist("clickhouse"))
+    choice = FunnelChoice(
+        q.get("trends") or None, q.get("trend_to") or None, q.get("people") or None,
+        q.get("dropped") == "1",
+    )  # fmt: skip
+    return ask, choice
+
+
+def _funnel_form(request: Request, key: str, journey: Journey) -> dict[str, Any]:
+    """The funnel controls' values, their choices, and the people list's CSV link."""
+    from journeykit.analytics.milestones import resolve_path
+
+    q = request.query_params
+    chosen = resolve_path(journey, q.get("path") or None)
+    csv_link = f"/journeys/{quote(key)}/funnel/people.csv?{urlencode(list(q.multi_items()))}"
+    return {
+        "f_mode": q.get("mode") or "ordered", "f_semantics": q.get("semantics") or "journeykit",
+        "f_clickhouse": q.getlist("clickhouse"), "f_trends": q.get("trends") or "",
+        "f_trend_to": q.get("trend_to") or "",
+        "f_people": q.get("people") or "", "f_dropped": q.get("dropped") == "1",
+        "modes": MODES, "semantics_names": SEMANTICS, "clickhouse_modes": CLICKHOUSE_MODES,
+        "intervals": INTERVALS, "people_csv": csv_link, "people_rows": PAGE_ROWS,
+        "path_steps": [journey.milestone(m).title for m in chosen.milestone_ids],
+    }  # fmt: skip
+
+
+@router.get("/journeys/{key}/funnel/people.csv")
+def funnel_people_csv(request: Request, key: str) -> Response:
+    """The people list of the funnel dashboard, as ``journeykit funnel --people STEP --format
+    csv`` writes it."""
+    ctx = ctx_of(request)
+    rev, journey = ctx.journey(key)
+    f = _filters(request, journey)
+    ask, choice = _funnel_asked(request)
+    listed = people_of(ctx, rev, journey, f, ask, choice.people, choice.dropped)
+    what = "dropped" if listed.dropped else "converted"
+    text = _csv_text(listed.rows(), ["customer_id"])
+    return _csv(text, f"{key}-{listed.path}-{listed.step}-{what}.csv")
 
 
 @router.get("/journeys/{key}/customers")
@@ -348,9 +402,10 @@ def list_page(
     )  # fmt: skip
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
+def _csv_text(rows: list[dict[str, Any]], empty: Sequence[str] = LIST_FIELDS) -> str:
+    """``empty``: the header when there are no rows."""
     out = io.StringIO()
-    fields = list(rows[0]) if rows else ["customer_id", "milestone", "reached_at", "status"]
+    fields = list(rows[0]) if rows else list(empty)
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for row in rows:

@@ -16,8 +16,9 @@ import numpy as np
 from journeykit.analytics.position import STATUSES
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey
-from journeykit.web.data import Filters
+from journeykit.web.data import Filters, FunnelAsk
 from journeykit.web.errors import NotFound
+from journeykit.web.funnel import FunnelChoice, funnel_view
 from journeykit.web.journeys import Parsed
 from journeykit.web.store import Revision
 
@@ -102,14 +103,24 @@ class Dashboard:
     extra: dict[str, Any]
 
 
-def dashboard(ctx: Context, rev: Revision, journey: Journey, f: Filters, kind: str) -> Dashboard:
+def dashboard(
+    ctx: Context,
+    rev: Revision,
+    journey: Journey,
+    f: Filters,
+    kind: str,
+    asked: tuple[FunnelAsk, FunnelChoice] | None = None,
+) -> Dashboard:
+    """``asked``: the funnel's counting choices and what else to show (default: neither)."""
     from journeykit.report import charts
 
     titles = {m.id: m.title for m in journey.milestones}
     sha = rev.sha256
     if kind == "funnel":
-        result = ctx.data.funnel(sha, journey, f)
-        return Dashboard(kind, result, charts.funnel_chart(result), {})
+        fv = funnel_view(ctx, rev, journey, f, *(asked or (FunnelAsk(), FunnelChoice())))
+        chart = charts.funnel_chart(fv.result) if fv.result else None
+        trend = charts.funnel_trend_chart(fv.trends) if fv.trends and fv.trends.periods else None
+        return Dashboard(kind, fv.result, chart, {"funnel": fv, "trend_chart": trend})
     if kind == "paths":
         p = ctx.data.paths(sha, journey, f)
         return Dashboard(kind, p, charts.sankey(p, titles) if p.variants else None, {})

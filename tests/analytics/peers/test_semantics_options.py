@@ -8,7 +8,7 @@ from typing import Any
 import ibis
 import pytest
 
-from journeykit.analytics.milestones import AnalyticsError
+from journeykit.analytics.errors import FunnelOptionError
 from tests.analytics.peers.support import at, run
 from tests.builders import Event
 
@@ -18,28 +18,43 @@ X = {"x": {"event": "x"}}
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "message", "field"),
     [
-        ({"semantics": "amplitude"}, "unknown semantics 'amplitude'"),
-        ({"semantics": "clickhouse", "clickhouse": ("strict",)}, "unknown ClickHouse mode"),
-        ({"clickhouse": ("strict_increase",)}, "need semantics 'clickhouse'"),
-        ({"semantics": "clickhouse", "clickhouse": ("allow_reentry",)}, "needs strict_order"),
-        ({"semantics": "clickhouse", "mode": "any"}, "windowFunnel is ordered"),
-        ({"semantics": "clickhouse", "exclude": ["x"], "extra": X}, "has no exclusions"),
-        ({"semantics": "clickhouse", "optional": (1,)}, "no optional steps"),
-        ({"exclude": ["x:1-2"], "extra": X}, "a step range is PostHog semantics"),
-        ({"semantics": "posthog", "exclude": ["x:2-2"], "extra": X}, "expected 1 <= FROM < TO"),
-        ({"semantics": "posthog", "exclude": ["x:1"], "extra": X}, "MILESTONE:FROM-TO"),
-        ({"semantics": "posthog", "exclude": ["x", "x:1-2"], "extra": X}, "given twice"),
+        ({"semantics": "amplitude"}, "unknown semantics 'amplitude'", "semantics"),
+        (
+            {"semantics": "clickhouse", "clickhouse": ("strict",)},
+            "unknown ClickHouse mode",
+            "clickhouse",
+        ),
+        ({"clickhouse": ("strict_increase",)}, "need semantics 'clickhouse'", "clickhouse"),
+        (
+            {"semantics": "clickhouse", "clickhouse": ("allow_reentry",)},
+            "needs strict_order",
+            "clickhouse",
+        ),
+        ({"semantics": "clickhouse", "mode": "any"}, "windowFunnel is ordered", "mode"),
+        ({"semantics": "clickhouse", "exclude": ["x"], "extra": X}, "has no exclusions", "exclude"),
+        ({"semantics": "clickhouse", "optional": (1,)}, "no optional steps", "semantics"),
+        ({"exclude": ["x:1-2"], "extra": X}, "a step range is PostHog semantics", "exclude"),
+        (
+            {"semantics": "posthog", "exclude": ["x:2-2"], "extra": X},
+            "expected 1 <= FROM < TO",
+            "exclude",
+        ),
+        ({"semantics": "posthog", "exclude": ["x:1"], "extra": X}, "MILESTONE:FROM-TO", "exclude"),
+        ({"semantics": "posthog", "exclude": ["x", "x:1-2"], "extra": X}, "given twice", "exclude"),
         (
             {"semantics": "posthog", "mode": "any", "optional": (1,)},
             "unordered funnel has no optional steps",
+            "mode",
         ),
     ],
 )
-def test_refused(con: ibis.BaseBackend, options: dict[str, Any], message: str) -> None:
-    with pytest.raises(AnalyticsError, match=message):
+def test_refused(con: ibis.BaseBackend, options: dict[str, Any], message: str, field: str) -> None:
+    """Each refusal names the option at fault, so a form can mark that control (web)."""
+    with pytest.raises(FunnelOptionError, match=message) as refused:
         run(con, AB, EVENTS, window=timedelta(days=1), **options)
+    assert refused.value.field == field
 
 
 def test_a_whole_path_exclusion_is_fine_in_posthog_unordered(con: ibis.BaseBackend) -> None:

@@ -126,7 +126,20 @@
     });
   }
 
+  // A select that shows a group of controls for one of its values (the funnel's ClickHouse
+  // modes); a hidden group is disabled too, so its controls are not sent.
+  function shows(select) {
+    var box = document.getElementById(select.getAttribute("data-shows"));
+    if (!box) { return; }
+    select.addEventListener("change", function () {
+      var on = select.value === select.getAttribute("data-when");
+      box.hidden = !on;
+      box.disabled = !on;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[data-shows]").forEach(shows);
     document.querySelectorAll("form.builder").forEach(builder);
     document.querySelectorAll("form.editor").forEach(editor);
     var box = document.getElementById("job");
