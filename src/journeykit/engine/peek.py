@@ -1,0 +1,170 @@
+"""Is anything new at a database source? Asked before ibis is loaded, through the database's
+own light driver (psycopg for PostgreSQL, sqlite3 for SQLite), so an hourly ``sync`` that finds
+nothing costs the command's start and one indexed query per source (issue 21).
+
+Each pull records the rows it found at its cursor's value (``dbsource.Tail``: how many, a
+digest of their typed content, the columns with their DuckDB types). The next sync reads the
+rows at or past that value and compares each with what is stored (events.sync), so it finds
+nothing new exactly when those rows are the recorded ones: the same columns and types, as many
+rows, the same digest of the same typing (``events.sync.typed_pull``, run here in an in-memory
+DuckDB over the fetched rows). Anything else (a row more, a changed or added column, a value
+that types differently through this driver, a driver error, a source declared differently
+from its registration, another kind of database) answers "maybe": the full sync runs and
+decides. So this can make a sync faster, never different.
+
+What a sync that finds nothing also does and this skips: bringing the stored milestone logs up
+to date after a journey edit, and tidying the rejects folder; the next write to the workspace
+does both, and the web app tags events itself while a log is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from journeykit.engine.duckdb import DuckDBEngine
+from journeykit.engine.remote import split_table
+from journeykit.events.dbsource import Cursor, DatabaseSource, Registered, Tail, local_file
+from journeykit.events.sqltext import quote_ident, quote_literal
+from journeykit.events.sync import SyncReport, tail_digest, typed_pull
+
+# More rows than this at one cursor value (a bulk update stamped with one time): the full sync.
+MAX_TAIL = 10_000
+# The DuckDB type each PostgreSQL type arrives as in a pull (ADBC's Arrow types; numeric as
+# float8, JSON and UUIDs as text: engine.remote); a column of any other type: the full sync.
+_PG_TYPES = {
+    "int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT", "float4": "FLOAT",
+    "float8": "DOUBLE", "numeric": "DOUBLE", "bool": "BOOLEAN", "text": "VARCHAR",
+    "varchar": "VARCHAR", "bpchar": "VARCHAR", "json": "VARCHAR", "jsonb": "VARCHAR",
+    "uuid": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMP WITH TIME ZONE",
+}  # fmt: skip
+# Cursor types a SQLite parameter compares as the full sync's query does.
+_SQLITE_CURSORS = {"int8": int, "int16": int, "int32": int, "int64": int, "string": str}
+
+Fetched = tuple[list[str], list[str] | None, list[tuple[Any, ...]]]  # names, DuckDB types, rows
+
+
+def nothing_new(
+    sources: Sequence[DatabaseSource], known: Mapping[str, Registered]
+) -> list[SyncReport] | None:
+    """What ``sync`` would report for ``sources`` when none has anything new, or None when
+    one may have (then only the full sync can tell)."""
+    engine: DuckDBEngine | None = None
+    reports = []
+    try:
+        for source in sources:
+            earlier = known.get(source.name)
+            cursor = earlier.cursor if earlier is not None else None
+            if earlier is None or cursor is None or not earlier.source.same_rows(source):
+                return None
+            tail = cursor.tail
+            if tail is None or tail.rows > MAX_TAIL or source.cursor is None:
+                return None
+            fetched = _fetch(earlier.source, cursor, tail.rows + 1)
+            if fetched is None:
+                return None
+            engine = engine or DuckDBEngine()
+            if not _same_rows(engine, earlier.source, tail, fetched):
+                return None
+            reports.append(
+                SyncReport(source.name, None, tail.rows, 0, 0, tail.rows, 0, None, cursor)
+            )
+    # Any failure here (no server, a bad password, a value this driver gives differently) is
+    # the full sync's to report, in its own words: this only ever answers "maybe".
+    except Exception:
+        return None
+    finally:
+        if engine is not None:
+            engine.close()
+    return reports
+
+
+def _fetch(source: DatabaseSource, cursor: Cursor, limit: int) -> Fetched | None:
+    """Up to ``limit`` rows at or past the cursor, by the light driver; None: no such driver."""
+    url = source.connection_url()
+    scheme = url.partition("://")[0].lower()
+    where = f"SELECT * FROM {_relation(source)} WHERE {quote_ident(str(source.cursor))} >= "
+    if scheme in ("postgres", "postgresql"):  # psycopg reads % as a placeholder's start
+        return _postgres(url, f"{where.replace('%', '%%')}%s LIMIT {limit}", cursor.value)
+    path = local_file(url)
+    if scheme == "sqlite" and path is not None:
+        wanted = _SQLITE_CURSORS.get(cursor.type)
+        if wanted is None or type(cursor.value) is not wanted:
+            return None
+        return _sqlite(path.resolve().as_uri(), f"{where}? LIMIT {limit}", cursor.value)
+    return None
+
+
+def _relation(source: DatabaseSource) -> str:
+    if source.query is not None:
+        return f"({source.query}) AS jk_source"
+    schema, table = split_table(str(source.table))
+    return ".".join(quote_ident(p) for p in (schema, table) if p is not None)
+
+
+def _postgres(url: str, query: str, after: Any) -> Fetched:
+    import psycopg
+    from psycopg.types.numeric import FloatLoader
+    from psycopg.types.string import TextLoader
+
+    with psycopg.connect(url, autocommit=True) as con:
+        # As the pull's casts give them: JSON and UUIDs as their text, numeric as float8.
+        for name in ("json", "jsonb", "uuid"):
+            con.adapters.register_loader(name, TextLoader)
+        con.adapters.register_loader("numeric", FloatLoader)
+        cur = con.execute(query, (after,))
+        names, types = [], []
+        for d in cur.description or ():
+            info = con.adapters.types.get(d.type_code)
+            names.append(d.name)
+            types.append(_PG_TYPES.get(info.name, "?") if info is not None else "?")
+        return names, types, cur.fetchall()
+
+
+def _sqlite(uri: str, query: str, after: Any) -> Fetched:
+    import sqlite3
+
+    con = sqlite3.connect(f"{uri}?mode=ro", uri=True)  # never creates or changes the file
+    try:
+        cur = con.execute(query, (after,))
+        return [d[0] for d in cur.description], None, cur.fetchall()
+    finally:
+        con.close()
+
+
+def _same_rows(engine: DuckDBEngine, source: DatabaseSource, tail: Tail, fetched: Fetched) -> bool:
+    names, types, rows = fetched
+    if names != [n for n, _ in tail.columns] or len(rows) != tail.rows:
+        return False
+    if types is not None and types != [t for _, t in tail.columns]:
+        return False
+    # Values are written as literals: binding a parameter makes DuckDB import pandas.
+    columns = ", ".join(f"{quote_ident(n)} {t}" for n, t in tail.columns)
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE jk_peek ({columns})")
+    if rows:
+        kinds = [t for _, t in tail.columns]
+        values = ", ".join(
+            "(" + ", ".join(_literal(v, t) for v, t in zip(row, kinds, strict=True)) + ")"
+            for row in rows
+        )
+        engine.execute(f"INSERT INTO jk_peek VALUES {values}")
+    select, params = typed_pull(source, dict(tail.columns), "SELECT 0 AS _ord, * FROM jk_peek")
+    return tail_digest(engine, select, params) == (tail.rows, tail.digest)
+
+
+def _literal(value: Any, kind: str) -> str:
+    """``value`` as DuckDB reads it into a column of type ``kind``: from its text, so a float
+    is parsed (exactly) rather than converted from a decimal literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int | float | str):
+        text = str(value) if not isinstance(value, float) else repr(value)
+    elif isinstance(value, datetime | date):
+        text = value.isoformat()
+    else:
+        raise TypeError(f"no literal for {type(value).__name__}")  # the full sync decides
+    return f"CAST({quote_literal(text)} AS {kind})"
