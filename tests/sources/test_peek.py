@@ -64,6 +64,7 @@ def sync_both(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> bool:
     monkeypatch.setattr(peek, "nothing_new", lambda *args: None)
     oracle_ws = open_workspace(oracle_root)
     expected = sync_sources(oracle_ws)
+    monkeypatch.setattr(peek, "nothing_new", PEEK)
     assert [plain(r) for r in got] == [plain(r) for r in expected]
     assert kept(ws) == kept(oracle_ws)
     # When a source was last synced (its cursor moved) changes in both or in neither.
@@ -224,6 +225,52 @@ def test_an_unreachable_source_is_the_full_syncs_error(
     with pytest.raises(SourceError, match="no database file"):
         sync_sources(ws)
     assert not db.exists()  # the peek opens it read-only: it creates nothing
+
+
+# --- Sources declared in journeykit.toml, their key and cursor left to the primary key ------
+
+
+def declare(ws: Workspace, text: str) -> None:
+    settings = ws.root / "journeykit.toml"
+    settings.write_text(settings.read_text() + text)
+
+
+def test_a_declared_source_peeks_while_its_primary_key_is_the_registered_one(
+    pg: Any, pg_url: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg.execute("CREATE TABLE log (id bigint PRIMARY KEY, customer_id text, event text, "
+               "timestamp timestamp)")  # fmt: skip
+    pg.execute("INSERT INTO log VALUES (1, 'ana', 'visit', '2024-01-01'), "
+               "(2, 'ben', 'visit', '2024-01-02')")  # fmt: skip
+    monkeypatch.setenv("JK_TEST_PG", pg_url)
+    declare(ws, '\n[sources.app]\nurl_env = "JK_TEST_PG"\ntable = "log"\n')
+    (first,) = sync_sources(ws)  # registers it, key and cursor `id`
+    assert (first.loaded, first.registered) == (2, True)
+    assert sync_both(ws, monkeypatch)
+    pg.execute("INSERT INTO log VALUES (3, 'cy', 'visit', '2024-01-03')")
+    assert not sync_both(ws, monkeypatch)
+    assert sync_both(ws, monkeypatch)
+
+
+def test_a_declared_source_whose_primary_key_changed_is_the_full_syncs_error(
+    tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "shop.db"
+    sqlite_shop(db)
+    declare(ws, f'\n[sources.orders]\nurl = "sqlite://{db}"\ntable = "orders"\n'
+                'customer_id = "email"\nevent = "kind"\ntimestamp = "placed_at"\n')  # fmt: skip
+    sync_sources(ws)
+    assert sync_both(ws, monkeypatch)
+    with sqlite3.connect(db) as con:  # the same rows and columns, now keyed by the e-mail
+        con.execute("ALTER TABLE orders RENAME TO old")
+        con.execute("CREATE TABLE orders (order_id INTEGER, email TEXT PRIMARY KEY, kind TEXT, "
+                    "placed_at TEXT, total REAL, day TEXT)")  # fmt: skip
+        con.execute("INSERT INTO orders SELECT * FROM old")
+        con.execute("DROP TABLE old")
+    from journeykit.events.dbsource import SourceError
+
+    with pytest.raises(SourceError, match="has no integer primary key to follow"):
+        sync_sources(ws)
 
 
 # --- As a user runs it: a fresh `journeykit sync` that finds nothing imports no ibis ----------

@@ -9,7 +9,8 @@ nothing new exactly when those rows are the recorded ones: the same columns and 
 rows, the same digest of the same typing (``events.sync.typed_pull``, run here in an in-memory
 DuckDB over the fetched rows). Anything else (a row more, a changed or added column, a value
 that types differently through this driver, a driver error, a source declared differently
-from its registration, another kind of database) answers "maybe": the full sync runs and
+from its registration or whose primary key, which it leaves to name its key or cursor, is no
+longer the registered one, another kind of database) answers "maybe": the full sync runs and
 decides. So this can make a sync faster, never different.
 
 What a sync that finds nothing also does and this skips: bringing the stored milestone logs up
@@ -20,11 +21,12 @@ does both, and the web app tags events itself while a log is stale.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from journeykit.engine.duckdb import DuckDBEngine
-from journeykit.engine.remote import split_table
+from journeykit.engine.remote import primary_key_of, split_table
 from journeykit.events.dbsource import Cursor, DatabaseSource, Registered, Tail, local_file
 from journeykit.events.sqltext import quote_ident, quote_literal
 from journeykit.events.sync import SyncReport, tail_digest, typed_pull
@@ -57,16 +59,17 @@ def nothing_new(
         for source in sources:
             earlier = known.get(source.name)
             cursor = earlier.cursor if earlier is not None else None
-            if earlier is None or cursor is None or not earlier.source.same_rows(source):
+            if earlier is None or cursor is None or cursor.tail is None:
                 return None
             tail = cursor.tail
-            if tail is None or tail.rows > MAX_TAIL or source.cursor is None:
+            unstated = _left_to_primary_key(source, earlier.source)
+            if unstated is None or tail.rows > MAX_TAIL:
                 return None
-            fetched = _fetch(earlier.source, cursor, tail.rows + 1)
-            if fetched is None:
+            fetched = _fetch(earlier.source, cursor, tail.rows + 1, bool(unstated))
+            if fetched is None or any(v != fetched[1] for v in unstated):
                 return None
             engine = engine or DuckDBEngine()
-            if not _same_rows(engine, earlier.source, tail, fetched):
+            if not _same_rows(engine, earlier.source, tail, fetched[0]):
                 return None
             reports.append(
                 SyncReport(source.name, None, tail.rows, 0, 0, tail.rows, 0, None, cursor)
@@ -81,19 +84,36 @@ def nothing_new(
     return reports
 
 
-def _fetch(source: DatabaseSource, cursor: Cursor, limit: int) -> Fetched | None:
-    """Up to ``limit`` rows at or past the cursor, by the light driver; None: no such driver."""
+def _left_to_primary_key(source: DatabaseSource, registered: DatabaseSource) -> list[Any] | None:
+    """The registered key and cursor that ``source`` (as declared in journeykit.toml) leaves to
+    the table's primary key, to check they still are; None: not the registered source."""
+    if source.same_rows(registered):
+        return []
+    key, cursor = source.key or registered.key, source.cursor or registered.cursor
+    if source.table is None or not replace(source, key=key, cursor=cursor).same_rows(registered):
+        return None
+    return [r for given, r in ((source.key, registered.key), (source.cursor, registered.cursor))
+            if given is None]  # fmt: skip
+
+
+def _fetch(
+    source: DatabaseSource, cursor: Cursor, limit: int, with_key: bool
+) -> tuple[Fetched, str | None] | None:
+    """Up to ``limit`` rows at or past the cursor by the light driver, and (``with_key``) the
+    table's primary key; None: no light driver for this database."""
     url = source.connection_url()
     scheme = url.partition("://")[0].lower()
     where = f"SELECT * FROM {_relation(source)} WHERE {quote_ident(str(source.cursor))} >= "
+    table = split_table(str(source.table)) if with_key else None
     if scheme in ("postgres", "postgresql"):  # psycopg reads % as a placeholder's start
-        return _postgres(url, f"{where.replace('%', '%%')}%s LIMIT {limit}", cursor.value)
+        return _postgres(url, f"{where.replace('%', '%%')}%s LIMIT {limit}", cursor.value, table)
     path = local_file(url)
     if scheme == "sqlite" and path is not None:
         wanted = _SQLITE_CURSORS.get(cursor.type)
         if wanted is None or type(cursor.value) is not wanted:
             return None
-        return _sqlite(path.resolve().as_uri(), f"{where}? LIMIT {limit}", cursor.value)
+        uri = path.resolve().as_uri()
+        return _sqlite(uri, f"{where}? LIMIT {limit}", cursor.value, table)
     return None
 
 
@@ -104,7 +124,9 @@ def _relation(source: DatabaseSource) -> str:
     return ".".join(quote_ident(p) for p in (schema, table) if p is not None)
 
 
-def _postgres(url: str, query: str, after: Any) -> Fetched:
+def _postgres(
+    url: str, query: str, after: Any, table: tuple[str | None, str] | None
+) -> tuple[Fetched, str | None]:
     import psycopg
     from psycopg.types.numeric import FloatLoader
     from psycopg.types.string import TextLoader
@@ -114,22 +136,26 @@ def _postgres(url: str, query: str, after: Any) -> Fetched:
         for name in ("json", "jsonb", "uuid"):
             con.adapters.register_loader(name, TextLoader)
         con.adapters.register_loader("numeric", FloatLoader)
+        key = primary_key_of(con, "postgres", *table) if table else None
         cur = con.execute(query, (after,))
         names, types = [], []
         for d in cur.description or ():
             info = con.adapters.types.get(d.type_code)
             names.append(d.name)
             types.append(_PG_TYPES.get(info.name, "?") if info is not None else "?")
-        return names, types, cur.fetchall()
+        return (names, types, cur.fetchall()), key
 
 
-def _sqlite(uri: str, query: str, after: Any) -> Fetched:
+def _sqlite(
+    uri: str, query: str, after: Any, table: tuple[str | None, str] | None
+) -> tuple[Fetched, str | None]:
     import sqlite3
 
     con = sqlite3.connect(f"{uri}?mode=ro", uri=True)  # never creates or changes the file
     try:
+        key = primary_key_of(con, "sqlite", *table) if table else None
         cur = con.execute(query, (after,))
-        return [d[0] for d in cur.description], None, cur.fetchall()
+        return ([d[0] for d in cur.description], None, cur.fetchall()), key
     finally:
         con.close()
 
