@@ -200,6 +200,21 @@ def test_sqlite_sync_is_the_full_sync_and_peeks_only_when_nothing_is_new(
     assert sync_both(ws, monkeypatch) is quiet
 
 
+def test_a_source_in_another_timezone_peeks(
+    tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "shop.db"
+    sqlite_shop(db)
+    mapping = ColumnMap(customer_id=("email",), event="kind", timestamp="placed_at")
+    source = DatabaseSource("orders", f"sqlite://{db}", table="orders", mapping=mapping,
+                            timezone="Europe/Paris")  # fmt: skip
+    import_source(ws, source)
+    assert sync_both(ws, monkeypatch)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE orders SET placed_at = '2024-01-04 09:00:01' WHERE order_id = 3")
+    assert not sync_both(ws, monkeypatch)
+
+
 def test_a_workspace_synced_before_the_tail_was_kept_records_it_once(
     tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

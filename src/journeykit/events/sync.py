@@ -257,14 +257,15 @@ def _stage(
             top_sql = f"SELECT count(*), max({cursor}) FROM {view}"
             keys = f"(SELECT {_key_sql(key)} AS source_key FROM {view})"
             at_top = typed_pull(source, columns, f"{from_sql} WHERE {cursor} = "
-                                f"(SELECT max({cursor}) FROM {view})")[0]  # fmt: skip
+                                f"(SELECT max({cursor}) FROM {view})")  # fmt: skip
         else:
             runner.execute(f"CREATE OR REPLACE TABLE {staged.keyed} AS {select}", params)
             top_sql = f"SELECT count(*), max(_cursor) FROM {staged.keyed}"
             keys = staged.keyed
             at_top = (
                 f"SELECT * FROM {staged.keyed} WHERE _cursor = "
-                f"(SELECT max(_cursor) FROM {staged.keyed})"
+                f"(SELECT max(_cursor) FROM {staged.keyed})",
+                {},  # typed already
             )
     # A table's primary key is unique by the database's own rule (and one query reads one
     # snapshot); any other key is checked, which costs a pass over the pulled rows.
@@ -275,7 +276,7 @@ def _stage(
     if not staged.new:  # a new source has nothing stored to compare with
         _compare(runner, staged)
     read, top = runner.fetchone(top_sql)
-    tail = Tail(*tail_digest(runner, at_top, params), tuple(columns.items()))
+    tail = Tail(*tail_digest(runner, *at_top), tuple(columns.items()))
     found = Cursor(remote.columns()[str(source.cursor)], top, tail) if top is not None else None
     if found is None and after is not None:
         found = replace(after, tail=tail)
