@@ -146,6 +146,54 @@ def test_a_query_source_with_a_percent_sign_peeks(
     assert not sync_both(ws, monkeypatch)
 
 
+# --- MariaDB (the mysql:// URL): its types, a DATETIME cursor with ties ---------------------
+
+MARIADB_TABLE = (
+    "CREATE TABLE shop (id BIGINT PRIMARY KEY, who VARCHAR(40), what TEXT, at DATETIME(6), "
+    "ts TIMESTAMP(6) NULL, amount DECIMAL(8, 2), f FLOAT, d DOUBLE, b TINYINT(1), "
+    "u INT UNSIGNED, day DATE, j JSON, c CHAR(3), changed DATETIME(6), INDEX (changed))"
+)
+MARIADB_ROWS = (
+    "INSERT INTO shop VALUES "
+    "(1, 'ana', 'order', '2024-01-01 10:00:00.5', '2024-01-01 10:00:00', 12.30, 0.1, 0.1, 1, "
+    "4, '2024-01-01', '{\"a\": 1}', 'ab', '2024-01-01 10:00'), "
+    "(2, 'ben', 'order', '2024-01-02 11:00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, '2024-01-03 12:00'), "
+    "(3, NULL, 'order', '2024-01-03 13:00', '2024-01-03 13:00', -5.00, 2.5, 1e300, 0, 5, "
+    "'2024-01-03', '[]', 'x', '2024-01-03 12:00')"
+)
+MARIADB_CASES: dict[str, tuple[str | None, bool]] = {
+    "nothing new": (None, True),
+    "a row older than the cursor changed unseen": ("UPDATE shop SET what = 'x' WHERE id = 1", True),
+    "a row added at the cursor's value": (
+        "INSERT INTO shop (id, who, what, at, changed) "
+        "VALUES (6, 'eve', 'order', '2024-01-04', '2024-01-03 12:00')", False),
+    "a row at the cursor changed in place": ("UPDATE shop SET amount = 1.01 WHERE id = 2", False),
+    "a refused row at the cursor fixed": ("UPDATE shop SET who = 'fay' WHERE id = 3", False),
+    "a row added past the cursor": (
+        "INSERT INTO shop (id, who, what, at, changed) "
+        "VALUES (7, 'gus', 'order', '2024-01-05', '2024-01-05')", False),
+    "a column added": ("ALTER TABLE shop ADD COLUMN extra INT DEFAULT 7", False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(MARIADB_CASES))
+def test_mariadb_sync_is_the_full_sync_and_peeks_only_when_nothing_is_new(
+    case: str, mariadb_url: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_mariadb import execute
+
+    execute(mariadb_url, "DROP TABLE IF EXISTS shop", MARIADB_TABLE, MARIADB_ROWS)
+    source = DatabaseSource("shop", mariadb_url, table="shop", cursor="changed",
+                            mapping=PG_MAPPING)  # fmt: skip
+    first = import_source(ws, source)
+    assert (first.loaded, first.rejected) == (2, 1)
+    change, quiet = MARIADB_CASES[case]
+    if change is not None:
+        execute(mariadb_url, change)
+    assert sync_both(ws, monkeypatch) is quiet
+
+
 # --- SQLite: an integer primary key cursor, and a text cursor with ties ----------------------
 
 
@@ -305,3 +353,14 @@ def test_a_sync_with_nothing_new_imports_nothing_heavy(
     pg.execute("INSERT INTO log VALUES (2, 'ben', 'visit', '2024-01-02', 2, '{}')")
     assert "ibis" in imported_by("sync", "--workspace", str(ws.root))  # the full sync
     assert workspace_rows(ws, "SELECT count(*) FROM events") == [(4,)]
+
+
+def test_a_mariadb_sync_with_nothing_new_imports_nothing_heavy(
+    mariadb_url: str, ws: Workspace
+) -> None:
+    from .test_mariadb import execute
+
+    execute(mariadb_url, "DROP TABLE IF EXISTS shop", MARIADB_TABLE, MARIADB_ROWS)
+    import_source(ws, DatabaseSource("shop", mariadb_url, table="shop", cursor="changed",
+                                     mapping=PG_MAPPING))  # fmt: skip
+    assert imported_by("sync", "--workspace", str(ws.root)) & set(HEAVY) == set()

@@ -1,6 +1,7 @@
 """Is anything new at a database source? Asked before ibis is loaded, through the database's
-own light driver (psycopg for PostgreSQL, sqlite3 for SQLite), so an hourly ``sync`` that finds
-nothing costs the command's start and one indexed query per source (issue 21).
+own light driver (psycopg for PostgreSQL, MySQLdb for MySQL/MariaDB, sqlite3 for SQLite), so an
+hourly ``sync`` that finds nothing costs the command's start and one indexed query per source
+(issue 21).
 
 Each pull records the rows it found at its cursor's value (``dbsource.Tail``: how many, a
 digest of their typed content, the columns with their DuckDB types). The next sync reads the
@@ -20,10 +21,12 @@ does both, and the web app tags events itself while a log is stale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 from journeykit.engine.duckdb import DuckDBEngine
 from journeykit.engine.remote import primary_key_of, split_table
@@ -42,10 +45,21 @@ _PG_TYPES = {
     "uuid": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
     "timestamptz": "TIMESTAMP WITH TIME ZONE",
 }  # fmt: skip
+# ...and each MySQL/MariaDB type (MySQLdb's field type codes; its description does not say
+# whether an integer is unsigned, so either); decimals as double, JSON (MariaDB: LONGTEXT) as
+# text, TIMESTAMP read in UTC as ibis's session is.
+_MYSQL_TYPES = {
+    1: ("TINYINT", "UTINYINT"), 2: ("SMALLINT", "USMALLINT"), 9: ("INTEGER", "UINTEGER"),
+    3: ("INTEGER", "UINTEGER"), 8: ("BIGINT", "UBIGINT"), 4: ("FLOAT",), 5: ("DOUBLE",),
+    0: ("DOUBLE",), 246: ("DOUBLE",), 15: ("VARCHAR",), 253: ("VARCHAR",), 254: ("VARCHAR",),
+    252: ("VARCHAR",), 245: ("VARCHAR",), 10: ("DATE",), 12: ("TIMESTAMP",),
+    7: ("TIMESTAMP WITH TIME ZONE",),
+}  # fmt: skip
 # Cursor types a SQLite parameter compares as the full sync's query does.
 _SQLITE_CURSORS = {"int8": int, "int16": int, "int32": int, "int64": int, "string": str}
 
-Fetched = tuple[list[str], list[str] | None, list[tuple[Any, ...]]]  # names, DuckDB types, rows
+# Column names, the DuckDB types each column may have been pulled as (None: not known), rows.
+Fetched = tuple[list[str], list[tuple[str, ...]] | None, list[tuple[Any, ...]]]
 
 
 def nothing_new(
@@ -103,25 +117,34 @@ def _fetch(
     table's primary key; None: no light driver for this database."""
     url = source.connection_url()
     scheme = url.partition("://")[0].lower()
-    where = f"SELECT * FROM {_relation(source)} WHERE {quote_ident(str(source.cursor))} >= "
     table = split_table(str(source.table)) if with_key else None
-    if scheme in ("postgres", "postgresql"):  # psycopg reads % as a placeholder's start
-        return _postgres(url, f"{where.replace('%', '%%')}%s LIMIT {limit}", cursor.value, table)
+    if scheme in ("postgres", "postgresql", "mysql"):  # both drivers read % as a placeholder
+        quote = _backquote if scheme == "mysql" else quote_ident
+        where = _rows_at_or_past(source, quote).replace("%", "%%")
+        query = f"{where}%s LIMIT {limit}"
+        fetch = _mysql if scheme == "mysql" else _postgres
+        return fetch(url, query, cursor.value, table)
     path = local_file(url)
     if scheme == "sqlite" and path is not None:
         wanted = _SQLITE_CURSORS.get(cursor.type)
         if wanted is None or type(cursor.value) is not wanted:
             return None
-        uri = path.resolve().as_uri()
-        return _sqlite(uri, f"{where}? LIMIT {limit}", cursor.value, table)
+        query = f"{_rows_at_or_past(source, quote_ident)}? LIMIT {limit}"
+        return _sqlite(path.resolve().as_uri(), query, cursor.value, table)
     return None
 
 
-def _relation(source: DatabaseSource) -> str:
+def _rows_at_or_past(source: DatabaseSource, quote: Callable[[str], str]) -> str:
     if source.query is not None:
-        return f"({source.query}) AS jk_source"
-    schema, table = split_table(str(source.table))
-    return ".".join(quote_ident(p) for p in (schema, table) if p is not None)
+        relation = f"({source.query}) AS jk_source"
+    else:
+        schema, table = split_table(str(source.table))
+        relation = ".".join(quote(p) for p in (schema, table) if p is not None)
+    return f"SELECT * FROM {relation} WHERE {quote(str(source.cursor))} >= "
+
+
+def _backquote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def _postgres(
@@ -138,12 +161,41 @@ def _postgres(
         con.adapters.register_loader("numeric", FloatLoader)
         key = primary_key_of(con, "postgres", *table) if table else None
         cur = con.execute(query, (after,))
-        names, types = [], []
+        names: list[str] = []
+        types: list[tuple[str, ...]] = []
         for d in cur.description or ():
             info = con.adapters.types.get(d.type_code)
             names.append(d.name)
-            types.append(_PG_TYPES.get(info.name, "?") if info is not None else "?")
+            types.append((_PG_TYPES.get(info.name, "?"),) if info is not None else ())
         return (names, types, cur.fetchall()), key
+
+
+def _mysql(
+    url: str, query: str, after: Any, table: tuple[str | None, str] | None
+) -> tuple[Fetched, str | None]:
+    import getpass
+
+    import MySQLdb
+
+    parts = urlsplit(url)
+    if parts.query:  # options ibis would pass on: the full sync reads them
+        raise ValueError("options in the URL")
+    host = parts.hostname or "localhost"
+    con = MySQLdb.connect(  # as ibis's mysql backend connects
+        user=parts.username or getpass.getuser(), password=unquote_plus(parts.password or ""),
+        host="127.0.0.1" if host == "localhost" else host, port=parts.port or 3306,
+        database=parts.path[1:].split("/", 1)[0], autocommit=True,
+    )  # fmt: skip
+    try:
+        cur = con.cursor()
+        cur.execute("SET @@session.time_zone = 'UTC'")
+        key = primary_key_of(con, "mysql", *table) if table else None
+        cur.execute(query, (after,))
+        names = [d[0] for d in cur.description]
+        types = [_MYSQL_TYPES.get(d[1], ()) for d in cur.description]
+        return (names, types, list(cur.fetchall())), key
+    finally:
+        con.close()
 
 
 def _sqlite(
@@ -164,7 +216,8 @@ def _same_rows(engine: DuckDBEngine, source: DatabaseSource, tail: Tail, fetched
     names, types, rows = fetched
     if names != [n for n, _ in tail.columns] or len(rows) != tail.rows:
         return False
-    if types is not None and types != [t for _, t in tail.columns]:
+    pulled_as = [t for _, t in tail.columns]
+    if types is not None and any(t not in ok for t, ok in zip(pulled_as, types, strict=True)):
         return False
     # Values are written as literals: binding a parameter makes DuckDB import pandas.
     columns = ", ".join(f"{quote_ident(n)} {t}" for n, t in tail.columns)
@@ -187,7 +240,7 @@ def _literal(value: Any, kind: str) -> str:
         return "NULL"
     if isinstance(value, bool):
         text = "true" if value else "false"
-    elif isinstance(value, int | float | str):
+    elif isinstance(value, int | float | str | Decimal):
         text = str(value) if not isinstance(value, float) else repr(value)
     elif isinstance(value, datetime | date):
         text = value.isoformat()
