@@ -258,6 +258,7 @@ def test_a_source_in_another_timezone_peeks(
                             timezone="Europe/Paris")  # fmt: skip
     import_source(ws, source)
     assert sync_both(ws, monkeypatch)
+    assert imported_by("sync", "--workspace", str(ws.root)) & set(HEAVY) == set()
     with sqlite3.connect(db) as con:
         con.execute("UPDATE orders SET placed_at = '2024-01-04 09:00:01' WHERE order_id = 3")
     assert not sync_both(ws, monkeypatch)
