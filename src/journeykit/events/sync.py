@@ -25,7 +25,12 @@ source's cursor are committed together, so a failed or killed sync changes nothi
 pulled before the transaction: a registered source's into in-memory staging (typed, to be
 compared with what is stored), a new one's as the fetched Arrow rows, typed once on their way
 in (so its first pull holds all its rows in memory). A sync that finds nothing new writes
-nothing at all.
+nothing at all, except, when the rows at the cursor are not the ones recorded with it (a
+workspace synced before they were kept, rows deleted there), the record of them.
+
+Each pull records with the cursor the rows it found at the cursor's value (``Tail``: how many,
+a digest of their typed content, the columns), which is what lets the next sync tell that
+nothing is new before it loads any of this (engine.peek).
 """
 
 from __future__ import annotations
