@@ -142,25 +142,40 @@ def import_rounds(url: str, rows: int, rounds: int, scratch: Path) -> dict[str, 
 
 def sync_round(url: str, rows: int, scratch: Path) -> dict[str, object]:
     """``sync`` with nothing new on a table of ``rows`` with an index on the cursor: in the
-    process, and as the ``journeykit sync`` command beside ``journeykit --help`` (the CLI's
-    start alone), wall and the child's CPU."""
+    process, and as the ``journeykit sync`` command (a fresh process, its start included)
+    beside the same command with the peek turned off (the full sync: ibis, ADBC, staging) and
+    ``journeykit --help`` (the CLI's start alone); wall and the child's CPU."""
     create(url, "big", synthetic(rows, seed=2))
     ws = create_workspace(scratch / "ws-big", template="saas-trial")
     load_wall, _ = timed(lambda: import_source(ws, DatabaseSource("big", url, table="big")))
-    times, cli, bare = [], [], []
+    times, cli, full, bare = [], [], [], []
+    load = [round(x, 2) for x in os.getloadavg()]
     for _ in range(3):
         wall, cpu = timed(lambda: sync_sources(ws))
         times.append([round(wall, 3), round(cpu, 3)])
-        cli.append(command("sync", "--workspace", str(ws.root)))
-        bare.append(command("--help"))
+        cli.append(command("-m", "journeykit", "sync", "--workspace", str(ws.root)))
+        full.append(command("-c", FULL_SYNC, "sync", "--workspace", str(ws.root)))
+        bare.append(command("-m", "journeykit", "--help"))
+    load.extend(round(x, 2) for x in os.getloadavg())
     return {"rows": rows, "first_import_wall_s": round(load_wall, 1), "noop_sync": times,
-            "cli_noop_sync": cli, "cli_help": bare}  # fmt: skip
+            "cli_noop_sync": cli, "cli_noop_full_sync": full, "cli_help": bare,
+            "load_average_1_5_15_before_after": load}  # fmt: skip
+
+
+# `journeykit ARGS` with the peek (engine.peek) turned off: the sync as it was before it.
+FULL_SYNC = """
+import sys
+import journeykit.engine.peek as peek
+from journeykit.cli import cli
+peek.nothing_new = lambda *args: None
+cli(sys.argv[1:], prog_name="journeykit")
+"""
 
 
 def command(*args: str) -> list[float]:
-    """One run of the journeykit command: [wall, CPU] seconds."""
+    """One run of ``python ARGS`` in a child process: [wall, CPU] seconds."""
     before, wall = os.times(), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "journeykit", *args], check=True, capture_output=True)
+    subprocess.run([sys.executable, *args], check=True, capture_output=True)
     after = os.times()
     cpu = after.children_user + after.children_system - before.children_user
     return [round(time.perf_counter() - wall, 2), round(cpu - before.children_system, 2)]

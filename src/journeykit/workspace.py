@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journeykit.errors import WorkspaceError
-from journeykit.journey.templates import template_text
 
 SETTINGS_FILE = "journeykit.toml"
 JOURNEYS_FOLDER = "journeys"  # more journeys besides the settings' own, one YAML file each
@@ -46,6 +45,8 @@ def journey_files(ws: Workspace) -> dict[str, Path]:
 
 def create_workspace(directory: Path, *, template: str, force: bool = False) -> Workspace:
     """Write a settings file and a template journey into ``directory`` (created if needed)."""
+    from journeykit.journey.templates import template_text  # the journey model: only here
+
     text = template_text(template)  # fails on an unknown template before touching the disk
     if directory.exists() and any(directory.iterdir()) and not force:
         raise WorkspaceError(

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from journeykit.cli.output import err_console, out_console, warn
 from journeykit.engine.workspace import (
@@ -31,6 +31,9 @@ from journeykit.events.sync import SyncReport
 from journeykit.events.timestamps import check_timezone
 from journeykit.workspace import Workspace, open_workspace
 
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 # A progress bar appears only for work that has already taken this long (seconds).
 PROGRESS_AFTER = 1.0
@@ -40,17 +43,16 @@ PROGRESS_AFTER = 1.0
 def progress_bar() -> Iterator[ProgressFn]:
     """A Rich bar on stderr that appears only once work has taken more than a second."""
     started = time.monotonic()
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(), console=err_console, transient=True,
-    )  # fmt: skip
+    shown: list[Progress] = []  # made when first needed: a quick command skips the import
     tasks: dict[str, TaskID] = {}
 
     def report(phase: str, done: float) -> None:
         if time.monotonic() - started < PROGRESS_AFTER:
             return
-        if not tasks:
-            bar.start()
+        if not shown:
+            shown.append(_bar())
+            shown[0].start()
+        bar = shown[0]
         if phase not in tasks:
             tasks[phase] = bar.add_task(phase, total=100)
         bar.update(tasks[phase], completed=done)
@@ -59,8 +61,17 @@ def progress_bar() -> Iterator[ProgressFn]:
     try:
         yield report
     finally:
-        if tasks:
-            bar.stop()
+        if shown:
+            shown[0].stop()
+
+
+def _bar() -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=err_console, transient=True,
+    )  # fmt: skip
 
 
 @click.command("import")

@@ -99,33 +99,9 @@ class RemoteTable:
         return {n: str(t.copy(nullable=True)) for n, t in self.relation.schema().items()}
 
     def primary_key(self) -> str | None:
-        table = self.table
-        if table is None:
+        if self.table is None:
             return None
-        if self.scheme == "sqlite":
-            info = self.backend.con.execute(f"PRAGMA table_info({_sqlite_quote(table)})")
-            keys = [row[1] for row in info.fetchall() if row[5]]
-        elif self.scheme == "duckdb":
-            found = self.backend.con.execute(
-                "SELECT constraint_column_names FROM duckdb_constraints() "
-                "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
-                [table],
-            ).fetchall()
-            keys = list(found[0][0]) if found else []
-        elif self.scheme in ("postgres", "postgresql"):
-            # to_regclass reads a name as SQL would: quoted, so case and dots are kept.
-            parts = [p for p in (self.schema, table) if p is not None]
-            regclass = ".".join('"' + p.replace('"', '""') + '"' for p in parts)
-            with self.backend.con.cursor() as cur:
-                cur.execute(_PRIMARY_KEY_SQL["postgres"], (regclass,))
-                keys = [row[0] for row in cur.fetchall()]
-        elif self.scheme == "mysql":
-            with self.backend.con.cursor() as cur:
-                cur.execute(_PRIMARY_KEY_SQL["mysql"], (self.schema, table))
-                keys = [row[0] for row in cur.fetchall()]
-        else:
-            return None
-        return keys[0] if len(keys) == 1 else None
+        return primary_key_of(self.backend.con, self.scheme, self.schema, self.table)
 
     def expression(self, cursor: str | None, after: Cursor | None) -> ir.Table:
         """The rows to pull, with types made plain (see the module docstring)."""
@@ -162,6 +138,35 @@ class RemoteTable:
 
     def close(self) -> None:
         self.backend.disconnect()
+
+
+def primary_key_of(con: Any, scheme: str, schema: str | None, table: str) -> str | None:
+    """A table's primary key when it is one column, asked through the database's own driver
+    (ibis's connection, or engine.peek's)."""
+    if scheme == "sqlite":
+        info = con.execute(f"PRAGMA table_info({_sqlite_quote(table)})")
+        keys = [row[1] for row in info.fetchall() if row[5]]
+    elif scheme == "duckdb":
+        found = con.execute(
+            "SELECT constraint_column_names FROM duckdb_constraints() "
+            "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+            [table],
+        ).fetchall()
+        keys = list(found[0][0]) if found else []
+    elif scheme in ("postgres", "postgresql"):
+        # to_regclass reads a name as SQL would: quoted, so case and dots are kept.
+        parts = [p for p in (schema, table) if p is not None]
+        regclass = ".".join('"' + p.replace('"', '""') + '"' for p in parts)
+        with con.cursor() as cur:
+            cur.execute(_PRIMARY_KEY_SQL["postgres"], (regclass,))
+            keys = [row[0] for row in cur.fetchall()]
+    elif scheme == "mysql":
+        with con.cursor() as cur:
+            cur.execute(_PRIMARY_KEY_SQL["mysql"], (schema, table))
+            keys = [row[0] for row in cur.fetchall()]
+    else:
+        return None
+    return keys[0] if len(keys) == 1 else None
 
 
 @contextmanager

@@ -143,11 +143,13 @@ def sync_sources(
     ws: Workspace, names: Sequence[str] = (), *, progress: Progress | None = None
 ) -> list[SyncReport]:
     """Pull what is new from the workspace's sources (``names``, or all), in one transaction."""
+    from journeykit.engine.peek import nothing_new
     from journeykit.errors import did_you_mean
     from journeykit.events.dbsource import SourceError, declared, registered
     from journeykit.workspace import SETTINGS_FILE
 
-    known = {n: r.source for n, r in _registered(ws, registered).items()}
+    earlier = _registered(ws, registered)
+    known = {n: r.source for n, r in earlier.items()}
     known.update(declared(ws.root / SETTINGS_FILE))
     if not known:
         raise SourceError(
@@ -161,7 +163,9 @@ def sync_sources(
                 f"no source named {name!r}{did_you_mean(name, known)} "
                 f"(sources: {', '.join(sorted(known))})"
             )
-    return _pull(ws, [known[n] for n in (names or sorted(known))], progress)
+    chosen = [known[n] for n in (names or sorted(known))]
+    quiet = nothing_new(chosen, earlier)  # before ibis is even imported (engine.peek)
+    return quiet if quiet is not None else _pull(ws, chosen, progress)
 
 
 def import_rest(

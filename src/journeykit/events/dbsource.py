@@ -33,16 +33,35 @@ class SourceError(EventsError):
 
 
 @dataclass(frozen=True)
+class Tail:
+    """The rows a pull found at its cursor's value, as the workspace typed them: how many, a
+    digest of their typed content, and the source's columns with their DuckDB types. A later
+    sync that finds exactly these rows at or past the cursor has nothing new (engine.peek)."""
+
+    rows: int
+    digest: str
+    columns: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Cursor:
     """Where a source's last pull stopped: the largest cursor value seen, with its type (an
     ibis type name, so the next pull compares with a value of the column's own type)."""
 
     type: str
     value: Any
+    tail: Tail | None = field(default=None, compare=False)
 
     def to_json(self) -> str:
+        """Type and value, for people and reports (the tail is the registry's)."""
         value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
         return json.dumps({"type": self.type, "value": value})
+
+    def stored_json(self) -> str:
+        data = json.loads(self.to_json())
+        if self.tail is not None:
+            data["tail"] = asdict(self.tail)
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> Cursor:
@@ -50,7 +69,11 @@ class Cursor:
         value = data["value"]
         if data["type"].startswith(("timestamp", "date")) and isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return cls(data["type"], value)
+        tail = data.get("tail")  # absent in workspaces synced before it was kept
+        if tail is not None:
+            columns = tuple((str(n), str(t)) for n, t in tail["columns"])
+            tail = Tail(int(tail["rows"]), str(tail["digest"]), columns)
+        return cls(data["type"], value, tail)
 
 
 @dataclass(frozen=True)
@@ -176,13 +199,21 @@ def record(runner: Any, source: DatabaseSource, cursor: Cursor | None, *, new: b
         runner.execute(
             "INSERT INTO sources VALUES ($name, $spec, $cursor, $now, $now)",
             {"name": source.name, "spec": storable(source).to_json(),
-             "cursor": cursor.to_json() if cursor else None, "now": now},
+             "cursor": cursor.stored_json() if cursor else None, "now": now},
         )  # fmt: skip
     else:
         runner.execute(
             "UPDATE sources SET cursor = $cursor, synced_at = $now WHERE name = $name",
-            {"name": source.name, "cursor": cursor.to_json() if cursor else None, "now": now},
+            {"name": source.name, "cursor": cursor.stored_json() if cursor else None, "now": now},
         )
+
+
+def record_tail(runner: Any, source: DatabaseSource, cursor: Cursor) -> None:
+    """Write the rows found at an unmoved cursor; the source was not synced further."""
+    runner.execute(
+        "UPDATE sources SET cursor = $cursor WHERE name = $name",
+        {"name": source.name, "cursor": cursor.stored_json()},
+    )
 
 
 def declared(settings_file: Path) -> dict[str, DatabaseSource]:

@@ -25,7 +25,12 @@ source's cursor are committed together, so a failed or killed sync changes nothi
 pulled before the transaction: a registered source's into in-memory staging (typed, to be
 compared with what is stored), a new one's as the fetched Arrow rows, typed once on their way
 in (so its first pull holds all its rows in memory). A sync that finds nothing new writes
-nothing at all.
+nothing at all, except, when the rows at the cursor are not the ones recorded with it (a
+workspace synced before they were kept, rows deleted there), the record of them.
+
+Each pull records with the cursor the rows it found at the cursor's value (``Tail``: how many,
+a digest of their typed content, the columns), which is what lets the next sync tell that
+nothing is new before it loads any of this (engine.peek).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ from journeykit.events.dbsource import (
     Cursor,
     DatabaseSource,
     SourceError,
+    Tail,
     record,
+    record_tail,
     registered,
     storable,
 )
@@ -64,6 +71,8 @@ from journeykit.workspace import Workspace
 _INTEGER_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 _CONTENT = ("customer_id", "event", "timestamp", "value", "properties")
 _ORD = "__jk_ord"
+# What a pulled row is compared by and leaves in the workspace (events.sync._compare).
+_TAIL_FIELDS = ("source_key", "_cursor", *_CONTENT, "reason", "field", "raw")
 
 
 class Remote(Protocol):
@@ -151,6 +160,7 @@ class _Staged:
     read: int
     cursor: Cursor | None
     changed_cursor: bool
+    changed_tail: bool = False  # the rows at the cursor are not the ones recorded
     # A new source's rows are not staged: the typed SELECT over the pulled Arrow rows (kept in
     # memory, numbered as __jk_ord) is written straight to the workspace in the transaction.
     direct: str | None = None
@@ -246,23 +256,22 @@ def _stage(
             from_sql = f"SELECT 0 AS _ord, * FROM {view}"
         described = runner.fetchall(f"DESCRIBE {from_sql}")
         columns = {str(r[0]): str(r[1]) for r in described if r[0] != "_ord"}
-        scan = Scan(Path(source.name), "table", columns, from_sql)
-        resolved = resolve(source.mapping, list(columns), source.name)
-        key_sql = f"CAST({quote_ident(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
-        checks = [(f"{key_sql} IS NULL", "missing key", key)] if key else []
-        select = typed_sql(
-            scan, resolved, source.timezone, carry=[f"{key_sql} AS source_key",
-            f"{cursor} AS _cursor"], checks=checks, row_hash=False,
-        )  # fmt: skip
-        params = {"tz": source.timezone} if source.timezone != "UTC" else {}
+        select, params = typed_pull(source, columns, from_sql)
         if staged.new:
             staged = replace(staged, direct=select, params=params)
             top_sql = f"SELECT count(*), max({cursor}) FROM {view}"
-            keys = f"(SELECT {key_sql} AS source_key FROM {view})"
+            keys = f"(SELECT {_key_sql(key)} AS source_key FROM {view})"
+            at_top = typed_pull(source, columns, f"{from_sql} WHERE {cursor} = "
+                                f"(SELECT max({cursor}) FROM {view})")  # fmt: skip
         else:
             runner.execute(f"CREATE OR REPLACE TABLE {staged.keyed} AS {select}", params)
             top_sql = f"SELECT count(*), max(_cursor) FROM {staged.keyed}"
             keys = staged.keyed
+            at_top = (
+                f"SELECT * FROM {staged.keyed} WHERE _cursor = "
+                f"(SELECT max(_cursor) FROM {staged.keyed})",
+                {},  # typed already
+            )
     # A table's primary key is unique by the database's own rule (and one query reads one
     # snapshot); any other key is checked, which costs a pass over the pulled rows.
     if key is not None and not (source.table and key == remote.primary_key()):
@@ -272,8 +281,45 @@ def _stage(
     if not staged.new:  # a new source has nothing stored to compare with
         _compare(runner, staged)
     read, top = runner.fetchone(top_sql)
-    found = Cursor(remote.columns()[str(source.cursor)], top) if top is not None else after
-    return replace(staged, read=int(read), cursor=found, changed_cursor=found != after)
+    tail = Tail(*tail_digest(runner, *at_top), tuple(columns.items()))
+    found = Cursor(remote.columns()[str(source.cursor)], top, tail) if top is not None else None
+    if found is None and after is not None:
+        found = replace(after, tail=tail)
+    recorded = after.tail if after is not None else None
+    return replace(staged, read=int(read), cursor=found, changed_cursor=found != after,
+                   changed_tail=found is not None and tail != recorded)  # fmt: skip
+
+
+def typed_pull(
+    source: DatabaseSource, columns: dict[str, str], from_sql: str
+) -> tuple[str, dict[str, Any]]:
+    """The typed SELECT (events.clean) of a source's rows ``from_sql`` (``_ord`` first, then
+    ``columns``), carrying each row's key and cursor, with its parameters."""
+    key, cursor = source.key, quote_ident(str(source.cursor))
+    scan = Scan(Path(source.name), "table", columns, from_sql)
+    resolved = resolve(source.mapping, list(columns), source.name)
+    checks = [(f"{_key_sql(key)} IS NULL", "missing key", key)] if key else []
+    select = typed_sql(
+        scan, resolved, source.timezone, carry=[f"{_key_sql(key)} AS source_key",
+        f"{cursor} AS _cursor"], checks=checks, row_hash=False,
+    )  # fmt: skip
+    return select, ({"tz": source.timezone} if source.timezone != "UTC" else {})
+
+
+def _key_sql(key: str | None) -> str:
+    return f"CAST({quote_ident(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
+
+
+def tail_digest(runner: Any, typed: str, params: dict[str, Any]) -> tuple[int, str]:
+    """How many rows the typed SELECT ``typed`` (see typed_pull) gives, and a digest of what
+    a sync compares and keeps of them, in any order."""
+    fields = ", ".join(quote_ident(c) for c in _TAIL_FIELDS)
+    count, digest = runner.fetchone(
+        "SELECT count(*), md5(coalesce(string_agg(j, chr(10) ORDER BY j), '')) FROM (SELECT "
+        f"CAST(to_json(struct_pack({fields})) AS VARCHAR) AS j FROM ({typed}))",
+        params,
+    )
+    return int(count), str(digest)
 
 
 def _numbered(rows: Any) -> Any:
@@ -317,6 +363,8 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
         _forget(runner, source, import_id)
     if s.new or s.changed_cursor:
         record(runner, storable(source), s.cursor, new=s.new)
+    elif s.changed_tail and s.cursor is not None:
+        record_tail(runner, source, s.cursor)
     if not changed and not s.replacing:
         return SyncReport(source.name, None, s.read, 0, 0, unchanged, 0, None, s.cursor, s.new)
     key = int(runner.fetchone("SELECT coalesce(max(import_key), 0) + 1 FROM imports")[0])
