@@ -112,8 +112,8 @@ def _discounted_purchases(
 ) -> tuple[FloatArray, FloatArray]:
     """Expected purchases over the last span and Σ_i (purchases in month i) / divisor_i."""
     discounted, previous = np.zeros(x.size), np.zeros(x.size)
-    for span, divisor in zip(spans, divisors, strict=True):
-        cumulative = model.expected_purchases_at(x, t_x, age, horizon=float(span))
+    by_horizon = model.expected_purchases_by_horizon(x, t_x, age, horizons=spans.tolist())
+    for cumulative, divisor in zip(by_horizon.T, divisors, strict=True):
         discounted += (cumulative - previous) / divisor
         previous = cumulative
     return previous, discounted

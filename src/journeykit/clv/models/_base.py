@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Self, TypeVar
@@ -366,6 +366,22 @@ class CountingModel(Model[P]):
         horizon: float,
     ) -> FloatArray:
         raise NotImplementedError
+
+    def expected_purchases_by_horizon(
+        self,
+        frequency: npt.ArrayLike,
+        recency: npt.ArrayLike,
+        age: npt.ArrayLike,
+        *,
+        horizons: Sequence[float],
+    ) -> FloatArray:
+        """``expected_purchases_at`` for each horizon, one column each (a CLV's months); a model
+        overrides it when work can be shared across horizons."""
+        x, t_x, a = broadcast_rfm(frequency, recency, age)
+        out = np.empty((x.size, len(horizons)))
+        for j, h in enumerate(horizons):
+            out[:, j] = self.expected_purchases_at(x, t_x, a, horizon=h)
+        return out
 
     def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: repeat purchases by a new customer in (0, t]."""
