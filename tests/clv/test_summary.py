@@ -132,23 +132,27 @@ def test_transaction_errors_name_the_column() -> None:
         rfm_from_transactions(log.fillna("b"), datetime_col="when")
 
 
-@pytest.mark.parametrize("spread", [3, 10**12])  # dense counters and sparse (hash-like) ids
-def test_numpy_columns_give_the_same_summary_as_pandas(spread: int) -> None:
+@pytest.mark.parametrize(
+    ("spread", "freq"), [(3, "D"), (10**12, "D"), (3, "H"), (3, "W"), (3, "M")]
+)  # dense counters and sparse (hash-like) ids; every period
+def test_numpy_columns_give_the_same_summary_as_pandas(spread: int, freq: str) -> None:
     """Integer ids and datetime64 stamps in plain arrays take a numpy path (no pandas import);
-    it must agree with the pandas path row for row."""
+    it must agree with the pandas path (timestamps as text) row for row, before 1970 too."""
     rng = np.random.default_rng(5)
     n = 5_000
     ids = rng.integers(0, 1_000, n) * spread - 7
-    stamps = np.datetime64("2024-01-01", "s") + rng.integers(0, 200 * 86_400, n).astype(
+    stamps = np.datetime64("1969-09-01", "s") + rng.integers(0, 200 * 86_400, n).astype(
         "timedelta64[s]"
     )
     values = rng.gamma(2.0, 10.0, n)
     columns = {"customer_id": ids, "timestamp": stamps, "value": values}
-    fast = rfm_from_transactions(columns, monetary_col="value", observation_end="2024-07-31")
+    end = "1970-02-28"
+    fast = rfm_from_transactions(columns, monetary_col="value", observation_end=end, freq=freq)  # type: ignore[arg-type]
     slow = rfm_from_transactions(
-        pd.DataFrame(columns).astype({"customer_id": object}),
+        pd.DataFrame(columns | {"timestamp": stamps.astype(str)}).astype({"customer_id": object}),
         monetary_col="value",
-        observation_end="2024-07-31",
+        observation_end=end,
+        freq=freq,  # type: ignore[arg-type]
     )
     assert fast.customer_id is not None and fast.customer_id.dtype == np.int64
     np.testing.assert_array_equal(fast.customer_id, slow.customer_id.astype(np.int64))  # type: ignore[union-attr]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 Freq = Literal["H", "D", "W", "M"]
 _DAYS: dict[str, float] = {"H": 1 / 24, "D": 1.0, "W": 7.0}
-_NS_PER_DAY = 86_400 * 10**9
+_UNITS = {"H": "h", "D": "D", "W": "D", "M": "M"}  # numpy datetime unit per freq
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,12 +136,16 @@ def calibration_holdout(
 
 def _summarise(p: _Periods, end_p: int, freq: str, unit: str) -> tuple[RFM, IntArray]:
     keep = p.period <= end_p
-    codes, period = p.codes[keep], p.period[keep]
+    everything = bool(keep.all())  # the usual case: no copies of the columns
+    codes, period = (p.codes, p.period) if everything else (p.codes[keep], p.period[keep])
     if codes.size == 0:
         raise RFMError("no transactions on or before the end of calibration")
     pmin = int(period.min())
     span = int(period.max()) - pmin + 1
-    keys = _sorted_unique(codes * span + (period - pmin))
+    keys = codes * span
+    keys += period
+    keys -= pmin
+    keys = _sorted_unique(keys)
     cust, per = keys // span, keys % span + pmin
     starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
     ends = np.r_[starts[1:], keys.size] - 1
@@ -150,7 +154,7 @@ def _summarise(p: _Periods, end_p: int, freq: str, unit: str) -> tuple[RFM, IntA
     scale = _scale(freq, unit)
     money = None
     if p.value is not None:
-        value = p.value[keep]
+        value = p.value if everything else p.value[keep]
         first_by_code = np.zeros(p.ids.size, np.int64)
         first_by_code[cust[starts]] = first
         in_first = period == first_by_code[codes]
@@ -186,9 +190,10 @@ def _distinct_periods(
 
 
 def _sorted_unique(keys: IntArray) -> IntArray:
-    # A plain sort: at 10M rows np.unique (hash-based in numpy >= 2.3) is ~15x slower, and an
-    # argsort for an inverse ~2x; the values are summed per customer with bincount instead.
-    keys = np.sort(keys)
+    """Sorts ``keys`` in place. A plain sort: at 10M rows np.unique (hash-based in numpy >=
+    2.3) is ~15x slower, and an argsort for an inverse ~2x; the values are summed per customer
+    with bincount instead."""
+    keys.sort()
     return keys[np.r_[True, keys[1:] != keys[:-1]]]
 
 
@@ -221,7 +226,7 @@ def _read_periods(
             raise RFMError(
                 "value is not a finite number", column=value_col, row=int(np.argmax(bad))
             )
-    return _Periods(codes.astype(np.int64), np.asarray(uniques), _to_period(stamps, freq), value)
+    return _Periods(codes, np.asarray(uniques), _to_period(stamps, freq), value)
 
 
 def _factorize(ids: npt.NDArray[Any], column: str) -> tuple[IntArray, npt.NDArray[Any]]:
@@ -278,7 +283,7 @@ def _columns(data: Any, names: list[str]) -> dict[str, npt.NDArray[Any]]:
 
 def _to_datetime64(values: npt.NDArray[Any], column: str, fmt: str | None) -> npt.NDArray[Any]:
     if np.issubdtype(values.dtype, np.datetime64):
-        stamps = values.astype("datetime64[ns]")
+        stamps = values  # any unit: _to_period casts it once
     else:
         if fmt is not None and values.dtype.kind in "iu":
             values = values.astype(str)
@@ -298,14 +303,11 @@ def _to_datetime64(values: npt.NDArray[Any], column: str, fmt: str | None) -> np
 
 
 def _to_period(stamps: npt.NDArray[Any], freq: str) -> IntArray:
-    if freq == "M":
-        return stamps.astype("datetime64[M]").astype(np.int64)
-    ns = stamps.astype(np.int64)
-    if freq == "H":
-        return ns // (3600 * 10**9)
-    days = ns // _NS_PER_DAY
+    """Periods since 1970: one cast (numpy floors, as pandas' periods do; no copy for day
+    stamps counted in days)."""
+    periods = stamps.astype(f"datetime64[{_UNITS[freq]}]", copy=False).view(np.int64)
     # 1970-01-01 is a Thursday; +3 makes weeks run Monday-Sunday like pandas "W".
-    return days if freq == "D" else (days + 3) // 7
+    return (periods + 3) // 7 if freq == "W" else periods
 
 
 def _end_period(end: Any, p: _Periods, freq: str, fmt: str | None) -> int:
