@@ -9,13 +9,14 @@ venv (it needs numpy < 2):
 
     python3 -m venv bench/.venv-lifetimes
     bench/.venv-lifetimes/bin/pip install "lifetimes==0.11.3" "numpy<2" "pandas<2.2" "scipy<1.13"
-    .venv/bin/python bench/clv_fresh_bench.py --sizes 10000 20000 100000 1000000 --repeat 3
+    .venv/bin/python bench/clv_fresh_bench.py --sizes 10000 20000 100000 1000000 --repeat 5
+    .venv/bin/python bench/clv_fresh_bench.py --sizes 10000000 --repeat 1
 
 The transactions follow BG/NBD with CDNOW's parameters (weeks) and Gamma-Gamma spend with
 lifetimes' CDNOW estimates: first purchases spread over 26 weeks, observed until day 364, so
 ages are 26-52 weeks; stored as day numbers in an .npz (customer_id int64, day datetime64[D],
 value float64) that both sides read with numpy. ``--what fit`` times the BG/NBD fit alone on a
-stored summary (the 2026-12 table in docs/benchmarks.md).
+stored summary (the table "BG/NBD fit in a fresh process" in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -173,8 +174,10 @@ def compare(ours: list[tuple[float, float, dict[str, object]]],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[10_000, 20_000, 100_000, 1_000_000]
+    )
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--what", choices=["clv", "fit"], default="clv")
     parser.add_argument("--no-lifetimes", action="store_true", help="time journeykit only")
     args = parser.parse_args()
