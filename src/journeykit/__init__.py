@@ -1,7 +1,12 @@
-"""journeykit: customer and community journeys as code, measured against event data."""
+"""journeykit: customer and community journeys as code, measured against event data.
 
-from typing import TYPE_CHECKING, Any
+The journey names load on first use (PEP 562): the journey schema and pydantic cost a tenth of a
+CPU second that a script fitting a CLV model, or any command not reading a journey, need not pay.
+"""
 
+from typing import TYPE_CHECKING
+
+from journeykit._lazy import lazy_exports
 from journeykit.errors import JourneyFileError, JourneykitError
 
 if TYPE_CHECKING:
@@ -18,14 +23,7 @@ __all__ = [
     "load_journey",
     "parse_journey",
 ]
-# Imported when first used: the journey model (pydantic) is a tenth of a second that commands
-# such as `sync` never need.
-_JOURNEY = ("Journey", "lint", "load_journey", "parse_journey")
 
-
-def __getattr__(name: str) -> Any:
-    if name in _JOURNEY:
-        import journeykit.journey
-
-        return getattr(journeykit.journey, name)
-    raise AttributeError(f"module 'journeykit' has no attribute {name!r}")
+__getattr__ = lazy_exports(
+    __name__, dict.fromkeys(("Journey", "lint", "load_journey", "parse_journey"), "journey")
+)

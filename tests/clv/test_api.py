@@ -25,6 +25,29 @@ def test_importing_journeykit_clv_does_not_import_scipy() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_clv_from_numpy_transactions_loads_only_what_it_needs() -> None:
+    """Start-up is most of a small CLV run (docs/benchmarks.md): transactions as arrays to
+    per-customer CLV must not load pandas, scipy.stats or the journey schema (pydantic)."""
+    code = """
+import sys
+import numpy as np
+from journeykit.clv import BetaGeo, GammaGamma, discounted_clv, rfm_from_transactions
+rng = np.random.default_rng(1)
+ids = rng.integers(0, 3_000, 8_000)
+days = np.datetime64("2024-01-01") + rng.integers(0, 300, 8_000).astype("timedelta64[D]")
+rfm = rfm_from_transactions(
+    {"customer_id": ids, "timestamp": days, "value": rng.gamma(2.0, 10.0, 8_000)},
+    monetary_col="value",
+    observation_end=np.datetime64("2024-12-31"),
+)
+clv = discounted_clv(BetaGeo().fit(rfm), GammaGamma().fit(rfm), rfm).clv
+assert np.isfinite(clv).all()
+print(sorted(m for m in ("pandas", "scipy.stats", "journeykit.journey") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_from_json_refuses_another_model() -> None:
     text = BetaGeo.from_params(BetaGeoParams(0.2, 4.0, 0.8, 2.4)).to_json()
     with pytest.raises(ModelFileError, match="holds a 'BetaGeo' model, not 'ParetoNBD'"):

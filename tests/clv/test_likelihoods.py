@@ -16,7 +16,7 @@ from journeykit.clv import (
     ShiftedBetaGeoParams,
 )
 from journeykit.clv.models import beta_geo, gamma_gamma, pareto_nbd, shifted_beta_geo
-from journeykit.clv.models._base import Summary
+from journeykit.clv.models._base import Summary, distinct_customers
 
 CUSTOMERS = [
     (0, 0.0, 38.86),
@@ -188,3 +188,27 @@ def test_bg_nbd_conditional_expectation_stays_finite_for_huge_a_and_b() -> None:
     large = _conditional_expected(BetaGeoParams(0.8, 30.6, 2e4, 3.6e3), x, tx, age, 52.0, 0)
     assert np.all(np.isfinite(huge))
     assert huge == pytest.approx(large, rel=1e-3)
+
+
+@pytest.mark.parametrize("unit", [1.0, 1 / 7])  # whole days pack into one key; weeks do not
+def test_identical_customers_merge_into_weights(unit: float) -> None:
+    """The merge behind every fit: each distinct (x, t_x, T) once, weighted by its count."""
+    from collections import Counter
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 5, 30_000)
+    age = rng.integers(0, 40, 30_000) * unit
+    t_x = np.where(x > 0, np.floor(age / unit * rng.uniform(0, 1, 30_000)) * unit, 0.0)
+    d = Summary.from_arrays(x, t_x, age)
+    assert d.x.size < x.size  # merged
+    want = Counter(zip(x.tolist(), t_x.tolist(), age.tolist(), strict=True))
+    got = dict(
+        zip(zip(d.x.tolist(), d.t_x.tolist(), d.T.tolist(), strict=True), d.weight, strict=True)
+    )
+    assert got == want
+    assert d.customers == x.size
+    xs, ts, ages, _, rows = distinct_customers(x, t_x, age, inverse=True)
+    assert rows is not None
+    np.testing.assert_array_equal(xs[rows], x)
+    np.testing.assert_array_equal(ts[rows], t_x)
+    np.testing.assert_array_equal(ages[rows], age)

@@ -187,3 +187,24 @@ def test_sbg_published_retention_data() -> None:
 def test_unfitted_model_says_so() -> None:
     with pytest.raises(NotFittedError, match="BetaGeo is not fitted"):
         BetaGeo().probability_alive_at([1], [1.0], [2.0])
+
+
+@pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo, ParetoNBD])
+@pytest.mark.parametrize("unit", [1.0, 1 / 7])  # whole days share (x, T); fractions of weeks too
+def test_expected_purchases_by_horizon_is_expected_purchases_at_per_horizon(
+    model: type[BetaGeo] | type[ParetoNBD], unit: float
+) -> None:
+    """What the CLV's months use: BG/NBD shares P(alive) and evaluates its 2F1 once per distinct
+    (x, T); every column must equal the one-horizon prediction exactly."""
+    rng = np.random.default_rng(11)
+    n = 5_000
+    x = rng.integers(0, 6, n)
+    age = rng.integers(1, 52, n) * 7 * unit
+    t_x = np.where(x > 0, np.floor(age / unit * rng.uniform(0, 1, n)) * unit, 0.0)
+    fitted = model.from_params(PARETO if model is ParetoNBD else BG)
+    horizons = [4.345 * m for m in range(1, 13)]
+    got = fitted.expected_purchases_by_horizon(x, t_x, age, horizons=horizons)
+    for j, h in enumerate(horizons):
+        np.testing.assert_array_equal(
+            got[:, j], fitted.expected_purchases_at(x, t_x, age, horizon=h)
+        )

@@ -130,3 +130,38 @@ def test_transaction_errors_name_the_column() -> None:
         rfm_from_transactions(log)
     with pytest.raises(RFMError, match="column 'when': missing column"):
         rfm_from_transactions(log.fillna("b"), datetime_col="when")
+
+
+@pytest.mark.parametrize(
+    ("spread", "freq"), [(3, "D"), (10**12, "D"), (3, "H"), (3, "W"), (3, "M")]
+)  # dense counters and sparse (hash-like) ids; every period
+def test_numpy_columns_give_the_same_summary_as_pandas(spread: int, freq: str) -> None:
+    """Integer ids and datetime64 stamps in plain arrays take a numpy path (no pandas import);
+    it must agree with the pandas path (timestamps as text) row for row, before 1970 too."""
+    rng = np.random.default_rng(5)
+    n = 5_000
+    ids = rng.integers(0, 1_000, n) * spread - 7
+    stamps = np.datetime64("1969-09-01", "s") + rng.integers(0, 200 * 86_400, n).astype(
+        "timedelta64[s]"
+    )
+    values = rng.gamma(2.0, 10.0, n)
+    columns = {"customer_id": ids, "timestamp": stamps, "value": values}
+    end = "1970-02-28"
+    fast = rfm_from_transactions(columns, monetary_col="value", observation_end=end, freq=freq)  # type: ignore[arg-type]
+    slow = rfm_from_transactions(
+        pd.DataFrame(columns | {"timestamp": stamps.astype(str)}).astype({"customer_id": object}),
+        monetary_col="value",
+        observation_end=end,
+        freq=freq,  # type: ignore[arg-type]
+    )
+    assert fast.customer_id is not None and fast.customer_id.dtype == np.int64
+    np.testing.assert_array_equal(fast.customer_id, slow.customer_id.astype(np.int64))  # type: ignore[union-attr]
+    for name in ("frequency", "recency", "T", "monetary_value"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+
+
+def test_numpy_columns_must_be_one_length() -> None:
+    with pytest.raises(RFMError, match="one length"):
+        rfm_from_transactions(
+            {"customer_id": np.arange(3), "timestamp": np.arange(2).astype("datetime64[D]")}
+        )

@@ -14,22 +14,23 @@ otherwise), and times are days / 7; the shipped file rounds to 2 decimals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from journeykit.clv.errors import RFMError
 from journeykit.clv.rfm import RFM, FloatArray, IntArray
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 Freq = Literal["H", "D", "W", "M"]
 _DAYS: dict[str, float] = {"H": 1 / 24, "D": 1.0, "W": 7.0}
-_NS_PER_DAY = 86_400 * 10**9
+_UNITS = {"H": "h", "D": "D", "W": "D", "M": "M"}  # numpy datetime unit per freq
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +60,7 @@ class _Periods:
 
 
 def rfm_from_transactions(
-    data: pd.DataFrame | pa.Table,
+    data: pd.DataFrame | pa.Table | Mapping[str, npt.ArrayLike],
     customer_id_col: str = "customer_id",
     datetime_col: str = "timestamp",
     monetary_col: str | None = None,
@@ -70,7 +71,8 @@ def rfm_from_transactions(
     observation_end: Any = None,
     datetime_format: str | None = None,
 ) -> RFM:
-    """Summarise a transaction table (pandas or Arrow) into an RFM summary.
+    """Summarise a transaction table (pandas, Arrow or a mapping of column name to array) into
+    an RFM summary.
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def rfm_from_transactions(
 
 
 def calibration_holdout(
-    data: pd.DataFrame | pa.Table,
+    data: pd.DataFrame | pa.Table | Mapping[str, npt.ArrayLike],
     customer_id_col: str = "customer_id",
     datetime_col: str = "timestamp",
     monetary_col: str | None = None,
@@ -134,12 +136,16 @@ def calibration_holdout(
 
 def _summarise(p: _Periods, end_p: int, freq: str, unit: str) -> tuple[RFM, IntArray]:
     keep = p.period <= end_p
-    codes, period = p.codes[keep], p.period[keep]
+    everything = bool(keep.all())  # the usual case: no copies of the columns
+    codes, period = (p.codes, p.period) if everything else (p.codes[keep], p.period[keep])
     if codes.size == 0:
         raise RFMError("no transactions on or before the end of calibration")
     pmin = int(period.min())
     span = int(period.max()) - pmin + 1
-    keys = _sorted_unique(codes * span + (period - pmin))
+    keys = codes * span
+    keys += period
+    keys -= pmin
+    keys = _sorted_unique(keys)
     cust, per = keys // span, keys % span + pmin
     starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
     ends = np.r_[starts[1:], keys.size] - 1
@@ -148,7 +154,7 @@ def _summarise(p: _Periods, end_p: int, freq: str, unit: str) -> tuple[RFM, IntA
     scale = _scale(freq, unit)
     money = None
     if p.value is not None:
-        value = p.value[keep]
+        value = p.value if everything else p.value[keep]
         first_by_code = np.zeros(p.ids.size, np.int64)
         first_by_code[cust[starts]] = first
         in_first = period == first_by_code[codes]
@@ -184,9 +190,10 @@ def _distinct_periods(
 
 
 def _sorted_unique(keys: IntArray) -> IntArray:
-    # A plain sort: at 10M rows np.unique (hash-based in numpy >= 2.3) is ~15x slower, and an
-    # argsort for an inverse ~2x; the values are summed per customer with bincount instead.
-    keys = np.sort(keys)
+    """Sorts ``keys`` in place. A plain sort: at 10M rows np.unique (hash-based in numpy >=
+    2.3) is ~15x slower, and an argsort for an inverse ~2x; the values are summed per customer
+    with bincount instead."""
+    keys.sort()
     return keys[np.r_[True, keys[1:] != keys[:-1]]]
 
 
@@ -199,7 +206,7 @@ def _scale(freq: str, unit: str) -> float:
 
 
 def _read_periods(
-    data: pd.DataFrame | pa.Table,
+    data: pd.DataFrame | pa.Table | Mapping[str, npt.ArrayLike],
     id_col: str,
     dt_col: str,
     value_col: str | None,
@@ -209,10 +216,7 @@ def _read_periods(
     if freq not in ("H", "D", "W", "M"):
         raise RFMError(f"freq must be one of H, D, W, M, not {freq!r}")
     columns = _columns(data, [id_col, dt_col] + ([value_col] if value_col else []))
-    ids = columns[id_col]
-    if pd.isna(ids).any():
-        raise RFMError("customer id is missing", column=id_col, row=int(np.argmax(pd.isna(ids))))
-    codes, uniques = pd.factorize(ids, sort=True)
+    codes, uniques = _factorize(columns[id_col], id_col)
     stamps = _to_datetime64(columns[dt_col], dt_col, fmt)
     value = None
     if value_col is not None:
@@ -222,25 +226,69 @@ def _read_periods(
             raise RFMError(
                 "value is not a finite number", column=value_col, row=int(np.argmax(bad))
             )
-    return _Periods(codes.astype(np.int64), np.asarray(uniques), _to_period(stamps, freq), value)
+    return _Periods(codes, np.asarray(uniques), _to_period(stamps, freq), value)
+
+
+def _factorize(ids: npt.NDArray[Any], column: str) -> tuple[IntArray, npt.NDArray[Any]]:
+    """Codes into the sorted distinct ids. Integer ids stay in numpy (importing pandas costs
+    more than summarising 100k customers); anything else goes through pandas' hash table."""
+    if ids.dtype.kind in "iu":
+        return _factorize_integers(ids)
+    import pandas as pd
+
+    missing = pd.isna(ids)
+    if missing.any():
+        raise RFMError("customer id is missing", column=column, row=int(np.argmax(missing)))
+    codes, uniques = pd.factorize(ids, sort=True)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
+
+
+def _factorize_integers(ids: npt.NDArray[Any]) -> tuple[IntArray, npt.NDArray[Any]]:
+    if ids.size == 0:
+        return np.zeros(0, np.int64), ids
+    low, high = int(ids.min()), int(ids.max())
+    if high - low > 4 * ids.size:  # sparse ids (hashes, phone numbers): sort
+        uniques, codes = np.unique(ids, return_inverse=True)
+        return codes.astype(np.int64, copy=False), uniques
+    # Dense ids (counters): a table over the range, no sort; same codes as a sorted unique.
+    offset = (ids - low).astype(np.intp, copy=False)
+    seen = np.zeros(high - low + 1, np.bool_)
+    seen[offset] = True
+    code_of = np.cumsum(seen, dtype=np.int64) - 1
+    uniques = (np.flatnonzero(seen) + low).astype(ids.dtype, copy=False)
+    return code_of[offset], uniques
 
 
 def _columns(data: Any, names: list[str]) -> dict[str, npt.NDArray[Any]]:
-    have = list(data.columns) if isinstance(data, pd.DataFrame) else list(data.column_names)
+    if isinstance(data, Mapping):
+        have = [str(k) for k in data]
+    elif hasattr(data, "column_names"):  # Arrow
+        have = list(data.column_names)
+    else:
+        have = list(data.columns)
     for name in names:
         if name not in have:
             raise RFMError(f"missing column (have: {', '.join(map(str, have))})", column=name)
-    if isinstance(data, pd.DataFrame):
-        return {n: data[n].to_numpy() for n in names}
-    return {n: data.column(n).to_numpy() for n in names}
+    if isinstance(data, Mapping):
+        columns = {n: np.asarray(data[n]) for n in names}
+        lengths = {c.shape for c in columns.values()}
+        if len(lengths) > 1 or any(c.ndim != 1 for c in columns.values()):
+            shapes = ", ".join(f"{n} {c.shape}" for n, c in columns.items())
+            raise RFMError(f"columns must be 1-d arrays of one length, not {shapes}")
+        return columns
+    if hasattr(data, "column_names"):
+        return {n: data.column(n).to_numpy() for n in names}
+    return {n: data[n].to_numpy() for n in names}
 
 
 def _to_datetime64(values: npt.NDArray[Any], column: str, fmt: str | None) -> npt.NDArray[Any]:
     if np.issubdtype(values.dtype, np.datetime64):
-        stamps = values.astype("datetime64[ns]")
+        stamps = values  # any unit: _to_period casts it once
     else:
         if fmt is not None and values.dtype.kind in "iu":
             values = values.astype(str)
+        import pandas as pd
+
         try:
             parsed = pd.to_datetime(pd.Series(values), format=fmt)
         except (ValueError, TypeError) as exc:
@@ -255,18 +303,18 @@ def _to_datetime64(values: npt.NDArray[Any], column: str, fmt: str | None) -> np
 
 
 def _to_period(stamps: npt.NDArray[Any], freq: str) -> IntArray:
-    if freq == "M":
-        return stamps.astype("datetime64[M]").astype(np.int64)
-    ns = stamps.astype(np.int64)
-    if freq == "H":
-        return ns // (3600 * 10**9)
-    days = ns // _NS_PER_DAY
+    """Periods since 1970: one cast (numpy floors, as pandas' periods do; no copy for day
+    stamps counted in days)."""
+    periods = stamps.astype(f"datetime64[{_UNITS[freq]}]", copy=False).view(np.int64)
     # 1970-01-01 is a Thursday; +3 makes weeks run Monday-Sunday like pandas "W".
-    return days if freq == "D" else (days + 3) // 7
+    return (periods + 3) // 7 if freq == "W" else periods
 
 
 def _end_period(end: Any, p: _Periods, freq: str, fmt: str | None) -> int:
     if end is None:
         return int(p.period.max())
-    stamp = _to_datetime64(np.asarray([end], dtype=object), "calibration_end/observation_end", fmt)
+    given = np.asarray([end])  # a numpy datetime needs no parsing (nor pandas)
+    if not np.issubdtype(given.dtype, np.datetime64):
+        given = np.asarray([end], dtype=object)
+    stamp = _to_datetime64(given, "calibration_end/observation_end", fmt)
     return int(_to_period(stamp, freq)[0])

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from journeykit.clv.models._base import CountingModel, chunks
+from journeykit.clv.models._base import (
+    CountingModel,
+    chunks,
+    distinct_customers,
+    mostly_duplicates,
+)
 from journeykit.clv.rfm import RFM, FloatArray
 
 if TYPE_CHECKING:
@@ -85,21 +91,50 @@ def discounted_clv(
         from journeykit.clv.errors import RFMError
 
         raise RFMError("discounted CLV needs monetary values", column="monetary_value")
-    factor = PERIODS_PER_MONTH[time_unit]
-    n = len(rfm)
-    purchases, value, clv = np.zeros(n), np.zeros(n), np.zeros(n)
-    for part in chunks(n):
-        x, t_x, age = rfm.frequency[part], rfm.recency[part], rfm.T[part]
-        value[part] = spend_model.expected_average_value(x, rfm.monetary_value[part])
-        previous = np.zeros(age.size)
-        for month in range(1, horizon + 1):
-            cumulative = transaction_model.expected_purchases_at(
-                x, t_x, age, horizon=month * factor
-            )
-            clv[part] += (cumulative - previous) * value[part] / (1 + discount_rate) ** month
-            previous = cumulative
-        purchases[part] = previous
+    value = spend_model.expected_average_value(rfm.frequency, rfm.monetary_value)
+    months = np.arange(1, horizon + 1, dtype=np.float64)
+    spans, divisors = months * PERIODS_PER_MONTH[time_unit], (1 + discount_rate) ** months
+    purchases, discounted = _per_distinct_customer(
+        lambda x, t_x, age: _discounted_purchases(transaction_model, x, t_x, age, spans, divisors),
+        rfm,
+    )
+    clv = np.multiply(discounted, value, out=discounted)
     return CLVResult(rfm.customer_id, purchases, value, clv, horizon, discount_rate, time_unit)
+
+
+def _discounted_purchases(
+    model: TransactionModel,
+    x: FloatArray,
+    t_x: FloatArray,
+    age: FloatArray,
+    spans: FloatArray,
+    divisors: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Expected purchases over the last span and Σ_i (purchases in month i) / divisor_i."""
+    discounted, previous = np.zeros(x.size), np.zeros(x.size)
+    by_horizon = model.expected_purchases_by_horizon(x, t_x, age, horizons=spans.tolist())
+    for cumulative, divisor in zip(by_horizon.T, divisors, strict=True):
+        discounted += (cumulative - previous) / divisor
+        previous = cumulative
+    return previous, discounted
+
+
+def _per_distinct_customer(
+    fn: Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, FloatArray]], rfm: RFM
+) -> tuple[FloatArray, FloatArray]:
+    """``fn`` of (frequency, recency, T), evaluated once per distinct customer history when
+    histories repeat (times in whole days or weeks: a million customers have a few hundred
+    thousand histories), else in chunks so memory stays flat for millions of customers."""
+    x, t_x, age = rfm.frequency, rfm.recency, rfm.T
+    if x.size > 1000 and mostly_duplicates(x, t_x, age):
+        xs, ts, ages, _, inverse = distinct_customers(x, t_x, age, inverse=True)
+        first, second = fn(xs.astype(np.float64), ts, ages)
+        return first[inverse], second[inverse]
+    n = len(rfm)
+    out = np.empty(n), np.empty(n)
+    for part in chunks(n):
+        out[0][part], out[1][part] = fn(x[part].astype(np.float64), t_x[part], age[part])
+    return out
 
 
 @dataclass(frozen=True, eq=False)

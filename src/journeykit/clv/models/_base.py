@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Self, TypeVar
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 P = TypeVar("P", bound=NamedTuple)
 
 CHUNK = 1 << 18  # rows per prediction chunk: bounds temporaries to a few MB per array
-_SCREEN_SIZE = 20_000  # starts are compared on a subsample this big, then polished on all
+SCREEN_SIZE = 20_000  # starts are compared on a subsample this big, then polished on all
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,13 @@ class Summary:
     @classmethod
     def from_arrays(cls, x: IntArray, t_x: FloatArray, age: FloatArray) -> Summary:
         n = float(x.size)
-        if x.size > 1000 and _mostly_duplicates(x, t_x, age):
+        if x.size > 1000 and mostly_duplicates(x, t_x, age):
             return _merged(x, t_x, age)
         return cls(x, t_x, age, np.ones(x.size), n)
 
     @property
     def screen(self) -> Summary | None:
-        return self.subsample(_SCREEN_SIZE) if self.x.size > 2 * _SCREEN_SIZE else None
+        return self.subsample(SCREEN_SIZE) if self.x.size > 2 * SCREEN_SIZE else None
 
 
 def check_weights(weights: npt.ArrayLike, n: int) -> FloatArray:
@@ -144,29 +144,51 @@ def check_weights(weights: npt.ArrayLike, n: int) -> FloatArray:
     return w
 
 
-def _mostly_duplicates(x: IntArray, t_x: FloatArray, age: FloatArray) -> bool:
-    """Guess from the first 20k rows whether merging identical customers pays for its sort
-    (numpy only: a summary of distinct customers never imports pandas)."""
-    x, t_x, age = x[:20_000], t_x[:20_000], age[:20_000]
-    order = np.lexsort((age, t_x, x))
-    xs, ts, ages = x[order], t_x[order], age[order]
-    new = (np.diff(xs) != 0) | (np.diff(ts) != 0) | (np.diff(ages) != 0)
-    distinct = 1 + int(np.count_nonzero(new))
-    return distinct < 0.5 * x.size
+def mostly_duplicates(x: IntArray, t_x: FloatArray, age: FloatArray) -> bool:
+    """Guess from the first 20k rows whether merging identical customers pays for its sort."""
+    sample = slice(0, 20_000)
+    distinct = distinct_customers(x[sample], t_x[sample], age[sample])[3].size
+    return distinct < 0.5 * min(x.size, 20_000)
 
 
 def _merged(x: IntArray, t_x: FloatArray, age: FloatArray) -> Summary:
-    import pandas as pd
+    xs, ts, ages, counts, _ = distinct_customers(x, t_x, age)
+    return Summary(xs, ts, ages, counts.astype(np.float64), float(x.size))
 
-    counts = pd.DataFrame({"x": x, "t": t_x, "T": age}).value_counts(sort=False)
-    idx = counts.index
-    return Summary(
-        np.asarray(idx.get_level_values("x"), np.int64),
-        np.asarray(idx.get_level_values("t"), np.float64),
-        np.asarray(idx.get_level_values("T"), np.float64),
-        np.asarray(counts.to_numpy(), dtype=np.float64),
-        float(x.size),
-    )
+
+def distinct_customers(
+    x: IntArray, t_x: FloatArray, age: FloatArray, *, inverse: bool = False
+) -> tuple[IntArray, FloatArray, FloatArray, IntArray, IntArray | None]:
+    """The distinct (x, t_x, T) rows, sorted, how often each occurs and (on request) each
+    customer's row. numpy only: importing pandas for its hash table cost more than the whole
+    fit below 1M customers. Times in whole periods (days, weeks) pack into one int64 key, whose
+    sort is a radix sort."""
+    bits = [int(x.max()).bit_length() if x.size else 1]
+    for t in (t_x, age):
+        whole = t.size > 0 and bool(np.all(t == np.floor(t)))
+        bits.append(int(t.max()).bit_length() if whole else 64)
+    if sum(bits) <= 63:
+        key = (x.astype(np.int64) << (bits[1] + bits[2])) | (t_x.astype(np.int64) << bits[2])
+        key |= age.astype(np.int64)
+        order = np.argsort(key) if inverse else None
+        key = key[order] if order is not None else np.sort(key)
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        distinct = key[starts]
+        xs = distinct >> (bits[1] + bits[2])
+        ts = ((distinct >> bits[2]) & ((1 << bits[1]) - 1)).astype(np.float64)
+        ages = (distinct & ((1 << bits[2]) - 1)).astype(np.float64)
+    else:
+        order = np.lexsort((age, t_x, x))
+        xs, ts, ages = x[order], t_x[order], age[order]
+        new = (xs[1:] != xs[:-1]) | (ts[1:] != ts[:-1]) | (ages[1:] != ages[:-1])
+        starts = np.flatnonzero(np.r_[True, new])
+        xs, ts, ages = xs[starts], ts[starts], ages[starts]
+    counts = np.diff(np.r_[starts, x.size])
+    rows = None
+    if inverse and order is not None:
+        rows = np.empty(x.size, np.int64)
+        rows[order] = np.repeat(np.arange(starts.size), counts)
+    return xs.astype(np.int64), ts, ages, counts, rows
 
 
 class Model(Generic[P]):
@@ -344,6 +366,22 @@ class CountingModel(Model[P]):
         horizon: float,
     ) -> FloatArray:
         raise NotImplementedError
+
+    def expected_purchases_by_horizon(
+        self,
+        frequency: npt.ArrayLike,
+        recency: npt.ArrayLike,
+        age: npt.ArrayLike,
+        *,
+        horizons: Sequence[float],
+    ) -> FloatArray:
+        """``expected_purchases_at`` for each horizon, one column each (a CLV's months); a model
+        overrides it when work can be shared across horizons."""
+        x, t_x, a = broadcast_rfm(frequency, recency, age)
+        out = np.empty((x.size, len(horizons)))
+        for j, h in enumerate(horizons):
+            out[:, j] = self.expected_purchases_at(x, t_x, a, horizon=h)
+        return out
 
     def expected_purchases_new(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: repeat purchases by a new customer in (0, t]."""

@@ -6,6 +6,7 @@ values, zbar, then has the density of note 025 eq. 4. Assumes spend is independe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, NamedTuple, Self
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy.typing as npt
 from journeykit.clv._optim import LogLik, maximise
 from journeykit.clv._scipy import special
 from journeykit.clv.errors import RFMError
-from journeykit.clv.models._base import Model, check_weights, chunked, dot
+from journeykit.clv.models._base import SCREEN_SIZE, Model, check_weights, chunked, dot
 from journeykit.clv.rfm import RFM, FloatArray, IntArray
 
 
@@ -33,6 +34,60 @@ def _repeat(rfm: RFM) -> tuple[IntArray, FloatArray]:
     return rfm.frequency[keep], rfm.monetary_value[keep]
 
 
+@dataclass(frozen=True, eq=False)
+class Spend:
+    """Repeat buyers' (x, zbar) with what the likelihood needs that does not depend on the
+    parameters, computed once per fit instead of once per evaluation."""
+
+    x: IntArray
+    m: FloatArray
+    w: FloatArray
+    wx: FloatArray  # w·x
+    xm: FloatArray  # x·m
+    log_m: FloatArray
+    log_x: FloatArray
+    log_mx: FloatArray  # log m + log x
+    xs: FloatArray  # 1..max(x): the Gamma functions run once per distinct x
+    n_x: FloatArray  # weight per distinct x
+    total: float
+
+    @classmethod
+    def of(cls, x: IntArray, m: FloatArray, w: FloatArray | None = None) -> Spend:
+        w = np.ones(x.size) if w is None else w
+        xs = np.arange(1, int(x.max()) + 1, dtype=np.float64)  # repeat buyers only: x >= 1
+        n_x = np.bincount(x, weights=w, minlength=xs.size + 1)[1:].astype(np.float64)
+        log_m, log_x = np.log(m), np.log(x)
+        return cls(x, m, w, w * x, x * m, log_m, log_x, log_m + log_x, xs, n_x, float(w.sum()))
+
+    def subsample(self, size: int) -> Spend | None:
+        """Every k-th buyer (deterministic, keeps the mix of frequencies), or None when the
+        data is small enough to fit from every start directly."""
+        if self.x.size <= 2 * size:
+            return None
+        pick = slice(None, None, int(np.ceil(self.x.size / size)))
+        return Spend.of(self.x[pick], self.m[pick], self.w[pick])
+
+    def terms(self, params: GammaGammaParams) -> tuple[float, FloatArray]:
+        sp = special()
+        p, q, v = params
+        xs, n_x, total, w = self.xs, self.n_x, self.total, self.w
+        px = p * self.x
+        v_xm = v + self.xm
+        log_xm_v = np.log(v_xm)
+        per_x = sp.gammaln(p * xs + q) - sp.gammaln(p * xs)
+        ll = dot(per_x, n_x) + total * (q * np.log(v) - sp.gammaln(q))
+        ll += dot(w, (px - 1) * self.log_m + px * self.log_x - (px + q) * log_xm_v)
+        dig = sp.digamma(p * xs + q) - sp.digamma(p * xs)
+        grad_p = dot(dig * xs, n_x) + dot(self.wx, self.log_mx - log_xm_v)
+        grad_q = dot(sp.digamma(p * xs + q), n_x) + total * (np.log(v) - sp.digamma(q))
+        grad_q -= dot(w, log_xm_v)
+        grad_v = total * q / v - dot(w, (px + q) / v_xm)
+        return float(ll), np.array([grad_p, grad_q, grad_v]) * np.asarray(params)
+
+    def loglik(self) -> LogLik:
+        return lambda theta: self.terms(GammaGammaParams(*np.exp(theta)))
+
+
 def log_likelihood_terms(
     params: GammaGammaParams, x: IntArray, m: FloatArray, w: FloatArray | None = None
 ) -> tuple[float, FloatArray]:
@@ -41,24 +96,7 @@ def log_likelihood_terms(
     ``log Γ(px+q) − log Γ(px) − log Γ(q) + q log v + (px−1) log m + px log x − (px+q) log(v + x m)``
     with each customer counted ``w`` times (1 when no weights are given).
     """
-    sp = special()
-    p, q, v = params
-    w = np.ones(x.size) if w is None else w
-    total = float(w.sum())
-    xs = np.arange(1, int(x.max()) + 1, dtype=np.float64)  # repeat buyers only: x >= 1
-    n_x = np.bincount(x, weights=w, minlength=xs.size + 1)[1:].astype(np.float64)
-    px = p * x
-    log_xm_v = np.log(v + x * m)
-    log_m, log_x = np.log(m), np.log(x)
-    per_x = sp.gammaln(p * xs + q) - sp.gammaln(p * xs)
-    ll = dot(per_x, n_x) + total * (q * np.log(v) - sp.gammaln(q))
-    ll += dot(w, (px - 1) * log_m + px * log_x - (px + q) * log_xm_v)
-    dig = sp.digamma(p * xs + q) - sp.digamma(p * xs)
-    grad_p = dot(dig * xs, n_x) + dot(w * x, log_m + log_x - log_xm_v)
-    grad_q = dot(sp.digamma(p * xs + q), n_x) + total * (np.log(v) - sp.digamma(q))
-    grad_q -= dot(w, log_xm_v)
-    grad_v = total * q / v - dot(w, (px + q) / (v + x * m))
-    return float(ll), np.array([grad_p, grad_q, grad_v]) * np.asarray(params)
+    return Spend.of(x, m, w).terms(params)
 
 
 def _q_above_one(loglik: LogLik) -> LogLik:
@@ -105,21 +143,21 @@ class GammaGamma(Model[GammaGammaParams]):
                 "no customer has repeat purchases to learn spend from", column="frequency"
             )
         start_v = float(np.log(np.mean(m)))
-        loglik: LogLik = lambda theta: log_likelihood_terms(  # noqa: E731
-            GammaGammaParams(*np.exp(theta)), x, m, w
-        )
+        data = Spend.of(x, m, w)
+        screen = data.subsample(SCREEN_SIZE)  # starts compared on a subsample, then polished
+        shift = _q_above_one if q_constraint else (lambda loglik: loglik)
         starts = [[0.0, 0.0, start_v], [np.log(5.0), np.log(3.0), start_v + 1.0]]
         if q_constraint:
-            loglik = _q_above_one(loglik)
             starts = [[0.0, np.log(1.0), start_v], [np.log(5.0), np.log(2.0), start_v + 1.0]]
-        customers = float(x.size if w is None else w.sum())
         optimum = maximise(
-            loglik,
+            shift(data.loglik()),
             starts,
             names=GammaGammaParams._fields,
-            customers=customers,
+            customers=data.total,
             penalizer=self.penalizer,
+            screen=None if screen is None else (shift(screen.loglik()), screen.total),
         )
+        customers = data.total
         self._set_fit(optimum, round(customers), rfm.time_unit)
         if q_constraint:  # the optimiser's second coordinate is log(q − 1); the covariance's
             # delta-method factor exp(θ) = q − 1 is already ∂q/∂θ, so only q itself moves
