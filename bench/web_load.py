@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # httpx 2 (the dev extra), same API
 from serving import cpu_seconds, served, sign_in
 
 from journeykit.web.store import Store
