@@ -104,6 +104,9 @@ def main() -> None:
     ap.add_argument("--scales", default="0.1,1")
     ap.add_argument("--dir", type=Path, required=True)
     ap.add_argument("--worker-memory", default="3g")
+    ap.add_argument("--driver-memory", default="3g", help="the driver fetches the milestone log")
+    ap.add_argument("--executor-memory", default="2g")
+    ap.add_argument("--shuffle-partitions", default="4", help="more: less memory per task")
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     journey = parse_journey(template_text("saas-trial"))
@@ -130,7 +133,11 @@ def main() -> None:
 
         from journeykit.engine.spark import session as spark_session
 
-        conf = {"spark.driver.memory": "3g", "spark.executor.memory": "2g"}
+        # The fetched log outgrows Spark's default 1 GB cap on collected results near 100M.
+        conf = {"spark.driver.memory": args.driver_memory,
+                "spark.executor.memory": args.executor_memory,
+                "spark.driver.maxResultSize": args.driver_memory,
+                "spark.sql.shuffle.partitions": args.shuffle_partitions}  # fmt: skip
         session = spark_session(url, conf)
         spark = SparkEngine(ibis.pyspark.connect(session))
         for s, (path, rows) in files.items():

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # httpx 2 (the dev extra), same API
 from serving import cpu_seconds, served, sign_in
 
 from journeykit.web.store import Store
@@ -45,7 +45,7 @@ def prepare(workspace: Path, events: Path, template: str) -> None:
         store.add_user("bench", "viewer", PASSWORD)
 
 
-def urls(c: httpx.Client) -> list[str]:
+def urls(c: httpx.Client, lookups: int = 20) -> list[str]:
     j = c.get("/api/journeys/journey").json()["journey"]
     out = []
     for p in [p["id"] for p in j.get("paths", [])] or [""]:
@@ -54,8 +54,9 @@ def urls(c: httpx.Client) -> list[str]:
         out += [f"/journeys/journey/lists/stuck{q}", f"/api/journeys/journey/funnel{q}"]
     out += ["/journeys/journey/dashboards/paths", "/journeys/journey", "/journeys",
             "/api/journeys/journey/positions?limit=100"]  # fmt: skip
-    stuck = c.get("/api/journeys/journey/lists/stuck?top=20").json()["customers"]
-    out += [f"/journeys/journey/customers?q={s['customer_id']}" for s in stuck[:20]]
+    if lookups:
+        stuck = c.get(f"/api/journeys/journey/lists/stuck?top={lookups}").json()["customers"]
+        out += [f"/journeys/journey/customers?q={s['customer_id']}" for s in stuck[:lookups]]
     return out
 
 
@@ -110,13 +111,16 @@ def main() -> None:
     ap.add_argument(
         "--think", type=float, default=1.0, help="Mean seconds between a client's requests."
     )
+    ap.add_argument(
+        "--lookups", type=int, default=20, help="Customer look-up pages in the mix (0: none)."
+    )
     args = ap.parse_args()
     prepare(args.workspace, args.events, args.template)
     with served(args.workspace) as (server, base):
         c = sign_in(httpx.Client(base_url=base, timeout=600), "bench", PASSWORD)
         cold: dict[str, float] = {}
         t0 = time.perf_counter()
-        targets = urls(c)
+        targets = urls(c, args.lookups)
         for url in targets:
             t = time.perf_counter()
             c.get(url).raise_for_status()
