@@ -186,6 +186,41 @@ def test_bad_parquet_and_json_rows_name_their_row(ws: Workspace, tmp_path: Path)
     ]
 
 
+def test_typed_values_read_as_their_text_would(tmp_path: Path) -> None:
+    """A numeric Parquet (or database) column is read as it is, not through its text: the same
+    events and the same refusals (NaN, infinities) as the text of the same numbers in a CSV."""
+    import pyarrow as pa
+
+    from journeykit.workspace import create_workspace
+
+    numbers = [1.5, float("nan"), float("inf"), None, -0.0, 1e300, 0.1 + 0.2, 2.0**60 + 1]
+    ints = [1, -2, None, 2**62 + 1, 0, 7, 9_007_199_254_740_993, 3]
+    for values, kind in ((numbers, pa.float64()), (ints, pa.int64()), (ints, pa.int32())):
+        if kind == pa.int32():
+            values = [v if v is None or abs(v) < 2**31 else 5 for v in values]
+        n = len(values)
+        parquet = write(tmp_path, "v.parquet", _parquet({
+            "customer_id": [f"c{i}" for i in range(n)], "event": ["buy"] * n,
+            "timestamp": ["2024-01-01"] * n, "value": pa.array(values, kind),
+        }))  # fmt: skip
+        text = "".join(
+            f"c{i},buy,2024-01-01,{'' if v is None else repr(v)}\n" for i, v in enumerate(values)
+        )
+        csv = write(tmp_path, "v.csv", "customer_id,event,timestamp,value\n" + text)
+        got = []
+        for i, path in enumerate((parquet, csv)):
+            w = create_workspace(tmp_path / f"ws-{kind}-{i}", template="saas-trial")
+            import_files(w, [path])
+            got.append((
+                db_rows(w, "SELECT customer_id, value FROM events ORDER BY 1"),
+                db_rows(w, "SELECT line, field, reason FROM rejected ORDER BY 1"),
+            ))  # fmt: skip
+        assert got[0][0] == got[1][0], kind
+        # CSV lines count the header; Parquet rows do not.
+        assert [(line - 1, f, r) for line, f, r in got[1][1]] == got[0][1], kind
+    assert [r[2] for r in got[0][1]] == []  # integers: nothing refused
+
+
 def test_timestamp_forms_and_time_zones(ws: Workspace, tmp_path: Path) -> None:
     stamps = [
         "2024-03-01T09:30:00+02:00",

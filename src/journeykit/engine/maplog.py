@@ -96,9 +96,11 @@ def merges_of(engine: Any, alias: str) -> str:
 
 
 def state_of(engine: Any, alias: str) -> State:
+    # Counted before the join: a join of every event to its import costs 4x the count.
     rows = engine.fetchall(
-        f"SELECT i.import_key, count(e.import_key) FROM {alias}.imports i LEFT JOIN "
-        f"{alias}.event_rows e USING (import_key) WHERE i.replaced_by IS NULL GROUP BY 1"
+        f"SELECT i.import_key, coalesce(e.n, 0) FROM {alias}.imports i LEFT JOIN "
+        f"(SELECT import_key, count(*) AS n FROM {alias}.event_rows GROUP BY 1) e "
+        "USING (import_key) WHERE i.replaced_by IS NULL"
     )
     return State({int(k): int(n) for k, n in rows}, merges_of(engine, alias))
 
