@@ -286,7 +286,7 @@ def fetch_milestones(
     t, chosen, prefiltered = _scope(events, journey, milestones, now=now, also=segments)
     groups = _disjoint(chosen)
     tags = {f"tag{j}": _tag(t, g) for j, g in enumerate(groups)}
-    extra = {"persona": _persona(t, journey)} if segments else {}
+    extra = {"persona": first_persona(t, journey)} if segments else {}
     rows = t.select(*_KEEP, **tags, **extra)
     if not prefiltered:
         rows = rows.filter(ibis.or_(*[rows[c].notnull() for c in [*tags, *extra]]))
@@ -309,8 +309,9 @@ def fetch_milestones(
     return frame.with_events(events)
 
 
-def _persona(t: ir.Table, journey: Journey) -> ir.Value:
-    """The index of the first persona (file order) whose segment rule an event matches."""
+def first_persona(t: ir.Table, journey: Journey) -> ir.Value:
+    """The index of the first persona (file order) whose segment rule an event matches, or
+    null: per customer, the least of these is their persona (``analytics.segments``)."""
     rules = [
         (i, compile_rule(t, p.segment, null_safe=False))
         for i, p in enumerate(journey.personas)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics.compile import _Scalar, compile_rule, event_prefilter
-from journeykit.analytics.milestones import AnalyticsError
+from journeykit.analytics.milestones import AnalyticsError, first_persona
 from journeykit.analytics.results import NONE
 from journeykit.journey.schema import EventRule, Journey
 
@@ -46,8 +46,7 @@ def personas_of(
     names = event_prefilter([r for _, r in rules])
     if names is not None:  # skip the rows no rule can match before any JSON is read
         events = events.filter(events.event.isin(names))
-    tag = ibis.cases(*[(compile_rule(events, r), i) for i, r in rules], else_=ibis.null("int64"))
-    tagged = events.select("customer_id", persona=tag.cast("int64"))
+    tagged = events.select("customer_id", persona=first_persona(events, journey).cast("int64"))
     tagged = tagged.filter(tagged.persona.notnull())
     table = tagged.group_by("customer_id").agg(persona=tagged.persona.min()).to_pyarrow()
     ids = table.column("customer_id").to_pylist()
