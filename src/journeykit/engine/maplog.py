@@ -141,11 +141,10 @@ def _update(engine: DuckDBEngine, digest: str, journey: Journey, state: State) -
         for table in _KEPT[:2]:
             engine.execute(f"DELETE FROM {table} WHERE log = $log {which}", {"log": digest})
     added = [k for k, n in sorted(state.coverage.items()) if covered.get(k) != n]
-    for key in added:
-        _tag_import(engine, digest, journey, key)
+    keyed = [_tag_import(engine, digest, journey, key) for key in added]
     if len(added) > 1 or (added and len(state.coverage) > 1):
         _sort_rows(engine, digest)
-    shared = _shared(engine, journey)
+    shared = keyed[0] if keyed else _shared(engine, journey)
     engine.execute(
         "INSERT OR REPLACE INTO milestone_logs VALUES ($log, $shared, $coverage, $merges)",
         {"log": digest, "shared": shared, "coverage": state.coverage_text(),
@@ -153,9 +152,9 @@ def _update(engine: DuckDBEngine, digest: str, journey: Journey, state: State) -
     )  # fmt: skip
 
 
-def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -> None:
+def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -> bool:
     """Store the log rows of one import's events (with the event's key when two rules may
-    match one event, as ``analytics.milestones`` makes it)."""
+    match one event, as ``analytics.milestones`` makes it); whether the log keys events."""
     events = engine.con.table("events")
     events = events.filter(events.import_key == key).select(*EVENT_COLUMNS)
     tagged = milestone_log(events, journey)
@@ -171,6 +170,7 @@ def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -
         "WHERE import_key = $key GROUP BY customer_id",
         params,
     )
+    return event_key != "NULL"
 
 
 def _sort_rows(engine: DuckDBEngine, digest: str) -> None:

@@ -46,16 +46,23 @@ from journeykit.workspace import Workspace
 # a table with all eight columns; it is upgraded by the next import. Schema 3 adds what a
 # database source needs (events.dbsource): each row's key in the source table (``source_key``,
 # NULL for files) on events and rejects, the source's name and the rows replaced on imports,
-# and the ``sources`` table with each source's definition and cursor.
-SCHEMA_VERSION = 3
+# and the ``sources`` table with each source's definition and cursor. Schema 4 stores an integer
+# key as an integer (``source_int``, ``source_key`` NULL): a million distinct key texts cost as
+# much to write as the rest of a database row (readers see one ``source_key``: ``STORED_KEY``).
+SCHEMA_VERSION = 4
 # customer_id is stored with FSST: DuckDB's compression analysis would otherwise also try a
 # dictionary on this high-cardinality column, which costs more than the rest of the write.
 _EVENT_ROWS = (
     "CREATE TABLE IF NOT EXISTS event_rows ("
     "customer_id VARCHAR USING COMPRESSION fsst NOT NULL, event VARCHAR NOT NULL, "
     "timestamp TIMESTAMP NOT NULL, value DOUBLE, properties VARCHAR NOT NULL, "
-    "source_row BIGINT NOT NULL, import_key INTEGER NOT NULL, source_key VARCHAR)"
+    "source_row BIGINT NOT NULL, import_key INTEGER NOT NULL, source_key VARCHAR, "
+    "source_int BIGINT)"
 )
+_V2_ADDED = ", source_key VARCHAR, source_int BIGINT"  # the columns of schemas 3 and 4
+# A database row's key in the source as text, however it is stored.
+STORED_KEY = "coalesce({0}source_key, CAST({0}source_int AS VARCHAR))"
+
 _ROW_COLUMNS = "customer_id, event, timestamp, value, properties, source_row, import_key"
 _REJECTED = (
     "CREATE TABLE IF NOT EXISTS rejected (import_id VARCHAR NOT NULL, source VARCHAR NOT NULL, "
@@ -183,6 +190,8 @@ def prepare_schema(engine: Any) -> None:
             _upgrade_from_1(engine)
         if version in (1, 2):
             _upgrade_from_2(engine)
+        if version in (1, 2, 3):
+            engine.execute("ALTER TABLE event_rows ADD COLUMN source_int BIGINT")
         for sql in (_EVENT_ROWS, _REJECTED, _IMPORTS, _META, _SOURCES, _IDENTITIES, _RATES):
             engine.execute(sql)
         engine.execute(
@@ -200,7 +209,7 @@ def _upgrade_from_1(engine: Any) -> None:
         f"INSERT INTO imports ({_IMPORT_COLUMNS}, import_key) SELECT {_IMPORT_COLUMNS}, "
         "CAST(row_number() OVER (ORDER BY imported_at, import_id) AS INTEGER) FROM imports_v1"
     )
-    engine.execute(_EVENT_ROWS.replace(", source_key VARCHAR", ""))
+    engine.execute(_EVENT_ROWS.replace(_V2_ADDED, ""))
     engine.execute(
         "INSERT INTO event_rows SELECT e.customer_id, e.event, e.timestamp, e.value, "
         "e.properties, e.source_row, i.import_key FROM events e JOIN imports i USING (import_id)"
@@ -247,7 +256,8 @@ def refresh_events_view(engine: Any) -> None:
     engine.execute(
         f"CREATE OR REPLACE VIEW events AS SELECT {customer} AS customer_id, e.event, "
         f"e.timestamp, {value} AS value, e.properties, {source} AS source, e.source_row, "
-        f"{import_id} AS import_id, e.source_key, e.customer_id AS source_customer_id, "
+        f"{import_id} AS import_id, {STORED_KEY.format('e.')} AS source_key, "
+        "e.customer_id AS source_customer_id, "
         f"e.value AS source_value, e.import_key FROM {rows}{join}"
     )
 

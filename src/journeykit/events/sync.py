@@ -57,6 +57,7 @@ from journeykit.events.dbsource import (
 )
 from journeykit.events.importer import (
     REJECTED_FOLDER,
+    STORED_KEY,
     prepare_schema,
     refresh_events_view,
     tidy_rejected_files,
@@ -69,6 +70,8 @@ from journeykit.events.timestamps import check_timezone
 from journeykit.workspace import Workspace
 
 _INTEGER_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+# Integer types a BIGINT holds (events.importer stores such keys as ``source_int``).
+_DUCKDB_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 _CONTENT = ("customer_id", "event", "timestamp", "value", "properties")
 _ORD = "__jk_ord"
 # What a pulled row is compared by and leaves in the workspace (events.sync._compare).
@@ -294,14 +297,17 @@ def typed_pull(
     source: DatabaseSource, columns: dict[str, str], from_sql: str
 ) -> tuple[str, dict[str, Any]]:
     """The typed SELECT (events.clean) of a source's rows ``from_sql`` (``_ord`` first, then
-    ``columns``), carrying each row's key and cursor, with its parameters."""
+    ``columns``), carrying each row's key (as text, and as ``source_int`` when the key is an
+    integer column: the workspace stores it so) and cursor, with its parameters."""
     key, cursor = source.key, quote_ident(str(source.cursor))
     scan = Scan(Path(source.name), "table", columns, from_sql)
     resolved = resolve(source.mapping, list(columns), source.name)
-    checks = [(f"{_key_sql(key)} IS NULL", "missing key", key)] if key else []
+    checks = [(f"{quote_ident(key)} IS NULL", "missing key", key)] if key else []
+    whole = key is not None and columns.get(key) in _DUCKDB_INTEGERS
+    as_int = f"CAST({quote_ident(str(key))} AS BIGINT)" if whole else "CAST(NULL AS BIGINT)"
     select = typed_sql(
         scan, resolved, source.timezone, carry=[f"{_key_sql(key)} AS source_key",
-        f"{cursor} AS _cursor"], checks=checks, row_hash=False,
+        f"{as_int} AS source_int", f"{cursor} AS _cursor"], checks=checks, row_hash=False,
     )  # fmt: skip
     return select, ({"tz": source.timezone} if source.timezone != "UTC" else {})
 
@@ -370,7 +376,7 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
     key = int(runner.fetchone("SELECT coalesce(max(import_key), 0) + 1 FROM imports")[0])
     if replaced or withdrawn:
         runner.execute(
-            f"DELETE FROM event_rows WHERE import_key IN ({mine}) AND source_key IN "
+            f"DELETE FROM event_rows WHERE import_key IN ({mine}) AND {STORED_KEY.format('')} IN "
             f"(SELECT c.source_key FROM {s.compared} c "
             "WHERE c.stored AND NOT (c.same AND c.reason IS NULL))"
         )
@@ -383,8 +389,9 @@ def _apply(runner: Any, ws: Workspace, s: _Staged, written: list[Path]) -> SyncR
         )
     (inserted,) = runner.fetchone(
         "INSERT INTO event_rows (customer_id, event, timestamp, value, properties, source_row, "
-        "import_key, source_key) SELECT k.customer_id, k.event, k.timestamp, k.value, "
-        f"k.properties, {s.position}, $key, k.source_key {_picked(s, refused=False)}",
+        "import_key, source_key, source_int) SELECT k.customer_id, k.event, k.timestamp, "
+        f"k.value, k.properties, {s.position}, $key, CASE WHEN k.source_int IS NULL THEN "
+        f"k.source_key END, k.source_int {_picked(s, refused=False)}",
         {**s.params, "key": key},
     )
     if s.new:
@@ -439,7 +446,10 @@ def _compare(runner: Any, s: _Staged) -> None:
     """Each pulled row: is its key (or, without a key, its content) stored, and the same? And
     for a refused row: was it refused the same way before (``again``)?"""
     name = quote_literal(s.source.name)
-    stored = f"(SELECT * FROM event_rows WHERE import_key IN ({_imports_of(s.source)}))"
+    stored = (
+        f"(SELECT * REPLACE ({STORED_KEY.format('')} AS source_key) FROM event_rows "
+        f"WHERE import_key IN ({_imports_of(s.source)}))"
+    )
     again = (
         "k.reason IS NOT NULL AND EXISTS (SELECT 1 FROM rejected r WHERE r.import_id IN "
         f"(SELECT import_id FROM imports WHERE source_name = {name}) AND "
