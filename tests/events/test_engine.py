@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import journeykit.engine as je
 from journeykit.engine.errors import UnknownEngineError
@@ -63,3 +67,42 @@ def test_a_statement_that_ends_between_polls_still_reports_its_end() -> None:
     engine.execute_with_progress("CREATE TABLE t AS SELECT 1 AS x", progress=seen.append)
     assert seen and seen[-1] == 100.0
     assert engine.fetchone("SELECT count(*) FROM t") == (1,)
+
+
+# Parameters written in as literals (engine.duckdb.inline) read back as DuckDB binds them.
+_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, width=64),
+    st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20),
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.dates(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(_scalar, st.lists(st.integers(0, 2**63 - 1), max_size=4)),
+                       min_size=1, max_size=4))  # fmt: skip
+def test_inlined_parameters_read_back_as_bound_ones(values: list[Any]) -> None:
+    import duckdb
+
+    from journeykit.engine.duckdb import inline
+
+    params = {f"p{i}": v for i, v in enumerate(values)}
+    # A quoted '$p0' and a "$p0" identifier stay as they are.
+    sql = "SELECT '$p0' AS q, " + ", ".join(f'${k} AS "${k}"' for k in params)
+    written, left = inline(sql, params)
+    assert left is None
+    con = duckdb.connect()
+    bound = con.execute(sql, params)
+    want, names = bound.fetchall(), [d[0] for d in bound.description]
+    got = con.execute(written)
+    assert got.fetchall() == want and [d[0] for d in got.description] == names
+
+
+def test_a_value_without_a_literal_is_bound() -> None:
+    from journeykit.engine.duckdb import inline
+
+    assert inline("SELECT $b", {"b": b"\x00"}) == ("SELECT $b", {"b": b"\x00"})
+    assert inline("SELECT $s", {"s": "a\x00b"}) == ("SELECT $s", {"s": "a\x00b"})

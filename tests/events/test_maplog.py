@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import fetch_milestones, funnel, positions
+from journeykit.analytics.fit import journey_fit
 from journeykit.analytics.milestones import MilestoneFrame
 from journeykit.engine.maplog import stored_frame
-from journeykit.engine.workspace import import_files, load_identities
+from journeykit.engine.workspace import import_files, load_identities, workspace_fit
 from journeykit.events.importer import ImportOptions
 from journeykit.journey import load_journey
 from journeykit.web.data import Data, db_alias
@@ -97,10 +98,13 @@ def check(ws: Workspace, *, must_be_stored: bool) -> None:
             return
         stored = stored_frame(eng, alias, journey)
         full = fetch_milestones(eng.events(str(ws.root)), journey)
+        fit = journey_fit(eng.events(str(ws.root)), journey)
         if must_be_stored:
             assert stored is not None
         if stored is not None:
             same_log(stored, full)
+    # The import's fit check reads the stored log's counts: the same as every rule's matches.
+    assert workspace_fit(ws, journey) == (fit if stored is not None else None)
 
 
 def same_log(stored: MilestoneFrame, full: MilestoneFrame) -> None:

@@ -86,6 +86,16 @@ def journey_fit(events: ir.Table, journey: Journey, *, top: int = 10) -> Journey
         sums = {k: compile_rule(events, r).cast("int64").sum() for k, r in rules.items()}
         row = events.aggregate(**sums).to_pyarrow().to_pylist()[0]
         matched = {k: int(v or 0) for k, v in row.items()}
+    return fit_of(by_name, matched, journey, top=top)
+
+
+def fit_of(
+    by_name: dict[str, int], matched: dict[str, int], journey: Journey, *, top: int = 10
+) -> JourneyFit:
+    """The fit from counts already made: events per name, and per milestone with a rule the
+    events its rule matches (a workspace keeps the latter in its stored milestone log)."""
+    rules = {m.id: m.when for m in journey.milestones if m.when is not None}
+    matched = {k: matched.get(k, 0) for k in rules}
     used: set[str] = set()
     unmatched = []
     for milestone, rule in rules.items():

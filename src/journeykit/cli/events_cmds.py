@@ -251,6 +251,7 @@ def _check_fit(ws: Workspace, changed: int) -> None:
         return
     from journeykit.cli.analytics_cmds import warn_fit
     from journeykit.engine import connect
+    from journeykit.engine.workspace import workspace_fit
     from journeykit.errors import JourneykitError
     from journeykit.journey import load_journey
 
@@ -258,7 +259,12 @@ def _check_fit(ws: Workspace, changed: int) -> None:
         journey = load_journey(ws.journey_file)
     except JourneykitError:
         return  # `journeykit validate` says what is wrong with it
-    warn_fit(connect().events(ws.root), journey)
+    fit = workspace_fit(ws, journey)
+    if fit is None:  # no stored log of this journey (it has no rule to measure)
+        warn_fit(connect().events(ws.root), journey)
+        return
+    for line in fit.lines():
+        warn(line)
 
 
 @click.command()

@@ -194,9 +194,9 @@ def _shared(engine: DuckDBEngine, journey: Journey) -> bool:
     return "event_key" in milestone_log(events, journey).columns
 
 
-def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> MilestoneFrame | None:
-    """The journey's milestone log as stored in the workspace attached as ``alias``, sorted as
-    ``fetch_milestones`` sorts it; None when there is none or it is not up to date."""
+def _current(engine: DuckDBEngine, alias: str, journey: Journey) -> tuple[str, bool] | None:
+    """The digest of the journey's stored log and whether it keys events, when the workspace
+    attached as ``alias`` has one that is up to date."""
     if not set(_KEPT) <= _tables(engine, alias):
         return None
     digest = log_digest(journey)
@@ -210,6 +210,30 @@ def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> Mileston
     state = state_of(engine, alias)
     if coverage != state.coverage_text() or merges != state.merges:
         return None
+    return digest, bool(shared)
+
+
+def stored_counts(engine: DuckDBEngine, alias: str, journey: Journey) -> dict[str, int] | None:
+    """Per milestone with a rule, the events its rule matches, from the stored log (one row
+    per event and milestone it reaches); None when the log is not up to date."""
+    current = _current(engine, alias, journey)
+    if current is None:
+        return None
+    rows = engine.fetchall(
+        f"SELECT milestone, count(*) FROM {alias}.milestone_rows WHERE log = $log GROUP BY 1",
+        {"log": current[0]},
+    )
+    ids = [m.id for m in journey.milestones]
+    return {ids[int(i)]: int(n) for i, n in rows}
+
+
+def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> MilestoneFrame | None:
+    """The journey's milestone log as stored in the workspace attached as ``alias``, sorted as
+    ``fetch_milestones`` sorts it; None when there is none or it is not up to date."""
+    current = _current(engine, alias, journey)
+    if current is None:
+        return None
+    digest, shared = current
     select = (
         f"SELECT customer_id, milestone, timestamp, value{', event_key' if shared else ''} "
         f"FROM {alias}.milestone_rows WHERE log = $log"

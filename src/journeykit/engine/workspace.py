@@ -18,6 +18,7 @@ from journeykit.events.reader import Progress
 from journeykit.workspace import Workspace, journey_files
 
 if TYPE_CHECKING:
+    from journeykit.analytics.fit import JourneyFit
     from journeykit.events.dbsource import DatabaseSource
     from journeykit.events.identities import IdentityReport
     from journeykit.events.sync import SyncReport
@@ -83,6 +84,26 @@ def _valid_journeys(ws: Workspace) -> list[Journey]:
         except (JourneykitError, OSError):
             continue
     return journeys
+
+
+def workspace_fit(ws: Workspace, journey: Journey) -> JourneyFit | None:
+    """Does the journey fit the workspace's events (``analytics.fit``)? From the milestone
+    log kept at import and a count per event name: no rule is evaluated over the events
+    again. None when the workspace keeps no up-to-date log of this journey."""
+    from journeykit.analytics.fit import fit_of
+    from journeykit.engine.maplog import stored_counts
+
+    with storage_errors(ws.database):
+        engine = DuckDBEngine(ws.database, read_only=True)
+        try:
+            alias = str(engine.fetchone("SELECT current_database()")[0])
+            matched = stored_counts(engine, alias, journey)
+            if matched is None:
+                return None
+            rows = engine.fetchall("SELECT event, count(*) FROM events GROUP BY 1")
+            return fit_of({str(e): int(n) for e, n in rows}, matched, journey)
+        finally:
+            engine.close()
 
 
 def ensure_tables(ws: Workspace) -> None:
