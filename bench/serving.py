@@ -22,12 +22,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(workspace: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def served(
+    workspace: Path, options: tuple[str, ...] = (), stderr: int | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """The server process and its base URL, once it answers; killed on the way out (in-flight
-    analyses need not finish)."""
+    analyses need not finish). ``options`` go to ``journeykit serve``; ``stderr`` to Popen."""
     base = f"http://127.0.0.1:{free_port()}"
     server = subprocess.Popen([sys.executable, "-m", "journeykit", "serve", "--workspace",
-                               str(workspace), "--port", base.rsplit(":", 1)[1]])  # fmt: skip
+                               str(workspace), "--port", base.rsplit(":", 1)[1], *options],
+                              stderr=stderr)  # fmt: skip
     try:
         for _ in range(600):
             try:

@@ -7,9 +7,12 @@ read only the :class:`JourneyResults` this returns; they never query events nor 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 
@@ -47,6 +50,12 @@ if TYPE_CHECKING:
     from journeykit.decide import Decisions, StoryOptions
     from journeykit.discover import Answers, ThemeResult
     from journeykit.journey.schema import Role
+
+
+T = TypeVar("T")
+# Threads for the map's analyses: two cores are the machine this is tuned on; more threads than
+# analyses that release the GIL would only add switching.
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -142,20 +151,35 @@ def measure(
     if not measurable:
         raise JourneykitError("no milestone has a 'when' rule, so there is nothing to measure")
     frame = milestone_frame(events, journey, now=now)
-    funnels: dict[str, FunnelResult] = {}
-    placed: dict[str, PositionsResult] = {}
-    windows: dict[str, Resolved] = {}
     notes: list[str] = []
+    measured: list[str] = []
     for p in path_order(journey, chosen.id):
         unmeasured = [mid for mid in p.milestone_ids if journey.milestone(mid).when is None]
         if unmeasured:
             notes.append(f"path {p.id!r} is not measured: {', '.join(unmeasured)} have no 'when'")
-            continue
-        funnels[p.id] = funnel(frame, journey, path=p.id, window=window, now=now)
-        windows[p.id] = funnels[p.id].window
-        placed[p.id] = positions(frame, journey, path=p.id, now=now, lapsed_after=lapsed_after)
+        else:
+            measured.append(p.id)
+
+    def place() -> dict[str, PositionsResult]:
+        # One task for every path: only positions may read the events (a customer's last
+        # event, for lapsed), and one DuckDB connection must not serve two threads at once.
+        return {
+            p: positions(frame, journey, path=p, now=now, lapsed_after=lapsed_after)
+            for p in measured
+        }
+
+    work: list[Callable[[], object]] = [
+        *[functools.partial(funnel, frame, journey, path=p, window=window, now=now)
+          for p in measured],
+        place,
+        lambda: community_results(frame, journey, chosen.id),
+    ]  # fmt: skip
+    *funnels_, placed_, community_ = concurrently(work)
+    funnels = {p: cast("FunnelResult", f) for p, f in zip(measured, funnels_, strict=True)}
+    placed = cast("dict[str, PositionsResult]", placed_)
+    community = cast("CommunityResults | None", community_)
+    windows: dict[str, Resolved] = {p: f.window for p, f in funnels.items()}
     counts = log_counts(frame)
-    community = community_results(frame, journey, chosen.id)
     clv = clv_summary(frame, journey) if full else None
     decisions = None
     if full:
@@ -181,6 +205,18 @@ def measure(
         notes=tuple(notes),
         decisions=decisions,
     )
+
+
+def concurrently(work: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent analyses of one log on two threads; their results in ``work``'s order.
+
+    The funnel kernels release the GIL (``nogil``) and numpy does in its array loops, so on two
+    cores the map's analyses take about the time of the longer half (``WORKERS`` = 1: in turn).
+    """
+    if WORKERS < 2 or len(work) < 2:
+        return [w() for w in work]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return [f.result() for f in [pool.submit(w) for w in work]]
 
 
 def community_results(

@@ -8,10 +8,12 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from journeykit.analytics.community import north_star
 from journeykit.analytics.impact import impact
-from journeykit.analytics.levels import engagement_levels, levels_at
+from journeykit.analytics.levels import NEXT, TOP, engagement_levels, levels_at
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.journey import Journey, parse_journey
 from journeykit.journey.schema import Levels
@@ -260,6 +262,29 @@ def test_percentile_levels_top_ten_next_twenty_five_ties_share() -> None:
     assert eleven.tolist()[:5] == [1, 1, 2, 2, 3]
     tied = levels_at(np.array([5.0, 5.0, 1.0]), np.full(3, t - 1, dtype=np.int64), t, rule)
     assert tied.tolist() == [1, 1, 3]
+
+
+@given(
+    love=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 2.5, 7.0, 1e-9]), max_size=60),
+    inactive=st.lists(st.booleans(), max_size=60),
+)
+def test_percentile_levels_equal_the_share_above_each_member(
+    love: list[float], inactive: list[bool]
+) -> None:
+    """The levels by one cut in the sorted loves equal counting, per member, the active members
+    with strictly more love (the definition), with many ties."""
+    t = 10**15
+    n = len(love)
+    last = np.full(n, t - 1, dtype=np.int64)
+    off = np.array((inactive + [False] * n)[:n], dtype=bool)
+    last[off] = t - 90 * 86_400 * 10**6
+    got = levels_at(np.array(love, dtype=np.float64), last, t, Levels())
+    pool = [v for v, o in zip(love, off, strict=True) if not o]
+    want = []
+    for v, o in zip(love, off, strict=True):
+        above = sum(p > v for p in pool) / max(len(pool), 1)
+        want.append(4 if o else 1 if above < TOP else 2 if above < NEXT else 3)
+    assert got.tolist() == want
 
 
 def test_new_and_promising_are_new_this_period_with_at_least_median_love(journey: Journey) -> None:

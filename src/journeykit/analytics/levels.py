@@ -10,9 +10,10 @@ levels", defines movements, "drifting away" and "new and promising".
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -32,9 +33,6 @@ from journeykit.analytics.milestones import (
 )
 from journeykit.analytics.results import _Tabular, iso_time
 from journeykit.journey.schema import Journey, Levels
-
-if TYPE_CHECKING:
-    pass
 
 LEVELS = ("advocates", "contributors", "participants", "inactive")
 ADVOCATES, CONTRIBUTORS, PARTICIPANTS, INACTIVE = 1, 2, 3, 4
@@ -93,12 +91,22 @@ def levels_at(love: np.ndarray, last: np.ndarray, t: int, rule: Levels) -> np.nd
         )
     else:
         pool = np.sort(love[active])
-        # share of active members with strictly more love: ties share a level
-        above = (pool.size - np.searchsorted(pool, love, side="right")) / max(pool.size, 1)
         ranked = np.where(
-            above < TOP, ADVOCATES, np.where(above < NEXT, CONTRIBUTORS, PARTICIPANTS)
+            _share_above_under(pool, love, TOP),
+            ADVOCATES,
+            np.where(_share_above_under(pool, love, NEXT), CONTRIBUTORS, PARTICIPANTS),
         )
     return np.where(active, ranked, level)
+
+
+def _share_above_under(pool: np.ndarray, love: np.ndarray, share: float) -> np.ndarray:
+    """Whether the share of ``pool`` (sorted) with strictly more love than each value is under
+    ``share`` (ties share a level): ``(n - searchsorted(pool, love, "right")) / n < share``,
+    decided by one cut in ``pool`` instead of a search per customer (0.06 s each at 1.15M)."""
+    n = pool.size
+    at_most = np.arange(n + 1)  # how many pool values are <= a love value
+    k = int(np.argmax((n - at_most) / max(n, 1) < share))  # the fewest that qualify (n does)
+    return np.ones(love.shape, dtype=bool) if k == 0 else love >= pool[k - 1]
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,59 @@ class MemberLove:
         }
 
 
+@dataclass(frozen=True, eq=False)
+class Members(Sequence[MemberLove]):
+    """A list of members kept as columns: each :class:`MemberLove` is made when it is read.
+    The map shows only how many there are, and making 108k objects cost 0.3-0.8 s of CPU."""
+
+    customer_ids: np.ndarray
+    level: np.ndarray  # 1 advocates ... 4 inactive
+    love: np.ndarray
+    previous_level: np.ndarray  # 0: not yet a member
+    previous_love: np.ndarray
+    first_activity: np.ndarray
+    last_activity: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    @overload
+    def __getitem__(self, i: int) -> MemberLove: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[MemberLove, ...]: ...
+    def __getitem__(self, i: int | slice) -> MemberLove | tuple[MemberLove, ...]:
+        if isinstance(i, slice):
+            return tuple(self._rows(*i.indices(len(self))))
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return next(self._rows(i % len(self), i % len(self) + 1, 1))
+
+    def __iter__(self) -> Iterator[MemberLove]:
+        return self._rows(0, len(self), 1)
+
+    def _rows(self, start: int, stop: int, step: int) -> Iterator[MemberLove]:
+        cut = slice(start, stop, step)
+        # Columns to Python lists first, then one object per row (element by element was 0.8 s
+        # for 108k members).
+        rows = zip(
+            self.customer_ids[cut].tolist(),
+            self.level[cut].tolist(),
+            self.love[cut].tolist(),
+            self.previous_level[cut].tolist(),
+            self.previous_love[cut].tolist(),
+            self.first_activity[cut].tolist(),
+            self.last_activity[cut].tolist(),
+            strict=True,
+        )
+        for c, n, lv, w, pl, f, t in rows:
+            yield MemberLove(str(c), LEVELS[n - 1], lv, LEVELS[w - 1] if w else None, pl, f, t)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and tuple(self) == tuple(other)
+
+
 @dataclass(frozen=True)
 class LevelsResult(_Tabular):
     """Levels now, movements per period, and the two lists someone acts on."""
@@ -163,8 +224,8 @@ class LevelsResult(_Tabular):
     history: dict[str, tuple[int, ...]]  # level -> members at the end of each period
     new: tuple[int, ...]  # members whose first activity fell in each period
     movements: tuple[Movement, ...]
-    drifting_away: tuple[MemberLove, ...]
-    new_and_promising: tuple[MemberLove, ...]
+    drifting_away: Members
+    new_and_promising: Members
 
     def rows(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.movements]
@@ -264,7 +325,7 @@ def _lists(
     snaps: list[tuple[np.ndarray, np.ndarray]],
     level: list[np.ndarray],
     starts: list[int],
-) -> tuple[tuple[MemberLove, ...], tuple[MemberLove, ...]]:
+) -> tuple[Members, Members]:
     """Drifting away: moved down in the latest period (and were active before it). New and
     promising: first activity in the latest period, love at least the active members' median."""
     love, last = snaps[-1]
@@ -283,22 +344,15 @@ def _lists(
     fresh = np.flatnonzero((first >= starts[-1]) & active & (love >= median))
     fresh = fresh[np.argsort(-love[fresh], kind="stable")]
 
-    def members(at: np.ndarray) -> tuple[MemberLove, ...]:
-        # Columns to Python lists first, then one object per row: converting element by
-        # element took 0.8 s of CPU for 108k members at 1.15M customers.
-        rows = zip(
-            a.customer_ids[at].tolist(),
-            now_level[at].astype(np.int64).tolist(),
-            love[at].astype(np.float64).tolist(),
-            prev_level[at].astype(np.int64).tolist(),
-            prev_love[at].astype(np.float64).tolist(),
-            first[at].tolist(),
-            last[at].astype(np.int64).tolist(),
-            strict=True,
-        )
-        return tuple(
-            MemberLove(str(c), LEVELS[n - 1], lv, LEVELS[w - 1] if w else None, pl, f, t)
-            for c, n, lv, w, pl, f, t in rows
+    def members(at: np.ndarray) -> Members:
+        return Members(
+            a.customer_ids[at],
+            now_level[at].astype(np.int64),
+            love[at].astype(np.float64),
+            prev_level[at].astype(np.int64),
+            prev_love[at].astype(np.float64),
+            first[at],
+            last[at].astype(np.int64),
         )
 
     return members(drifting), members(fresh)

@@ -319,23 +319,28 @@ def first_reach(frame: MilestoneFrame, n_milestones: int) -> np.ndarray:
     return first
 
 
-def _latest_step(frame: MilestoneFrame, code: np.ndarray) -> np.ndarray:
-    """Per customer, the path step of their latest path-milestone event (ties: furthest).
+def last_reach(frame: MilestoneFrame, n_milestones: int) -> np.ndarray:
+    """Customers x milestones: when each customer last reached each milestone (us, or NONE)."""
+    memo = frame.memo.get(("last_reach", n_milestones))
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    last = np.full((frame.customers, n_milestones), NONE, dtype=np.int64)
+    np.maximum.at(last, (frame.cust, frame.milestone.astype(np.int64)), frame.ts)
+    last.flags.writeable = False  # shared by every path's positions on this log
+    frame.memo[("last_reach", n_milestones)] = last
+    return last
 
-    Rows are sorted by customer then time, so each customer's latest rows end their run: one
-    linear pass (a lexsort here took 0.9 s at 10M events).
+
+def _latest_step(last: np.ndarray) -> np.ndarray:
+    """Per customer, from their last reach of each path step (``last_reach``'s columns in path
+    order): the step of their latest path-milestone event (ties: furthest), -1 for none.
+
+    The last reaches are made once per log for every path: a pass over the log's rows per path
+    cost 0.35 s at 5M rows, a lexsort 0.9 s.
     """
-    step = code[frame.milestone]
-    on = step >= 0
-    latest = np.full(frame.customers, -1, dtype=np.int64)
-    cust, ts, st = frame.cust[on], frame.ts[on], step[on]
-    if not len(cust):
-        return latest
-    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
-    ends = np.r_[starts[1:], len(cust)] - 1
-    last_ts = np.repeat(ts[ends], np.diff(np.r_[starts, len(cust)]))
-    latest[cust[starts]] = np.maximum.reduceat(np.where(ts == last_ts, st, -1), starts)
-    return latest
+    latest_ts = last.max(axis=1)
+    step = last.shape[1] - 1 - np.argmax((last == latest_ts[:, None])[:, ::-1], axis=1)
+    return np.where(latest_ts == NONE, -1, step).astype(np.int64)
 
 
 def _place(
@@ -354,17 +359,15 @@ def _place(
     index = {m.id: i for i, m in enumerate(journey.milestones)}
     steps = chosen.milestone_ids
     n_steps = len(steps)
-    code = np.full(len(journey.milestones), -1, dtype=np.int64)
-    for k, mid in enumerate(steps):
-        code[index[mid]] = k
     cols = np.array([index[m] for m in steps], dtype=np.int64)
-    rows = np.flatnonzero((first[:, cols] != NONE).any(axis=1))
-    f = first[np.ix_(rows, cols)]
+    on_path = first[:, cols]
+    rows = np.flatnonzero((on_path != NONE).any(axis=1))
+    f = on_path[rows]
     reached = f != NONE
     pos = n_steps - 1 - np.argmax(reached[:, ::-1], axis=1)
     at = f[np.arange(len(rows)), pos]
-    thresholds = stuck_thresholds(journey, chosen, first[:, cols])
-    latest = _latest_step(frame, code)[rows]
+    thresholds = stuck_thresholds(journey, chosen, on_path)
+    latest = _latest_step(last_reach(frame, len(journey.milestones))[np.ix_(rows, cols)])
     others = sorted({m for p in journey.paths for m in p.milestone_ids} - set(steps))
     required = ~np.array([s.optional for s in chosen.steps], dtype=bool)
     skipped = (np.arange(n_steps)[None, :] < pos[:, None]) & ~reached & required[None, :]

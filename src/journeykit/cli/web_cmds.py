@@ -45,7 +45,13 @@ def _store(workspace_dir: Path) -> object:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--https", is_flag=True, help="Behind a TLS proxy: mark cookies Secure.")
-def serve(workspace_dir: Path, host: str, port: int, https: bool) -> None:
+@click.option(
+    "--warm/--no-warm",
+    default=True,
+    show_default=True,
+    help="Draw every journey's map at start and after each import, before a visit.",
+)
+def serve(workspace_dir: Path, host: str, port: int, https: bool, warm: bool) -> None:
     """Serve the web app for a workspace (journeys, dashboards, look-up, imports)."""
     from journeykit._optional import require
 
@@ -66,6 +72,10 @@ def serve(workspace_dir: Path, host: str, port: int, https: bool) -> None:
             highlight=False,
         )
     app = create_app(workspace_dir, https=https)
+    if warm:
+        from journeykit.web.warm import Warmer
+
+        Warmer(app.state.ctx).start()
     err_console.print(f"journeykit at http://{host}:{port}/", highlight=False, markup=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 

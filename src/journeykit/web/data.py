@@ -326,9 +326,13 @@ class Data:
         key = ("map", rev, self.version(), f.key())
         frame = self._frame(rev, journey, f)  # the log the dashboards share, fetched once
 
-        def work(ev: ir.Table, g: Filters) -> JourneyResults:
+        def work(ev: ir.Table | None, g: Filters) -> JourneyResults:
             return measure(frame.with_events(ev), journey, path=f.path, now=g.now, full=False)
 
+        if frame.last_seen is not None and f.now is None:
+            # The stored log carries everyone's last event: the map reads nothing else, so the
+            # file is not held open (an import waits for it) while the analyses run.
+            return self.cached(key, lambda: work(None, f))
         return self.cached(key, lambda: self._run(journey, f, work))
 
     def customer(self, rev: str, journey: Journey, f: Filters, customer_id: str) -> Customer:

@@ -42,7 +42,7 @@ class Ends(NamedTuple):
     blocked: np.ndarray  # strict: the steps seen since that end, one bit each
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def ordered_funnel(rows: StepArrays, steps: Steps) -> Reached:
     """Every customer's furthest step, whether it is still open, and the chosen attempt's times.
 
