@@ -1,7 +1,9 @@
 """The milestone log: raw events reduced to the events that reach a milestone, in one scan.
 
 Every analysis starts here. The log is built on the engine (DuckDB, Spark, any Ibis backend) as
-one query, then fetched once as Arrow; the much smaller log is what the analyses work on.
+one query, then fetched once as Arrow; the much smaller log is what the analyses work on. Ibis
+and the rule compiler are imported where a query is built: a log a workspace stored
+(``engine.maplog``) is read and analysed without them.
 """
 
 from __future__ import annotations
@@ -11,12 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.compile import compile_rule, event_prefilter, may_overlap
 from journeykit.analytics.errors import AnalyticsError
 from journeykit.journey.schema import EventRule, Journey, JourneyPath, Milestone
 
@@ -73,6 +73,8 @@ def _scope(
     """The events any chosen rule (or one of ``also``) could match (up to ``now``, prefiltered
     on event names), the chosen milestones, and whether the prefilter applied (if not, most
     rows reach nothing)."""
+    from journeykit.analytics.compile import event_prefilter
+
     chosen = _measurable(journey, milestones)
     if not chosen:
         raise AnalyticsError("none of the chosen milestones has a 'when' rule to measure")
@@ -101,6 +103,10 @@ def _tagged(
     After the event-name prefilter most rows carry a tag; asking the engine to filter on the tag
     made DuckDB evaluate every rule twice (0.9 s of CPU at 10M events).
     """
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     t, chosen, prefiltered = _scope(events, journey, milestones, now=now)
     groups = _disjoint(chosen)
     if len(groups) == 1:
@@ -129,6 +135,8 @@ def _tagged(
 def _disjoint(chosen: list[tuple[int, Milestone]]) -> list[list[tuple[int, Milestone]]]:
     """The chosen milestones in groups whose rules never match the same event (greedy colouring
     of the may-overlap graph): each group is one ``CASE`` column."""
+    from journeykit.analytics.compile import may_overlap
+
     groups: list[list[tuple[int, Milestone]]] = []
     for item in chosen:
         for group in groups:
@@ -142,6 +150,10 @@ def _disjoint(chosen: list[tuple[int, Milestone]]) -> list[list[tuple[int, Miles
 
 def _tag(t: ir.Table, group: list[tuple[int, Milestone]]) -> ir.Value:
     """The index of the group's milestone an event reaches, or null."""
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     preds = [(i, compile_rule(t, m.when, null_safe=False)) for i, m in group if m.when]
     return ibis.cases(*[(p, i) for i, p in preds], else_=ibis.null("int16")).cast("int16")
 
@@ -282,6 +294,8 @@ def fetch_milestones(
     persona's is in the log without rows. (As extra tag rows, the personas cost a 10M-event
     prove about 1.5 CPU s of expanding.)
     """
+    import ibis
+
     segments = [p.segment for p in journey.personas if p.segment is not None] if personas else []
     t, chosen, prefiltered = _scope(events, journey, milestones, now=now, also=segments)
     groups = _disjoint(chosen)
@@ -312,6 +326,10 @@ def fetch_milestones(
 def first_persona(t: ir.Table, journey: Journey) -> ir.Value:
     """The index of the first persona (file order) whose segment rule an event matches, or
     null: per customer, the least of these is their persona (``analytics.segments``)."""
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     rules = [
         (i, compile_rule(t, p.segment, null_safe=False))
         for i, p in enumerate(journey.personas)
