@@ -206,7 +206,9 @@ def _current(engine: DuckDBEngine, alias: str, journey: Journey) -> tuple[str, b
         return None
     digest = log_digest(journey)
     log = f"log = {quote_literal(digest)}"
-    row = engine.fetchall(f"SELECT shared, coverage, merges FROM {alias}.milestone_logs WHERE {log}")
+    row = engine.fetchall(
+        f"SELECT shared, coverage, merges FROM {alias}.milestone_logs WHERE {log}"
+    )
     if not row:
         return None
     shared, coverage, merges = row[0]
