@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from journeykit.analytics import kernels
+from journeykit.analytics.kernels import plain
 from journeykit.analytics.errors import FunnelOptionError
 from journeykit.analytics.funnel_names import Semantics
 from journeykit.analytics.funnel_semantics import (
@@ -293,6 +294,8 @@ def _run(
     )
     if mode == "any":
         got = kernels.any_order_funnel(rows, steps)
+    elif plain.fits(rows, steps):  # the usual question: no numba to load
+        got = plain.ordered_plain(rows, steps)
     else:
         got = kernels.ordered_funnel(rows, steps)
     if got.too_many:
