@@ -14,7 +14,6 @@ from typing import Literal
 import numpy as np
 
 from journeykit.analytics import kernels
-from journeykit.analytics.kernels import plain
 from journeykit.analytics.errors import FunnelOptionError
 from journeykit.analytics.funnel_names import Semantics
 from journeykit.analytics.funnel_semantics import (
@@ -25,6 +24,7 @@ from journeykit.analytics.funnel_semantics import (
     run_peer,
     window_us,
 )
+from journeykit.analytics.kernels import plain
 from journeykit.analytics.milestones import (
     AnalyticsError,
     Events,
