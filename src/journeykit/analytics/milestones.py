@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journeykit.analytics.columns import from_numpy, to_numpy
 from journeykit.analytics.errors import AnalyticsError
 from journeykit.journey.schema import EventRule, Journey, JourneyPath, Milestone
 
@@ -409,7 +410,7 @@ def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     n = len(ids)
     if not n:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    changed = to_numpy(pc.not_equal(ids.slice(1), ids.slice(0, n - 1)))
     starts = np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
     marks = np.zeros(n, dtype=np.int64)
     marks[starts[1:]] = 1
@@ -417,8 +418,7 @@ def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _micros(column: pa.ChunkedArray) -> np.ndarray:
-    ts = column.combine_chunks().cast(pa.timestamp("us"))
-    return np.asarray(ts.cast(pa.int64()).to_numpy(zero_copy_only=False))
+    return to_numpy(column.combine_chunks().cast(pa.timestamp("us")))
 
 
 def _to_us(value: Any) -> int:
@@ -431,16 +431,17 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
     n = len(ids)
     starts, cust = _customer_numbers(ids)
     ts = _micros(table.column("timestamp"))
-    milestone = table.column("milestone").to_numpy().astype(np.int16)
-    value = table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
+    milestone = to_numpy(table.column("milestone")).astype(np.int16)
+    value = to_numpy(table.column("value"), fill=np.nan).astype(np.float64)
     shared = "event_key" in table.column_names
     if shared:
-        event_key = table.column("event_key").to_numpy(zero_copy_only=False).astype(np.int64)
+        event_key = to_numpy(table.column("event_key")).astype(np.int64)
     else:
         event_key = np.arange(n, dtype=np.int64)
-    return MilestoneFrame(
+    customer_ids = ids.take(from_numpy(starts))
+    frame = MilestoneFrame(
         journey=journey,
-        customer_ids=ids.take(pa.array(starts)).to_numpy(zero_copy_only=False),
+        customer_ids=to_numpy(customer_ids),
         cust=cust,
         milestone=milestone,
         ts=ts,
@@ -450,6 +451,8 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
         now=now_us,
         shared_keys=shared,
     )
+    frame.memo["arrow_ids"] = customer_ids  # as ``arrow_ids`` makes them, without a conversion
+    return frame
 
 
 @dataclass(frozen=True)

@@ -479,7 +479,7 @@ def positions(m: Measure, lapsed_after: str | None) -> None:
     """Where every customer is on the path, with status and strays."""
     result = _positions(m, lapsed_after)
     summary = ", ".join(f"{k} {v:,}" for k, v in result.summary.items())
-    err_console.print(f"{len(result.customers):,} customers: {summary}", highlight=False)
+    err_console.print(f"{len(result.customer_ids):,} customers: {summary}", highlight=False)
     emit(result, m.fmt)
 
 

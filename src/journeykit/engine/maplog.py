@@ -27,7 +27,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.milestones import MilestoneFrame, frame_from_arrow, milestone_log
+from journeykit.analytics.columns import to_numpy
+from journeykit.analytics.milestones import (
+    MilestoneFrame,
+    arrow_ids,
+    frame_from_arrow,
+    milestone_log,
+)
 from journeykit.events.schema import EVENT_COLUMNS
 from journeykit.events.sqltext import quote_literal
 
@@ -252,11 +258,11 @@ def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> Mileston
     latest = engine.fetchone(f"SELECT max(timestamp) FROM {alias}.event_rows")[0]
     now = int(np.datetime64(latest, "us").astype(np.int64)) if latest is not None else 0
     frame = frame_from_arrow(table, journey, now)
-    where = pc.index_in(pa.array(frame.customer_ids, pa.string()), value_set=last["customer_id"])
+    where = pc.index_in(arrow_ids(frame), value_set=last["customer_id"])
     if where.null_count:
         return frame  # a customer without a last event (cannot happen): judge by the events
-    stamps = last.column("last").cast(pa.timestamp("us")).cast(pa.int64()).take(where)
-    return replace(frame, last_seen=stamps.to_numpy(zero_copy_only=False))
+    stamps = last.column("last").cast(pa.timestamp("us")).take(where)
+    return replace(frame, last_seen=to_numpy(stamps))
 
 
 def workspace_log(directory: Path, journey: Journey) -> MilestoneFrame | None:
