@@ -67,3 +67,17 @@ def from_numpy(values: np.ndarray) -> pa.Array:
     data = np.ascontiguousarray(values)
     kind = pa.from_numpy_dtype(data.dtype)
     return pa.Array.from_buffers(kind, len(data), [None, pa.py_buffer(data)])
+
+
+def group_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a 2-d numeric array grouped by equal values: each row's group (0, 1, ... in order
+    of first appearance) and each group's first row. Arrow's hashing dictionary encoder on the
+    rows as fixed-size binary values: np.unique(axis=0) sorts (1.5 s for 650k rows of three
+    keys), and Arrow's group-by loads its query engine and pandas first."""
+    rows = np.ascontiguousarray(table)
+    width = rows.dtype.itemsize * (rows.shape[1] if rows.ndim == 2 else 1)
+    packed = pa.Array.from_buffers(pa.binary(width), len(rows), [None, pa.py_buffer(rows)])
+    group = to_numpy(pc.dictionary_encode(packed).indices).astype(np.int64)
+    # Codes come in order of first appearance: a group's first row is where the code is new.
+    first = np.flatnonzero(group > np.r_[-1, np.maximum.accumulate(group)[:-1]])
+    return group, first

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -211,7 +210,9 @@ def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[...
 def emit(result: Result, fmt: str, table: Callable[[], RenderableType] | None = None) -> None:
     """Data to stdout: a table for people, JSON or CSV for tools."""
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        from journeykit.analytics.results import json_text
+
+        click.echo(json_text(result))
     elif fmt == "csv":
         rows = result.rows()
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
