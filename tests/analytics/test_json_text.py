@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from journeykit.analytics.results import (
     json_objects,
     json_strings,
     json_with_rows,
+    rounded,
 )
 
 texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=8) | st.sampled_from(
@@ -46,3 +48,20 @@ def test_columns_write_json_dumps_text(
     }
     got = json_with_rows(head, "customers", json_objects(columns))
     assert got == json.dumps({**head, "customers": objects}, indent=2, ensure_ascii=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=20), st.integers(0, 4))
+def test_rounded_is_pythons_round(values: list[float], digits: int) -> None:
+    got = rounded(np.array(values, dtype=np.float64), digits)
+    want = [round(v, digits) if np.isfinite(v) else v for v in values]
+    assert [repr(x) for x in got] == [repr(x) for x in want]
+
+
+def test_rounded_at_ties_and_near_them() -> None:
+    """Halves and values one ulp either side of them, in days as positions writes them."""
+    base = np.array([0.125, 0.135, 2.675, 1.005, 90.0, -0.005, 0.0, 1e7 + 0.005])
+    values = np.concatenate([base, np.nextafter(base, np.inf), np.nextafter(base, -np.inf)])
+    seconds = np.random.default_rng(0).uniform(0, 9e6, 20000)
+    for v in (values, seconds / 86400):
+        assert [repr(x) for x in rounded(v, 2)] == [repr(round(float(x), 2)) for x in v]

@@ -29,6 +29,7 @@ from journeykit.analytics.results import (
     json_objects,
     json_strings,
     json_with_rows,
+    rounded,
 )
 from journeykit.analytics.status import (
     STATUSES,
@@ -248,9 +249,7 @@ class PositionsResult(_Tabular):
             "milestone": np.asarray(self.steps, dtype=object)[self.position[at]].tolist(),
             "reached_at": iso_times(self.reached_at[at]),
             "status": np.asarray(STATUSES, dtype=object)[self.status[at]].tolist(),
-            "days_waiting": [
-                round(w / 86400, 2) for w in self.waiting_seconds[at].astype(float).tolist()
-            ],
+            "days_waiting": rounded(self.waiting_seconds[at] / 86400, 2),
         }
 
     def customer_dicts(self, rows: np.ndarray | None = None) -> list[dict[str, Any]]:

@@ -45,6 +45,23 @@ def iso_times(us: np.ndarray) -> list[str]:
     return [t[:-7] if w else t for t, w in zip(text.tolist(), whole, strict=True)]
 
 
+def rounded(values: np.ndarray, digits: int) -> list[float]:
+    """``[round(float(v), digits) for v in values]``, vectorised: the nearest integer of the
+    scaled value divided back is Python's answer (one correctly rounded division, as Python
+    reads back its decimal) except near a tie, where the scaled product's own rounding may
+    decide; those, and values too large for that argument, take Python's ``round``."""
+    v = np.asarray(values, dtype=np.float64)
+    scale = 10.0**digits
+    with np.errstate(all="ignore"):  # nan, inf and overflow go to Python below
+        x = v * scale
+        out = (np.rint(x) / scale).tolist()
+        exact = np.abs(x) < 2.0**30  # false for nan and inf too
+        near = np.abs(x - np.floor(x) - 0.5) < 1e-6
+    for i in np.flatnonzero(near | ~exact).tolist():
+        out[i] = round(float(v[i]), digits)
+    return list(out)
+
+
 def json_text(result: Result) -> str:
     """The result's JSON as the CLI prints it, ``json.dumps(to_dict(), indent=2,
     ensure_ascii=False)``: a result that lists every customer writes the same text itself
