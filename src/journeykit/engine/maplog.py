@@ -245,6 +245,7 @@ def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> Mileston
     if current is None:
         return None
     digest, shared = current
+    log = f"log = {quote_literal(digest)}"
     select = (
         f"SELECT customer_id, milestone, timestamp, value{', event_key' if shared else ''} "
         f"FROM {alias}.milestone_rows WHERE {log}"
