@@ -84,6 +84,7 @@ def test_the_stored_log_gives_the_generic_output(
         ["--cohort", "2024-01"],
         ["--people", "2"],
         ["--trends", "week"],
+        ["--correlation"],  # the funnel from the log, the correlation from the events
         ["--path", "webinar_first"],  # an optional step and a step window: numba's kernel
     ],
     ids=lambda o: " ".join(o),
