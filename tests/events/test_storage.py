@@ -43,8 +43,24 @@ def damaged(tmp_path: Path) -> tuple[Workspace, Path]:
 
 
 def test_every_command_on_a_damaged_workspace_says_so(damaged: tuple[Workspace, Path]) -> None:
+    """The events' table damaged: every command that reads it says so. (Without ``--now``
+    these commands answer from the stored milestone log and never read the damaged block:
+    see the next test for damage there.)"""
     ws, _ = damaged
     for command in ("funnel", "positions", "stuck"):
+        code, out = run(
+            command, str(ws.journey_file), "--workspace", str(ws.root), "--now", "2030-01-01"
+        )
+        assert code == 1, out
+        assert f"{ws.database}: the workspace database is damaged (Corrupt database file" in out
+        assert f"journeykit doctor --workspace {ws.root}" in out
+
+
+def test_a_damaged_stored_milestone_log_says_so(tmp_path: Path) -> None:
+    """The commands that read the stored log (issue 22) report damage there the same way."""
+    ws = workspace(tmp_path / "ws", tmp_path / "events.parquet")
+    damage(ws.database, "milestone_rows")
+    for command in ("funnel", "paths", "positions", "stuck", "cohorts"):
         code, out = run(command, str(ws.journey_file), "--workspace", str(ws.root))
         assert code == 1, out
         assert f"{ws.database}: the workspace database is damaged (Corrupt database file" in out

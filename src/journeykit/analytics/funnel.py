@@ -24,6 +24,7 @@ from journeykit.analytics.funnel_semantics import (
     run_peer,
     window_us,
 )
+from journeykit.analytics.kernels import plain
 from journeykit.analytics.milestones import (
     AnalyticsError,
     Events,
@@ -34,15 +35,6 @@ from journeykit.analytics.milestones import (
     since,
 )
 from journeykit.analytics.results import FunnelResult, FunnelStep, TimeStats
-from journeykit.analytics.segments import (
-    aggregated,
-    breakdowns,
-    cohort_bounds,
-    members_where,
-    parse_step_by,
-    step_values,
-    top_groups,
-)
 from journeykit.analytics.windows import (
     DEFAULT_WINDOW,
     DESIGNED,
@@ -104,8 +96,11 @@ def funnel(
     the ``breakdown_limit`` largest kept and the rest in ``(other)``; or pass ``breakdown``, a
     group name -> customer ids mapping of your own.
     """
+    # Segments build queries (Ibis): imported only by the options that need them.
     without_unit = 0
     if aggregate_by is not None:
+        from journeykit.analytics.segments import aggregated
+
         if isinstance(events, MilestoneFrame):
             raise AnalyticsError("--aggregate-by needs the events table, not a milestone log")
         if now is None:  # "as of" the latest event of all, not of those with the unit
@@ -114,8 +109,11 @@ def funnel(
     if date_from is not None:
         events = since(events, date_from)
     chosen = resolve_path(journey, path)
-    at_step = None if by is None else parse_step_by(by, len(chosen.steps))
+    at_step = None
     if by is not None:
+        from journeykit.analytics.segments import breakdowns, parse_step_by, top_groups
+
+        at_step = parse_step_by(by, len(chosen.steps))
         source = events.events if isinstance(events, MilestoneFrame) else events
         if source is None:
             raise AnalyticsError("a breakdown needs the events: this milestone log has none")
@@ -210,6 +208,8 @@ def _kept(
 ) -> np.ndarray:
     """Which of ``customers`` the ``where`` and ``cohort`` filters keep. Each customer's funnel
     is their own, so filtering after the count equals counting the filtered customers."""
+    from journeykit.analytics.segments import cohort_bounds, members_where
+
     keep = np.ones(len(customers), dtype=np.bool_)
     if where:
         if frame.events is None:
@@ -240,6 +240,8 @@ def _by_step(
 ) -> dict[str, list[str]]:
     """``step:N:KEY``: each customer by KEY on the event that served step N of their chosen
     attempt (PostHog's attribution to a step); ``(none)`` when they did not reach it."""
+    from journeykit.analytics.segments import step_values
+
     k, key = at_step
     if times is None:
         raise AnalyticsError(
@@ -292,6 +294,8 @@ def _run(
     )
     if mode == "any":
         got = kernels.any_order_funnel(rows, steps)
+    elif plain.fits(rows, steps):  # the usual question: no numba to load
+        got = plain.ordered_plain(rows, steps)
     else:
         got = kernels.ordered_funnel(rows, steps)
     if got.too_many:

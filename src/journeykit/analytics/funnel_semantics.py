@@ -15,14 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import ibis
 import numpy as np
 
-from journeykit.analytics.compile import compile_rule
 from journeykit.analytics.errors import FunnelOptionError
 from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, SEMANTICS
-from journeykit.analytics.kernels import clickhouse, posthog
-from journeykit.analytics.kernels.common import StepArrays
+from journeykit.analytics.kernels.bundles import StepArrays
 from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame
 from journeykit.analytics.windows import CalendarMonths, Resolved
 from journeykit.journey.schema import Journey, JourneyPath
@@ -161,6 +158,8 @@ def run_peer(
     now: datetime | None,
 ) -> PeerRun:
     """The funnel of ``chosen`` as the peer computes it."""
+    from journeykit.analytics.kernels import clickhouse, posthog  # numba: only for a peer
+
     ids = list(chosen.milestone_ids)
     k = len(ids)
     strict_order = mode == "strict"
@@ -218,6 +217,8 @@ def _rows(
 ) -> StepArrays:
     """The frame's rows of the path (code = step) and exclusions (code = EXCLUSION_BASE - e),
     with, when ``others``, one row (code OTHER) per event that is neither."""
+    from journeykit.analytics.kernels import posthog
+
     index = {m.id: i for i, m in enumerate(journey.milestones)}
     code = np.full(len(journey.milestones), -2, dtype=np.int16)
     for k, mid in enumerate(ids):
@@ -247,6 +248,10 @@ def _other_events(
     """(customer row, time) of every event of the frame's customers that reaches none of ``ids``."""
     if frame.events is None:
         raise AnalyticsError("a strict peer funnel needs the events: this milestone log has none")
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     t = frame.events
     if now is not None:
         t = t.filter(t.timestamp <= now)

@@ -1,7 +1,9 @@
 """The milestone log: raw events reduced to the events that reach a milestone, in one scan.
 
 Every analysis starts here. The log is built on the engine (DuckDB, Spark, any Ibis backend) as
-one query, then fetched once as Arrow; the much smaller log is what the analyses work on.
+one query, then fetched once as Arrow; the much smaller log is what the analyses work on. Ibis
+and the rule compiler are imported where a query is built: a log a workspace stored
+(``engine.maplog``) is read and analysed without them.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeykit.analytics.compile import compile_rule, event_prefilter, may_overlap
+from journeykit.analytics.columns import from_numpy, to_numpy
 from journeykit.analytics.errors import AnalyticsError
 from journeykit.journey.schema import EventRule, Journey, JourneyPath, Milestone
 
@@ -73,6 +74,8 @@ def _scope(
     """The events any chosen rule (or one of ``also``) could match (up to ``now``, prefiltered
     on event names), the chosen milestones, and whether the prefilter applied (if not, most
     rows reach nothing)."""
+    from journeykit.analytics.compile import event_prefilter
+
     chosen = _measurable(journey, milestones)
     if not chosen:
         raise AnalyticsError("none of the chosen milestones has a 'when' rule to measure")
@@ -101,6 +104,10 @@ def _tagged(
     After the event-name prefilter most rows carry a tag; asking the engine to filter on the tag
     made DuckDB evaluate every rule twice (0.9 s of CPU at 10M events).
     """
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     t, chosen, prefiltered = _scope(events, journey, milestones, now=now)
     groups = _disjoint(chosen)
     if len(groups) == 1:
@@ -129,6 +136,8 @@ def _tagged(
 def _disjoint(chosen: list[tuple[int, Milestone]]) -> list[list[tuple[int, Milestone]]]:
     """The chosen milestones in groups whose rules never match the same event (greedy colouring
     of the may-overlap graph): each group is one ``CASE`` column."""
+    from journeykit.analytics.compile import may_overlap
+
     groups: list[list[tuple[int, Milestone]]] = []
     for item in chosen:
         for group in groups:
@@ -142,6 +151,10 @@ def _disjoint(chosen: list[tuple[int, Milestone]]) -> list[list[tuple[int, Miles
 
 def _tag(t: ir.Table, group: list[tuple[int, Milestone]]) -> ir.Value:
     """The index of the group's milestone an event reaches, or null."""
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     preds = [(i, compile_rule(t, m.when, null_safe=False)) for i, m in group if m.when]
     return ibis.cases(*[(p, i) for i, p in preds], else_=ibis.null("int16")).cast("int16")
 
@@ -282,6 +295,8 @@ def fetch_milestones(
     persona's is in the log without rows. (As extra tag rows, the personas cost a 10M-event
     prove about 1.5 CPU s of expanding.)
     """
+    import ibis
+
     segments = [p.segment for p in journey.personas if p.segment is not None] if personas else []
     t, chosen, prefiltered = _scope(events, journey, milestones, now=now, also=segments)
     groups = _disjoint(chosen)
@@ -312,6 +327,10 @@ def fetch_milestones(
 def first_persona(t: ir.Table, journey: Journey) -> ir.Value:
     """The index of the first persona (file order) whose segment rule an event matches, or
     null: per customer, the least of these is their persona (``analytics.segments``)."""
+    import ibis
+
+    from journeykit.analytics.compile import compile_rule
+
     rules = [
         (i, compile_rule(t, p.segment, null_safe=False))
         for i, p in enumerate(journey.personas)
@@ -391,7 +410,7 @@ def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     n = len(ids)
     if not n:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    changed = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    changed = to_numpy(pc.not_equal(ids.slice(1), ids.slice(0, n - 1)))
     starts = np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
     marks = np.zeros(n, dtype=np.int64)
     marks[starts[1:]] = 1
@@ -399,8 +418,7 @@ def _customer_numbers(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _micros(column: pa.ChunkedArray) -> np.ndarray:
-    ts = column.combine_chunks().cast(pa.timestamp("us"))
-    return np.asarray(ts.cast(pa.int64()).to_numpy(zero_copy_only=False))
+    return to_numpy(column.combine_chunks().cast(pa.timestamp("us")))
 
 
 def _to_us(value: Any) -> int:
@@ -413,16 +431,17 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
     n = len(ids)
     starts, cust = _customer_numbers(ids)
     ts = _micros(table.column("timestamp"))
-    milestone = table.column("milestone").to_numpy().astype(np.int16)
-    value = table.column("value").to_numpy(zero_copy_only=False).astype(np.float64)
+    milestone = to_numpy(table.column("milestone")).astype(np.int16)
+    value = to_numpy(table.column("value"), fill=np.nan).astype(np.float64)
     shared = "event_key" in table.column_names
     if shared:
-        event_key = table.column("event_key").to_numpy(zero_copy_only=False).astype(np.int64)
+        event_key = to_numpy(table.column("event_key")).astype(np.int64)
     else:
         event_key = np.arange(n, dtype=np.int64)
-    return MilestoneFrame(
+    customer_ids = ids.take(from_numpy(starts))
+    frame = MilestoneFrame(
         journey=journey,
-        customer_ids=ids.take(pa.array(starts)).to_numpy(zero_copy_only=False),
+        customer_ids=to_numpy(customer_ids),
         cust=cust,
         milestone=milestone,
         ts=ts,
@@ -432,6 +451,8 @@ def frame_from_arrow(table: pa.Table, journey: Journey, now_us: int) -> Mileston
         now=now_us,
         shared_keys=shared,
     )
+    frame.memo["arrow_ids"] = customer_ids  # as ``arrow_ids`` makes them, without a conversion
+    return frame
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journeykit.analytics.columns import group_rows
 from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey
@@ -132,20 +133,8 @@ def _variants(
             terms = (m.astype(np.uint64) + np.uint64(1)) * powers[pos]
             keys.append(np.add.reduceat(terms, starts))
     lengths = np.diff(np.r_[starts, len(cust)])
-    # Arrow's hash group-by: np.unique(axis=0) sorted 650k rows of three keys in 1.5 s.
-    keyed = pa.table(
-        {
-            "k0": keys[0],
-            "k1": keys[1],
-            "n": lengths.astype(np.uint64),
-            "i": np.arange(len(starts), dtype=np.int64),
-        }
-    )
-    grouped = keyed.group_by(["k0", "k1", "n"], use_threads=False).aggregate(
-        [("i", "min"), ("i", "count")]
-    )
-    first = grouped.column("i_min").to_numpy()
-    counts = grouped.column("i_count").to_numpy()
+    group, first = group_rows(np.stack([keys[0], keys[1], lengths.astype(np.uint64)], axis=1))
+    counts = np.bincount(group)
     seqs = [tuple(ids[i] for i in m[starts[f] : starts[f] + lengths[f]]) for f in first]
     ranked = sorted(zip(counts.tolist(), seqs, strict=True), key=lambda x: (-x[0], x[1]))
     chosen = ranked if top is None else ranked[:top]

@@ -6,7 +6,8 @@ Each result has one JSON shape (``to_dict``) and table views (``to_pandas``/``to
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -42,6 +43,81 @@ def iso_times(us: np.ndarray) -> list[str]:
     whole = (us % 1_000_000 == 0).tolist()
     # isoformat leaves out a zero fraction of a second
     return [t[:-7] if w else t for t, w in zip(text.tolist(), whole, strict=True)]
+
+
+def rounded(values: np.ndarray, digits: int) -> list[float]:
+    """``[round(float(v), digits) for v in values]``, vectorised: the nearest integer of the
+    scaled value divided back is Python's answer (one correctly rounded division, as Python
+    reads back its decimal) except near a tie, where the scaled product's own rounding may
+    decide; those, and values too large for that argument, take Python's ``round``."""
+    v = np.asarray(values, dtype=np.float64)
+    scale = 10.0**digits
+    with np.errstate(all="ignore"):  # nan, inf and overflow go to Python below
+        x = v * scale
+        out = (np.rint(x) / scale).tolist()
+        exact = np.abs(x) < 2.0**30  # false for nan and inf too
+        near = np.abs(x - np.floor(x) - 0.5) < 1e-6
+    for i in np.flatnonzero(near | ~exact).tolist():
+        out[i] = round(float(v[i]), digits)
+    return list(out)
+
+
+def json_text(result: Result) -> str:
+    """The result's JSON as the CLI prints it, ``json.dumps(to_dict(), indent=2,
+    ensure_ascii=False)``: a result that lists every customer writes the same text itself
+    (``to_json``), column by column, because Python's indenting encoder is pure Python (about a
+    second per 100k customers)."""
+    own = getattr(result, "to_json", None)
+    if own is not None:
+        return str(own())
+    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+
+
+def json_with_rows(head: Mapping[str, Any], key: str, rows: Sequence[str]) -> str:
+    """``json.dumps({**head, key: objects}, indent=2, ensure_ascii=False)``, the objects given
+    as their text at indent 4 (``json_objects``)."""
+    text = json.dumps({**head, key: []}, indent=2, ensure_ascii=False)
+    if not rows:
+        return text
+    empty = "[]\n}"
+    assert text.endswith(empty)
+    return text[: -len(empty)] + "[\n" + ",\n".join(rows) + "\n  ]\n}"
+
+
+def json_objects(columns: Mapping[str, Sequence[str]], indent: int = 4) -> list[str]:
+    """Objects with the same keys, written as ``json.dumps(..., indent=2)`` writes them at
+    ``indent``: ``columns`` holds each key's values already as JSON text (``json_strings``,
+    ``json_floats``, ``json_nested``)."""
+    pad = " " * indent
+    if not columns:
+        return []
+    keys = [json.dumps(k, ensure_ascii=False) for k in columns]
+    fields = (",\n" + pad + "  ").join(
+        k.replace("{", "{{").replace("}", "}}") + ": {}" for k in keys
+    )
+    template = pad + "{{\n" + pad + "  " + fields + "\n" + pad + "}}"
+    return list(map(template.format, *columns.values()))
+
+
+def json_strings(values: Sequence[str | None]) -> list[str]:
+    """Each value as a JSON string (``null`` for None)."""
+    from json.encoder import encode_basestring
+
+    if None in values:
+        return ["null" if v is None else encode_basestring(v) for v in values]
+    return list(map(encode_basestring, values))  # type: ignore[arg-type]
+
+
+def json_floats(values: Sequence[float]) -> list[str]:
+    """Each value as ``json.dumps`` writes a float."""
+    if all(v - v == 0 for v in values):  # finite: repr, as json does
+        return list(map(float.__repr__, values))
+    return [json.dumps(v) for v in values]
+
+
+def json_nested(value: Any, indent: int) -> str:
+    """A list or object as ``json.dumps(..., indent=2)`` writes it as a value at ``indent``."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * indent)
 
 
 @runtime_checkable

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics.results import NONE, _Tabular
+from journeykit.analytics.results import (
+    NONE,
+    _Tabular,
+    json_nested,
+    json_objects,
+    json_strings,
+    json_with_rows,
+)
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 
 if TYPE_CHECKING:
@@ -122,22 +129,35 @@ class StatusList(_Tabular):
         return tuple(self.placed.row(r) for r in self.order)
 
     def _customers(self) -> list[dict[str, Any]]:
-        moves = {
-            m: [{"channel": t.channel, "action": t.action, "owner": t.owner} for t in ts]
-            for m, ts in self.touchpoints.items()
-        }
+        moves = self._moves()
         out = self.placed.customer_dicts(np.asarray(self.order, dtype=np.int64))
         for d in out:
             d["next"] = self.next_steps.get(d["milestone"])
             d["touchpoints"] = [dict(t) for t in moves.get(d["milestone"], ())]
         return out
 
+    def _head(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "summary": self.summary}
+
     def to_dict(self) -> dict[str, Any]:
+        return {**self._head(), "customers": self._customers()}
+
+    def to_json(self) -> str:
+        """``json.dumps(self.to_dict(), indent=2, ensure_ascii=False)``, written column by
+        column (``PositionsResult.customer_json``)."""
+        order = np.asarray(self.order, dtype=np.int64)
+        text = self.placed.customer_json(order)
+        at = [self.placed.steps[k] for k in self.placed.position[order].tolist()]
+        nxt = {m: json_strings([self.next_steps.get(m)])[0] for m in self.placed.steps}
+        moves = {m: json_nested(self._moves().get(m, []), 6) for m in self.placed.steps}
+        text["next"] = [nxt[m] for m in at]
+        text["touchpoints"] = [moves[m] for m in at]
+        return json_with_rows(self._head(), "customers", json_objects(text))
+
+    def _moves(self) -> dict[str, list[dict[str, str | None]]]:
         return {
-            "path": self.path,
-            "status": self.status,
-            "summary": self.summary,
-            "customers": self._customers(),
+            m: [{"channel": t.channel, "action": t.action, "owner": t.owner} for t in ts]
+            for m, ts in self.touchpoints.items()
         }
 
     def rows(self) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from journeykit.journey.durations import parse_duration
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from journeykit.analytics import FunnelResult, PositionsResult
+    from journeykit.analytics import FunnelResult, MilestoneFrame, PositionsResult
     from journeykit.analytics.results import Result
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -54,14 +53,45 @@ def parse_now(text: str | None, option: str = "--now", end_of_day: bool = False)
 
 
 @dataclass(frozen=True)
-class Measure:
-    """What every measure command shares: the journey, its events, the path, "as of" and format."""
+class Sources:
+    """The event source a command was given (exactly one of the first three)."""
 
-    journey: Journey
-    events: ir.Table
-    path: str | None
-    now: datetime | None
-    fmt: str
+    events_path: Path | None
+    workspace: Path | None
+    table: str | None
+    engine_url: str
+
+
+class Measure:
+    """What every measure command shares: the journey, its events, the path, "as of" and format.
+
+    The events are opened on first use: a question the workspace's stored milestone log answers
+    (``log``) never opens them, and so never imports Ibis and pandas.
+    """
+
+    def __init__(
+        self, journey: Journey, sources: Sources, path: str | None, now: datetime | None, fmt: str
+    ) -> None:
+        self.journey, self.sources, self.path, self.now, self.fmt = journey, sources, path, now, fmt
+
+    @functools.cached_property
+    def events(self) -> ir.Table:
+        s = self.sources
+        return open_events(s.events_path, s.workspace, s.table, s.engine_url, required=True)
+
+    def log(self, fits: bool = True) -> MilestoneFrame | ir.Table:
+        """The journey's milestone log as the workspace stores it (``engine.maplog``) when
+        ``fits`` (the command's options need nothing else) and it is up to date, else the
+        events. Only for the default engine and no "as of": the stored log is of all events,
+        with each customer's last event of any kind."""
+        s = self.sources
+        if fits and s.workspace is not None and s.engine_url == "duckdb://" and self.now is None:
+            from journeykit.engine.maplog import workspace_log
+
+            stored = workspace_log(s.workspace, self.journey)
+            if stored is not None:
+                return stored
+        return self.events
 
 
 def _measure(
@@ -76,8 +106,18 @@ def _measure(
 ) -> Measure:
     moment = parse_now(now)
     journey = load_journey(journey_file)
-    events = open_events(events_path, workspace, table, engine_url, required=True)
-    return Measure(journey, events, path_id, moment, fmt)
+    sources = Sources(events_path, workspace, table, engine_url)
+    _one_source(sources, required=True)
+    return Measure(journey, sources, path_id, moment, fmt)
+
+
+def _one_source(s: Sources, *, required: bool) -> Path | str | None:
+    """The one source given (None when none is and ``required`` is false)."""
+    given = [x for x in (s.events_path, s.workspace, s.table) if x is not None]
+    if len(given) > 1 or (required and not given):
+        some = "exactly" if required else "at most"
+        raise InputError(f"give {some} one of --events FILE, --workspace DIR or --table NAME")
+    return given[0] if given else None
 
 
 def open_events(
@@ -89,15 +129,12 @@ def open_events(
     required: bool,
 ) -> Any:
     """The events from the one source given (None when none is and ``required`` is false)."""
-    given = [x for x in (events_path, workspace, table) if x is not None]
-    if len(given) > 1 or (required and not given):
-        some = "exactly" if required else "at most"
-        raise InputError(f"give {some} one of --events FILE, --workspace DIR or --table NAME")
-    if not given:
+    given = _one_source(Sources(events_path, workspace, table, engine_url), required=required)
+    if given is None:
         return None
     from journeykit.engine import connect
 
-    return connect(engine_url).events(str(given[0]))
+    return connect(engine_url).events(str(given))
 
 
 def event_source_options() -> list[Callable[[Any], Any]]:
@@ -173,7 +210,9 @@ def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[...
 def emit(result: Result, fmt: str, table: Callable[[], RenderableType] | None = None) -> None:
     """Data to stdout: a table for people, JSON or CSV for tools."""
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        from journeykit.analytics.results import json_text
+
+        click.echo(json_text(result))
     elif fmt == "csv":
         rows = result.rows()
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
@@ -369,8 +408,12 @@ def funnel(
         raise click.UsageError("--to and --now both set the end: give one")
     now = m.now if date_to is None else parse_now(date_to, "--to", end_of_day=True)
 
+    # The stored log holds every milestone's events and nothing else: options that read other
+    # events (a breakdown, --where, --aggregate-by, a peer's strict funnel) or a date range
+    # (the log's "as of" is the latest event) take the events.
+    fits = not (by or where or aggregate_by or date_from or date_to or semantics != "journeykit")
     result = run(
-        m.events,
+        m.log(fits),
         m.journey,
         path=m.path,
         mode=mode,  # type: ignore[arg-type]
@@ -420,7 +463,7 @@ def _positions(m: Measure, lapsed_after: str | None) -> PositionsResult:
     from journeykit.analytics import positions as run
 
     horizon = parse_duration(lapsed_after) if lapsed_after else None
-    return run(m.events, m.journey, path=m.path, now=m.now, lapsed_after=horizon)
+    return run(m.log(), m.journey, path=m.path, now=m.now, lapsed_after=horizon)
 
 
 LAPSED_HELP = (
@@ -437,7 +480,7 @@ def positions(m: Measure, lapsed_after: str | None) -> None:
     """Where every customer is on the path, with status and strays."""
     result = _positions(m, lapsed_after)
     summary = ", ".join(f"{k} {v:,}" for k, v in result.summary.items())
-    err_console.print(f"{len(result.customers):,} customers: {summary}", highlight=False)
+    err_console.print(f"{len(result.customer_ids):,} customers: {summary}", highlight=False)
     emit(result, m.fmt)
 
 
@@ -468,7 +511,7 @@ def paths(m: Measure, top: int, raw: bool, only: tuple[str, ...], skip: tuple[st
     if raw:
         emit(event_paths(m.events, only=only, skip=skip, top=top, now=m.now), m.fmt)
     else:
-        emit(run(m.events, m.journey, top=top, now=m.now), m.fmt)
+        emit(run(m.log(), m.journey, top=top, now=m.now), m.fmt)
 
 
 @click.command()
@@ -484,7 +527,7 @@ def cohorts(m: Measure, days: int) -> None:
     """Weekly entry cohorts and the share reaching each milestone within N days."""
     from journeykit.analytics import cohorts as run
 
-    emit(run(m.events, m.journey, path=m.path, days=days, now=m.now), m.fmt)
+    emit(run(m.log(), m.journey, path=m.path, days=days, now=m.now), m.fmt)
 
 
 def register(group: click.Group) -> None:

@@ -21,10 +21,17 @@ rows), ``ordered`` (ordered and strict: a latest-end scan per start), ``any_orde
 sweep of time groups), and, for customers with an event that reaches several steps,
 ``exact_ordered`` (a dynamic programme over the events used) and ``exact_any`` (a matching of
 steps to events).
+
+The bundles (``bundles``) import without numba; the kernels load it on first use (PEP 562), so
+a caller that settles a funnel without them (``analytics.funnel``'s numpy path) never pays for it.
 """
 
-from journeykit.analytics.kernels.any_order import any_order_funnel
-from journeykit.analytics.kernels.common import (
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from journeykit._lazy import lazy_exports
+from journeykit.analytics.kernels.bundles import (
     EXCLUDED,
     MAX_SHARED,
     NONE,
@@ -32,7 +39,10 @@ from journeykit.analytics.kernels.common import (
     StepArrays,
     Steps,
 )
-from journeykit.analytics.kernels.ordered import ordered_funnel
+
+if TYPE_CHECKING:
+    from journeykit.analytics.kernels.any_order import any_order_funnel
+    from journeykit.analytics.kernels.ordered import ordered_funnel
 
 __all__ = [
     "EXCLUDED",
@@ -44,3 +54,5 @@ __all__ = [
     "any_order_funnel",
     "ordered_funnel",
 ]
+
+__getattr__ = lazy_exports(__name__, {"any_order_funnel": "any_order", "ordered_funnel": "ordered"})

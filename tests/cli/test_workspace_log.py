@@ -1,0 +1,136 @@
+"""Workspace commands answer from the milestone log the import stored (issue 22, target 1).
+
+``funnel``, ``paths``, ``positions``, ``stuck`` and ``cohorts`` with ``--workspace`` read the
+journey's stored log with DuckDB alone when it is up to date and the options need no other
+events. Their output must be the generic path's, byte for byte, in every format; and the fast
+path must really be taken: a fresh process imports no Ibis, pandas or numba.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import journeykit.engine.maplog as maplog
+from journeykit.cli import cli
+from journeykit.events.simulate import SimulationOptions, simulate, write_table
+from journeykit.journey import load_journey
+from tests.cli.test_startup import imported_by
+
+COMMANDS = ("funnel", "paths", "positions", "stuck", "cohorts")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace (its template journey) with 600 simulated customers imported."""
+    root = tmp_path_factory.mktemp("wslog")
+    ws = root / "ws"
+    assert CliRunner().invoke(cli, ["init", str(ws)]).exit_code == 0
+    events = root / "events.parquet"
+    journey = load_journey(ws / "journey.yaml")
+    write_table(simulate(journey, SimulationOptions(customers=600, seed=3)), events)
+    done = CliRunner().invoke(cli, ["import", str(events), "--workspace", str(ws)])
+    assert done.exit_code == 0, done.output
+    return ws
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def both(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[str, str]:
+    """The command's output from the stored log, and with the stored log unavailable (the
+    events tagged through Ibis, as before)."""
+    calls: list[object] = []
+    real = maplog.workspace_log
+
+    def counted(*a: object) -> object:
+        got = real(*a)  # type: ignore[arg-type]
+        calls.append(got)
+        return got
+
+    with monkeypatch.context() as m:
+        m.setattr(maplog, "workspace_log", counted)
+        fast = run(*args)
+    assert calls and calls[0] is not None, "the stored log was not used"
+    with monkeypatch.context() as m:
+        m.setattr(maplog, "workspace_log", lambda *_: None)
+        generic = run(*args)
+    return fast, generic
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_stored_log_gives_the_generic_output(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, command: str, fmt: str
+) -> None:
+    args = (command, str(workspace / "journey.yaml"), "--workspace", str(workspace))
+    fast, generic = both(monkeypatch, *args, "--format", fmt)
+    assert fast == generic
+    assert len(fast) > 100
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--window", "3d", "--mode", "strict"],
+        ["--window", "none", "--mode", "any"],
+        ["--window", "1mo"],
+        ["--exclude", "trial_ending_stall"],
+        ["--cohort", "2024-01"],
+        ["--people", "2"],
+        ["--trends", "week"],
+        ["--correlation"],  # the funnel from the log, the correlation from the events
+        ["--path", "webinar_first"],  # an optional step and a step window: numba's kernel
+    ],
+    ids=lambda o: " ".join(o),
+)
+def test_funnel_options_the_stored_log_serves(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, options: list[str]
+) -> None:
+    args = ("funnel", str(workspace / "journey.yaml"), "--workspace", str(workspace))
+    fast, generic = both(monkeypatch, *args, "--format", "json", *options)
+    assert fast == generic
+
+
+@pytest.mark.parametrize(
+    "options", [["--by", "persona"], ["--now", "2024-02-01"], ["--from", "2024-01-15"]]
+)
+def test_options_that_need_the_events_take_them(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, options: list[str]
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(maplog, "workspace_log", lambda *a: calls.append(a))
+    args = ("funnel", str(workspace / "journey.yaml"), "--workspace", str(workspace))
+    assert '"steps"' in run(*args, "--format", "json", *options)
+    assert calls == []
+
+
+def test_a_journey_whose_rules_have_no_stored_log_is_measured_on_the_events(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """Another rule for one milestone (matching the same events): no log is stored for it,
+    so the command tags the events, with the same answer."""
+    text = (workspace / "journey.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "edited.yaml"
+    rule = "when: nps_submitted"
+    assert rule in text
+    edited.write_text(text.replace(rule, "when: {event: [nps_submitted, not_an_event]}"), "utf-8")
+    assert maplog.workspace_log(workspace, load_journey(edited)) is None
+    for command in COMMANDS:
+        stored = run(command, str(workspace / "journey.yaml"), "--workspace", str(workspace))
+        tagged = run(command, str(edited), "--workspace", str(workspace))
+        assert stored == tagged
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_fresh_workspace_command_imports_no_ibis_pandas_or_numba(
+    workspace: Path, command: str
+) -> None:
+    got = imported_by(command, str(workspace / "journey.yaml"), "--workspace", str(workspace),
+                      "--format", "json")  # fmt: skip
+    assert got & {"ibis", "pandas", "numba", "sqlglot"} == set()
