@@ -7,6 +7,7 @@ damaged one, and checks one on request (``journeykit doctor``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,25 +52,34 @@ def import_files(
         return import_into(engine, ws, paths, options, progress=progress, derive=logs_of(ws))
 
 
-def logs_of(ws: Workspace) -> Callable[[DuckDBEngine], None]:
+def logs_of(ws: Workspace) -> _Logs:
     """What a write to the workspace's events runs last in its transaction: the stored
-    milestone logs of the workspace's journeys, brought up to date (``engine.maplog``).
+    milestone logs of the workspace's journeys, brought up to date (``engine.maplog``)."""
+    return _Logs(ws)
 
-    The journey files are read in a thread from the start, while the write reads its rows
-    (DuckDB and the database drivers release the GIL): parsing them is pure Python, a tenth
-    of a 1M-row database import when done at the end."""
-    from concurrent.futures import ThreadPoolExecutor
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="journeykit-journeys")
-    journeys = pool.submit(_valid_journeys, ws)
-    pool.shutdown(wait=False)  # the thread ends with its one task
+class _Logs:
+    """The journey files are parsed in a thread while the write reads its rows (``prefetch``,
+    called just before: DuckDB and the database drivers release the GIL then; started any
+    earlier, the parse only slowed the write's own Python). Parsing is pure Python, about a
+    tenth of a 1M-row database import when done at the end."""
 
-    def derive(engine: DuckDBEngine) -> None:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._journeys: Future[list[Journey]] | None = None
+
+    def prefetch(self) -> None:
+        if self._journeys is None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="journeykit-journeys")
+            self._journeys = pool.submit(_valid_journeys, self.ws)
+            pool.shutdown(wait=False)  # the thread ends with its one task
+
+    def __call__(self, engine: DuckDBEngine) -> None:
         from journeykit.engine.maplog import update_logs
 
-        update_logs(engine, journeys.result())
-
-    return derive
+        self.prefetch()
+        assert self._journeys is not None
+        update_logs(engine, self._journeys.result())
 
 
 def _valid_journeys(ws: Workspace) -> list[Journey]:

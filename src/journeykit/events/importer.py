@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from journeykit.errors import WorkspaceError
 from journeykit.events.errors import EventFileError, StrictImportError
@@ -262,6 +262,16 @@ def refresh_events_view(engine: Any) -> None:
     )
 
 
+class Derive(Protocol):
+    """What a write keeps from the events (``engine.workspace.logs_of``): run last in its
+    transaction, committed with the events or not at all."""
+
+    def prefetch(self) -> None:
+        """Start what needs no database, just before the rows are read."""
+
+    def __call__(self, engine: Any) -> None: ...
+
+
 def import_into(
     engine: Any,
     ws: Workspace,
@@ -269,7 +279,7 @@ def import_into(
     options: ImportOptions | None = None,
     *,
     progress: Progress | None = None,
-    derive: Callable[[Any], None] | None = None,
+    derive: Derive | None = None,
 ) -> list[ImportReport]:
     """Import ``paths`` into the workspace's database, open as ``engine`` (closed here), in one
     transaction; see the module docstring. ``engine.workspace.import_files`` opens it.
@@ -281,6 +291,8 @@ def import_into(
     try:
         prepare_schema(engine)
         tidy_rejected_files(engine, ws)
+        if derive is not None:
+            derive.prefetch()
         # Reading happens before the transaction: it writes only to in-memory staging, and a
         # DuckDB transaction may write to one database only.
         plans = [_plan(engine, ws, p, i, opts, progress) for i, p in enumerate(paths)]

@@ -36,7 +36,7 @@ nothing is new before it loads any of this (engine.peek).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -58,6 +58,7 @@ from journeykit.events.dbsource import (
 from journeykit.events.importer import (
     REJECTED_FOLDER,
     STORED_KEY,
+    Derive,
     prepare_schema,
     refresh_events_view,
     tidy_rejected_files,
@@ -190,7 +191,7 @@ def sync_into(
     *,
     progress: Progress | None = None,
     replace: bool = False,
-    derive: Callable[[Any], None] | None = None,
+    derive: Derive | None = None,
 ) -> list[SyncReport]:
     """Pull every source into the workspace's database (open as ``runner``, closed here) in one
     transaction; see the module docstring. Sources not registered yet are registered;
@@ -202,6 +203,8 @@ def sync_into(
         tidy_rejected_files(runner, ws)
         known = registered(runner)
         runner.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STAGE}")
+        if derive is not None:
+            derive.prefetch()
         staged = []
         for i, (source, remote) in enumerate(sources):
             earlier = known.get(source.name)
