@@ -120,3 +120,18 @@ def test_the_server_draws_the_map_at_start_and_after_an_import(app: Any, tmp_pat
     rev, journey = ctx.journey("journey")
     key = ("map_svg", rev.sha256, ctx.data.version(), make_filters(journey, *[None] * 5).key())
     assert key in ctx.data.cache
+
+
+def test_a_journey_without_an_up_to_date_log_is_left_to_its_visit(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tagging every event would hold the database file while an import waits for it."""
+    from journeykit.engine import maplog
+    from journeykit.web.warm import warm_maps
+
+    ctx = app.state.ctx
+    ctx.data.forget()
+    assert warm_maps(ctx) == 1 and len(_map_keys(ctx)) == 1
+    ctx.data.forget()
+    monkeypatch.setattr(maplog, "_current", lambda *args: None)  # as after a rule edit
+    assert warm_maps(ctx) == 0 and _map_keys(ctx) == []

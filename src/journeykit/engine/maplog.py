@@ -224,6 +224,11 @@ def _current(engine: DuckDBEngine, alias: str, journey: Journey) -> tuple[str, b
     return digest, bool(shared)
 
 
+def has_current_log(engine: DuckDBEngine, alias: str, journey: Journey) -> bool:
+    """Whether the workspace attached as ``alias`` keeps this journey's log up to date."""
+    return _current(engine, alias, journey) is not None
+
+
 def stored_counts(engine: DuckDBEngine, alias: str, journey: Journey) -> dict[str, int] | None:
     """Per milestone with a rule, the events its rule matches, from the stored log (one row
     per event and milestone it reaches); None when the log is not up to date."""

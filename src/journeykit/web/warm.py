@@ -27,14 +27,24 @@ POLL = 1.0  # seconds between looks at the database file (a stat, no query)
 
 
 def warm_maps(ctx: Context) -> int:
-    """Draw the default map of every journey that validates; how many were drawn."""
+    """Draw the default map of every journey that validates and whose milestone log the
+    workspace keeps up to date; how many were drawn. A journey without one (its rules changed
+    since the last import) is left to its first visit: tagging every event would hold the
+    database file for seconds (8-12 s at 10M events), and an import meanwhile would wait for
+    it, or give up as busy, without anyone having asked for the map."""
+    from journeykit.engine.maplog import has_current_log
     from journeykit.web import views
     from journeykit.web.app import make_filters
+    from journeykit.web.data import db_alias
 
     drawn = 0
     for key in ctx.journeys.names():
         try:
             rev, journey = ctx.journey(key)
+            with ctx.data.engine() as eng:
+                alias = db_alias(eng)
+                if alias is None or not has_current_log(eng, alias, journey):
+                    continue
             views.map_svg(ctx, rev, journey, make_filters(journey, *[None] * 5))
         except JourneykitError:
             continue  # an invalid journey or a busy file: the visit will say so
