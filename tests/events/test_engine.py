@@ -101,6 +101,17 @@ def test_inlined_parameters_read_back_as_bound_ones(values: list[Any]) -> None:
     assert got.fetchall() == want and [d[0] for d in got.description] == names
 
 
+def test_a_numpy_float_is_written_in_as_its_value() -> None:
+    import duckdb
+    import numpy as np
+
+    from journeykit.engine.duckdb import inline
+
+    written, left = inline("SELECT $f", {"f": np.float64(0.1)})  # numpy 2's repr: np.float64(…)
+    assert left is None
+    assert duckdb.connect().execute(written).fetchall() == [(0.1,)]
+
+
 def test_a_value_without_a_literal_is_bound() -> None:
     from journeykit.engine.duckdb import inline
 

@@ -65,14 +65,15 @@ def _literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):  # a bare 0.1 is a DECIMAL in DuckDB; a bound float a DOUBLE
-        text = repr(value) if math.isfinite(value) else str(value)
+        number = float(value)  # numpy's float64 repr is "np.float64(...)"
+        text = repr(number) if math.isfinite(number) else str(number)
         return f"CAST('{text}' AS DOUBLE)"
     if isinstance(value, str) and "\x00" not in value:
         return quote_literal(value)
-    if isinstance(value, dt.datetime):
+    if type(value) is dt.datetime:  # not a subclass (pandas' Timestamp has nanoseconds)
         kind = "TIMESTAMP" if value.tzinfo is None else "TIMESTAMPTZ"
         return f"CAST('{value.isoformat(sep=' ')}' AS {kind})"
-    if isinstance(value, dt.date):
+    if type(value) is dt.date:
         return f"CAST('{value.isoformat()}' AS DATE)"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_literal(v) for v in value) + "]"
