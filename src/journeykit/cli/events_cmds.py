@@ -260,7 +260,7 @@ def _check_fit(ws: Workspace, changed: int) -> None:
     except JourneykitError:
         return  # `journeykit validate` says what is wrong with it
     fit = workspace_fit(ws, journey)
-    if fit is None:  # no stored log of this journey (it has no rule to measure)
+    if fit is None:  # no up-to-date stored log of this journey (e.g. no rule to measure)
         warn_fit(connect().events(ws.root), journey)
         return
     for line in fit.lines():
