@@ -80,13 +80,9 @@ class State:
         return json.dumps(sorted(self.coverage.items()))
 
 
-# Literals, not parameters, on the reading side: DuckDB imports pandas to bind parameters
-# (0.16 s of a command that reads the log and nothing else).
-
-
 def _tables(engine: Any, alias: str) -> set[str]:
     rows = engine.fetchall(
-        f"SELECT table_name FROM duckdb_tables() WHERE database_name = {quote_literal(alias)}"
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = $db", {"db": alias}
     )
     return {r[0] for r in rows}
 
@@ -211,9 +207,9 @@ def _current(engine: DuckDBEngine, alias: str, journey: Journey) -> tuple[str, b
     if not set(_KEPT) <= _tables(engine, alias):
         return None
     digest = log_digest(journey)
-    log = f"log = {quote_literal(digest)}"
     row = engine.fetchall(
-        f"SELECT shared, coverage, merges FROM {alias}.milestone_logs WHERE {log}"
+        f"SELECT shared, coverage, merges FROM {alias}.milestone_logs WHERE log = $log",
+        {"log": digest},
     )
     if not row:
         return None
@@ -250,16 +246,18 @@ def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> Mileston
     if current is None:
         return None
     digest, shared = current
-    log = f"log = {quote_literal(digest)}"
+    log = {"log": digest}
     select = (
         f"SELECT customer_id, milestone, timestamp, value{', event_key' if shared else ''} "
-        f"FROM {alias}.milestone_rows WHERE {log}"
+        f"FROM {alias}.milestone_rows WHERE log = $log"
     )
-    table = engine.arrow(select)  # stored in order (_sort_rows)...
+    table = engine.arrow(select, log)  # stored in order (_sort_rows)...
     if not _in_order(table):  # ...which is checked, not assumed
-        table = engine.arrow(select + " ORDER BY customer_id, timestamp")
+        table = engine.arrow(select + " ORDER BY customer_id, timestamp", log)
     last = engine.arrow(
-        f"SELECT customer_id, max(last) AS last FROM {alias}.customer_last WHERE {log} GROUP BY 1"
+        f"SELECT customer_id, max(last) AS last FROM {alias}.customer_last WHERE log = $log "
+        "GROUP BY 1",
+        log,
     )
     latest = engine.fetchone(f"SELECT max(timestamp) FROM {alias}.event_rows")[0]
     now = int(np.datetime64(latest, "us").astype(np.int64)) if latest is not None else 0
