@@ -1,53 +1,174 @@
-"""Results that write their JSON column by column write exactly ``json.dumps(indent=2)``'s text."""
+"""Results that list every customer write exactly ``json.dumps(indent=2, ensure_ascii=False)``'s
+bytes, through orjson (``results.indented_json``)."""
 
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime
 from typing import Any
 
+import ibis
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from journeykit.analytics import positions
 from journeykit.analytics.results import (
-    json_floats,
-    json_nested,
-    json_objects,
-    json_strings,
-    json_with_rows,
+    exact_floats,
+    indented_json,
+    iso_times,
+    json_bytes,
+    json_times,
     rounded,
 )
+from journeykit.analytics.status import STATUSES, status_list
+from journeykit.journey import parse_journey
+from tests.builders import events_for, to_arrow
 
+# Every code point but surrogates (which no Arrow string holds), and the ones escapes care about.
 texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=8) | st.sampled_from(
-    ['"', "\\", "{}", "{0}", "}{", "\n", "é", "\u2028", ""]
+    ['"', "\\", "{}", "\n", "\x00", "\x1f", "\x7f", "é", "\u2028", "\u2029", "\ufeff", "😀", ""]
 )
-nested = st.lists(
-    st.fixed_dictionaries({"type": texts, "milestones": st.lists(texts, max_size=3)}), max_size=3
-)
+floats = st.floats(allow_nan=True, allow_infinity=True)
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    keys=st.lists(texts, min_size=3, max_size=3, unique=True),
-    rows=st.lists(
-        st.tuples(st.none() | texts, st.floats(allow_nan=True, allow_infinity=True), nested),
-        max_size=6,
-    ),
-    head=st.dictionaries(texts, texts | st.integers(), max_size=3),
-)
-def test_columns_write_json_dumps_text(
-    keys: list[str], rows: list[tuple[str | None, float, Any]], head: dict[str, Any]
-) -> None:
-    a, b, c = keys
-    head = {k: v for k, v in head.items() if k != "customers"}
-    objects = [{a: s, b: f, c: n} for s, f, n in rows]
-    columns = {
-        a: json_strings([s for s, _, _ in rows]),
-        b: json_floats([f for _, f, _ in rows]),
-        c: [json_nested(n, 6) for _, _, n in rows],
-    }
-    got = json_with_rows(head, "customers", json_objects(columns))
-    assert got == json.dumps({**head, "customers": objects}, indent=2, ensure_ascii=False)
+def documents() -> st.SearchStrategy[Any]:
+    """Texts, ints, None, bools, floats and naive datetimes in lists and dicts (empty ones too)."""
+    leaves = (
+        texts | st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | floats
+        | st.datetimes()
+    )  # fmt: skip
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+        max_leaves=20,
+    )
+
+
+def given_to_orjson(value: Any) -> Any:
+    """The document as journeykit hands it to ``indented_json``: floats through
+    ``exact_floats``."""
+    if isinstance(value, list):
+        return [given_to_orjson(v) for v in value]
+    if isinstance(value, dict):
+        return {k: given_to_orjson(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return exact_floats(np.array([value]))[0]
+    return value
+
+
+def plain(value: Any) -> Any:
+    """The document as ``to_dict`` gives it to ``json``: times as their ISO text."""
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents())
+def test_orjson_writes_json_dumps_bytes(document: Any) -> None:
+    assert indented_json(given_to_orjson(document)) == dumps(plain(document))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(floats, max_size=20), st.integers(0, 4))
+def test_floats_are_written_as_json_writes_them(values: list[float], digits: int) -> None:
+    """Any float, and those ``rounded`` makes (days waiting): tiny and huge ones are where
+    orjson's shortest text differs from ``repr`` (1e-05 vs 0.00001)."""
+    for v in (values, rounded(np.array(values, dtype=np.float64), digits)):
+        got = indented_json(exact_floats(np.array(v, dtype=np.float64)))
+        assert got == dumps(v)
+
+
+def test_floats_where_orjson_and_repr_part() -> None:
+    edges = [0.0, -0.0, 1e-4, 9.99e-5, 1e-5, 1e-7, 5e-324, 1e16, 9.999999999999998e15, 1e22,
+             -1e-5, 0.01, 2.675, math.nan, math.inf, -math.inf]  # fmt: skip
+    assert indented_json(exact_floats(np.array(edges))) == dumps(edges)
+
+
+def test_times_are_written_as_their_iso_text() -> None:
+    rng = np.random.default_rng(11)
+    first, last = -62135596800 * 10**6, 253402300799999999  # 0001-01-01, 9999-12-31 23:59:59.999999
+    us = np.concatenate([rng.integers(first, last, 5000), rng.integers(0, 2 * 10**9, 500) * 10**6,
+                         np.array([first, last, 0, -1, 1])])  # fmt: skip
+    assert indented_json(json_times(us)) == dumps(iso_times(us))
+
+
+JOURNEY = """\
+id: s
+title: S
+transformation: {from: a, to: b}
+milestones:
+  - {id: a, title: A, phase: pre, when: a}
+  - {id: b, title: B, phase: pre, when: b, expected_within: 2d}
+  - {id: c, title: C, phase: core, when: c, expected_within: 2d}
+  - {id: z, title: Z, phase: post, when: z}
+paths:
+  - {id: main, title: Main, steps: [a, b, c]}
+  - {id: side, title: Side, steps: [a, z]}
+touchpoints:
+  - {from: a, to: b, channel: e-mail, action: "Nudge to b: « allez »"}
+  - {from: b, to: a, channel: call, action: "Back to basics \\\\ \\"quoted\\""}
+"""
+
+# Customer ids json escapes (quotes, backslashes, control characters) and non-ASCII ones that
+# ensure_ascii=False writes as they are; every status, and strays of each kind.
+LOG = {
+    "zed": [("a", "2024-01-01")],
+    "Zoë 😀": [("a", "2024-01-01")],
+    'q"uote\\': [("a", "2024-01-05")],
+    "tab\there\x01": [("a", "2024-01-01"), ("b", "2024-01-08")],
+    "日本": [("a", "2024-01-01"), ("b", "2024-01-02")],
+    "\u2028line": [("a", "2024-01-01"), ("b", "2024-01-02"), ("c", "2024-01-03")],
+    "fi": [("b", "2024-01-09"), ("a", "2024-01-09 12:00")],
+    "sk": [("a", "2024-01-01"), ("c", "2024-01-09 00:00:00.5"), ("z", "2024-01-09")],
+    "old": [("a", "2023-01-01 00:00:00.000001")],
+}
+
+
+@pytest.fixture(scope="module")
+def placed():  # type: ignore[no-untyped-def]
+    journey = parse_journey(JOURNEY)
+    return journey, positions(ibis.memtable(to_arrow(events_for(LOG))), journey)
+
+
+def test_positions_and_lists_write_json_dumps_bytes(placed) -> None:  # type: ignore[no-untyped-def]
+    journey, pos = placed
+    assert {c.status for c in pos.customers} == set(STATUSES)
+    assert any(c.strays for c in pos.customers)
+    assert json_bytes(pos) == dumps(pos.to_dict())
+    for status in STATUSES:
+        for top in (None, 1):
+            listed = status_list(pos, journey, status, top)
+            assert json_bytes(listed) == dumps(listed.to_dict())
+
+
+def test_the_dicts_json_is_given_are_to_dicts(placed) -> None:  # type: ignore[no-untyped-def]
+    _, pos = placed
+    assert plain(pos.json_document()) == pos.to_dict()
+
+
+def test_what_orjson_refuses_is_written_by_json() -> None:
+    """A document orjson cannot write (here a numpy integer) falls back to ``to_dict``."""
+
+    class Odd:
+        def json_document(self) -> dict[str, Any]:
+            return {"n": np.int64(3)}
+
+        def to_dict(self) -> dict[str, Any]:
+            return {"n": 3, "é": [1.0e-05]}
+
+    assert json_bytes(Odd()) == dumps({"n": 3, "é": [1.0e-05]})  # type: ignore[arg-type]
 
 
 @settings(max_examples=300, deadline=None)

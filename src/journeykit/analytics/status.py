@@ -26,14 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from journeykit.analytics.results import (
-    NONE,
-    _Tabular,
-    json_nested,
-    json_objects,
-    json_strings,
-    json_with_rows,
-)
+from journeykit.analytics.results import NONE, _Tabular
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 
 if TYPE_CHECKING:
@@ -142,17 +135,19 @@ class StatusList(_Tabular):
     def to_dict(self) -> dict[str, Any]:
         return {**self._head(), "customers": self._customers()}
 
-    def to_json(self) -> str:
-        """``json.dumps(self.to_dict(), indent=2, ensure_ascii=False)``, written column by
-        column (``PositionsResult.customer_json``)."""
+    def json_document(self) -> dict[str, Any]:
+        """``to_dict()`` for ``results.indented_json`` (``PositionsResult.columns``)."""
         order = np.asarray(self.order, dtype=np.int64)
-        text = self.placed.customer_json(order)
-        at = [self.placed.steps[k] for k in self.placed.position[order].tolist()]
-        nxt = {m: json_strings([self.next_steps.get(m)])[0] for m in self.placed.steps}
-        moves = {m: json_nested(self._moves().get(m, []), 6) for m in self.placed.steps}
-        text["next"] = [nxt[m] for m in at]
-        text["touchpoints"] = [moves[m] for m in at]
-        return json_with_rows(self._head(), "customers", json_objects(text))
+        columns = self.placed.columns(order, for_json=True)
+        moves = self._moves()
+        nxt = [self.next_steps.get(m) for m in columns[1]]
+        ways = [moves.get(m, []) for m in columns[1]]
+        rows = [
+            {"customer_id": c, "milestone": m, "reached_at": t, "status": s, "days_waiting": d,
+             "strays": x, "next": n, "touchpoints": w}
+            for c, m, t, s, d, x, n, w in zip(*columns, nxt, ways, strict=True)
+        ]  # fmt: skip
+        return {**self._head(), "customers": rows}
 
     def _moves(self) -> dict[str, list[dict[str, str | None]]]:
         return {

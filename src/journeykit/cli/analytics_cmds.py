@@ -210,9 +210,9 @@ def _with_sources(func: Callable[..., None], *, with_path: bool) -> Callable[...
 def emit(result: Result, fmt: str, table: Callable[[], RenderableType] | None = None) -> None:
     """Data to stdout: a table for people, JSON or CSV for tools."""
     if fmt == "json":
-        from journeykit.analytics.results import json_text
+        from journeykit.analytics.results import json_bytes
 
-        click.echo(json_text(result))
+        click.echo(json_bytes(result))
     elif fmt == "csv":
         rows = result.rows()
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
