@@ -97,7 +97,7 @@ def status_rows(placed: PositionsResult, status: str, top: int | None = None) ->
         order = rows[np.lexsort((ids, -placed.waiting_seconds[rows]))]
     else:
         order = rows[np.argsort(ids, kind="stable")]
-    return [int(r) for r in (order if top is None else order[:top])]
+    return list((order if top is None else order[:top]).tolist())
 
 
 @dataclass(frozen=True)

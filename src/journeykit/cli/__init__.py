@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import click
@@ -68,4 +69,8 @@ def cli() -> None:
 
 
 def main() -> None:
+    # numpy starts OpenBLAS's worker threads, which then spin for 2**28 cycles waiting for
+    # work before they sleep: 0.04-0.05 CPU s of every command, most of which do no BLAS at
+    # all (docs/benchmarks.md, issue 22). They sleep at once instead; a user's setting wins.
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     cli(prog_name="journeykit")

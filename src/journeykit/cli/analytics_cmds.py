@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, INTERVALS, SEMANTICS
 from journeykit.analytics.windows import DEFAULT_WINDOW, parse_window
-from journeykit.cli.output import err_console, out_console, warn
+from journeykit.cli import output
+from journeykit.cli.output import warn
 from journeykit.errors import JourneykitError
 from journeykit.journey import Journey, load_journey
 from journeykit.journey.durations import parse_duration
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+    from rich.console import RenderableType
+    from rich.table import Table
 
     from journeykit.analytics import FunnelResult, MilestoneFrame, PositionsResult
     from journeykit.analytics.results import Result
@@ -219,10 +219,12 @@ def emit(result: Result, fmt: str, table: Callable[[], RenderableType] | None = 
         writer.writeheader()
         writer.writerows(rows)
     else:
-        out_console.print(table() if table else _generic_table(result.rows()))
+        output.out_console.print(table() if table else _generic_table(result.rows()))
 
 
 def _generic_table(rows: Sequence[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
     grid = Table(show_edge=False)
     for key in rows[0] if rows else ["(no rows)"]:
         grid.add_column(str(key))
@@ -248,6 +250,8 @@ def _how(result: FunnelResult) -> str:
 
 
 def funnel_table(result: FunnelResult) -> Table:
+    from rich.table import Table
+
     grid = Table(
         title=f"funnel: path {result.path} ({_how(result)}, window: {result.window_text})"
         + (f" where {', '.join(result.filters)}" if result.filters else "")
@@ -273,6 +277,8 @@ def funnel_table(result: FunnelResult) -> Table:
 
 def breakdown_table(result: FunnelResult) -> Table:
     """Customers per step for each group, with the share of the group's start."""
+    from rich.table import Table
+
     grid = Table(title=f"by {result.breakdown_by}", show_edge=False)
     grid.add_column("group", min_width=10)
     for s in result.steps:
@@ -442,6 +448,9 @@ def funnel(
         return
 
     def tables() -> RenderableType:
+        from rich.console import Group
+        from rich.text import Text
+
         if by is None:
             return funnel_table(result)
         return Group(funnel_table(result), Text(""), breakdown_table(result))
@@ -480,7 +489,7 @@ def positions(m: Measure, lapsed_after: str | None) -> None:
     """Where every customer is on the path, with status and strays."""
     result = _positions(m, lapsed_after)
     summary = ", ".join(f"{k} {v:,}" for k, v in result.summary.items())
-    err_console.print(f"{len(result.customer_ids):,} customers: {summary}", highlight=False)
+    click.echo(f"{len(result.customer_ids):,} customers: {summary}", err=True)
     emit(result, m.fmt)
 
 
