@@ -15,6 +15,10 @@ so machine load hits all alike; the table shows medians and ratios to the peers:
   work to speak of), target <= 0.5 s;
 - ``journeykit import`` into a fresh workspace vs DuckDB ``CREATE TABLE AS SELECT * FROM
   read_csv(...)`` into a database file with the customer id read as text (target <= 1.3x).
+
+``--src DIR`` (repeatable) runs every journeykit command once per source tree in each round
+(``PYTHONPATH=DIR``), e.g. ``--src src --src ../wt-base/src`` for after and before in the same
+run; ``--workspace-only`` leaves out ``funnel --events``, the import and DuckDB's CTAS.
 """
 
 from __future__ import annotations
@@ -58,12 +62,14 @@ con.close()
 """
 
 
-def run(cmd: list[str], out: Path | None = None) -> dict[str, float]:
-    """Wall and CPU seconds of one child process (which must succeed)."""
+def run(cmd: list[str], out: Path | None = None, src: str | None = None) -> dict[str, float]:
+    """Wall and CPU seconds of one child process (which must succeed); ``src``: the journeykit
+    source tree it imports."""
+    env = None if src is None else {**os.environ, "PYTHONPATH": src}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
     with open(out or os.devnull, "w") as sink:
-        done = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(cmd, stdout=sink, stderr=subprocess.PIPE, text=True, env=env)
     wall = time.perf_counter() - wall
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
@@ -111,31 +117,41 @@ def one_customer(root: Path, csv: Path) -> Path:
     return tiny
 
 
-def round_(root: Path, csv: Path, journey: Path, ws: Path, tiny_ws: Path) -> dict:
+def round_(
+    root: Path, csv: Path, journey: Path, ws: Path, tiny_ws: Path, srcs: list[str | None],
+    workspace_only: bool,
+) -> dict:  # fmt: skip
     out: dict[str, dict[str, float]] = {}
     window = ["--window", f"{WINDOW_DAYS}d"]
     chdb = CHDB_FUNNEL.format(steps=list(GEN_STEPS), window=WINDOW_DAYS * 86400)
     out["chdb_funnel_csv"] = run(
         [sys.executable, "-c", chdb, str(csv), "customer_id"], root / "chdb.txt"
     )
-    for cmd in WORKSPACE_COMMANDS:
-        extra = window if cmd == "funnel" else []
-        args = (cmd, str(journey), "--workspace", str(ws), "--format", "json", *extra)
-        out[cmd] = run(journeykit(*args), root / f"{cmd}.json")
-        tiny = (cmd, str(journey), "--workspace", str(tiny_ws), "--format", "json", *extra)
-        out[f"startup_{cmd}"] = run(journeykit(*tiny))
-    out["help"] = run(journeykit("--help"))
-    funnel_csv = ("funnel", str(journey), "--events", str(csv), "--format", "json", *window)
-    out["funnel_csv"] = run(journeykit(*funnel_csv), root / "funnel_csv.json")
-    db = root / "baseline.duckdb"
-    out["duckdb_ctas_text_id"] = run(
-        [sys.executable, "-c", DUCKDB_CTAS, str(csv), str(db), "customer_id"]
-    )
-    db.unlink()
-    fresh = root / "fresh"
-    subprocess.run(journeykit("init", str(fresh)), check=True, capture_output=True)
-    out["import"] = run(journeykit("import", "--workspace", str(fresh), str(csv)))
-    shutil.rmtree(fresh)
+    for i, src in enumerate(srcs):
+        tag = f"@{i}" if len(srcs) > 1 else ""
+        for cmd in WORKSPACE_COMMANDS:
+            extra = window if cmd == "funnel" else []
+            args = (cmd, str(journey), "--workspace", str(ws), "--format", "json", *extra)
+            out[cmd + tag] = run(journeykit(*args), root / f"{cmd}{tag}.json", src)
+            tiny = (cmd, str(journey), "--workspace", str(tiny_ws), "--format", "json", *extra)
+            out[f"startup_{cmd}{tag}"] = run(journeykit(*tiny), src=src)
+        out["help" + tag] = run(journeykit("--help"), src=src)
+        if workspace_only:
+            continue
+        funnel_csv = ("funnel", str(journey), "--events", str(csv), "--format", "json", *window)
+        out["funnel_csv" + tag] = run(journeykit(*funnel_csv), root / f"funnel_csv{tag}.json", src)
+        fresh = root / "fresh"
+        subprocess.run(journeykit("init", str(fresh)), check=True, capture_output=True)
+        out["import" + tag] = run(
+            journeykit("import", "--workspace", str(fresh), str(csv)), src=src
+        )
+        shutil.rmtree(fresh)
+    if not workspace_only:
+        db = root / "baseline.duckdb"
+        out["duckdb_ctas_text_id"] = run(
+            [sys.executable, "-c", DUCKDB_CTAS, str(csv), str(db), "customer_id"]
+        )
+        db.unlink()
     return out
 
 
@@ -144,7 +160,10 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, required=True)
     ap.add_argument("--customer-id", default="user_id", help="the file's customer id column")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--src", action="append", help="a journeykit source tree (repeatable)")
+    ap.add_argument("--workspace-only", action="store_true")
     args = ap.parse_args()
+    srcs: list[str | None] = [str(Path(x).resolve()) for x in args.src] if args.src else [None]
     root = Path(tempfile.mkdtemp(prefix="jk-cli-bench-"))
     try:
         journey = root / "gen.yaml"
@@ -154,25 +173,35 @@ def main() -> None:
         tiny_ws = workspace(root / "tiny", one_customer(root, csv), journey)
         rounds = []
         for _ in range(args.rounds):
-            rounds.append(round_(root, csv, journey, ws, tiny_ws))
+            rounds.append(round_(root, csv, journey, ws, tiny_ws, srcs, args.workspace_only))
             print(json.dumps(rounds[-1]), file=sys.stderr, flush=True)
-        report(rounds, root)
+        for i, src in enumerate(srcs):
+            if len(srcs) > 1:
+                print(f"\n### {src}\n")
+            report(rounds, root, f"@{i}" if len(srcs) > 1 else "")
     finally:
         shutil.rmtree(root)
 
 
-def report(rounds: list[dict], root: Path) -> None:
-    med = {k: {m: statistics.median(r[k][m] for r in rounds) for m in ("wall", "cpu")}
-           for k in rounds[0]}  # fmt: skip
-    ch, ctas = med["chdb_funnel_csv"], med["duckdb_ctas_text_id"]
-    print("| what | CPU s | wall s | vs peer CPU | vs peer wall | target |")
+def report(rounds: list[dict], root: Path, tag: str = "") -> None:
+    """Medians (and ranges) per measured thing; ``tag`` picks one source tree's commands."""
+    keys = [k for k in rounds[0] if "@" not in k or k.endswith(tag)]
+    med = {k.removesuffix(tag) if tag else k: {
+        m: (statistics.median(r[k][m] for r in rounds), min(r[k][m] for r in rounds),
+            max(r[k][m] for r in rounds)) for m in ("wall", "cpu")} for k in keys}  # fmt: skip
+    ch, ctas = med["chdb_funnel_csv"], med.get("duckdb_ctas_text_id")
+    print("| what | CPU s (range) | wall s (range) | vs peer CPU | vs peer wall | target |")
     print("|---|---|---|---|---|---|")
 
-    def row(name: str, key: str, peer: dict[str, float] | None, target: str) -> None:
+    def row(name: str, key: str, peer: dict | None, target: str) -> None:
+        if key not in med:
+            return
         m = med[key]
-        ratio = (f"{m['cpu'] / peer['cpu']:.2f}x | {m['wall'] / peer['wall']:.2f}x" if peer
-                 else "- | -")  # fmt: skip
-        print(f"| {name} | {m['cpu']:.2f} | {m['wall']:.2f} | {ratio} | {target} |")
+        ratio = (f"{m['cpu'][0] / peer['cpu'][0]:.2f}x | {m['wall'][0] / peer['wall'][0]:.2f}x"
+                 if peer else "- | -")  # fmt: skip
+        cpu, wall = m["cpu"], m["wall"]
+        print(f"| {name} | {cpu[0]:.2f} ({cpu[1]:.2f}-{cpu[2]:.2f}) | "
+              f"{wall[0]:.2f} ({wall[1]:.2f}-{wall[2]:.2f}) | {ratio} | {target} |")  # fmt: skip
 
     row("chDB funnel from the CSV", "chdb_funnel_csv", None, "reference")
     for cmd in WORKSPACE_COMMANDS:
@@ -184,11 +213,12 @@ def report(rounds: list[dict], root: Path) -> None:
     row("DuckDB CTAS read_csv, id as text", "duckdb_ctas_text_id", None, "reference")
     row("`journeykit import`", "import", ctas, "<= 1.3x CPU")
     chdb_counts = (root / "chdb.txt").read_text().strip()
-    ours = json.loads((root / "funnel.json").read_text())
-    from_csv = json.loads((root / "funnel_csv.json").read_text())
+    ours = json.loads((root / f"funnel{tag}.json").read_text())
     print(f"\nfunnel chDB (no validation) {chdb_counts}")
     print(f"funnel workspace            {[s['customers'] for s in ours['steps']]}")
-    print(f"funnel --events             {[s['customers'] for s in from_csv['steps']]}")
+    if (root / f"funnel_csv{tag}.json").exists():
+        from_csv = json.loads((root / f"funnel_csv{tag}.json").read_text())
+        print(f"funnel --events             {[s['customers'] for s in from_csv['steps']]}")
 
 
 if __name__ == "__main__":
