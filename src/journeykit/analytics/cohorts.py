@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from journeykit.analytics.milestones import Events, milestone_frame, resolve_path
 from journeykit.analytics.position import first_reach
+from journeykit.analytics.quantiles import distinct
 from journeykit.analytics.results import NONE, _Tabular
 from journeykit.journey.schema import Journey
 
@@ -87,7 +86,7 @@ def cohorts(
     limit = days * 86400 * 1_000_000
     hit = (f != NONE) & (f >= entry[:, None]) & (f - entry[:, None] <= limit)
     out = []
-    for w in np.unique(week):
+    for w in distinct(week):
         rows = week == w
         start = datetime(1970, 1, 5, tzinfo=UTC) + timedelta(weeks=int(w))
         reached = {m: int(hit[rows, k].sum()) for k, m in enumerate(chosen.milestone_ids)}

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from journeykit.analytics.columns import group_rows
 from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
+from journeykit.analytics.quantiles import median
 from journeykit.analytics.results import _Tabular
 from journeykit.journey.schema import Journey
 
@@ -157,9 +158,7 @@ def _transitions(
     for lo, hi in zip(cuts, np.r_[cuts[1:], len(pair)], strict=True):
         p = int(pair[lo])
         out.append(
-            Transition(
-                ids[p // len(ids)], ids[p % len(ids)], int(hi - lo), float(np.median(gap[lo:hi]))
-            )
+            Transition(ids[p // len(ids)], ids[p % len(ids)], int(hi - lo), median(gap[lo:hi]))
         )
     return tuple(sorted(out, key=lambda t: (-t.count, t.from_, t.to)))
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from journeykit.analytics.quantiles import percentiles
+
 if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
@@ -191,7 +193,7 @@ class TimeStats:
     def of(cls, seconds: np.ndarray, bins: int = 10) -> TimeStats | None:
         if len(seconds) == 0:
             return None
-        q = np.percentile(seconds, [50, 25, 75, 90])
+        q = percentiles(seconds, [50, 25, 75, 90])
         counts, edges = np.histogram(seconds, bins=bins)
         hist = tuple(
             (float(edges[i]), float(edges[i + 1]), int(counts[i])) for i in range(len(counts))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from journeykit.analytics.quantiles import percentiles
 from journeykit.analytics.results import NONE, _Tabular
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 
@@ -50,7 +51,7 @@ def stuck_thresholds(journey: Journey, path: JourneyPath, first: np.ndarray) -> 
         both = (first[:, k] != NONE) & (first[:, k + 1] != NONE)
         gaps = (first[both, k + 1] - first[both, k]) / 1e6
         gaps = gaps[gaps >= 0]
-        out.append(float(np.percentile(gaps, 90)) if len(gaps) else None)
+        out.append(percentiles(gaps, [90])[0] if len(gaps) else None)
     return out
 
 
