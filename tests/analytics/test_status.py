@@ -106,3 +106,41 @@ def test_times_formatted_at_once_as_one_by_one() -> None:
     us = np.concatenate([rng.integers(first, last, 2000), rng.integers(0, 2 * 10**9, 500) * 10**6,
                          np.array([first, last, 0, -1, 1])])  # fmt: skip
     assert iso_times(us) == [iso_time(x) for x in us.tolist()]
+
+
+def _lexsorted(placed, status: str) -> list[int]:  # type: ignore[no-untyped-def]
+    """The order as status_rows wrote it before it used the log's id order."""
+    rows = np.flatnonzero(placed.status == STATUSES.index(status))
+    ids = placed.customer_ids[rows].astype(str)
+    if status == "stuck":
+        return list(rows[np.lexsort((ids, -placed.waiting_seconds[rows]))].tolist())
+    return list(rows[np.argsort(ids, kind="stable")].tolist())
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["a", "a\x00", "b", "b\x00\x00", "é", "ü", "z", "日本", "😀", "\x00"],
+        [10, 9, 100, 1, 2, 3, 4, 5, 6, 7],  # not text: sorted as text, "10" before "9"
+    ],
+)
+def test_list_order_in_and_out_of_id_order(shuffle: bool, ids: list[object]) -> None:
+    """Rows in id order (as a log is read) or not, text or not: stuck ones longest first, ties
+    and other statuses by id, as a sort of the ids as text gives them."""
+    from dataclasses import replace
+
+    journey = parse_journey(JOURNEY)
+    pos = positions(ibis.memtable(to_arrow(events_for(LOG))), journey)
+    rng = np.random.default_rng(3)
+    n = len(ids)
+    column = np.empty(n, dtype=object)
+    column[:] = sorted(ids, key=str) if not shuffle else ids
+    fake = replace(
+        pos,
+        customer_ids=column,
+        status=rng.integers(0, len(STATUSES), n),
+        waiting_seconds=rng.choice([1.0, 2.0, 3.0], n),
+    )
+    for status in STATUSES:
+        assert status_rows(fake, status) == _lexsorted(fake, status)

@@ -93,12 +93,22 @@ def status_rows(placed: PositionsResult, status: str, top: int | None = None) ->
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     rows = np.flatnonzero(placed.status == STATUSES.index(status))
-    ids = placed.customer_ids[rows].astype(str)
+    ids = placed.customer_ids[rows]
+    # A log is read in id order, so the rows usually are: a sort of the ids as text is spared.
+    by_id = rows if _ascending(ids) else rows[np.argsort(ids.astype(str), kind="stable")]
+    order = by_id
     if status == "stuck":
-        order = rows[np.lexsort((ids, -placed.waiting_seconds[rows]))]
-    else:
-        order = rows[np.argsort(ids, kind="stable")]
+        order = by_id[np.argsort(-placed.waiting_seconds[by_id], kind="stable")]
     return list((order if top is None else order[:top]).tolist())
+
+
+def _ascending(ids: np.ndarray) -> bool:
+    """Text ids, each before the next as Python compares text (as numpy sorts it too)."""
+    if len(ids) < 2:
+        return True
+    if ids.dtype != object or set(map(type, ids.tolist())) != {str}:
+        return False
+    return bool(np.all(ids[:-1] < ids[1:]))
 
 
 @dataclass(frozen=True)
