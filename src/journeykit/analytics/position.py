@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +42,8 @@ from journeykit.journey.schema import Journey, JourneyPath
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,12 +98,11 @@ class _Strays:
             found |= np.asarray(table.any(axis=1), dtype=bool)
         return found
 
-    def dicts(self, at: np.ndarray, *, shared: bool) -> list[list[dict[str, Any]]]:
-        """``[x.to_dict() for x in self.of(r)]`` for each row of ``at``, made once per distinct
-        set of strays (a few dozen among 100k rows). ``shared``: rows with the same strays get
-        the same list (for a document written at once), else each its own copy."""
-        none: list[dict[str, Any]] = []
-        out = [none] * len(at) if shared else [[] for _ in range(len(at))]
+    def per_set(self, at: np.ndarray, make: Callable[[tuple[Stray, ...]], T], none: T) -> list[T]:
+        """``make(self.of(r))`` for each row of ``at`` (``none`` for rows without strays), made
+        once per distinct set of strays (a few dozen among 100k rows): rows with the same
+        strays share it."""
+        out = [none] * len(at)
         rows = at[self.any[at]]
         if not len(rows):
             return out
@@ -116,13 +118,19 @@ class _Strays:
             axis=1,
         )
         group, first = group_rows(table)
-        sets = [[x.to_dict() for x in self.of(int(rows[f]))] for f in first]
+        made = [make(self.of(int(rows[f]))) for f in first]
         for i, g in zip(np.flatnonzero(self.any[at]).tolist(), group.tolist(), strict=True):
-            if shared:
-                out[i] = sets[g]
-            else:
-                out[i] = [{**d, "milestones": [*d["milestones"]]} for d in sets[g]]
+            out[i] = made[g]
         return out
+
+    def dicts(self, at: np.ndarray, *, shared: bool) -> list[list[dict[str, Any]]]:
+        """``[x.to_dict() for x in self.of(r)]`` for each row of ``at``. ``shared``: rows with
+        the same strays get the same list (for a document written at once), else each its own."""
+        none: list[dict[str, Any]] = []
+        lists = self.per_set(at, lambda strays: [x.to_dict() for x in strays], none)
+        if shared:
+            return lists
+        return [[{**d, "milestones": [*d["milestones"]]} for d in x] for x in lists]
 
     def of(self, r: int) -> tuple[Stray, ...]:
         if not self.any[r]:
@@ -248,31 +256,35 @@ class PositionsResult(_Tabular):
     def customer_dicts(self, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
         """``[self.row(r).to_dict() for r in rows]`` (all rows when None), column by column: at
         100k customers and more, the row objects were most of the time of `positions --format`."""
-        return _dicts(*self.columns(self._rows_at(rows), for_json=False))
+        return _dicts(*self.columns(self._rows_at(rows)))
 
-    def columns(self, at: np.ndarray, *, for_json: bool) -> tuple[list[Any], ...]:
+    def columns(
+        self, at: np.ndarray, *, for_json: bool = False, strays_as_text: bool = False
+    ) -> tuple[list[Any], ...]:
         """The values of ``customer_dicts``' keys for rows ``at``, column by column. With
         ``for_json``, as ``results.indented_json`` takes them: times as datetimes, days through
-        ``exact_floats``, rows with the same strays one list."""
+        ``exact_floats``, rows with the same strays one list. ``strays_as_text``: as ``rows``
+        writes them (``strays_text``)."""
         days = rounded(self.waiting_seconds[at] / 86400, 2)
         reached = self.reached_at[at]
+        if strays_as_text:
+            strays: list[Any] = self._strays.per_set(at, strays_text, "")
+        else:
+            strays = self._strays.dicts(at, shared=for_json)
         return (
             [str(x) for x in self.customer_ids[at].tolist()],
             np.asarray(self.steps, dtype=object)[self.position[at]].tolist(),
             json_times(reached) if for_json else iso_times(reached),
             np.asarray(STATUSES, dtype=object)[self.status[at]].tolist(),
             exact_floats(np.asarray(days)) if for_json else days,
-            self._strays.dicts(at, shared=for_json),
+            strays,
         )
 
     def strays_of(self, r: int) -> tuple[Stray, ...]:
         return self._strays.of(r)
 
     def rows(self) -> list[dict[str, Any]]:
-        dicts = self.customer_dicts()
-        for r, d in enumerate(dicts):
-            d["strays"] = strays_text(self._strays.of(r))
-        return dicts
+        return _dicts(*self.columns(self._rows_at(None), strays_as_text=True))
 
     def _head(self) -> dict[str, Any]:
         return {"path": self.path, "now": iso_time(self.now), "summary": self.summary}

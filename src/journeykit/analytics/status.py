@@ -168,15 +168,26 @@ class StatusList(_Tabular):
 
     def rows(self) -> list[dict[str, Any]]:
         """Flat rows for CSV: strays and touchpoints as text (strays left out of stuck lists)."""
-        out = []
-        for r, row in zip(self.order, self._customers(), strict=True):
-            del row["strays"]
-            if self.status != "stuck":
-                row["strays"] = strays_text(self.placed.strays_of(r))
-            moves = row.pop("touchpoints")
-            row["touchpoints"] = "; ".join(f"{t['channel']}: {t['action']}" for t in moves)
-            out.append(row)
-        return out
+        order = np.asarray(self.order, dtype=np.int64)
+        ids, at, reached, statuses, days, strays = self.placed.columns(order, strays_as_text=True)
+        moves = {
+            m: "; ".join(f"{t['channel']}: {t['action']}" for t in ts)
+            for m, ts in self._moves().items()
+        }
+        nxt = [self.next_steps.get(m) for m in at]
+        ways = [moves.get(m, "") for m in at]
+        columns = zip(ids, at, reached, statuses, days, nxt, strays, ways, strict=True)
+        if self.status == "stuck":
+            return [
+                {"customer_id": c, "milestone": m, "reached_at": t, "status": s, "days_waiting": d,
+                 "next": n, "touchpoints": w}
+                for c, m, t, s, d, n, _, w in columns
+            ]  # fmt: skip
+        return [
+            {"customer_id": c, "milestone": m, "reached_at": t, "status": s, "days_waiting": d,
+             "next": n, "strays": x, "touchpoints": w}
+            for c, m, t, s, d, n, x, w in columns
+        ]  # fmt: skip
 
 
 def touchpoints_from(journey: Journey, at: str, nxt: str | None) -> tuple[Touchpoint, ...]:

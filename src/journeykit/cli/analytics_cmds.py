@@ -214,12 +214,25 @@ def emit(result: Result, fmt: str, table: Callable[[], RenderableType] | None = 
 
         click.echo(json_bytes(result))
     elif fmt == "csv":
-        rows = result.rows()
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else [])
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(result.rows())
     else:
         output.out_console.print(table() if table else _generic_table(result.rows()))
+
+
+def write_csv(rows: Sequence[dict[str, Any]]) -> None:
+    """``csv.DictWriter``'s text, the header from the first row. Rows whose keys are the
+    header's, in its order (rows from one builder), are written as their values: the writer's
+    per-field look-ups cost 0.3 s per 100k customers (issue 22)."""
+    fields = list(rows[0]) if rows else []
+    header = tuple(fields)
+    if all(tuple(row) == header for row in rows):
+        writer = csv.writer(sys.stdout)
+        writer.writerow(fields)
+        writer.writerows(map(dict.values, rows))
+        return
+    dicts = csv.DictWriter(sys.stdout, fieldnames=fields)
+    dicts.writeheader()
+    dicts.writerows(rows)
 
 
 def _generic_table(rows: Sequence[dict[str, Any]]) -> Table:
