@@ -272,7 +272,7 @@ class PositionsResult(_Tabular):
         else:
             strays = self._strays.dicts(at, shared=for_json)
         return (
-            [str(x) for x in self.customer_ids[at].tolist()],
+            list(map(str, self.customer_ids[at].tolist())),
             np.asarray(self.steps, dtype=object)[self.position[at]].tolist(),
             json_times(reached) if for_json else iso_times(reached),
             np.asarray(STATUSES, dtype=object)[self.status[at]].tolist(),

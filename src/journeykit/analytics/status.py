@@ -102,6 +102,14 @@ def status_rows(placed: PositionsResult, status: str, top: int | None = None) ->
     return list((order if top is None else order[:top]).tolist())
 
 
+def _per_step(values: list[Any], steps: np.ndarray) -> list[Any]:
+    """``values[k]`` for each step index ``k`` of ``steps`` (the same object for the same step)."""
+    table = np.empty(len(values), dtype=object)
+    for k, value in enumerate(values):  # one by one: numpy would take a list of lists as 2-d
+        table[k] = value
+    return list(table[steps].tolist())
+
+
 def _ascending(ids: np.ndarray) -> bool:
     """Text ids, each before the next as Python compares text (as numpy sorts it too)."""
     if len(ids) < 2:
@@ -151,8 +159,9 @@ class StatusList(_Tabular):
         order = np.asarray(self.order, dtype=np.int64)
         columns = self.placed.columns(order, for_json=True)
         moves = self._moves()
-        nxt = [self.next_steps.get(m) for m in columns[1]]
-        ways = [moves.get(m, []) for m in columns[1]]
+        at = self.placed.position[order]
+        nxt = _per_step([self.next_steps.get(m) for m in self.placed.steps], at)
+        ways = _per_step([moves.get(m, []) for m in self.placed.steps], at)
         rows = [
             {"customer_id": c, "milestone": m, "reached_at": t, "status": s, "days_waiting": d,
              "strays": x, "next": n, "touchpoints": w}
