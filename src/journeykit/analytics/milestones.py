@@ -319,9 +319,7 @@ def fetch_milestones(
     elif len(tags) == 1:
         tag = fetched.column("tag0")
         table = fetched.select(list(_KEEP)).append_column("milestone", tag)
-        if tag.null_count:  # after the name prefilter usually none: no copy of every column
-            table = table.filter(pc.is_valid(tag))
-        frame = frame_from_arrow(table, journey, now_us)
+        frame = frame_from_arrow(table.filter(pc.is_valid(tag)), journey, now_us)
     else:
         frame = _expanded(fetched, list(tags), journey, now_us)
     if personas and not segments:
