@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeykit.analytics import cohorts, event_paths, paths
-from journeykit.analytics.paths import tie_order
+from journeykit.analytics.paths import _transitions, _variants, tie_order
 from tests import oracle
 from tests.analytics.cases import ABC, ONBOARDING, Scenario, events_table, has_data
 from tests.analytics.strategies import scenarios
@@ -134,3 +134,34 @@ def test_tie_order_sorts_same_time_rows_by_key_stably(seed: int) -> None:
     key = rng.integers(0, 4, n)
     expected = sorted(range(n), key=lambda i: (cust[i], ts[i], key[i]))
     assert tie_order(cust, ts, key).tolist() == expected
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_top_variants_are_the_head_of_the_full_ranking(seed: int) -> None:
+    # `_variants` spells out only the variants that can reach the top; the full ranking is the
+    # reference (counts tie often here: few customers, few milestones).
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    cust = np.sort(rng.integers(0, max(n // 3, 1), n))
+    m = rng.integers(0, 3, n).astype(np.int16)
+    ids = ["a", "b", "c"]
+    total = len(np.unique(cust))
+    every = _variants(cust, m, ids, total, None)
+    for top in (0, 1, 2, 5, 20, len(every), len(every) + 3):
+        assert _variants(cust, m, ids, total, top) == every[:top]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_transitions_sort_the_same_with_few_or_many_milestones(seed: int) -> None:
+    # Pairs of few milestones sort as 16-bit numbers (radix), of many as 64-bit: same answer.
+    rng = np.random.default_rng(seed)
+    n = 500
+    cust = np.sort(rng.integers(0, 60, n))
+    m = rng.integers(0, 4, n)
+    t_first = rng.integers(0, 10**9, n)
+    t_last = t_first + rng.integers(0, 10**6, n)
+    few = [f"m{i}" for i in range(4)]
+    many = few + [f"x{i}" for i in range(300)]
+    assert _transitions(cust, m, t_first, t_last, few) == _transitions(
+        cust, m, t_first, t_last, many
+    )

@@ -197,8 +197,11 @@ class MilestoneFrame:
         return len(self.customer_ids)
 
     def with_events(self, events: ir.Table) -> MilestoneFrame:
-        """The same log with another handle on its events (e.g. a fresh connection)."""
-        return replace(self, events=events)
+        """The same log with another handle on its events (e.g. a fresh connection). The same
+        rows: what was derived from them (``memo``) is shared, not computed again."""
+        same = replace(self, events=events)
+        same.memo.update(self.memo)
+        return same
 
 
 def as_text(values: np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -136,6 +136,11 @@ def _variants(
     lengths = np.diff(np.r_[starts, len(cust)])
     group, first = group_rows(np.stack([keys[0], keys[1], lengths.astype(np.uint64)], axis=1))
     counts = np.bincount(group)
+    if top is not None and 0 < top < len(counts):
+        # Only variants as common as the top-th one can rank (ties at it are broken by the
+        # steps): their steps are spelled out, not every variant's (44k on a 1.15M-customer log).
+        kept = np.flatnonzero(counts >= np.partition(counts, len(counts) - top)[len(counts) - top])
+        counts, first = counts[kept], first[kept]
     seqs = [tuple(ids[i] for i in m[starts[f] : starts[f] + lengths[f]]) for f in first]
     ranked = sorted(zip(counts.tolist(), seqs, strict=True), key=lambda x: (-x[0], x[1]))
     chosen = ranked if top is None else ranked[:top]
@@ -151,7 +156,8 @@ def _transitions(
     a, b = m[:-1][follows].astype(np.int64), m[1:][follows].astype(np.int64)
     gap = (t_first[1:][follows] - t_last[:-1][follows]) / 1e6
     pair = a * len(ids) + b
-    order = np.argsort(pair, kind="stable")
+    # Pairs that fit 16 bits sort stably by numpy's radix sort, in one pass (a tenth of `paths`).
+    order = np.argsort(pair.astype(np.int16) if len(ids) ** 2 <= 2**15 else pair, kind="stable")
     pair, gap = pair[order], gap[order]
     cuts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
     out = []
