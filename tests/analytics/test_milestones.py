@@ -286,3 +286,20 @@ def test_a_log_cut_from_another_does_not_reuse_its_first_reaches() -> None:
     assert positions(frame, j).to_pandas()["milestone"].tolist() == ["b"]
     later = since(frame, dt("2024-01-03"))  # only the second "a" is left
     assert positions(later, j).to_pandas()["milestone"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize("names", [["a"], ["a", "b"], ["b", "c", "it's", "ü"], ["zz", "yy"]])
+def test_the_name_prefilter_keeps_the_rows_an_in_list_keeps(names: list[str]) -> None:
+    """DuckDB's prefilter is `list_contains`, not `IN`: the same rows, NULL and quoted names too."""
+    from journeykit.analytics.milestones import _name_in
+
+    con = ibis.duckdb.connect()
+    t = con.create_table(
+        "ev",
+        pa.table({"event": ["a", "b", None, "c", "it's", "ü", "a", "A", ""], "i": range(9)}),
+    )
+    got = sorted(t.filter(_name_in(t, names)).i.to_pyarrow().to_pylist())
+    want = sorted(t.filter(t.event.isin(names)).i.to_pyarrow().to_pylist())
+    assert got == want
+    if len(names) > 1:
+        assert "IN (" not in str(ibis.to_sql(t.filter(_name_in(t, names))))

@@ -165,3 +165,30 @@ def test_nul_bytes_reject_the_row_with_its_line_wherever_they_are(tmp_path: Path
     binary.write_bytes(b"c\x00u\x00s\x00t\x00\n\x00" * 10)  # UTF-16, or not text at all
     with pytest.raises(EventFileError, match="looks like a binary file"):
         _read_lines(binary)
+
+
+@pytest.mark.parametrize("copies", [0, 1, 400])
+def test_exact_copies_are_left_out_and_counted_like_a_set(tmp_path: Path, copies: int) -> None:
+    """Many repeated hashes (half of them past 2**63) go back to the engine as one text; the
+    rows kept are still one of each distinct row, the first, and the copies are counted."""
+    from journeykit.events.reader import read_events
+
+    rng = random.Random(copies)
+    rows = [f"c{i % 97},e{i % 5},2024-01-{1 + i % 28:02d},{i}" for i in range(2000)]
+    again = [rng.choice(rows) for _ in range(copies)]
+    lines = rows + again
+    rng.shuffle(lines)
+    path = tmp_path / "copies.csv"
+    path.write_text("customer_id,event,timestamp,value\n" + "\n".join(lines) + "\n")
+    engine = DuckDBEngine()
+    try:
+        read = read_events(engine, path)
+        kept = read.events.value.to_pyarrow().to_pylist()
+        (hashed,) = engine.fetchone(
+            f"SELECT count(*) FROM {read.result.tables.typed} WHERE _h > 9223372036854775807"
+        )
+    finally:
+        engine.close()
+    assert read.duplicates == len(lines) - len(set(lines)) == copies
+    assert sorted(kept) == sorted(float(r.rsplit(",", 1)[1]) for r in set(lines))
+    assert hashed > 0

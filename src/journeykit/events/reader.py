@@ -181,7 +181,9 @@ def _find_copies(runner: Any, t: Staged) -> None:
 
     Rows are grouped by a 64-bit hash first, so only rows whose hash repeats (the duplicates
     and the rare collision) go through the exact comparison on all five columns. Sorting the
-    hashes in numpy finds the repeated ones in a third of the time of DuckDB's GROUP BY.
+    hashes in numpy finds the repeated ones in a third of the time of DuckDB's GROUP BY. They go
+    back as one text literal split in the engine: as a list literal (70k values on sim) the
+    query's parsing and binding took about 0.1 CPU s.
     """
     import numpy as np
 
@@ -193,9 +195,11 @@ def _find_copies(runner: Any, t: Staged) -> None:
     del hashes
     runner.execute(
         f"CREATE OR REPLACE TABLE {t.copies} AS SELECT _row FROM {t.lined} "
-        "WHERE reason IS NULL AND _h IN (SELECT unnest($repeated)) QUALIFY row_number() OVER "
+        "WHERE reason IS NULL AND _h IN (SELECT CAST(h AS UBIGINT) "
+        "FROM unnest(string_split($repeated, ',')) AS u(h) WHERE h <> '') "
+        "QUALIFY row_number() OVER "
         "(PARTITION BY customer_id, event, timestamp, value, properties ORDER BY _row) > 1",
-        {"repeated": [int(h) for h in repeated]},
+        {"repeated": ",".join(map(str, repeated.tolist()))},
     )
 
 
