@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 
 from journeykit.analytics import positions
 from journeykit.analytics.results import (
+    Shared,
     exact_floats,
     indented_json,
     iso_times,
     json_bytes,
     json_times,
+    records_json,
     rounded,
 )
 from journeykit.analytics.status import STATUSES, status_list
@@ -153,22 +155,74 @@ def test_positions_and_lists_write_json_dumps_bytes(placed) -> None:  # type: ig
             assert json_bytes(listed) == dumps(listed.to_dict())
 
 
-def test_the_dicts_json_is_given_are_to_dicts(placed) -> None:  # type: ignore[no-untyped-def]
-    _, pos = placed
-    assert plain(pos.json_document()) == pos.to_dict()
-
-
 def test_what_orjson_refuses_is_written_by_json() -> None:
-    """A document orjson cannot write (here a numpy integer) falls back to ``to_dict``."""
+    """A document orjson cannot write (here a lone surrogate) falls back to ``to_dict``."""
 
     class Odd:
-        def json_document(self) -> dict[str, Any]:
-            return {"n": np.int64(3)}
+        def json_text(self) -> str:
+            return records_json({}, "n", {"a": ["\ud800"]})
 
         def to_dict(self) -> dict[str, Any]:
             return {"n": 3, "é": [1.0e-05]}
 
     assert json_bytes(Odd()) == dumps({"n": 3, "é": [1.0e-05]})  # type: ignore[arg-type]
+
+
+def records(n: int) -> st.SearchStrategy[dict[str, list[Any] | Shared]]:
+    """Columns of ``n`` rows: of one kind of scalar, of mixed values, or shared values."""
+    ints = st.integers(-(2**63), 2**63 - 1)
+    scalars = texts | st.none() | st.booleans() | ints | floats | st.datetimes()
+    column = (
+        st.lists(texts, min_size=n, max_size=n)
+        | st.lists(ints | floats, min_size=n, max_size=n)
+        | st.lists(st.datetimes(), min_size=n, max_size=n)
+        | st.lists(documents(), min_size=n, max_size=n)
+        | st.lists(scalars, min_size=1, max_size=5).flatmap(
+            lambda values: st.lists(st.integers(0, len(values) - 1), min_size=n, max_size=n).map(
+                lambda codes: Shared(values, np.array(codes, dtype=np.int64))
+            )
+        )
+    )
+    return st.dictionaries(texts, column, min_size=1, max_size=6)
+
+
+def as_written(column: list[Any] | Shared, r: int) -> Any:
+    if isinstance(column, Shared):
+        return column.values[int(column.codes[r])]
+    return column[r]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 6).flatmap(records), st.dictionaries(texts, documents(), max_size=3))
+def test_records_are_written_as_json_writes_their_dicts(
+    fields: dict[str, list[Any] | Shared], head: dict[str, Any]
+) -> None:
+    head.pop("rows", None)
+    first = next(iter(fields.values()))
+    n = len(first.codes if isinstance(first, Shared) else first)
+    rows = [{k: as_written(c, r) for k, c in fields.items()} for r in range(n)]
+    document = {**head, "rows": rows}
+    got = records_json(
+        given_to_orjson(head), "rows", {k: orjson_ready(c) for k, c in fields.items()}
+    )
+    assert got.encode() == dumps(plain(document))
+
+
+def orjson_ready(column: list[Any] | Shared) -> list[Any] | Shared:
+    if isinstance(column, Shared):
+        return Shared([given_to_orjson(v) for v in column.values], column.codes)
+    return [given_to_orjson(v) for v in column]
+
+
+def test_shared_columns_past_one_table() -> None:
+    """Two shared columns of 100 values each: more texts than one segment holds."""
+    codes = np.arange(300) % 100
+    fields: dict[str, list[Any] | Shared] = {
+        "a": Shared(list(range(100)), codes), "b": Shared([str(i) for i in range(100)], codes[::-1]),
+        "c": ["x,y"] * 300,
+    }  # fmt: skip
+    rows = [{"a": r % 100, "b": str((299 - r) % 100), "c": "x,y"} for r in range(300)]
+    assert records_json({"h": 1}, "rows", fields).encode() == dumps({"h": 1, "rows": rows})
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,7 +8,11 @@ path must really be taken: a fresh process imports no Ibis, pandas or numba.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 from click.testing import CliRunner
@@ -134,3 +138,52 @@ def test_a_fresh_workspace_command_imports_no_ibis_pandas_or_numba(
     got = imported_by(command, str(workspace / "journey.yaml"), "--workspace", str(workspace),
                       "--format", "json")  # fmt: skip
     assert got & {"ibis", "pandas", "numba", "sqlglot"} == set()
+
+
+_MAIN = """
+import atexit, sys
+from journeykit.cli import cli, main
+atexit.register(lambda: print("atexit ran", file=sys.stderr))
+sys.argv[0] = "journeykit"
+main() if sys.argv.pop(1) == "main" else cli(prog_name="journeykit")
+"""
+
+
+def main_in_a_process(
+    *args: str, stdout: int | IO[bytes], leave: bool = True
+) -> subprocess.CompletedProcess[bytes]:
+    """``journeykit ARGS`` in a fresh interpreter, through ``cli.main`` as the script runs it
+    (``leave``), else through the group itself, with Python's own exit."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    how = "main" if leave else "cli"
+    return subprocess.run(
+        [sys.executable, "-c", _MAIN, how, *args], stdout=stdout, stderr=subprocess.PIPE, env=env
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_a_question_leaves_with_all_its_output_and_its_exit_code(
+    workspace: Path, tmp_path: Path, command: str, fmt: str
+) -> None:
+    """A question leaves without the interpreter's teardown (``cli.leave``): every byte still
+    reaches a pipe and a file, the exit code is kept and ``atexit`` handlers run."""
+    args = (command, str(workspace / "journey.yaml"), "--workspace", str(workspace),
+            "--format", fmt)  # fmt: skip
+    want = main_in_a_process(*args, stdout=subprocess.PIPE, leave=False).stdout
+    piped = main_in_a_process(*args, stdout=subprocess.PIPE)
+    assert (piped.returncode, piped.stdout) == (0, want), piped.stderr
+    assert piped.stderr.decode().endswith("atexit ran\n")
+    with (tmp_path / "out").open("wb") as sink:
+        written = main_in_a_process(*args, stdout=sink)
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "out").read_bytes() == want
+
+
+def test_a_question_that_fails_keeps_its_exit_code(workspace: Path) -> None:
+    done = main_in_a_process(
+        "stuck", str(workspace / "journey.yaml"), "--workspace", str(workspace), "--path", "nope",
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert b"nope" in done.stderr

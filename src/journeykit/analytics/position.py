@@ -23,11 +23,13 @@ from journeykit.analytics.milestones import (
 )
 from journeykit.analytics.results import (
     NONE,
+    Shared,
     _Tabular,
     exact_floats,
     iso_time,
     iso_times,
     json_times,
+    records_json,
     rounded,
 )
 from journeykit.analytics.status import (
@@ -99,14 +101,14 @@ class _Strays:
             found |= np.asarray(table.any(axis=1), dtype=bool)
         return found
 
-    def per_set(self, at: np.ndarray, make: Callable[[tuple[Stray, ...]], T], none: T) -> list[T]:
-        """``make(self.of(r))`` for each row of ``at`` (``none`` for rows without strays), made
-        once per distinct set of strays (a few dozen among 100k rows): rows with the same
-        strays share it."""
-        out = [none] * len(at)
-        rows = at[self.any[at]]
+    def sets(self, at: np.ndarray) -> tuple[list[tuple[Stray, ...]], np.ndarray]:
+        """The distinct sets of strays among rows ``at`` (the first: none; a few dozen among
+        100k rows) and each row's index into them."""
+        codes = np.zeros(len(at), dtype=np.int64)
+        has = self.any[at]
+        rows = at[has]
         if not len(rows):
-            return out
+            return [()], codes
         back = np.asarray(self.backwards[rows], dtype=np.int16)
         table = np.concatenate(
             [
@@ -119,18 +121,24 @@ class _Strays:
             axis=1,
         )
         group, first = group_rows(table)
-        made = [make(self.of(int(rows[f]))) for f in first]
-        for i, g in zip(np.flatnonzero(self.any[at]).tolist(), group.tolist(), strict=True):
-            out[i] = made[g]
+        codes[has] = group + 1
+        return [(), *(self.of(int(rows[f])) for f in first.tolist())], codes
+
+    def per_set(self, at: np.ndarray, make: Callable[[tuple[Stray, ...]], T], none: T) -> list[T]:
+        """``make(self.of(r))`` for each row of ``at`` (``none`` for rows without strays), made
+        once per distinct set of strays: rows with the same strays share it."""
+        sets, codes = self.sets(at)
+        out = [none] * len(at)
+        made = [none, *(make(x) for x in sets[1:])]
+        strayed = np.flatnonzero(codes)
+        for i, c in zip(strayed.tolist(), codes[strayed].tolist(), strict=True):
+            out[i] = made[c]
         return out
 
-    def dicts(self, at: np.ndarray, *, shared: bool) -> list[list[dict[str, Any]]]:
-        """``[x.to_dict() for x in self.of(r)]`` for each row of ``at``. ``shared``: rows with
-        the same strays get the same list (for a document written at once), else each its own."""
+    def dicts(self, at: np.ndarray) -> list[list[dict[str, Any]]]:
+        """``[x.to_dict() for x in self.of(r)]`` for each row of ``at``, each its own."""
         none: list[dict[str, Any]] = []
         lists = self.per_set(at, lambda strays: [x.to_dict() for x in strays], none)
-        if shared:
-            return lists
         return [[{**d, "milestones": [*d["milestones"]]} for d in x] for x in lists]
 
     def of(self, r: int) -> tuple[Stray, ...]:
@@ -259,27 +267,40 @@ class PositionsResult(_Tabular):
         100k customers and more, the row objects were most of the time of `positions --format`."""
         return _dicts(*self.columns(self._rows_at(rows)))
 
-    def columns(
-        self, at: np.ndarray, *, for_json: bool = False, strays_as_text: bool = False
-    ) -> tuple[list[Any], ...]:
-        """The values of ``customer_dicts``' keys for rows ``at``, column by column. With
-        ``for_json``, as ``results.indented_json`` takes them: times as datetimes, days through
-        ``exact_floats``, rows with the same strays one list. ``strays_as_text``: as ``rows``
-        writes them (``strays_text``)."""
-        days = rounded(self.waiting_seconds[at] / 86400, 2)
-        reached = self.reached_at[at]
+    def columns(self, at: np.ndarray, *, strays_as_text: bool = False) -> tuple[list[Any], ...]:
+        """The values of ``customer_dicts``' keys for rows ``at``, column by column.
+        ``strays_as_text``: as ``rows`` writes them (``strays_text``)."""
         if strays_as_text:
             strays: list[Any] = self._strays.per_set(at, strays_text, "")
         else:
-            strays = self._strays.dicts(at, shared=for_json)
+            strays = self._strays.dicts(at)
         return (
-            list(map(str, self.customer_ids[at].tolist())),
+            self._ids(at),
             np.asarray(self.steps, dtype=object)[self.position[at]].tolist(),
-            json_times(reached) if for_json else iso_times(reached),
+            iso_times(self.reached_at[at]),
             np.asarray(STATUSES, dtype=object)[self.status[at]].tolist(),
-            exact_floats(np.asarray(days)) if for_json else days,
+            self._days(at),
             strays,
         )
+
+    def json_fields(self, at: np.ndarray) -> dict[str, list[Any] | Shared]:
+        """``customer_dicts``' keys for rows ``at`` as ``results.records_json`` takes them:
+        times as datetimes, days through ``exact_floats``."""
+        sets, strays = self._strays.sets(at)
+        return {
+            "customer_id": self._ids(at),
+            "milestone": Shared(self.steps, self.position[at]),
+            "reached_at": json_times(self.reached_at[at]),
+            "status": Shared(STATUSES, self.status[at]),
+            "days_waiting": exact_floats(np.asarray(self._days(at))),
+            "strays": Shared([[x.to_dict() for x in s] for s in sets], strays),
+        }
+
+    def _ids(self, at: np.ndarray) -> list[str]:
+        return list(map(str, self.customer_ids[at].tolist()))
+
+    def _days(self, at: np.ndarray) -> list[float]:
+        return rounded(self.waiting_seconds[at] / 86400, 2)
 
     def strays_of(self, r: int) -> tuple[Stray, ...]:
         return self._strays.of(r)
@@ -293,10 +314,10 @@ class PositionsResult(_Tabular):
     def to_dict(self) -> dict[str, Any]:
         return {**self._head(), "customers": self.customer_dicts()}
 
-    def json_document(self) -> dict[str, Any]:
-        """``to_dict()`` for ``results.indented_json``."""
-        at = self._rows_at(None)
-        return {**self._head(), "customers": _dicts(*self.columns(at, for_json=True))}
+    def json_text(self) -> str:
+        """``to_dict()``'s JSON (``results.json_bytes``)."""
+        fields = self.json_fields(self._rows_at(None))
+        return records_json(self._head(), "customers", fields)
 
 
 def _dicts(*columns: list[Any]) -> list[dict[str, Any]]:

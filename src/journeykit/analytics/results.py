@@ -5,11 +5,9 @@ Each result has one JSON shape (``to_dict``) and table views (``to_pandas``/``to
 
 from __future__ import annotations
 
-import gc
 import html
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -68,32 +66,19 @@ def rounded(values: np.ndarray, digits: int) -> list[float]:
 
 def json_bytes(result: Result) -> bytes:
     """The result's JSON as the CLI prints it, ``json.dumps(to_dict(), indent=2,
-    ensure_ascii=False)`` in UTF-8. A result that lists every customer hands its document to
-    ``indented_json`` (``json_document``): Python's indenting encoder is pure Python, about a
-    second per 100k customers (issue 22)."""
-    document = getattr(result, "json_document", None)
-    if document is not None:
+    ensure_ascii=False)`` in UTF-8. A result that lists every customer writes it from its
+    columns (``json_text``, through ``records_json``): Python's indenting encoder is pure
+    Python, about a second per 100k customers (issue 22)."""
+    text = getattr(result, "json_text", None)
+    if text is not None:
         import orjson
 
         try:
-            with _no_collection():
-                return indented_json(document())
+            written: str = text()
+            return written.encode("utf-8")
         except orjson.JSONEncodeError:  # e.g. a lone surrogate: json's own error, or text
             pass
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused: a document of 100k dicts, none in a cycle, made
-    it run over and over (0.07 s of 0.17 at 136k customers)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def indented_json(document: Any) -> bytes:
@@ -107,6 +92,121 @@ def indented_json(document: Any) -> bytes:
     import orjson
 
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A field of ``records_json`` that takes one of a few values: row ``r`` has
+    ``values[codes[r]]`` (each value is written once)."""
+
+    values: Sequence[Any]
+    codes: np.ndarray
+
+
+_FIELD = "\n      "  # a field of a record in a list under the document's top level
+
+
+def records_json(head: dict[str, Any], key: str, fields: dict[str, list[Any] | Shared]) -> str:
+    """``indented_json({**head, key: records})`` as text, where record ``r`` is ``{name:
+    column[r] for name, column in fields}`` (a ``Shared`` column: its value for ``r``), written
+    from the columns: 100k dicts cost more to build, write and free than the text (issue 22).
+
+    Values as ``indented_json`` takes them. A record is fixed text (keys, punctuation and
+    ``Shared`` values, their codes combined) between the texts of its scalar fields, made by
+    one orjson call per column; then one join.
+    """
+    import orjson
+
+    start = orjson.dumps({**head, key: []}, option=orjson.OPT_INDENT_2).decode()
+    n = _length(next(iter(fields.values()))) if fields else 0
+    if n == 0:
+        return start
+    fixed = first = _Segment()
+    pieces: list[_Segment | list[str]] = [fixed]  # fixed text, scalar texts, fixed text, ...
+    for i, (name, column) in enumerate(fields.items()):
+        fixed.add(("    {" if i == 0 else ",") + _FIELD + _text(name) + ": ")
+        if isinstance(column, Shared):
+            if not fixed.fits(len(column.values)):
+                fixed = _Segment()
+                pieces.append(fixed)
+            fixed.add_shared([_field_text(v) for v in column.values], column.codes)
+            continue
+        quote, texts = _scalar_texts(column)
+        fixed.add(quote)
+        fixed = _Segment()
+        pieces += [texts, fixed]
+        fixed.add(quote)
+    fixed.add("\n    },\n")
+    lead = ""
+    if fixed is not first and first.codes is None:  # every record starts with the same text:
+        lead = first.texts[0]  # the previous record's end writes it
+        fixed.add(lead)
+        pieces.pop(0)
+    columns = [r.per_row(n) if isinstance(r, _Segment) else r for r in pieces]
+    parts = [""] * (n * len(columns) + 2)
+    for k, texts in enumerate(columns):
+        parts[1 + k : len(parts) - 1 : len(columns)] = texts
+    parts[0] = start[: -len("[]\n}")] + "[\n" + lead
+    parts[-2] = parts[-2][: len(parts[-2]) - len(",\n" + lead)]
+    parts[-1] = "\n  ]\n}"
+    return "".join(parts)
+
+
+def _length(column: list[Any] | Shared) -> int:
+    return len(column.codes if isinstance(column, Shared) else column)
+
+
+class _Segment:
+    """Fixed text between two scalar fields of a record: a table of texts and each record's
+    code into it (``None``: one text for all)."""
+
+    most = 4096  # texts in a table: Shared columns side by side multiply them
+
+    def __init__(self) -> None:
+        self.texts = [""]
+        self.codes: np.ndarray | None = None
+
+    def add(self, text: str) -> None:
+        self.texts = [t + text for t in self.texts]
+
+    def fits(self, k: int) -> bool:
+        return len(self.texts) * k <= self.most
+
+    def add_shared(self, texts: list[str], codes: np.ndarray) -> None:
+        self.texts = [t + u for t in self.texts for u in texts]
+        codes = np.asarray(codes, dtype=np.int64)
+        self.codes = codes if self.codes is None else self.codes * len(texts) + codes
+
+    def per_row(self, n: int) -> list[str]:
+        if self.codes is None:
+            return self.texts * n
+        return list(np.asarray(self.texts, dtype=object)[self.codes].tolist())
+
+
+def _text(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def _field_text(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode().replace("\n", _FIELD)
+
+
+def _scalar_texts(column: list[Any]) -> tuple[str, list[str]]:
+    """Each value's JSON as a record's field, from one orjson call where the column allows:
+    all texts needing no escape (returned without their quotes, and the quote), or all
+    numbers, bools and nulls."""
+    blob = _text(column)[1:-1]
+    if not column:
+        return "", []
+    if blob[0] == '"' and "\\" not in blob and blob.count('"') == 2 * len(column):
+        return '"', blob[1:-1].split('","')  # a quote in a text would have been escaped
+    if not any(c in blob for c in '"[{'):  # numbers, bools and nulls: none holds a comma
+        return "", blob.split(",")
+    return "", [_field_text(v) for v in column]
 
 
 def exact_floats(values: np.ndarray) -> list[Any]:

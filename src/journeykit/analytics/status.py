@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from journeykit.analytics.quantiles import percentiles
-from journeykit.analytics.results import NONE, _Tabular
+from journeykit.analytics.results import NONE, Shared, _Tabular, records_json
 from journeykit.journey.schema import Journey, JourneyPath, Touchpoint
 
 if TYPE_CHECKING:
@@ -102,14 +102,6 @@ def status_rows(placed: PositionsResult, status: str, top: int | None = None) ->
     return list((order if top is None else order[:top]).tolist())
 
 
-def _per_step(values: list[Any], steps: np.ndarray) -> list[Any]:
-    """``values[k]`` for each step index ``k`` of ``steps`` (the same object for the same step)."""
-    table = np.empty(len(values), dtype=object)
-    for k, value in enumerate(values):  # one by one: numpy would take a list of lists as 2-d
-        table[k] = value
-    return list(table[steps].tolist())
-
-
 def _ascending(ids: np.ndarray) -> bool:
     """Text ids, each before the next as Python compares text (as numpy sorts it too)."""
     if len(ids) < 2:
@@ -154,20 +146,18 @@ class StatusList(_Tabular):
     def to_dict(self) -> dict[str, Any]:
         return {**self._head(), "customers": self._customers()}
 
-    def json_document(self) -> dict[str, Any]:
-        """``to_dict()`` for ``results.indented_json`` (``PositionsResult.columns``)."""
+    def json_text(self) -> str:
+        """``to_dict()``'s JSON (``results.json_bytes``)."""
         order = np.asarray(self.order, dtype=np.int64)
-        columns = self.placed.columns(order, for_json=True)
-        moves = self._moves()
         at = self.placed.position[order]
-        nxt = _per_step([self.next_steps.get(m) for m in self.placed.steps], at)
-        ways = _per_step([moves.get(m, []) for m in self.placed.steps], at)
-        rows = [
-            {"customer_id": c, "milestone": m, "reached_at": t, "status": s, "days_waiting": d,
-             "strays": x, "next": n, "touchpoints": w}
-            for c, m, t, s, d, x, n, w in zip(*columns, nxt, ways, strict=True)
-        ]  # fmt: skip
-        return {**self._head(), "customers": rows}
+        moves = self._moves()
+        steps = self.placed.steps
+        fields = {
+            **self.placed.json_fields(order),
+            "next": Shared([self.next_steps.get(m) for m in steps], at),
+            "touchpoints": Shared([moves.get(m, []) for m in steps], at),
+        }
+        return records_json(self._head(), "customers", fields)
 
     def _moves(self) -> dict[str, list[dict[str, str | None]]]:
         return {
