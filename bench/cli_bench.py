@@ -86,6 +86,15 @@ print(con.execute("SELECT count(*), count(reason), bit_xor(_h), count(raw) FROM 
                   + ")", json.loads(sys.argv[2])).fetchall())
 """
 
+# Target 3's floor: the same checks, the rows kept in a database file (DuckDB's CTAS of them).
+CHECKS_CTAS = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[3])
+con.execute("SET enable_progress_bar = false")
+con.execute("CREATE TABLE t AS " + sys.argv[1], json.loads(sys.argv[2]))
+con.close()
+"""
+
 
 def checks_sql(csv: Path) -> tuple[str, dict[str, str]]:
     """The importer's typed SELECT over ``csv`` and its parameters (as ``events.reader``)."""
@@ -206,6 +215,10 @@ def round_(
         )
         out["python_duckdb_import"] = run([sys.executable, "-c", "import duckdb"])
         db = root / "baseline.duckdb"
+        out["duckdb_ctas_checks"] = run(
+            [sys.executable, "-c", CHECKS_CTAS, checks, json.dumps(params), str(db)]
+        )
+        db.unlink()
         out["duckdb_ctas_text_id"] = run(
             [sys.executable, "-c", DUCKDB_CTAS, str(csv), str(db), "customer_id"]
         )
@@ -287,6 +300,12 @@ def report(rounds: list[dict], root: Path, tag: str = "") -> None:
         row(name, "floor_" + scan, ch, "")
     row("DuckDB CTAS read_csv, id as text", "duckdb_ctas_text_id", None, "reference")
     row("`journeykit import`", "import", ctas, "<= 1.3x CPU")
+    row(
+        "floor of the import: DuckDB's CTAS of the rows with journeykit's checks",
+        "duckdb_ctas_checks",
+        ctas,
+        "",
+    )
     chdb_counts = (root / "chdb.txt").read_text().strip()
     ours = json.loads((root / f"funnel{tag}.json").read_text())
     print(f"\nfunnel chDB (no validation) {chdb_counts}")
