@@ -11,7 +11,7 @@ import pytest
 from journeykit.engine.duckdb import DuckDBEngine
 from journeykit.events.errors import EventFileError
 from journeykit.events.reader import read_file, sweep
-from journeykit.events.sources import blank_lines, count_lines
+from journeykit.events.sources import blank_lines, count_lines, text_shape
 
 
 def _dirty_file(rng: random.Random, newline: str) -> tuple[str, dict[str, int], dict[int, str]]:
@@ -99,6 +99,7 @@ def test_blank_lines_and_line_count_match_a_split(tmp_path: Path) -> None:
         assert blank_lines(path) == _oracle_blanks(data), data
         expected = 0 if not data else data.count(b"\n") + (not data.endswith(b"\n"))
         assert count_lines(path) == expected, data
+        assert text_shape(path).lines == expected, data  # the reader's pass counts them too
 
 
 def test_blank_lines_across_read_chunks(tmp_path: Path) -> None:
@@ -115,6 +116,7 @@ def test_blank_lines_across_read_chunks(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(body, compresslevel=1))
     assert blank_lines(gz) == _oracle_blanks(body)
     assert count_lines(gz) == 400_000
+    assert text_shape(gz).lines == 400_000
 
 
 def _read_lines(path: Path) -> tuple[dict[str, int], dict[int, str], int]:

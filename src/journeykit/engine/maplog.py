@@ -167,9 +167,10 @@ def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -
     tagged = milestone_log(events, journey)
     event_key = "event_key" if "event_key" in tagged.columns else "NULL"
     params = {"log": digest, "key": key}
+    # Sorted before the constant columns are added: a sort carries every column it returns.
     engine.execute(
         "INSERT INTO milestone_rows SELECT $log, $key, customer_id, milestone, timestamp, value, "
-        f"{event_key} FROM ({engine.con.compile(tagged)}) ORDER BY customer_id, timestamp",
+        f"{event_key} FROM ({engine.con.compile(tagged)} ORDER BY customer_id, timestamp)",
         params,
     )
     engine.execute(

@@ -123,7 +123,7 @@ def read_file(
     shape = text_shape(path) if detect_format(path) != "parquet" else TextShape(False, False)
     if not shape.mixed_newlines:
         return _read(runner, path, path, shape.nul, mapping, timezone, delimiter, progress, name,
-                     lines)  # fmt: skip
+                     shape.lines if lines is None else lines)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="journeykit-lf-") as folder:
         copy = Path(folder) / path.name.removesuffix(".gz").removesuffix(".GZ")
         write_with_lf(path, copy)

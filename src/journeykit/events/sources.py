@@ -271,6 +271,7 @@ class TextShape:
 
     nul: bool  # a NUL byte somewhere: the rows holding one are refused, wherever they are
     mixed_newlines: bool  # a lone CR, or CRLF and LF in one file: DuckDB refuses the file
+    lines: int | None = None  # physical lines, as count_lines counts them (saves its pass)
 
 
 def _open_text(path: Path) -> Any:
@@ -292,7 +293,7 @@ def text_shape(path: Path) -> TextShape:
                 last = chunk[-1:]
     except (OSError, EOFError) as exc:
         raise EventFileError(path, f"cannot be read: {exc}") from None
-    return TextShape(nul, cr > 0 and not cr == crlf == lf)
+    return TextShape(nul, cr > 0 and not cr == crlf == lf, lf + (last not in (b"", b"\n")))
 
 
 def write_with_lf(path: Path, out: Path) -> None:
