@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics.columns import from_numpy, group_rows, to_numpy
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.milestones import (
     Events,
     MilestoneFrame,
@@ -333,7 +334,7 @@ def _dicts(*columns: list[Any]) -> list[dict[str, Any]]:
 def last_seen(events: ir.Table, now: datetime | None) -> pa.Table:
     """Each customer's latest event of any kind (at or before ``now``): customer_id, last (us)."""
     t = events if now is None else events.filter(events.timestamp <= now)
-    table = t.group_by("customer_id").agg(last=t.timestamp.max()).to_pyarrow()
+    table = to_arrow(t.group_by("customer_id").agg(last=t.timestamp.max()))
     stamps = table.column("last").cast(pa.timestamp("us")).cast(pa.int64())
     return pa.table({"customer_id": table.column("customer_id"), "last": stamps})
 
@@ -366,7 +367,8 @@ def positions(
 def _last_seen_if_needed(
     frame: MilestoneFrame, now: datetime | None, now_us: int, lapsed: timedelta
 ) -> pa.Table | np.ndarray:
-    """Last events of the customers who might be lapsed; nobody else's is needed.
+    """Last events of the customers who might be lapsed (of everyone active inside the horizon
+    when that is most of them); nobody else's is needed.
 
     A customer's last milestone event is a lower bound of their last event, so only customers
     whose last milestone event is older than the horizon can be lapsed. Usually few: this spares
@@ -385,14 +387,20 @@ def _last_seen_if_needed(
     if not frame.customers:
         return last_seen(events.limit(0), now)
     candidates = np.flatnonzero(now_us - last_milestone >= lapsed / timedelta(microseconds=1))
-    maybe = arrow_ids(frame).take(from_numpy(candidates))
-    if not len(maybe):
+    if not len(candidates):
         return last_seen(events.limit(0), now)
-    import ibis
-
-    who = ibis.memtable(pa.table({"customer_id": maybe}))
     cutoff = _after(now_us, lapsed)
     recent = events if cutoff is None else events.filter(events.timestamp > cutoff)
+    if 2 * len(candidates) >= frame.customers:
+        # Most might be lapsed: everyone's last recent event costs about what a semi-join on the
+        # candidates' ids does (0.30 and 0.27 CPU s on the simulated log, 62% candidates), and
+        # sending the ids to DuckDB imports pandas (0.15-0.2 s). Others' last events do not
+        # change their status: a recent milestone event already keeps them from lapsing.
+        return last_seen(recent, now)
+    import ibis
+
+    maybe = arrow_ids(frame).take(from_numpy(candidates))
+    who = ibis.memtable(pa.table({"customer_id": maybe}))
     return last_seen(recent.filter(recent.customer_id.isin(who.customer_id)), now)
 
 
