@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import ibis
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,29 +99,23 @@ def test_lapsed_looks_at_events_of_any_kind() -> None:
     assert got["edge"]["status"] == "lapsed"
 
 
-@pytest.mark.parametrize("busy", [0, 5], ids=["most might lapse", "few might lapse"])
-def test_lapsed_at_the_horizon_on_the_engine(con: ibis.BaseBackend, busy: int) -> None:
+def test_lapsed_at_the_horizon_on_the_engine(con: ibis.BaseBackend) -> None:
     # Only events inside the horizon are read for candidates (position._last_seen_if_needed):
     # an event exactly 90 days before now still leaves the customer lapsed, one a microsecond
-    # later does not; with now taken from the data and given. With few candidates their ids
-    # go to the engine; with most, everyone's last event inside the horizon is read.
-    log = {
-        "edge": [("a", "2024-01-01"), ("noise", "2024-01-10")],
-        "inside": [("a", "2024-01-01"), ("noise", "2024-01-10 00:00:00.000001")],
-        "old": [("a", "2024-01-01")],
-        "late": [("b", "2024-04-09")],
-    }
-    recent = {f"busy{i}": [("a", "2024-04-01"), ("noise", "2024-04-09")] for i in range(busy)}
-    table = events_table(con, events_for(log | recent))
+    # later does not; with now taken from the data and given.
+    events = events_for(
+        {
+            "edge": [("a", "2024-01-01"), ("noise", "2024-01-10")],
+            "inside": [("a", "2024-01-01"), ("noise", "2024-01-10 00:00:00.000001")],
+            "old": [("a", "2024-01-01")],
+            "late": [("b", "2024-04-09")],
+        }
+    )
+    table = events_table(con, events)
     for now in (None, dt("2024-04-09")):
         placed = positions(table, PATH4, now=now, lapsed_after=timedelta(days=90))
         got = {c.customer_id: c.status for c in placed.customers}
-        assert got == {
-            "edge": "lapsed",
-            "inside": "on_track",
-            "old": "lapsed",
-            "late": "strayed",
-        } | {c: "on_track" for c in recent}
+        assert got == {"edge": "lapsed", "inside": "on_track", "old": "lapsed", "late": "strayed"}
 
 
 def test_completed_wins_over_lapsed() -> None:
