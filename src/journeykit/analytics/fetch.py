@@ -1,8 +1,8 @@
 """An ibis expression's result as Arrow, on whichever backend the expression is bound to.
 
 On DuckDB, ibis's own ``to_pyarrow`` loads its pandas converter (ibis.formats.pandas) for every
-fetch, and so pandas: 0.1-0.15 CPU s of a whole analysis from a file, which otherwise never
-needs it (docs/benchmarks.md, "Target 4 without pandas"). Here the expression is compiled by
+fetch, and so pandas: 0.1-0.15 CPU s of a whole analysis from a file, which mostly never needs
+it otherwise (docs/benchmarks.md, "Target 4 without pandas"). Here the expression is compiled by
 ibis and run on the same DuckDB connection, and the Arrow result is cast to the expression's
 schema as ibis's ``to_pyarrow`` casts it. Every other backend (Spark, PostgreSQL, ...) goes
 through ibis's ``to_pyarrow`` unchanged.
