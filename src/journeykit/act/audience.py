@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from journeykit.act.errors import ActError
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.milestones import Events, milestone_frame
 from journeykit.analytics.position import STATUSES, PositionsResult, positions
 from journeykit.journey.plays import Play, step_window
@@ -140,7 +141,7 @@ def _narrowed(
     if play.who.when is not None:
         t = events.filter(events.timestamp <= as_of)
         hits = t.filter(compile_rule(t, play.who.when)).select("customer_id").distinct()
-        found = set(hits.to_pyarrow().column("customer_id").to_pylist())
+        found = set(to_arrow(hits).column("customer_id").to_pylist())
         keep = found if keep is None else keep & found
     return keep or set()
 

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from journeykit.analytics.compile import compile_rule
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.milestones import AnalyticsError
 from journeykit.analytics.results import FunnelResult, _Tabular
 from journeykit.analytics.segments import _as_text
@@ -121,10 +122,8 @@ def funnel_correlation(
         [t.customer_id == attempts._c, t.timestamp >= attempts._lo, t.timestamp <= attempts._hi],
     )
     did = t.select("_c", "_label", "_ok").distinct()
-    counts = (
-        did.group_by("_label")
-        .agg(s=did._ok.cast("int64").sum(), f=(~did._ok).cast("int64").sum())
-        .to_pyarrow()
+    counts = to_arrow(
+        did.group_by("_label").agg(s=did._ok.cast("int64").sum(), f=(~did._ok).cast("int64").sum())
     )
     s_total, f_total = int(success.sum()), int(failure.sum())
     out = [

@@ -14,6 +14,7 @@ from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 from journeykit.analytics.compile import compile_rule
+from journeykit.analytics.fetch import to_arrow
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -77,14 +78,14 @@ def journey_fit(events: ir.Table, journey: Journey, *, top: int = 10) -> Journey
     """Count each milestone's matches and each event name; see the module docstring."""
     import ibis
 
-    counts = events.group_by("event").agg(n=ibis._.count()).to_pyarrow().to_pylist()
+    counts = to_arrow(events.group_by("event").agg(n=ibis._.count())).to_pylist()
     by_name = {str(r["event"]): int(r["n"]) for r in counts}
     # A milestone without a rule is never measured; `journeykit validate` speaks of it.
     rules = {m.id: m.when for m in journey.milestones if m.when is not None}
     matched = dict.fromkeys(rules, 0)
     if rules and by_name:
         sums = {k: compile_rule(events, r).cast("int64").sum() for k, r in rules.items()}
-        row = events.aggregate(**sums).to_pyarrow().to_pylist()[0]
+        row = to_arrow(events.aggregate(**sums)).to_pylist()[0]
         matched = {k: int(v or 0) for k, v in row.items()}
     return fit_of(by_name, matched, journey, top=top)
 

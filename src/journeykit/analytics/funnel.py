@@ -15,6 +15,7 @@ import numpy as np
 
 from journeykit.analytics import kernels
 from journeykit.analytics.errors import FunnelOptionError
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.funnel_names import Semantics
 from journeykit.analytics.funnel_semantics import (
     Exclusion,
@@ -104,7 +105,7 @@ def funnel(
         if isinstance(events, MilestoneFrame):
             raise AnalyticsError("--aggregate-by needs the events table, not a milestone log")
         if now is None:  # "as of" the latest event of all, not of those with the unit
-            now = events.timestamp.max().to_pyarrow().as_py()
+            now = to_arrow(events.timestamp.max()).as_py()
         events, without_unit = aggregated(events, aggregate_by)
     if date_from is not None:
         events = since(events, date_from)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from journeykit.analytics.errors import FunnelOptionError
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.funnel_names import CLICKHOUSE_MODES, SEMANTICS
 from journeykit.analytics.kernels.bundles import StepArrays
 from journeykit.analytics.milestones import AnalyticsError, MilestoneFrame
@@ -257,7 +258,7 @@ def _other_events(
         t = t.filter(t.timestamp <= now)
     rules = [journey.milestone(m).when for m in ids]
     hit = ibis.or_(*(compile_rule(t, r) for r in rules if r is not None))
-    table = t.filter(~hit).select("customer_id", "timestamp").to_pyarrow()
+    table = to_arrow(t.filter(~hit).select("customer_id", "timestamp"))
     where = {c: i for i, c in enumerate(frame.customer_ids.tolist())}
     cust = np.array([where.get(c, -1) for c in table.column("customer_id").to_pylist()], np.int64)
     stamps = table.column("timestamp").cast("timestamp[us]").cast("int64").to_numpy()

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from journeykit.analytics.columns import from_numpy, to_numpy
 from journeykit.analytics.errors import AnalyticsError
+from journeykit.analytics.fetch import to_arrow
 from journeykit.journey.schema import EventRule, Journey, JourneyPath, Milestone
 
 if TYPE_CHECKING:
@@ -320,9 +321,9 @@ def fetch_milestones(
     rows = t.select(*_KEEP, **tags, **extra)
     if not prefiltered:
         rows = rows.filter(ibis.or_(*[rows[c].notnull() for c in [*tags, *extra]]))
-    fetched = rows.order_by(["customer_id", "timestamp"]).to_pyarrow()
+    fetched = to_arrow(rows.order_by(["customer_id", "timestamp"]))
     if now is None:
-        latest = events.timestamp.max().to_pyarrow().as_py()
+        latest = to_arrow(events.timestamp.max()).as_py()
         now_us = _to_us(latest) if latest is not None else 0
     else:
         now_us = _to_us(now)

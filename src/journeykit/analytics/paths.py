@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics.columns import group_rows
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.milestones import Events, MilestoneFrame, milestone_frame
 from journeykit.analytics.quantiles import median
 from journeykit.analytics.results import _Tabular
@@ -189,10 +190,10 @@ def event_paths(
         t = t.filter(t.event.isin(list(only)))
     if skip:
         t = t.filter(~t.event.isin(list(skip)))
-    table = (
-        t.select("customer_id", "event", "timestamp")
-        .order_by(["customer_id", "timestamp", "event"])
-        .to_pyarrow()
+    table = to_arrow(
+        t.select("customer_id", "event", "timestamp").order_by(
+            ["customer_id", "timestamp", "event"]
+        )
     )
     n = table.num_rows
     if not n:

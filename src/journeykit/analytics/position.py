@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics.columns import from_numpy, group_rows, to_numpy
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.milestones import (
     Events,
     MilestoneFrame,
@@ -333,7 +334,7 @@ def _dicts(*columns: list[Any]) -> list[dict[str, Any]]:
 def last_seen(events: ir.Table, now: datetime | None) -> pa.Table:
     """Each customer's latest event of any kind (at or before ``now``): customer_id, last (us)."""
     t = events if now is None else events.filter(events.timestamp <= now)
-    table = t.group_by("customer_id").agg(last=t.timestamp.max()).to_pyarrow()
+    table = to_arrow(t.group_by("customer_id").agg(last=t.timestamp.max()))
     stamps = table.column("last").cast(pa.timestamp("us")).cast(pa.int64())
     return pa.table({"customer_id": table.column("customer_id"), "last": stamps})
 

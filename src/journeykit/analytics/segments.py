@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeykit.analytics.compile import _Scalar, compile_rule, event_prefilter
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.milestones import AnalyticsError, first_persona
 from journeykit.analytics.results import NONE
 from journeykit.journey.schema import EventRule, Journey
@@ -48,7 +49,7 @@ def personas_of(
         events = events.filter(events.event.isin(names))
     tagged = events.select("customer_id", persona=first_persona(events, journey).cast("int64"))
     tagged = tagged.filter(tagged.persona.notnull())
-    table = tagged.group_by("customer_id").agg(persona=tagged.persona.min()).to_pyarrow()
+    table = to_arrow(tagged.group_by("customer_id").agg(persona=tagged.persona.min()))
     ids = table.column("customer_id").to_pylist()
     return dict(zip(ids, table.column("persona").to_pylist(), strict=True))
 
@@ -155,7 +156,7 @@ def _one(events: ir.Table, journey: Journey, by: str) -> dict[str, list[str]]:
         if not any(p.segment is not None for p in journey.personas):
             raise AnalyticsError("--by persona: no persona in the journey has a 'segment' rule")
         found = personas_of(events, journey)
-        everyone = events.select("customer_id").distinct().to_pyarrow()
+        everyone = to_arrow(events.select("customer_id").distinct())
         groups: dict[str, list[str]] = {}
         for c in everyone.column("customer_id").to_pylist():
             label = names[found[c]] if c in found else NONE_LABEL
@@ -176,7 +177,7 @@ def _one(events: ir.Table, journey: Journey, by: str) -> dict[str, list[str]]:
     when = ibis.desc(t.timestamp) if kind == "last" else t.timestamp
     order = [t._rank, when, t.event, t.properties]
     ranked = t.mutate(_n=ibis.row_number().over(group_by=t.customer_id, order_by=order))
-    first = ranked.filter(ranked._n == 0).select("customer_id", "_group").to_pyarrow()
+    first = to_arrow(ranked.filter(ranked._n == 0).select("customer_id", "_group"))
     out: dict[str, list[str]] = {}
     labels = first.column("_group").to_pylist()
     for c, label in zip(first.column("customer_id").to_pylist(), labels, strict=True):
@@ -186,7 +187,7 @@ def _one(events: ir.Table, journey: Journey, by: str) -> dict[str, list[str]]:
 
 def _every_value(events: ir.Table, key: str) -> dict[str, list[str]]:
     """Each value ``key`` takes on any event -> the customers with it; ``(none)``: no value."""
-    t = events.select("customer_id", _group=_as_text(events, key)).distinct().to_pyarrow()
+    t = to_arrow(events.select("customer_id", _group=_as_text(events, key)).distinct())
     out: dict[str, set[str]] = {}
     valued: set[str] = set()
     for c, label in zip(
@@ -237,7 +238,7 @@ def step_values(
     t = t.mutate(_group=_as_text(t, key))
     order = [t.event, t.properties]
     ranked = t.mutate(_n=ibis.row_number().over(group_by=t.customer_id, order_by=order))
-    first = ranked.filter(ranked._n == 0).select("customer_id", "_group").to_pyarrow()
+    first = to_arrow(ranked.filter(ranked._n == 0).select("customer_id", "_group"))
     label_of = dict(
         zip(
             first.column("customer_id").to_pylist(), first.column("_group").to_pylist(), strict=True

@@ -16,6 +16,7 @@ import ibis
 import pyarrow as pa
 
 from journeykit.analytics.compile import _Scalar, compile_rule
+from journeykit.analytics.fetch import to_arrow
 from journeykit.journey.schema import Journey
 
 if TYPE_CHECKING:
@@ -59,5 +60,5 @@ def milestone_texts(
         "customer_id", milestone=which, timestamp=t.timestamp, text=text, consent=consent_text
     )
     picked = picked.filter(picked.milestone.notnull() & picked.text.notnull())
-    out = picked.order_by(["timestamp", "customer_id"]).to_pyarrow()
+    out = to_arrow(picked.order_by(["timestamp", "customer_id"]))
     return out.select(list(TEXT_COLUMNS))

@@ -155,11 +155,12 @@ def _act(journey: Journey, ws: Workspace) -> None:
     if not journey.plays:
         return
     from journeykit.act import act
+    from journeykit.analytics.fetch import to_arrow
     from journeykit.cli.act_cmds import act_table
     from journeykit.engine import connect
 
-    first = connect().events(ws.root).timestamp.min().to_pyarrow().as_py()
-    last = connect().events(ws.root).timestamp.max().to_pyarrow().as_py()
+    first = to_arrow(connect().events(ws.root).timestamp.min()).as_py()
+    last = to_arrow(connect().events(ws.root).timestamp.max()).as_py()
     day = first + EVERY
     while day < last:
         act(ws, journey, now=day)  # history: entered and kept; the treatment stays pending

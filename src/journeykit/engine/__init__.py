@@ -124,11 +124,12 @@ class IbisEngine:
     ) -> ir.Table:
         if not Path(source).exists():
             return self._backend.table(str(source))
+        from journeykit.analytics.fetch import to_arrow
         from journeykit.engine.duckdb import DuckDBEngine
 
         local = DuckDBEngine()
         table = local.events(source, mapping=mapping, timezone=timezone, delimiter=delimiter)
-        return self.upload(table.to_pyarrow(), f"jk_events_{abs(hash(str(source))):x}")
+        return self.upload(to_arrow(table), f"jk_events_{abs(hash(str(source))):x}")
 
     def upload(self, table: Any, name: str) -> ir.Table:
         """Put an Arrow table of events on the backend as a temporary table."""

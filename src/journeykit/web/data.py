@@ -33,6 +33,7 @@ from journeykit.analytics import (
     paths,
     positions,
 )
+from journeykit.analytics.fetch import to_arrow
 from journeykit.analytics.status import StatusList, status_list
 from journeykit.analytics.windows import DEFAULT_WINDOW, Window, parse_window
 from journeykit.engine.maplog import merges_of, stored_frame
@@ -248,7 +249,7 @@ class Data:
             from journeykit.analytics.segments import personas_of
 
             if f.now is None:
-                latest = events.timestamp.max().to_pyarrow().as_py()
+                latest = to_arrow(events.timestamp.max()).as_py()
                 f = replace(f, as_of=latest)
 
             index = [p.id for p in journey.personas].index(persona)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from journeykit.analytics.fetch import to_arrow
 from journeykit.journey.rules import Condition, EventRule
 from journeykit.web.data import db_alias
 
@@ -373,7 +374,7 @@ def _count(data: Data, rule: EventRule) -> Match:
         if names is not None:  # names first: the engine skips most rows before any JSON
             events = events.filter(events.event.isin(names))
         hits = events.filter(compile_rule(events, rule))
-        row = hits.aggregate(n=hits.count(), c=hits.customer_id.nunique()).to_pyarrow()
+        row = to_arrow(hits.aggregate(n=hits.count(), c=hits.customer_id.nunique()))
     return Match(int(row["n"][0].as_py() or 0), int(row["c"][0].as_py() or 0))
 
 
