@@ -202,7 +202,7 @@ def _reread(runner: Any, scan: Scan, resolved: Resolved) -> str | None:
     """
     if scan.format != "parquet":
         return None
-    path = quote_literal(str(scan.path))
+    path = quote_literal(str(scan.path.absolute()))  # the view may be read from elsewhere
     size, modified = runner.fetchone(
         f"SELECT size, CAST(last_modified AS VARCHAR) FROM read_blob({path})"
     )
