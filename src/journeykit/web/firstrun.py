@@ -112,7 +112,7 @@ def preview(path: Path, chosen: dict[str, str] | None) -> Preview:
             picked = chosen if chosen is not None else guess(columns)
             out = Preview(columns, picked)
             try:
-                read = read_events(eng, head, mapping=mapping_of(picked))
+                read = read_events(eng, head, mapping=mapping_of(picked), narrow=False)
             except JourneykitError as exc:
                 out.problem = _shown(str(exc), path, head)
                 return out
