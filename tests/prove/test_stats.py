@@ -23,7 +23,7 @@ from gbstats.models.statistics import (
     compute_theta,
 )
 from gbstats.utils import check_srm
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
@@ -241,6 +241,8 @@ def test_kaplan_meier_counts_open_entries_as_censored() -> None:
     st.lists(st.tuples(st.integers(0, 12), st.booleans()), min_size=1, max_size=60),
     st.lists(st.floats(-1, 14, allow_nan=False), min_size=1, max_size=10),
 )
+# Survival of exactly one half at day 2 (8/12 * 7/8 * 6/7): the median is day 2.
+@example([(0, True)] * 4 + [(1, True)] + [(2, False)] * 6 + [(2, True)], [0.0])
 def test_kaplan_meier_equals_scipy_ecdf(rows: list[tuple[int, bool]], grid: list[float]) -> None:
     """Whole-day durations, so an entry censored on the day another reaches the goal is common."""
     d = np.array([float(t) for t, _ in rows])

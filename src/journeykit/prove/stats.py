@@ -237,4 +237,6 @@ def _survival(durations: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, n
     does; the tests hold the two equal — importing scipy.stats cost prove 0.7 s of CPU)."""
     times, reach = np.unique(durations[reached], return_counts=True)
     at_risk = durations.size - np.searchsorted(np.sort(durations), times, side="left")
-    return times, np.cumprod(1 - reach / at_risk)
+    # (n - d) / n, as scipy computes it: 1 - d / n rounds differently, and a survival of exactly
+    # one half (8/12 * 7/8 * 6/7) then lands above 0.5 and the median is lost.
+    return times, np.cumprod((at_risk - reach) / at_risk)
