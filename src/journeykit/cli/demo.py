@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,17 +150,25 @@ DEMO_LIFT = 0.4  # planted in the first play: the share of its treatment arm hel
 EVERY = timedelta(days=2)  # the replayed cron: act every two days over the simulated months
 
 
+def _time_span(ws: Workspace) -> tuple[datetime, datetime]:
+    """The first and last event's times, in one scan. The workspace's database is let go on
+    return: act attaches it again."""
+    from journeykit.analytics.fetch import to_arrow
+    from journeykit.engine import connect
+
+    events = connect().events(ws.root)
+    span = to_arrow(events.aggregate(first=events.timestamp.min(), last=events.timestamp.max()))
+    return span.column("first")[0].as_py(), span.column("last")[0].as_py()
+
+
 def _act(journey: Journey, ws: Workspace) -> None:
     """The plays run over the simulated months as a cron would, then today's run, delivered."""
     if not journey.plays:
         return
     from journeykit.act import act
-    from journeykit.analytics.fetch import to_arrow
     from journeykit.cli.act_cmds import act_table
-    from journeykit.engine import connect
 
-    first = to_arrow(connect().events(ws.root).timestamp.min()).as_py()
-    last = to_arrow(connect().events(ws.root).timestamp.max()).as_py()
+    first, last = _time_span(ws)
     day = first + EVERY
     while day < last:
         act(ws, journey, now=day)  # history: entered and kept; the treatment stays pending
