@@ -75,7 +75,11 @@ _scalar = st.one_of(
     st.booleans(),
     st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=False, width=64),
-    st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20),
+    # No lone surrogates: DuckDB can neither bind one nor read one in SQL text (not UTF-8).
+    st.text(
+        alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+        max_size=20,
+    ),
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
     st.dates(),
 )
