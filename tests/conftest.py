@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,11 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); .ci/run installs it.
 CHROMIUM = os.environ.get("JOURNEYKIT_CHROMIUM", "/usr/bin/chromium")
+
+# The journey parse cache (journey.load) in a folder of the test run's own, not the user's;
+# the commands the tests start inherit it.
+_CACHE = tempfile.TemporaryDirectory(prefix="journeykit-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE.name
 
 
 def browser_marks(playwright_found: bool) -> list[pytest.MarkDecorator]:

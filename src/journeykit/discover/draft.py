@@ -15,6 +15,7 @@ from typing import Any
 from journeykit.discover.errors import DiscoverError
 from journeykit.discover.themes import Quote, Theme, ThemeResult
 from journeykit.journey import Journey, parse_journey
+from journeykit.journey.load import source_of
 from journeykit.journey.schema import Phase
 
 
@@ -64,7 +65,7 @@ def accept_theme(journey: Journey, theme: Theme, *, quotes: int = 3) -> Journey:
     del milestone["status"]
     data["milestones"] = [*data.get("milestones", []), milestone]
     accepted = Journey.model_validate(data)
-    accepted._source = journey._source
+    accepted._source = source_of(journey)
     return accepted
 
 

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from journeykit.errors import Problem
 from journeykit.journey.catalog import milestone_kinds
 from journeykit.journey.durations import format_duration
-from journeykit.journey.load import line_of
+from journeykit.journey.load import line_of, source_of
 from journeykit.journey.schema import PHASE_ORDER, Journey, Loc, _dotted
 from journeykit.journey.wins import core_step, early_win_milestone
 
 
 def lint(journey: Journey) -> list[Problem]:
     """Warnings about the design, each pointing at its line when the journey came from a file."""
-    source = journey._source
+    source = source_of(journey)
     return [
         Problem(_dotted(loc) or "(journey)", msg, line_of(source, loc) if source else None)
         for loc, msg in _lints(journey)

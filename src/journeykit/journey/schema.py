@@ -352,6 +352,8 @@ class Journey(Strict):
     # Where the journey came from, so saving keeps the file's comments and key order.
     _source: Any = PrivateAttr(default=None)
     _source_path: Any = PrivateAttr(default=None)
+    # The file's text, when the journey came from the parse cache (journey.load.source_of).
+    _source_text: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _references_hold(self) -> Self:
