@@ -36,8 +36,13 @@ def embeddings_available() -> bool:
 
 
 def default_cache_dir() -> Path:
+    from journeykit._cache import user_cache
+
     env = os.environ.get("JOURNEYKIT_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "journeykit" / "embeddings"
+    folder = Path(env) if env else user_cache("embeddings")
+    if folder is None:
+        raise EmbeddingModelError("no home folder for the embedding cache: set JOURNEYKIT_CACHE")
+    return folder
 
 
 def model_path(model: str) -> Path:

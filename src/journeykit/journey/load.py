@@ -136,18 +136,18 @@ _CACHE_ENTRIES = 256  # journeys kept, the least recently written dropped first
 
 
 def _cache_file(text: str) -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    if not os.path.isabs(base):
-        return None
+    from journeykit._cache import user_cache
+
+    folder = user_cache("journeys")
     key = hashlib.sha256(f"{_CACHE_FORMAT}\0{_RUAMEL_VERSION}\0{text}".encode()).hexdigest()
-    return Path(base) / "journeykit" / "journeys" / f"{key[:40]}.json"
+    return None if folder is None else folder / f"{key[:40]}.json"
 
 
 def _cached_data(text: str) -> Any:
     try:
         file = _cache_file(text)
         return None if file is None else json.loads(file.read_bytes())
-    except (OSError, ValueError, RuntimeError):  # RuntimeError: no home folder
+    except (OSError, ValueError):
         return None
 
 
@@ -179,7 +179,7 @@ def _remember(text: str, data: Any) -> None:
         entries = sorted(file.parent.glob("*.json"), key=lambda f: f.stat().st_mtime)
         for old in entries[: max(0, len(entries) - _CACHE_ENTRIES)]:
             old.unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError, RuntimeError):
+    except (OSError, TypeError, ValueError):
         return
 
 
