@@ -470,3 +470,19 @@ def test_extra_checks_come_after_the_others_and_keep_their_own_field() -> None:
     for test, want in (("IS NULL", [4]), ("IS NOT NULL", [1, 2, 3])):
         kept = con.execute(f"SELECT _ord FROM ({sql}) k WHERE k.reason {test} ORDER BY 1")
         assert [r[0] for r in kept.fetchall()] == want
+
+
+def test_only_empty_and_all_space_values_are_blank() -> None:
+    """Blank (refused as missing) is '' or spaces only: not tabs, other white space or
+    control characters, which sort before a space or just after it."""
+    import duckdb
+
+    from journeykit.events.clean import _blank_is_null
+
+    values = ["", " ", "   ", "\t", " \t", "\x00", "\x1f", "!", " !", "\xa0", "\u3000", "a", " a "]
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT x, {_blank_is_null('x')} FROM unnest($v) AS t(x)", {"v": values}
+    ).fetchall()
+    assert [x for x, kept in got if kept is None] == ["", " ", "   "]
+    assert all(kept == x for x, kept in got if kept is not None)
