@@ -405,3 +405,84 @@ def test_timestamps_no_analysis_can_handle_are_rejected_with_the_reason(
         (10 + i, "timestamp", out_of_range) for i in range(5)
     ]
     assert (report.loaded, report.rejected) == (3, 10)
+
+
+def test_a_row_failing_several_checks_gets_the_first_ones_reason_and_field(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Reason and field come from the same (first) failing test, whatever else also fails;
+    the columns are named unlike their reasons so a field taken from another test shows."""
+    body = (
+        "who,what,when,amount,extra\n"
+        ",,2024-01-01,x,[]\n"  # 2: every test after the first fails too
+        "a,,nope,x,[]\n"  # 3
+        "a,buy,nope,x,[]\n"  # 4
+        "a,buy,10000-01-01,x,[]\n"  # 5
+        "a,buy,2024-01-01,x,[]\n"  # 6
+        "a,buy,2024-01-01,1,[]\n"  # 7
+        "a,buy,2024-01-01,1,{}\n"  # 8: kept
+    )
+    mapping = column_map(
+        customer_id="who", event="what", timestamp="when", value="amount", properties="extra"
+    )
+    (report,) = import_files(
+        ws, [write(tmp_path, "many.csv", body)], ImportOptions(mapping=mapping)
+    )
+    assert rejected(ws) == [
+        (2, "who", "missing customer id"),
+        (3, "what", "missing event"),
+        (4, "when", "unparseable timestamp"),
+        (5, "when", "timestamp out of range (years 1 to 9999)"),
+        (6, "amount", "non-numeric value"),
+        (7, "extra", "properties is not a JSON object"),
+    ]
+    assert db_rows(ws, "SELECT raw FROM rejected ORDER BY line")[0] == (",,2024-01-01,x,[]",)
+    assert (report.loaded, report.rejected) == (1, 6)
+
+
+def test_extra_checks_come_after_the_others_and_keep_their_own_field() -> None:
+    """A database source's own check (a missing key) is the reason only when nothing before it
+    fails; the kept rows of a filtered pull are the unrefused ones (the filter stays correct
+    whether or not DuckDB pushes it below the typing)."""
+    import duckdb
+    import pyarrow as pa
+
+    from journeykit.events.clean import typed_sql
+    from journeykit.events.sources import ColumnMap, Scan, resolve
+
+    rows = pa.table({
+        "_ord": [1, 2, 3, 4], "k": [None, None, 3, 4], "customer_id": ["a", None, "c", "d"],
+        "event": ["e", "e", None, "e"], "timestamp": [1.7e9] * 4,
+    })  # fmt: skip
+    columns = {"k": "BIGINT", "customer_id": "VARCHAR", "event": "VARCHAR", "timestamp": "DOUBLE"}
+    scan = Scan(Path("s"), "table", columns, "SELECT * FROM rows")
+    m = resolve(ColumnMap(), list(columns), "s")
+    sql = typed_sql(scan, m, "UTC", checks=[('"k" IS NULL', "missing key", "k")], row_hash=False)
+    con = duckdb.connect()
+    con.register("rows", rows)
+    got = con.execute(f"SELECT _ord, reason, field, raw IS NULL FROM ({sql}) ORDER BY 1").fetchall()
+    assert got == [
+        (1, "missing key", "k", False),
+        (2, "missing customer id", "customer_id", False),
+        (3, "missing event", "event", False),
+        (4, None, None, True),
+    ]
+    for test, want in (("IS NULL", [4]), ("IS NOT NULL", [1, 2, 3])):
+        kept = con.execute(f"SELECT _ord FROM ({sql}) k WHERE k.reason {test} ORDER BY 1")
+        assert [r[0] for r in kept.fetchall()] == want
+
+
+def test_only_empty_and_all_space_values_are_blank() -> None:
+    """Blank (refused as missing) is '' or spaces only: not tabs, other white space or
+    control characters, which sort before a space or just after it."""
+    import duckdb
+
+    from journeykit.events.clean import _blank_is_null
+
+    values = ["", " ", "   ", "\t", " \t", "\x00", "\x1f", "!", " !", "\xa0", "\u3000", "a", " a "]
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT x, {_blank_is_null('x')} FROM unnest($v) AS t(x)", {"v": values}
+    ).fetchall()
+    assert [x for x, kept in got if kept is None] == ["", " ", "   "]
+    assert all(kept == x for x, kept in got if kept is not None)

@@ -27,9 +27,11 @@ _CANONICAL = ("customer_id", "event", "timestamp", "value", "properties")
 
 def _blank_is_null(expr: str) -> str:
     # trim() copies every string; only values that start with a space can be blank after it.
+    # Both kinds sort before '!' (0x21), as almost no id or event name does: one comparison
+    # of the inlined prefix passes nearly every value on.
     return (
-        f"CASE WHEN {expr} = '' OR ({expr} LIKE ' %' AND trim({expr}) = '') THEN NULL "
-        f"ELSE {expr} END"
+        f"CASE WHEN {expr} < '!' AND ({expr} = '' OR ({expr} LIKE ' %' AND trim({expr}) = '')) "
+        f"THEN NULL ELSE {expr} END"
     )
 
 
@@ -147,16 +149,25 @@ def typed_sql(
         *checks,
     ]
     tests = [c for c in refusals if c is not None]
-    reason = " ".join(f"WHEN {t} THEN {quote_literal(r)}" for t, r, _ in tests)
-    field = " ".join(f"WHEN {t} THEN {quote_literal(f)}" for t, _, f in tests)
+    # One CASE finds the first failing test, each tested once; reason and field are looked up
+    # from its number (only on refused rows), not found again by two CASEs repeating every test.
+    # The cast (one that could fail, though 1..len(tests) never does) keeps DuckDB from pushing
+    # a caller's `WHERE reason IS NULL` below the typing: pushed, the filter computes every
+    # typed value and the projection above it again (a third of a database import's checks).
+    code = " ".join(f"WHEN {t} THEN {i}" for i, (t, _, _) in enumerate(tests, 1))
+    reason = " ".join(f"WHEN {i} THEN {quote_literal(r)}" for i, (_, r, _) in enumerate(tests, 1))
+    field = " ".join(f"WHEN {i} THEN {quote_literal(f)}" for i, (_, _, f) in enumerate(tests, 1))
     canonical = ", ".join(f"__jk_{c} AS {c}" for c in _CANONICAL)
     hashed = ", ".join(f"__jk_{c}" for c in _CANONICAL)
     ordinal = "_ord, " if scan.typed else ""  # others: the staging rowid
     kept = "".join(f"{c}, " for c in carry)
+    # DuckDB runs `CASE x WHEN 1 .. WHEN 2 ..` as x = 1, x = 2, ...: the outer WHEN keeps that to
+    # refused rows (and, were the filter ever pushed, x's whole CASE from running once a WHEN).
+    refused = "CASE WHEN __jk_code IS NOT NULL THEN"
     return (
-        f"SELECT {ordinal}{kept}{canonical}, __jk_reason AS reason, __jk_field AS field, "
-        f"CASE WHEN __jk_reason IS NOT NULL THEN {scan.raw()} END AS raw, "
+        f"SELECT {ordinal}{kept}{canonical}, {refused} CASE __jk_code {reason} END END AS reason, "
+        f"{refused} CASE __jk_code {field} END END AS field, "
+        f"{refused} {scan.raw()} END AS raw, "
         f"{f'hash({hashed})' if row_hash else 'NULL'} AS _h "
-        f"FROM (SELECT *, CASE {reason} END AS __jk_reason, "
-        f"CASE {field} END AS __jk_field FROM ({inner})){order}"
+        f"FROM (SELECT *, CAST(CASE {code} END AS USMALLINT) AS __jk_code FROM ({inner})){order}"
     )
