@@ -78,6 +78,30 @@ def test_lint_lines_of_a_cached_journey(
     assert lint(cached) == full
 
 
+@pytest.mark.parametrize(
+    ("plain", "written"),
+    [
+        ("properties: {first: true}", "properties: {first: &first true}"),  # ruamel: an int
+        ("properties: {boards: {lte: 1}}", "properties: {boards: {lte: 0x1}}"),
+        ("properties: {boards: {lte: 1}}", "properties: {boards: {lte: 1.0e0}}"),
+        ("properties: {direction: up}", "properties: {direction: 'up'}"),
+    ],
+)
+def test_scalars_ruamel_reads_as_its_own_types_come_back_the_same(
+    plain: str, written: str, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / "examples" / "saas-trial.yaml").read_text()
+    assert plain in text
+    path = tmp_path / "journey.yaml"
+    path.write_text(text.replace(plain, written))
+    full = parse_journey(path.read_text(), path)
+    load_journey(path)
+    with monkeypatch.context() as m:
+        without_yaml_reader(m)
+        cached = load_journey(path)
+    assert repr(as_data(cached)) == repr(as_data(full))  # the types too: 1 is not 1.0 or True
+
+
 def test_a_journey_with_a_problem_is_never_remembered(cache: Path, tmp_path: Path) -> None:
     bad = tmp_path / "journey.yaml"
     bad.write_text((REPO / "examples" / "saas-trial.yaml").read_text() + "colour: blue\n")
