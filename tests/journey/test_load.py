@@ -273,3 +273,17 @@ def test_property_condition_shorthands() -> None:
     assert rule.properties["plan"].eq == "pro"
     assert rule.properties["seats"].in_ == (1, 2)
     assert rule.properties["n"].gte == 3
+
+
+def test_an_anchored_boolean_is_a_boolean() -> None:
+    """ruamel reads `&name true` as its own int subclass: a rule must still compare it as
+    true, not as the number 1 (which JSON tells apart from true)."""
+    text = _with(
+        "when: {event: order, value: {gt: 0}}",
+        "when: {event: order, properties: {first: &yes true, trial: *yes, gift: false}}",
+    )
+    rule = parse_journey(text).milestones[1].when
+    assert rule is not None
+    for key, want in (("first", True), ("trial", True), ("gift", False)):
+        got = rule.properties[key].eq
+        assert got is want, (key, got)

@@ -81,7 +81,7 @@ def test_lint_lines_of_a_cached_journey(
 @pytest.mark.parametrize(
     ("plain", "written"),
     [
-        ("properties: {first: true}", "properties: {first: &first true}"),  # ruamel: an int
+        ("properties: {first: true}", "properties: {first: &first true}"),
         ("properties: {boards: {lte: 1}}", "properties: {boards: {lte: 0x1}}"),
         ("properties: {boards: {lte: 1}}", "properties: {boards: {lte: 1.0e0}}"),
         ("properties: {direction: up}", "properties: {direction: 'up'}"),

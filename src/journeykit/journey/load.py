@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml import __version__ as _RUAMEL_VERSION
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
 from journeykit.errors import DurationError, JourneyFileError, Problem, did_you_mean
@@ -47,6 +47,14 @@ class _Constructor(RoundTripConstructor):
                 f'found duplicate key "{str(shown)[:80]}"', key_node.start_mark,
             )  # fmt: skip
         return True
+
+    def construct_plain_bool(self, node: Any) -> bool:
+        # ruamel reads an anchored boolean (`&yes true`) as its ScalarBoolean, an int: every
+        # rule would compare it as the number 1 and a boolean field would refuse it.
+        return bool(SafeConstructor.construct_yaml_bool(self, node))
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:bool", _Constructor.construct_plain_bool)
 
 
 def _yaml() -> YAML:
@@ -131,7 +139,7 @@ def source_of(journey: Journey) -> Any:
 # load, and only data that JSON holds exactly (no dates, tags, NaN) is kept. A journey with a
 # problem is always read again, so that its errors point at lines. The cache is a saving, not
 # a store: any failure to read or write it is ignored.
-_CACHE_FORMAT = "1"  # changed whenever _yaml() or _Constructor reads a text differently
+_CACHE_FORMAT = "2"  # changed whenever _yaml() or _Constructor reads a text differently
 _CACHE_ENTRIES = 256  # journeys kept, the least recently written dropped first
 
 
