@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -181,7 +182,7 @@ def _remember(text: str, data: Any) -> None:
         if file is None:
             return
         file.parent.mkdir(parents=True, exist_ok=True)
-        partial = file.with_name(f"{file.stem}.{os.getpid()}.tmp")
+        partial = file.with_name(f"{file.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
         partial.write_text(plain, encoding="utf-8")
         os.replace(partial, file)
         entries = sorted(file.parent.glob("*.json"), key=lambda f: f.stat().st_mtime)
