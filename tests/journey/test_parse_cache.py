@@ -9,6 +9,8 @@ with a problem, is read in full every time.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +152,14 @@ def test_the_cache_keeps_the_latest_journeys(
 ) -> None:
     monkeypatch.setattr(load, "_CACHE_ENTRIES", 2)
     text = (REPO / "examples" / "saas-trial.yaml").read_text()
+    cache.mkdir(parents=True)
+    killed, writing = cache / "a.1.2.tmp", cache / "b.1.2.tmp"
+    killed.write_text("{")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    writing.write_text("{")  # another process's, being written now
     for i in range(4):
         path = tmp_path / f"j{i}.yaml"
         path.write_text(text + f"# edit {i}\n")
         load_journey(path)
     assert len(list(cache.glob("*.json"))) == 2
-    assert not list(cache.glob("*.tmp"))
+    assert list(cache.glob("*.tmp")) == [writing]

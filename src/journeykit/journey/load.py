@@ -7,6 +7,7 @@ import io
 import json
 import os
 import threading
+import time
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -188,6 +189,9 @@ def _remember(text: str, data: Any) -> None:
         entries = sorted(file.parent.glob("*.json"), key=lambda f: f.stat().st_mtime)
         for old in entries[: max(0, len(entries) - _CACHE_ENTRIES)]:
             old.unlink(missing_ok=True)
+        for left in file.parent.glob("*.tmp"):  # a write killed half-way, an hour ago or more
+            if left.stat().st_mtime < time.time() - 3600:
+                left.unlink(missing_ok=True)
     except (OSError, TypeError, ValueError):
         return
 
