@@ -112,30 +112,55 @@ def state_of(engine: Any, alias: str) -> State:
     return State({int(k): int(n) for k, n in rows}, merges_of(engine, alias))
 
 
-def update_logs(engine: DuckDBEngine, journeys: list[Journey]) -> None:
-    """Bring the stored log of each journey up to date with the events, inside the caller's
-    transaction (``engine`` is the workspace's database open for writing).
+@dataclass(frozen=True)
+class LogQuery:
+    """A journey's tagging as SQL over the events of one import (the relation ``jk_log_events``).
+    Built from the journey alone, without the database, so that a write can build it while it
+    reads its rows."""
 
-    Logs of rules no journey has any more are dropped; a journey without a measurable
-    milestone has none.
+    digest: str
+    sql: str
+    keyed: bool  # two rules may match one event: the log keys events
+
+
+_LOG_EVENTS = "jk_log_events"
+
+
+def log_query(journey: Journey) -> LogQuery | None:
+    """The journey's ``LogQuery``; None when no milestone has a rule (it keeps no log)."""
+    if not any(m.when is not None for m in journey.milestones):
+        return None
+    import ibis
+
+    # The events view's columns are the canonical ones (``events.schema``): an unbound table of
+    # them compiles as the bound view does.
+    tagged = milestone_log(ibis.table(EVENT_COLUMNS, name=_LOG_EVENTS), journey)
+    keyed = "event_key" in tagged.columns
+    return LogQuery(log_digest(journey), ibis.to_sql(tagged, dialect="duckdb"), keyed)
+
+
+def update_logs(engine: DuckDBEngine, queries: list[LogQuery]) -> None:
+    """Bring the stored log of each journey (by its ``log_query``) up to date with the
+    events, inside the caller's transaction (``engine`` is the workspace's database open for
+    writing). Logs of rules no journey has any more are dropped.
     """
     for sql in (_ROWS, _LAST, _LOGS):
         engine.execute(sql)
-    wanted: dict[str, Journey] = {}
-    for j in journeys:
-        if any(m.when is not None for m in j.milestones):
-            wanted.setdefault(log_digest(j), j)
+    wanted: dict[str, LogQuery] = {}
+    for q in queries:
+        wanted.setdefault(q.digest, q)
     keep = ", ".join(quote_literal(d) for d in wanted) or "NULL"
     for table in _KEPT:
         engine.execute(f"DELETE FROM {table} WHERE log NOT IN ({keep})")
     if not wanted:
         return
     state = state_of(engine, str(engine.fetchone("SELECT current_database()")[0]))
-    for digest, journey in wanted.items():
-        _update(engine, digest, journey, state)
+    for query in wanted.values():
+        _update(engine, query, state)
 
 
-def _update(engine: DuckDBEngine, digest: str, journey: Journey, state: State) -> None:
+def _update(engine: DuckDBEngine, query: LogQuery, state: State) -> None:
+    digest = query.digest
     row = engine.fetchall(
         "SELECT coverage, merges FROM milestone_logs WHERE log = $log", {"log": digest}
     )
@@ -148,29 +173,28 @@ def _update(engine: DuckDBEngine, digest: str, journey: Journey, state: State) -
         for table in _KEPT[:2]:
             engine.execute(f"DELETE FROM {table} WHERE log = $log {which}", {"log": digest})
     added = [k for k, n in sorted(state.coverage.items()) if covered.get(k) != n]
-    keyed = [_tag_import(engine, digest, journey, key) for key in added]
+    for key in added:
+        _tag_import(engine, query, key)
     if len(added) > 1 or (added and len(state.coverage) > 1):
         _sort_rows(engine, digest)
-    shared = keyed[0] if keyed else _shared(engine, journey)
     engine.execute(
         "INSERT OR REPLACE INTO milestone_logs VALUES ($log, $shared, $coverage, $merges)",
-        {"log": digest, "shared": shared, "coverage": state.coverage_text(),
+        {"log": digest, "shared": query.keyed, "coverage": state.coverage_text(),
          "merges": state.merges},
     )  # fmt: skip
 
 
-def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -> bool:
+def _tag_import(engine: DuckDBEngine, query: LogQuery, key: int) -> None:
     """Store the log rows of one import's events (with the event's key when two rules may
-    match one event, as ``analytics.milestones`` makes it); whether the log keys events."""
-    events = engine.con.table("events")
-    events = events.filter(events.import_key == key).select(*EVENT_COLUMNS)
-    tagged = milestone_log(events, journey)
-    event_key = "event_key" if "event_key" in tagged.columns else "NULL"
-    params = {"log": digest, "key": key}
+    match one event, as ``analytics.milestones`` makes it)."""
+    columns = ", ".join(EVENT_COLUMNS)
+    event_key = "event_key" if query.keyed else "NULL"
+    params = {"log": query.digest, "key": key}
     # Sorted before the constant columns are added: a sort carries every column it returns.
     engine.execute(
         "INSERT INTO milestone_rows SELECT $log, $key, customer_id, milestone, timestamp, value, "
-        f"{event_key} FROM ({engine.con.compile(tagged)} ORDER BY customer_id, timestamp)",
+        f"{event_key} FROM (WITH {_LOG_EVENTS} AS (SELECT {columns} FROM events WHERE "
+        f"import_key = $key) SELECT * FROM ({query.sql}) ORDER BY customer_id, timestamp)",
         params,
     )
     engine.execute(
@@ -178,7 +202,6 @@ def _tag_import(engine: DuckDBEngine, digest: str, journey: Journey, key: int) -
         "WHERE import_key = $key GROUP BY customer_id",
         params,
     )
-    return event_key != "NULL"
 
 
 def _sort_rows(engine: DuckDBEngine, digest: str) -> None:
@@ -194,12 +217,6 @@ def _sort_rows(engine: DuckDBEngine, digest: str) -> None:
     engine.execute("DELETE FROM milestone_rows WHERE log = $log", params)
     engine.execute("INSERT INTO milestone_rows SELECT * FROM jk_sorted_rows")
     engine.execute("DROP TABLE jk_sorted_rows")
-
-
-def _shared(engine: DuckDBEngine, journey: Journey) -> bool:
-    """Whether two of the journey's rules may match one event (its log then keys events)."""
-    events = engine.con.table("events").select(*EVENT_COLUMNS).limit(0)
-    return "event_key" in milestone_log(events, journey).columns
 
 
 def _current(engine: DuckDBEngine, alias: str, journey: Journey) -> tuple[str, bool] | None:
