@@ -17,27 +17,23 @@ depends on one event alone, the stored rows are exactly what tagging all events 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from journeykit.analytics.columns import to_numpy
-from journeykit.analytics.milestones import (
-    MilestoneFrame,
-    arrow_ids,
-    frame_from_arrow,
-    milestone_log,
-)
 from journeykit.events.schema import EVENT_COLUMNS
 from journeykit.events.sqltext import quote_literal
 
+# numpy, pyarrow and the analytics are imported where a stored log is read: a write, which
+# only runs SQL, would otherwise import them in its prefetch thread (0.2 CPU s of an import).
 if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from journeykit.analytics.milestones import MilestoneFrame
     from journeykit.engine.duckdb import DuckDBEngine
     from journeykit.journey import Journey
 
@@ -127,16 +123,79 @@ _LOG_EVENTS = "jk_log_events"
 
 
 def log_query(journey: Journey) -> LogQuery | None:
-    """The journey's ``LogQuery``; None when no milestone has a rule (it keeps no log)."""
+    """The journey's ``LogQuery``; None when no milestone has a rule (it keeps no log).
+
+    Building it imports ibis and compiles the rules: 0.44-0.49 CPU s of every ``journeykit
+    import`` or ``sync`` (measured on a CLI import), for SQL that only the journey and the code
+    decide. So it is kept in the user's cache, keyed by the journey's whole content and by
+    ``_code_stamp``; a kept query is read back in a few milliseconds without ibis.
+    """
     if not any(m.when is not None for m in journey.milestones):
         return None
+    from journeykit._cache import entry_file, read_entry, write_entry
+
+    digest = log_digest(journey)
+    file = entry_file("logsql", _code_stamp(), journey.model_dump_json())
+    kept = _kept_query(read_entry(file), digest)
+    if kept is not None:
+        return kept
     import ibis
+
+    from journeykit.analytics.milestones import milestone_log
 
     # The events view's columns are the canonical ones (``events.schema``): an unbound table of
     # them compiles as the bound view does.
     tagged = milestone_log(ibis.table(EVENT_COLUMNS, name=_LOG_EVENTS), journey)
-    keyed = "event_key" in tagged.columns
-    return LogQuery(log_digest(journey), ibis.to_sql(tagged, dialect="duckdb"), keyed)
+    query = LogQuery(digest, ibis.to_sql(tagged, dialect="duckdb"), "event_key" in tagged.columns)
+    entry = {"digest": digest, "sql": query.sql, "keyed": query.keyed}
+    write_entry(file, json.dumps(entry), _LOG_SQL_ENTRIES)
+    return query
+
+
+_LOG_SQL_ENTRIES = 256  # journeys' queries kept, the least recently written dropped first
+
+
+def _kept_query(raw: bytes | None, digest: str) -> LogQuery | None:
+    """The kept entry as a query, or None when there is none or it is not one (it is built)."""
+    try:
+        entry = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or entry.get("digest") != digest:
+        return None
+    sql, keyed = entry.get("sql"), entry.get("keyed")
+    if not isinstance(sql, str) or not isinstance(keyed, bool):
+        return None
+    return LogQuery(digest, sql, keyed)
+
+
+@functools.cache
+def _code_stamp() -> str:
+    """What the compiled SQL depends on besides the journey: journeykit's own modules (every
+    file: an edit in a working copy counts), ibis and sqlglot (their ``__init__``: an install
+    or upgrade writes it anew), each known by size and modification time, found without
+    importing ibis. Any change builds the query again."""
+    return code_stamp({"journeykit": True, "ibis": False, "sqlglot": False})
+
+
+def code_stamp(packages: dict[str, bool]) -> str:
+    """A digest of the packages' files (all of a package's modules when True, else its
+    ``__init__``) by path, size and modification time."""
+    from importlib.util import find_spec
+
+    parts = []
+    for name, every_module in packages.items():
+        spec = find_spec(name)
+        files = [spec.origin] if spec is not None and spec.origin else []
+        if every_module and spec is not None:
+            for root in spec.submodule_search_locations or []:
+                for folder, _, names in sorted(os.walk(root)):
+                    files += [os.path.join(folder, f) for f in sorted(names) if f.endswith(".py")]
+        for path in files:
+            st = os.stat(path)
+            parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+        parts.append(f"{name}:{len(files)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def update_logs(engine: DuckDBEngine, queries: list[LogQuery]) -> None:
@@ -260,6 +319,13 @@ def stored_counts(engine: DuckDBEngine, alias: str, journey: Journey) -> dict[st
 def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> MilestoneFrame | None:
     """The journey's milestone log as stored in the workspace attached as ``alias``, sorted as
     ``fetch_milestones`` sorts it; None when there is none or it is not up to date."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from journeykit.analytics.columns import to_numpy
+    from journeykit.analytics.milestones import arrow_ids, frame_from_arrow
+
     current = _current(engine, alias, journey)
     if current is None:
         return None
@@ -307,6 +373,8 @@ def workspace_log(directory: Path, journey: Journey) -> MilestoneFrame | None:
 
 def _in_order(table: pa.Table) -> bool:
     """Rows sorted by customer_id, then timestamp (as DuckDB's ORDER BY sorts them)."""
+    import pyarrow.compute as pc
+
     n = table.num_rows
     if n < 2:
         return True

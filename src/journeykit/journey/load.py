@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-import threading
-import time
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -146,18 +142,18 @@ _CACHE_ENTRIES = 256  # journeys kept, the least recently written dropped first
 
 
 def _cache_file(text: str) -> Path | None:
-    from journeykit._cache import user_cache
+    from journeykit._cache import entry_file
 
-    folder = user_cache("journeys")
-    key = hashlib.sha256(f"{_CACHE_FORMAT}\0{_RUAMEL_VERSION}\0{text}".encode()).hexdigest()
-    return None if folder is None else folder / f"{key[:40]}.json"
+    return entry_file("journeys", _CACHE_FORMAT, _RUAMEL_VERSION, text)
 
 
 def _cached_data(text: str) -> Any:
+    from journeykit._cache import read_entry
+
     try:
-        file = _cache_file(text)
-        return None if file is None else json.loads(file.read_bytes())
-    except (OSError, ValueError):
+        raw = read_entry(_cache_file(text))
+        return None if raw is None else json.loads(raw)
+    except ValueError:
         return None
 
 
@@ -175,25 +171,14 @@ def _valid_or_none(text: str, data: Any) -> Journey | None:
 
 
 def _remember(text: str, data: Any) -> None:
+    from journeykit._cache import write_entry
+
     try:
         plain = json.dumps(data, allow_nan=False)
-        if json.loads(plain) != data:  # e.g. a key that is not text
-            return
-        file = _cache_file(text)
-        if file is None:
-            return
-        file.parent.mkdir(parents=True, exist_ok=True)
-        partial = file.with_name(f"{file.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-        partial.write_text(plain, encoding="utf-8")
-        os.replace(partial, file)
-        entries = sorted(file.parent.glob("*.json"), key=lambda f: f.stat().st_mtime)
-        for old in entries[: max(0, len(entries) - _CACHE_ENTRIES)]:
-            old.unlink(missing_ok=True)
-        for left in file.parent.glob("*.tmp"):  # a write killed half-way, an hour ago or more
-            if left.stat().st_mtime < time.time() - 3600:
-                left.unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return
+    if json.loads(plain) == data:  # not, e.g., with a key that is not text
+        write_entry(_cache_file(text), plain, _CACHE_ENTRIES)
 
 
 def line_of(data: Any, loc: Loc) -> int | None:
