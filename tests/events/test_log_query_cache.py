@@ -165,3 +165,18 @@ def test_changed_code_builds_the_query_again(
     assert "old code" in log_query(journey).sql  # type: ignore[union-attr]
     monkeypatch.setattr(maplog, "_code_stamp", lambda: "other code")
     assert same(log_query(journey), built(path))
+
+
+def test_a_stamp_that_cannot_be_taken_builds_the_query(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a journey left without its log because its cache could not be looked up."""
+
+    def gone() -> str:
+        raise FileNotFoundError("a module removed while it was looked at")
+
+    monkeypatch.setattr(maplog, "_code_stamp", gone)
+    path = tmp_path / "journey.yaml"
+    path.write_text(TEMPLATE.read_text())
+    assert same(log_query(load_journey(path)), built(path))
+    assert not cache.exists()

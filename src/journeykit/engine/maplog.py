@@ -135,7 +135,10 @@ def log_query(journey: Journey) -> LogQuery | None:
     from journeykit._cache import entry_file, read_entry, write_entry
 
     digest = log_digest(journey)
-    file = entry_file("logsql", _code_stamp(), journey.model_dump_json())
+    try:
+        file = entry_file("logsql", _code_stamp(), journey.model_dump_json())
+    except OSError:  # a module file gone while it was looked at: build it, keep nothing
+        file = None
     kept = _kept_query(read_entry(file), digest)
     if kept is not None:
         return kept
