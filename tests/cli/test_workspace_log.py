@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import pytest
 from click.testing import CliRunner
@@ -46,25 +47,35 @@ def run(*args: str) -> str:
     return result.stdout
 
 
-def both(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[str, str]:
-    """The command's output from the stored log, and with the stored log unavailable (the
-    events tagged through Ibis, as before)."""
+T = TypeVar("T")
+
+
+def with_and_without(
+    monkeypatch: pytest.MonkeyPatch, log: str, command: Callable[[], T]
+) -> tuple[T, T]:
+    """``command`` run with ``maplog.<log>`` (which must give a log), and with it giving none
+    (the events tagged through Ibis, as before)."""
     calls: list[object] = []
-    real = maplog.workspace_log
+    real = getattr(maplog, log)
 
     def counted(*a: object) -> object:
-        got = real(*a)  # type: ignore[arg-type]
+        got = real(*a)
         calls.append(got)
         return got
 
     with monkeypatch.context() as m:
-        m.setattr(maplog, "workspace_log", counted)
-        fast = run(*args)
-    assert calls and calls[0] is not None, "the stored log was not used"
+        m.setattr(maplog, log, counted)
+        fast = command()
+    assert calls and calls[0] is not None, f"maplog.{log} was not used"
     with monkeypatch.context() as m:
-        m.setattr(maplog, "workspace_log", lambda *_: None)
-        generic = run(*args)
+        m.setattr(maplog, log, lambda *_: None)
+        generic = command()
     return fast, generic
+
+
+def both(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[str, str]:
+    """The command's output from the stored log, and with the stored log unavailable."""
+    return with_and_without(monkeypatch, "workspace_log", lambda: run(*args))
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])

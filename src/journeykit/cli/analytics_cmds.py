@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from journeykit.analytics import FunnelResult, MilestoneFrame, PositionsResult
     from journeykit.analytics.results import Result
+    from journeykit.engine.duckdb import DuckDBEngine
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -73,9 +74,15 @@ class Measure:
         self, journey: Journey, sources: Sources, path: str | None, now: datetime | None, fmt: str
     ) -> None:
         self.journey, self.sources, self.path, self.now, self.fmt = journey, sources, path, now, fmt
+        self._staged: tuple[DuckDBEngine, str] | None = None  # an events file read by ``log``
 
     @functools.cached_property
     def events(self) -> ir.Table:
+        if self._staged is not None:  # the file as ``log`` read it, not read again
+            from journeykit.events.reader import staged_table
+            from journeykit.events.schema import EVENT_COLUMNS
+
+            return staged_table(*self._staged).select(*EVENT_COLUMNS)
         s = self.sources
         return open_events(s.events_path, s.workspace, s.table, s.engine_url, required=True)
 
@@ -83,14 +90,31 @@ class Measure:
         """The journey's milestone log as the workspace stores it (``engine.maplog``) when
         ``fits`` (the command's options need nothing else) and it is up to date, else the
         events. Only for the default engine and no "as of": the stored log is of all events,
-        with each customer's last event of any kind."""
+        with each customer's last event of any kind. An events file gives the same log, read
+        and tagged without Ibis (``maplog.file_log``)."""
         s = self.sources
-        if fits and s.workspace is not None and s.engine_url == "duckdb://" and self.now is None:
-            from journeykit.engine.maplog import workspace_log
+        if not fits or s.engine_url != "duckdb://" or self.now is not None:
+            return self.events
+        from journeykit.engine import maplog
 
-            stored = workspace_log(s.workspace, self.journey)
+        if s.workspace is not None:
+            stored = maplog.workspace_log(s.workspace, self.journey)
             if stored is not None:
                 return stored
+        elif s.events_path is not None and "events" not in self.__dict__:
+            from journeykit.engine.duckdb import DuckDBEngine
+
+            engine = DuckDBEngine()
+            try:
+                tagged = maplog.file_log(engine, s.events_path, self.journey)
+            except BaseException:
+                engine.close()
+                raise
+            if tagged is not None:
+                frame, view = tagged
+                self._staged = engine, view
+                return frame
+            engine.close()
         return self.events
 
 

@@ -253,10 +253,10 @@ def _tag_import(engine: DuckDBEngine, query: LogQuery, key: int) -> None:
     event_key = "event_key" if query.keyed else "NULL"
     params = {"log": query.digest, "key": key}
     # Sorted before the constant columns are added: a sort carries every column it returns.
+    events = f"SELECT {columns} FROM events WHERE import_key = $key"
     engine.execute(
         "INSERT INTO milestone_rows SELECT $log, $key, customer_id, milestone, timestamp, value, "
-        f"{event_key} FROM (WITH {_LOG_EVENTS} AS (SELECT {columns} FROM events WHERE "
-        f"import_key = $key) SELECT * FROM ({query.sql}) ORDER BY customer_id, timestamp)",
+        f"{event_key} FROM ({_tagged(query, events)} ORDER BY customer_id, timestamp)",
         params,
     )
     engine.execute(
@@ -264,6 +264,11 @@ def _tag_import(engine: DuckDBEngine, query: LogQuery, key: int) -> None:
         "WHERE import_key = $key GROUP BY customer_id",
         params,
     )
+
+
+def _tagged(query: LogQuery, events: str) -> str:
+    """The query's log rows of the events that the SELECT ``events`` gives (canonical columns)."""
+    return f"WITH {_LOG_EVENTS} AS ({events}) SELECT * FROM ({query.sql})"
 
 
 def _sort_rows(engine: DuckDBEngine, digest: str) -> None:
@@ -322,13 +327,6 @@ def stored_counts(engine: DuckDBEngine, alias: str, journey: Journey) -> dict[st
 def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> MilestoneFrame | None:
     """The journey's milestone log as stored in the workspace attached as ``alias``, sorted as
     ``fetch_milestones`` sorts it; None when there is none or it is not up to date."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from journeykit.analytics.columns import to_numpy
-    from journeykit.analytics.milestones import arrow_ids, frame_from_arrow
-
     current = _current(engine, alias, journey)
     if current is None:
         return None
@@ -347,6 +345,19 @@ def stored_frame(engine: DuckDBEngine, alias: str, journey: Journey) -> Mileston
         log,
     )
     latest = engine.fetchone(f"SELECT max(timestamp) FROM {alias}.event_rows")[0]
+    return _frame(table, last, latest, journey)
+
+
+def _frame(table: pa.Table, last: pa.Table, latest: Any, journey: Journey) -> MilestoneFrame:
+    """The frame of log rows sorted by customer then time, with each customer's last event
+    (``last``: customer_id, last) and the latest event of all as its "now"."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from journeykit.analytics.columns import to_numpy
+    from journeykit.analytics.milestones import arrow_ids, frame_from_arrow
+
     now = int(np.datetime64(latest, "us").astype(np.int64)) if latest is not None else 0
     frame = frame_from_arrow(table, journey, now)
     where = pc.index_in(arrow_ids(frame), value_set=last["customer_id"])
@@ -372,6 +383,32 @@ def workspace_log(directory: Path, journey: Journey) -> MilestoneFrame | None:
         return stored_frame(engine, engine.attach_read_only(ws.database), journey)
     finally:
         engine.close()
+
+
+def file_log(
+    engine: DuckDBEngine, path: Path, journey: Journey
+) -> tuple[MilestoneFrame, str] | None:
+    """The journey's milestone log of an events file, and the view of the file's events staged
+    on ``engine`` (for a later question about the events: the file is not read again). The
+    file is read as ``--events FILE`` reads it (``events.reader``: the same checks, rejects and
+    copies, said the same way) and tagged with the journey's kept SQL (``log_query``) on
+    DuckDB's own connection: the frame a stored log gives, without Ibis. None when the journey
+    has no rule (nothing is read; the caller reads the events)."""
+    import pyarrow.compute as pc
+
+    from journeykit.events.reader import stage_events
+
+    query = log_query(journey)
+    if query is None:
+        return None
+    view, _, _ = stage_events(engine, path)
+    events = f"SELECT {', '.join(EVENT_COLUMNS)} FROM {view}"
+    tagged = f"SELECT * FROM ({_tagged(query, events)}) ORDER BY customer_id, timestamp"
+    table = engine.arrow(tagged)
+    last = engine.arrow(f"SELECT customer_id, max(timestamp) AS last FROM {view} GROUP BY 1")
+    # The latest event of all is the latest of the customers' last ones: no third scan.
+    latest = pc.max(last.column("last")).as_py()
+    return _frame(table, last, latest, journey), view
 
 
 def _in_order(table: pa.Table) -> bool:

@@ -462,6 +462,29 @@ def read_events(
     ``narrow``: a Parquet file is staged narrow and its events read again from the file (see
     the module docstring).
     """
+    view, result, copies = stage_events(
+        engine, path, mapping=mapping, timezone=timezone, delimiter=delimiter, narrow=narrow
+    )
+    return FileEvents(staged_table(engine, view), result, copies)
+
+
+def staged_table(engine: Any, view: str) -> ir.Table:
+    """The Ibis table of a view ``stage_events`` made on ``engine``."""
+    schema, name = view.split(".")
+    return engine.con.table(name, database=(schema, "main"))
+
+
+def stage_events(
+    engine: Any,
+    path: Path,
+    *,
+    mapping: ColumnMap | None = None,
+    timezone: str = "UTC",
+    delimiter: str | None = None,
+    narrow: bool = True,
+) -> tuple[str, ReadResult, int]:
+    """``read_events`` without Ibis: the view of the events (``schema.name``), what the read
+    found, and the exact copies left out. For SQL run on the engine's own connection."""
     name = uuid.uuid4().hex[:8]
     result = read_file(
         engine, path, mapping=mapping, timezone=timezone, delimiter=delimiter, name=name,
@@ -493,5 +516,4 @@ def read_events(
         logger.warning(
             "%s: %d exact duplicate row(s) counted once (as journeykit import does)", path, copies
         )
-    table = engine.con.table(f"events_{name}", database=(STAGE, "main"))
-    return FileEvents(table, result, int(copies))
+    return f"{STAGE}.events_{name}", result, int(copies)
