@@ -101,7 +101,7 @@ class Measure:
             stored = maplog.workspace_log(s.workspace, self.journey)
             if stored is not None:
                 return stored
-        elif s.events_path is not None and "events" not in self.__dict__:
+        elif s.events_path is not None and "events" not in self.__dict__:  # not yet read
             from journeykit.engine.duckdb import DuckDBEngine
 
             engine = DuckDBEngine()

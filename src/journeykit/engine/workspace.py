@@ -63,8 +63,8 @@ class _Logs:
     """The journey files are parsed, and each one's tagging built as SQL, in a thread while the
     write reads its rows (``prefetch``, called just before: DuckDB and the database drivers
     release the GIL then; started any earlier, the work only slowed the write's own Python).
-    It is pure Python, about a sixth of a 1M-row database import's wall time when done at the
-    end."""
+    Built, the SQL is pure Python (Ibis), about a sixth of a 1M-row database import's wall time
+    when done at the end; kept from an earlier write (``maplog.log_query``), it is a file read."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
